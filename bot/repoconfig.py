@@ -1,0 +1,163 @@
+"""`RepoConfig`: the schema of a target repo's `.github/orchestra.yml`, read from its default branch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bot.errors import ConfigError
+from bot.settings import Role
+
+CONFIG_PATH = ".github/orchestra.yml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelOverrides(_Strict):
+    """Per-role model specs; a role left out uses the server's setting."""
+
+    planner: str | None = None
+    worker: str | None = None
+    conflict: str | None = None
+    ci_fix: str | None = None
+    review: str | None = None
+
+    def for_role(self, role: Role | str) -> str | None:
+        value: str | None = getattr(self, Role(role).value)
+        return value
+
+
+class MergePolicy(_Strict):
+    """When and how an orchestra PR is merged."""
+
+    policy: Literal["auto", "review"] = "review"
+    method: Literal["merge", "squash", "rebase"] = "squash"
+    required_approvals: int = Field(default=0, ge=0, le=10)
+    delete_branch: bool = True
+
+
+class Spend(_Strict):
+    """A token and money ceiling."""
+
+    tokens: int = Field(default=2_000_000, ge=1)
+    usd: float = Field(default=5.0, ge=0)
+
+
+class Budgets(_Strict):
+    """Ceilings per task (one agent run, all attempts) and per goal (all tasks)."""
+
+    task: Spend = Spend()
+    goal: Spend = Spend(tokens=50_000_000, usd=100.0)
+
+
+class PlannerBounds(_Strict):
+    """How many tasks one plan may hold and how deep sub-goals may nest."""
+
+    min_tasks: int = Field(default=1, ge=1)
+    max_tasks: int = Field(default=30, ge=1, le=100)
+    max_depth: int = Field(default=2, ge=0, le=8)
+    max_plan_attempts: int = Field(default=3, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PlannerBounds:
+        if self.min_tasks > self.max_tasks:
+            raise ValueError(f"min_tasks ({self.min_tasks}) is greater than max_tasks ({self.max_tasks})")
+        return self
+
+
+class AgentPolicy(_Strict):
+    """Limits and policies given to every coding agent."""
+
+    max_steps: int = Field(default=60, ge=1, le=1000)
+    command_timeout_s: int = Field(default=300, ge=1, le=7200)
+    allow_new_dependencies: bool = False
+
+
+class RepoConfig(_Strict):
+    """The orchestra's settings for one repository. Every key is optional."""
+
+    label_prefix: str = Field(default="orchestra", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$")
+    models: ModelOverrides = ModelOverrides()
+    max_parallel_tasks: int = Field(default=4, ge=1, le=500)
+    setup_commands: list[str] = []
+    test_command: str | None = None
+    merge: MergePolicy = MergePolicy()
+    max_ci_fix_attempts: int = Field(default=3, ge=0, le=20)
+    max_conflict_attempts: int = Field(default=3, ge=0, le=20)
+    budgets: Budgets = Budgets()
+    protected_paths: list[str] = [".github/workflows/**"]
+    planner: PlannerBounds = PlannerBounds()
+    agent: AgentPolicy = AgentPolicy()
+    notes_file: str = ".orchestra/NOTES.md"
+
+    def label(self, name: str) -> str:
+        """The full label name, e.g. ``orchestra:task``."""
+        return f"{self.label_prefix}:{name}"
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
+    """One line for one pydantic error: the bad value and what is allowed."""
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return f"unknown key; allowed keys here: {', '.join(_allowed_keys(model, error['loc'][:-1]))}"
+    if kind == "literal_error":
+        return f"{value!r} is not allowed; expected {ctx.get('expected', '')}"
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        bound = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}[kind]
+        limit = next(iter(ctx.values()), "")
+        return f"{value!r} is out of range; expected a number {bound} {limit}"
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} is not allowed; expected letters, digits, '.', '_' or '-' (at most 31)"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return f"{value!r} is not allowed; {error['msg'][0].lower()}{error['msg'][1:]}"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: type[BaseModel] = model
+    for part in loc:
+        field = current.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            current = annotation
+        else:
+            return []
+    return list(current.model_fields)
+
+
+def parse_repo_config(text: str, path: str = CONFIG_PATH) -> RepoConfig:
+    """Parse the YAML text of an orchestra config; raise ConfigError naming path, key and value."""
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "?"
+        raise ConfigError(f"{path}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}")
+    try:
+        return RepoConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+            lines.append(f"{path}:{key}: {_describe(dict(error), RepoConfig)}")
+        raise ConfigError("\n".join(lines)) from exc
+
+
+def load_repo_config(path: Path) -> RepoConfig:
+    """Read and parse a config file from disk."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_repo_config(text, str(path))

@@ -1,0 +1,1 @@
+"""localhub: a GitHub-compatible forge that runs on one machine."""

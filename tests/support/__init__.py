@@ -1,0 +1,1 @@
+"""Shared test fixtures: one fake of each outside thing (see docs/testing.md)."""

@@ -1,0 +1,93 @@
+"""`.github/orchestra.yml`: every bad value names the file, the key, the value and what is allowed."""
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.repoconfig import RepoConfig, parse_repo_config
+
+P = ".github/orchestra.yml"
+
+
+def message(text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_repo_config(text, P)
+    return str(info.value)
+
+
+def test_empty_file_gives_the_defaults() -> None:
+    config = parse_repo_config("", P)
+    assert config == RepoConfig()
+    assert config.merge.policy == "review"
+    assert config.label("task") == "orchestra:task"
+    assert config.notes_file == ".orchestra/NOTES.md"
+
+
+def test_a_full_valid_file() -> None:
+    config = parse_repo_config(
+        """
+label_prefix: bots
+models: {planner: "anthropic:claude-opus-4-5", worker: "openai:gpt-5.2-mini"}
+max_parallel_tasks: 12
+setup_commands: ["pip install -e ."]
+test_command: pytest -q
+merge: {policy: auto, method: merge, required_approvals: 1}
+max_ci_fix_attempts: 5
+budgets: {task: {tokens: 1000, usd: 0.5}}
+protected_paths: ["secrets/**"]
+planner: {min_tasks: 5, max_tasks: 20, max_depth: 1}
+agent: {allow_new_dependencies: true}
+notes_file: docs/NOTES.md
+""",
+        P,
+    )
+    assert config.label("ready") == "bots:ready"
+    assert config.models.for_role("planner") == "anthropic:claude-opus-4-5"
+    assert config.models.for_role("review") is None
+    assert config.merge.policy == "auto" and config.merge.required_approvals == 1
+    assert config.budgets.task.usd == 0.5 and config.budgets.goal.usd == 100.0
+    assert config.planner.max_tasks == 20
+
+
+def test_unknown_top_level_key() -> None:
+    assert message("bogus: 1\n") == (
+        f"{P}:bogus: unknown key; allowed keys here: label_prefix, models, max_parallel_tasks, "
+        "setup_commands, test_command, merge, max_ci_fix_attempts, max_conflict_attempts, budgets, "
+        "protected_paths, planner, agent, notes_file"
+    )
+
+
+def test_unknown_nested_key() -> None:
+    assert message("merge: {polcy: auto}\n") == (
+        f"{P}:merge.polcy: unknown key; allowed keys here: policy, method, required_approvals, delete_branch"
+    )
+
+
+def test_bad_choice() -> None:
+    assert message("merge: {policy: yolo}\n") == f"{P}:merge.policy: 'yolo' is not allowed; expected 'auto' or 'review'"
+
+
+def test_out_of_range_number() -> None:
+    assert message("max_parallel_tasks: 0\n") == f"{P}:max_parallel_tasks: 0 is out of range; expected a number >= 1"
+
+
+def test_wrong_type() -> None:
+    assert message("max_ci_fix_attempts: lots\n") == (
+        f"{P}:max_ci_fix_attempts: 'lots' is not allowed; input should be a valid integer, "
+        "unable to parse string as an integer"
+    )
+
+
+def test_inconsistent_bounds() -> None:
+    assert message("planner: {min_tasks: 9, max_tasks: 3}\n") == (
+        f"{P}:planner: min_tasks (9) is greater than max_tasks (3)"
+    )
+
+
+def test_several_problems_are_all_reported() -> None:
+    lines = message("merge: {policy: yolo}\nmax_parallel_tasks: 0\n").splitlines()
+    assert len(lines) == 2
+
+
+def test_not_yaml_and_not_a_mapping() -> None:
+    assert message("merge: [unclosed\n").startswith(f"{P}:line ")
+    assert message("- a\n- b\n") == f"{P}: the top level must be a mapping of keys, got list"

@@ -1,0 +1,55 @@
+"""Settings come from the environment, once, and never print a secret."""
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.settings import DEFAULT_MODEL, Role, Settings
+
+
+def test_defaults_without_environment() -> None:
+    settings = Settings.from_env({})
+    assert settings.api_url == "https://api.github.com"
+    assert settings.models.for_role(Role.PLANNER) == DEFAULT_MODEL
+    assert not settings.uses_app_auth
+
+
+def test_environment_sets_app_auth_urls_and_models() -> None:
+    settings = Settings.from_env(
+        {
+            "ORCHESTRA_APP_ID": "12345",
+            "ORCHESTRA_PRIVATE_KEY": "-----BEGIN KEY-----\\nabc\\n-----END KEY-----",
+            "ORCHESTRA_WEBHOOK_SECRET": "s3cret-value",
+            "ORCHESTRA_API_URL": "http://127.0.0.1:9999/api/v3",
+            "REDIS_URL": "redis://127.0.0.1:7777/1",
+            "ORCHESTRA_MODEL": "openai:gpt-5.2",
+            "ORCHESTRA_MODEL_PLANNER": "anthropic:claude-opus-4-5",
+            "ORCHESTRA_MAX_STEPS": "12",
+        }
+    )
+    assert settings.uses_app_auth
+    assert settings.private_key is not None
+    assert settings.private_key.get_secret_value() == "-----BEGIN KEY-----\nabc\n-----END KEY-----"
+    assert settings.api_url == "http://127.0.0.1:9999/api/v3"
+    assert settings.redis_url == "redis://127.0.0.1:7777/1"
+    assert settings.models.planner == "anthropic:claude-opus-4-5"
+    assert settings.models.worker == "openai:gpt-5.2"
+    assert settings.task_budget.max_steps == 12
+    assert settings.task_budget.max_usd == 5.0
+    assert "s3cret-value" not in repr(settings) and "s3cret-value" not in str(settings.model_dump())
+
+
+def test_github_action_variables_are_understood() -> None:
+    settings = Settings.from_env({"GITHUB_TOKEN": "tok", "GITHUB_API_URL": "https://ghe.example/api/v3"})
+    assert settings.token is not None and settings.token.get_secret_value() == "tok"
+    assert settings.api_url == "https://ghe.example/api/v3"
+
+
+def test_bad_number_is_a_config_error_naming_the_setting() -> None:
+    with pytest.raises(ConfigError, match=r"settings: task_budget.max_steps: "):
+        Settings.from_env({"ORCHESTRA_MAX_STEPS": "many"})
+
+
+def test_unreadable_private_key_path_is_a_config_error(tmp_path) -> None:
+    missing = tmp_path / "nope.pem"
+    with pytest.raises(ConfigError, match=f"ORCHESTRA_PRIVATE_KEY_PATH: cannot read {missing}"):
+        Settings.from_env({"ORCHESTRA_PRIVATE_KEY_PATH": str(missing)})

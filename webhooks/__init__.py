@@ -1,0 +1,1 @@
+"""The web front door: verified, deduplicated webhook deliveries turned into jobs."""
