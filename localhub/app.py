@@ -24,6 +24,7 @@ API_MODULES: list[str] = [
     "localhub.api.git",
     "localhub.api.apps",
     "localhub.api.ratelimit",
+    "localhub.api.pulls",
 ]
 ROOT_MODULES: list[str] = [
     "localhub.githttp",

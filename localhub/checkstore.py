@@ -132,8 +132,10 @@ def statuses_for(store: Store, repo_id: int, sha: str, latest: bool = False) -> 
     rows = store.all("SELECT * FROM statuses WHERE repo_id=? AND sha=? ORDER BY id DESC", (repo_id, sha))
     if not latest:
         return rows
-    seen: set[str] = set()
-    return [r for r in rows if not (r["context"] in seen or seen.add(r["context"]))]
+    newest: dict[str, Row] = {}
+    for row in rows:
+        newest.setdefault(row["context"], row)
+    return list(newest.values())
 
 
 def combined_state(rows: list[Row]) -> str:

@@ -2,7 +2,8 @@
 
 A PR's `mergeable` is `null` until computed for the current (base tip, head tip) pair. A push to
 either side forgets it and schedules a computation; a GET of the PR schedules one too when the
-stored answer is stale. A clean result also writes the test merge commit `refs/pull/N/merge`.
+stored answer is stale. A clean result also writes GitHub's test merge commit (`merge_commit_sha`);
+no `refs/pull/*` refs are written, so pushes never see refs move under them.
 """
 
 from __future__ import annotations
@@ -71,7 +72,6 @@ class Mergeability:
         if check.clean:
             message = f"Merge {head} into {base}\n"
             test_merge = gitops.commit_tree(git_dir, check.tree, [base, head], message, FORGE)
-            gitops.run_git(git_dir, "update-ref", f"refs/pull/{pull['number']}/merge", test_merge)
         pullstore.update_pull(self.store, issue_id, mergeable=int(check.clean), computed_for=f"{base}:{head}",
                               test_merge_sha=test_merge, conflicts=json.dumps(list(check.conflicts)),
                               base_sha=base, head_sha=head)

@@ -72,8 +72,7 @@ class PullFlow:
         self.hub.events.emit(repo, "pull_request", payload)
 
     def opened(self, repo: Row, pull: Row, sender: Row) -> None:
-        """After `POST /pulls`: refs/pull/N/head, mergeability, CI, `opened`."""
-        gitops.run_git(self.git_dir(repo), "update-ref", f"refs/pull/{pull['number']}/head", pull["head_sha"])
+        """After `POST /pulls`: schedule mergeability, emit `opened`, run CI on the head."""
         self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, "opened", pull, sender)
         self.run_ci(repo, pull["head_ref"], pull["head_sha"])
@@ -101,7 +100,6 @@ class PullFlow:
 
     def _synchronize(self, repo: Row, pull: Row, old: str, new: str, pusher: Row) -> None:
         base, _ = live_shas(self.git_dir(repo), pull)
-        gitops.run_git(self.git_dir(repo), "update-ref", f"refs/pull/{pull['number']}/head", new)
         pullstore.pending_mergeability(self.store, pull["issue_id"], base, new)
         pullstore.update_issue(self.store, pull["issue_id"])
         pull = pullstore.pull_by_issue(self.store, pull["issue_id"])

@@ -57,7 +57,7 @@ def pull(store: Store, repo_id: int, number: int) -> Row | None:
 def pulls(store: Store, repo_id: int, state: str = "open", head: str | None = None,
           base: str | None = None, sort: str = "created", direction: str = "desc") -> list[Row]:
     """Pulls of a repo filtered as `GET /pulls` filters them."""
-    sql, args = PULL_SELECT + " WHERE p.repo_id=?", [repo_id]
+    sql, args = PULL_SELECT + " WHERE p.repo_id=?", [str(repo_id)]
     if state in ("open", "closed"):
         sql += " AND i.state=?"
         args.append(state)
@@ -68,8 +68,8 @@ def pulls(store: Store, repo_id: int, state: str = "open", head: str | None = No
         sql += " AND p.base_ref=?"
         args.append(base)
     column = {"updated": "i.updated_at", "created": "i.created_at"}.get(sort, "i.created_at")
-    sql += f" ORDER BY {column} {'ASC' if direction == 'asc' else 'DESC'}, i.number"
-    sql += " ASC" if direction == "asc" else " DESC"
+    order = "ASC" if direction == "asc" else "DESC"
+    sql += f" ORDER BY {column} {order}, i.number {order}"
     return store.all(sql, args)
 
 
