@@ -14,11 +14,14 @@ reproduces the same bytes. See tests/fixtures/github/README.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
 import tarfile
 import tempfile
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +253,44 @@ def bundle_defs(roots: Any, components: dict[str, Any], openapi30: bool) -> dict
     return defs
 
 
+def child_slots(schema: Any) -> Iterator[tuple[Any, Any]]:
+    """(container, key) of every direct subschema of `schema` (not of annotation values)."""
+    if not isinstance(schema, dict):
+        return
+    for key, value in schema.items():
+        if key in SCHEMA_MAPS:
+            yield from ((value, name) for name in value)
+        elif key in SCHEMA_LISTS or (key in SCHEMA_ONE and isinstance(value, list)):
+            yield from ((value, index) for index in range(len(value)))
+        elif key in SCHEMA_ONE:
+            yield schema, key
+
+
+def share_repeated(defs: dict[str, Any], min_size: int = 400) -> dict[str, Any]:
+    """Hoist subschemas repeated verbatim (the 3.1 webhook schemas inline a lot) into
+    `$defs` as `shared-<hash>`, largest saving first; validation is unchanged."""
+    while True:
+        counts: Counter[str] = Counter()
+        slots: list[tuple[Any, Any, str]] = []
+        stack = [schema for schema in defs.values()]
+        while stack:
+            for container, key in child_slots(stack.pop()):
+                text = json.dumps(container[key], sort_keys=True)
+                if len(text) >= min_size:
+                    counts[text] += 1
+                    slots.append((container, key, text))
+                stack.append(container[key])
+        repeated = [text for text, count in counts.items() if count > 1]
+        if not repeated:
+            return defs
+        best = max(repeated, key=lambda text: (len(text) * (counts[text] - 1), text))
+        name = "shared-" + hashlib.sha256(best.encode()).hexdigest()[:12]
+        defs[name] = json.loads(best)
+        for container, key, text in slots:
+            if text == best:
+                container[key] = {"$ref": f"#/$defs/{name}"}
+
+
 def deref(spec: dict[str, Any], node: Any) -> Any:
     """Follow a non-schema `$ref` (responses, examples) inside the spec."""
     while isinstance(node, dict) and "$ref" in node:
@@ -341,7 +382,7 @@ def extract_webhooks(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     defs = bundle_defs([{"$ref": f"#/$defs/{s['$ref'].split('/')[-1]}"}
                         for s in schemas.values()],
                        spec["components"]["schemas"], False)
-    return {"headers": headers, "schemas": schemas, "$defs": defs}, missing
+    return {"headers": headers, "schemas": schemas, "$defs": share_repeated(defs)}, missing
 
 
 def extract_examples(index: list[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -3,6 +3,7 @@ bad bodies fail naming the field, and concrete paths route to the operation GitH
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -140,6 +141,29 @@ def test_delivery_headers_are_vendored() -> None:
     headers = {name.lower(): spec for name, spec in schemas.webhook_headers().items()}
     for name in ("x-github-event", "x-github-delivery", "x-hub-signature-256", "user-agent"):
         assert headers[name]["required"] is True, name
+
+
+def test_delivery_headers_are_checked_as_github_documents_them() -> None:
+    good = {"User-Agent": "GitHub-Hookshot/localhub", "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": "0b989ba4-242f-11e5-81e1-c7b6966d2516", "X-GitHub-Hook-ID": "7",
+            "X-GitHub-Hook-Installation-Target-ID": "1",
+            "X-GitHub-Hook-Installation-Target-Type": "repository",
+            "X-Hub-Signature-256": "sha256=" + "ab" * 32}
+    schemas.validate_webhook_headers("push", good)
+    bad = {**good, "X-GitHub-Event": "status", "X-Hub-Signature-256": "sha1=00"}
+    del bad["X-GitHub-Delivery"]
+    with pytest.raises(AssertionError) as failure:
+        schemas.validate_webhook_headers("push", bad)
+    message = str(failure.value)
+    assert "missing X-GitHub-Delivery" in message
+    assert "X-GitHub-Event is 'status'" in message and "sha256=<64 hex digits>" in message
+
+
+def test_fixture_files_are_in_the_generator_canonical_form() -> None:
+    for path in sorted(schemas.FIXTURES.rglob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        canonical = json.dumps(json.loads(text), indent=0, sort_keys=True, ensure_ascii=False)
+        assert text == canonical + "\n", f"{path} was edited by hand; re-run the script"
 
 
 # --- REST -----------------------------------------------------------------------------------

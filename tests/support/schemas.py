@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,6 +20,7 @@ REGENERATE = "add it to scripts/vendor_github_fixtures.py and re-run that script
 SPANNING_PARAMS = frozenset({"path", "ref", "branch"})
 MAX_REPORTED = 5
 _PARAM = re.compile(r"\{([^}]+)\}")
+_SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 
 
 @cache
@@ -190,6 +192,23 @@ def webhook_events() -> dict[str, list[str]]:
 def webhook_headers() -> dict[str, dict[str, Any]]:
     """GitHub's documented delivery headers: name → {required, schema, example}."""
     return copy.deepcopy(_load("webhooks.json")["headers"])
+
+
+def validate_webhook_headers(event: str, headers: Mapping[str, str]) -> None:
+    """Assert a delivery carries every header GitHub documents as required, well formed."""
+    present = {name.lower(): value for name, value in headers.items()}
+    problems = [f"missing {name}" for name, spec in sorted(webhook_headers().items())
+                if spec["required"] and name.lower() not in present]
+    if present.get("x-github-event", event) != event:
+        problems.append(f"X-GitHub-Event is {present['x-github-event']!r}, expected {event!r}")
+    signature = present.get("x-hub-signature-256")
+    if signature is not None and not _SIGNATURE.fullmatch(signature):
+        problems.append(f"X-Hub-Signature-256 {signature!r} is not sha256=<64 hex digits>")
+    agent = present.get("user-agent")
+    if agent is not None and not agent.startswith("GitHub-Hookshot/"):
+        problems.append(f"User-Agent {agent!r} does not start with GitHub-Hookshot/")
+    if problems:
+        raise AssertionError(f"{event} delivery headers: " + "; ".join(problems))
 
 
 def webhook_examples(event: str) -> list[dict[str, Any]]:
