@@ -349,7 +349,10 @@ def extract_rest(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], 
     document = {
         "paths": dict(sorted(paths.items())),
         "operations": operations,
-        "$defs": bundle_defs(operations, spec["components"]["schemas"], True),
+        # The error bodies GitHub answers on any endpoint are kept even if no operation cites them.
+        "$defs": bundle_defs([operations, {"$ref": "#/$defs/basic-error"},
+                              {"$ref": "#/$defs/validation-error"}],
+                             spec["components"]["schemas"], True),
     }
     return document, examples, missing
 

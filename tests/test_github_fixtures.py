@@ -243,6 +243,17 @@ def test_error_bodies_and_bodiless_answers() -> None:
                                        {**unprocessable, "errors": "nope"})
 
 
+def test_error_bodies_for_statuses_an_operation_does_not_document() -> None:
+    with pytest.raises(LookupError, match="not 401"):
+        schemas.validate_rest_response("GET", "/repos/o/r/labels", 401, {"message": "Bad credentials"})
+    schemas.validate_rest_error(401, {"message": "Bad credentials",
+                                      "documentation_url": "https://docs.github.com/rest"})
+    with pytest.raises(AssertionError, match=r"(?s)401 error body \(basic-error\).*\$\.message"):
+        schemas.validate_rest_error(401, {"message": 401})
+    with pytest.raises(AssertionError, match="'documentation_url' is a required property"):
+        schemas.validate_rest_error(422, {"message": "Validation Failed"})
+
+
 @pytest.mark.parametrize(("method", "path", "operation"), [
     ("GET", "/repos/o/r/issues/comments/5", "GET /repos/{owner}/{repo}/issues/comments/{comment_id}"),
     ("GET", "/repos/o/r/issues/comments", "GET /repos/{owner}/{repo}/issues/comments"),

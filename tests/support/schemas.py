@@ -147,6 +147,19 @@ def validate_rest_response(method: str, path: str, status: int, body: Any) -> No
 
 
 @cache
+def _error_validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": _load("rest.json")["$defs"]})
+
+
+def validate_rest_error(status: int, body: Any) -> None:
+    """Assert an error answer GitHub may give on any endpoint (401 bad credentials, 403 rate
+    limit, 404, …) matches `basic-error` (`validation-error` for 422), for statuses the
+    operation itself does not document."""
+    name = "validation-error" if status == 422 else "basic-error"
+    _check(_error_validator(name), body, f"{status} error body ({name})")
+
+
+@cache
 def _webhook_validator(key: str) -> tuple[str, Draft202012Validator]:
     document = _load("webhooks.json")
     schema = document["schemas"][key]
