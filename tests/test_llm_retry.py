@@ -118,3 +118,29 @@ def test_retry_after_parses_seconds_dates_and_milliseconds() -> None:
 def test_scrub_removes_the_key_and_key_shaped_text() -> None:
     assert scrub("bad key abc123secret here", ["abc123secret"]) == "bad key *** here"
     assert "proj" not in scrub("Incorrect API key provided: sk-proj-AbCd1234****wxyz.", [])
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_answer_cut_mid_way_is_retried(model_server: ModelServer, spec: str, stream: bool) -> None:
+    model_server.script([Turn(text="a complete answer, in several chunks", tool_calls=[("run", {"command": "ls"})])])
+    model_server.fail_next("cut", 1)
+    key = f"sk-test-{secrets.token_hex(12)}"
+    env = {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": model_server.openai_base_url,
+           "ANTHROPIC_API_KEY": key, "ANTHROPIC_BASE_URL": model_server.anthropic_base_url}
+    reply = make_model(spec, env=env, retry=FAST, stream=stream).complete(HI, [])
+    assert reply.text == "a complete answer, in several chunks"
+    assert [c.arguments for c in reply.tool_calls] == [{"command": "ls"}]
+    assert len(model_server.requests) == 2
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_stream_that_ends_early_is_retried_not_taken_as_complete(model_server: ModelServer, spec: str) -> None:
+    model_server.script([Turn(text="the whole answer", tool_calls=[("run", {"command": "pytest"})])])
+    model_server.fail_next("eof", 1)
+    key = f"sk-test-{secrets.token_hex(12)}"
+    env = {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": model_server.openai_base_url,
+           "ANTHROPIC_API_KEY": key, "ANTHROPIC_BASE_URL": model_server.anthropic_base_url}
+    reply = make_model(spec, env=env, retry=FAST, stream=True).complete(HI, [])
+    assert reply.text == "the whole answer" and reply.tool_calls[0].arguments == {"command": "pytest"}
+    assert len(model_server.requests) == 2

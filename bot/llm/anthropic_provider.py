@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
+import httpx2
 
 from bot.llm.pricing import PriceTable
 from bot.llm.retry import RetryPolicy, Transient, call_with_retries, scrub, status_failure
@@ -140,4 +141,8 @@ class AnthropicModel:
             raise status_failure(self.spec, exc.status_code, exc.response.headers, detail, self._secrets) from exc
         except anthropic.APIConnectionError as exc:
             raise Transient(f"{self.spec}: {scrub(exc.message, self._secrets)}") from exc
+        except httpx2.TransportError as exc:  # a streamed body cut mid-way is not wrapped by the SDK
+            raise Transient(f"{self.spec}: connection lost mid-answer: {type(exc).__name__}") from exc
+        if message.stop_reason is None:  # a stream that ended before message_delta
+            raise Transient(f"{self.spec}: the stream ended before a stop_reason")
         return reply_from_wire(message, self.model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx2
 import openai
 
 from bot.llm.pricing import PriceTable
@@ -113,6 +114,8 @@ class OpenAIChatModel:
             raise status_failure(self.spec, exc.status_code, exc.response.headers, exc.message, self._secrets) from exc
         except openai.APIConnectionError as exc:
             raise Transient(f"{self.spec}: {scrub(exc.message, self._secrets)}") from exc
+        except httpx2.TransportError as exc:  # a streamed body cut mid-way is not wrapped by the SDK
+            raise Transient(f"{self.spec}: connection lost mid-answer: {type(exc).__name__}") from exc
         choice = completion.choices[0]
         calls = [
             ToolCall(id=c.id, name=c.function.name, arguments=parse_arguments(c.function.arguments))
@@ -131,7 +134,7 @@ class OpenAIChatModel:
         """Accumulate a streamed completion: text deltas, tool-call deltas by index, final usage chunk."""
         text: list[str] = []
         calls: dict[int, dict[str, str]] = {}
-        finish, model, usage = "stop", self.model, None
+        finish, model, usage = "", self.model, None
         stream = self._client.chat.completions.create(**params, stream=True, stream_options={"include_usage": True})
         with stream:
             for chunk in stream:
@@ -148,6 +151,8 @@ class OpenAIChatModel:
                             slot["name"] += part.function.name or ""
                             slot["arguments"] += part.function.arguments or ""
                     finish = choice.finish_reason or finish
+        if not finish:  # a close-delimited stream that ended early looks like a clean end
+            raise Transient(f"{self.spec}: the stream ended before a finish_reason")
         return Reply(
             text="".join(text),
             tool_calls=[

@@ -40,7 +40,9 @@ class Turn:
 class Fault:
     """What the next request gets instead of (or before) its turn."""
 
-    kind: str  # "429" | "529" | "500" | "401" | "slow"
+    #: "429" | "529" | "500" | "401" | "slow" | "cut" (connection dropped mid-answer) |
+    #: "eof" (a close-delimited stream that ends cleanly but early)
+    kind: str
     retry_after: float | None = None
     retry_after_ms: float | None = None
     delay: float = 0.0
@@ -99,7 +101,7 @@ class ModelServer:
     def fail_next(self, kind: str, n: int = 1, *, retry_after: float | None = None,
                   retry_after_ms: float | None = None, delay: float = 0.0) -> None:
         """Queue `n` faults of one kind for the next requests."""
-        if kind not in {"429", "529", "500", "401", "slow"}:
+        if kind not in {"429", "529", "500", "401", "slow", "cut", "eof"}:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self._faults += [Fault(kind, retry_after, retry_after_ms, delay) for _ in range(n)]
@@ -127,6 +129,7 @@ class ModelServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    chunked = True
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
@@ -150,7 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay)
             if self._client_gone():
                 return  # the client timed out; this request consumes no turn
-        elif fault is not None:
+        elif fault is not None and fault.kind not in {"cut", "eof"}:
             self._fault(fault, provider, key)
             return
         if expected is not None and key != expected:
@@ -160,8 +163,13 @@ class _Handler(BaseHTTPRequestHandler):
         if turn is None:
             self._error(400, provider, "invalid_request_error", "stand-in: the script has no turn left")
             return
+        broken = fault is not None and fault.kind in {"cut", "eof"}
+        if broken:
+            with self.stand_in._lock:  # the broken answer never arrives whole: give the turn back
+                self.stand_in._turns.insert(0, turn)
+        self.chunked = not (fault is not None and fault.kind == "eof")
         answer = _openai if provider == "openai" else _anthropic
-        answer(self, body, turn)
+        answer(self, body, turn, cut_after=3 if broken else None)
 
     def _client_gone(self) -> bool:
         readable, _, _ = select.select([self.connection], [], [], 0)
@@ -195,7 +203,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"error": {"message": message, "type": kind, "param": None, "code": kind}}
         self._json(status, body, headers)
 
-    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
+              cut: bool = False) -> None:
+        """Answer JSON; `cut` sends half the body and drops the connection."""
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
@@ -203,20 +213,38 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        if cut:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.wfile.write(data)
 
-    def _sse(self, events: Iterator[tuple[str | None, Any]]) -> None:
-        """Stream server-sent events; the connection closes at the end (no content-length)."""
+    def _sse(self, events: Iterator[tuple[str | None, Any]], cut_after: int | None = None,
+             chunked: bool = True) -> None:
+        """Stream server-sent events, chunked or delimited by closing the connection.
+        `cut_after` stops after that many events: chunked, without the final chunk (a broken
+        stream); close-delimited, with a clean close (a stream that merely ends early)."""
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")
-        self.send_header("connection", "close")
+        self.send_header("transfer-encoding" if chunked else "connection", "chunked" if chunked else "close")
         self.end_headers()
-        self.close_connection = True
-        for name, data in events:
+        self.close_connection = not chunked
+        for count, (name, data) in enumerate(events):
+            if cut_after is not None and count >= cut_after:
+                self.close_connection = True
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             line = f"event: {name}\n" if name else ""
             payload = data if isinstance(data, str) else json.dumps(data)
-            self.wfile.write(f"{line}data: {payload}\n\n".encode())
+            event = f"{line}data: {payload}\n\n".encode()
+            self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n" if chunked else event)
+            self.wfile.flush()
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
 
@@ -225,7 +253,7 @@ def _chunks(text: str, size: int = 7) -> list[str]:
 
 
 # -- OpenAI Chat Completions ---------------------------------------------------------------------
-def _openai(handler: _Handler, body: dict[str, Any], turn: Turn) -> None:
+def _openai(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int | None = None) -> None:
     server = handler.stand_in
     ident, model, created = server.next_id("chatcmpl"), body.get("model", "?"), int(time.time())
     calls = [(server.next_id("call"), name, json.dumps(args)) for name, args in turn.tool_calls]
@@ -245,7 +273,7 @@ def _openai(handler: _Handler, body: dict[str, Any], turn: Turn) -> None:
         handler._json(200, {
             "id": ident, "object": "chat.completion", "created": created, "model": model,
             "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage,
-        })
+        }, cut=cut_after is not None)
         return
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> tuple[None, Any]:
@@ -267,11 +295,11 @@ def _openai(handler: _Handler, body: dict[str, Any], turn: Turn) -> None:
                          "choices": [], "usage": usage}
         yield None, "[DONE]"
 
-    handler._sse(events())
+    handler._sse(events(), cut_after, handler.chunked)
 
 
 # -- Anthropic Messages --------------------------------------------------------------------------
-def _anthropic(handler: _Handler, body: dict[str, Any], turn: Turn) -> None:
+def _anthropic(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int | None = None) -> None:
     server = handler.stand_in
     model = body.get("model", "?")
     blocks: list[dict[str, Any]] = [{"type": "text", "text": turn.text}] if turn.text else []
@@ -286,7 +314,7 @@ def _anthropic(handler: _Handler, body: dict[str, Any], turn: Turn) -> None:
     message = {"id": server.next_id("msg"), "type": "message", "role": "assistant", "model": model,
                "content": blocks, "stop_reason": stop, "stop_sequence": None, "usage": usage}
     if not body.get("stream"):
-        handler._json(200, message)
+        handler._json(200, message, cut=cut_after is not None)
         return
 
     def events() -> Iterator[tuple[str | None, Any]]:
@@ -308,7 +336,7 @@ def _anthropic(handler: _Handler, body: dict[str, Any], turn: Turn) -> None:
                                 "usage": {"output_tokens": turn.output_tokens}}
         yield "message_stop", {"type": "message_stop"}
 
-    handler._sse(events())
+    handler._sse(events(), cut_after, handler.chunked)
 
 
 @pytest.fixture(scope="session")
