@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.support.redis_server",
     "tests.support.git_repos",
     "tests.support.localhub",
+    "tests.support.model_server",
 ]

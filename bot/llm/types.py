@@ -44,9 +44,14 @@ class Usage(BaseModel):
 
     input_tokens: int = 0
     output_tokens: int = 0
+    #: Input tokens read from the provider's prompt cache (part of `input_tokens`).
     cached_tokens: int = 0
+    #: Input tokens written to the provider's prompt cache (part of `input_tokens`; Anthropic).
+    cache_write_tokens: int = 0
     cost_usd: float = 0.0
     calls: int = 0
+    #: Calls whose model had no price in the table (their cost counts as 0).
+    unpriced_calls: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -57,8 +62,10 @@ class Usage(BaseModel):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
             cost_usd=self.cost_usd + other.cost_usd,
             calls=self.calls + other.calls,
+            unpriced_calls=self.unpriced_calls + other.unpriced_calls,
         )
 
 

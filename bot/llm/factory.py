@@ -1,0 +1,115 @@
+"""Build a `ChatModel` from a spec, and choose the spec for a role from Settings and RepoConfig."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import anthropic
+import openai
+
+from bot.errors import ConfigError
+from bot.llm.anthropic_provider import AnthropicModel
+from bot.llm.openai_provider import OpenAIChatModel
+from bot.llm.pricing import COMPATIBLE_CONTEXT_WINDOW, PRICES_ENV, PriceTable, load_prices
+from bot.llm.retry import RetryPolicy
+from bot.llm.scripted import scripted_model
+from bot.llm.spec import ModelSpec, parse_spec
+from bot.llm.types import ChatModel
+from bot.repoconfig import RepoConfig
+from bot.settings import Role, Settings
+
+#: Sent to OpenAI-compatible servers that need no key (the SDK refuses to run without one).
+PLACEHOLDER_KEY = "not-needed"
+DEFAULT_TIMEOUT_S = 600.0
+DEFAULT_MAX_RETRY_S = 120.0
+
+
+def make_model(
+    spec: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    max_retry_s: float = DEFAULT_MAX_RETRY_S,
+    retry: RetryPolicy | None = None,
+    prices: PriceTable | None = None,
+    stream: bool = False,
+) -> ChatModel:
+    """The model a spec names. Keys and base URLs come from `env` (default: the process
+    environment, read now) the way the SDKs read them; `timeout_s` bounds one attempt,
+    `max_retry_s` all attempts (or pass a full `retry` policy); `prices` defaults to the
+    shipped table layered with the file named by ``ORCHESTRA_PRICES`` in `env`."""
+    parsed = parse_spec(spec)
+    if parsed.provider == "scripted":
+        return scripted_model(str(parsed))
+    environ = os.environ if env is None else env
+    table = prices if prices is not None else load_prices(environ.get(PRICES_ENV))
+    policy = retry or RetryPolicy(max_retry_s=max_retry_s)
+    if parsed.provider == "anthropic":
+        return _anthropic(parsed, environ, table, policy, timeout_s, stream)
+    return _openai(parsed, environ, table, policy, timeout_s, stream)
+
+
+def _require(environ: Mapping[str, str], name: str, spec: ModelSpec) -> str:
+    value = environ.get(name)
+    if not value:
+        raise ConfigError(f"model {spec}: set {name} (the provider's API key) in the environment")
+    return value
+
+
+def _openai(
+    spec: ModelSpec, environ: Mapping[str, str], prices: PriceTable, policy: RetryPolicy,
+    timeout_s: float, stream: bool,
+) -> OpenAIChatModel:
+    compatible = spec.provider == "openai-compatible"
+    base_url = spec.base_url or environ.get("OPENAI_BASE_URL") or None
+    if compatible:
+        if not base_url:
+            raise ConfigError(
+                f"model {spec}: an openai-compatible model needs a base URL: "
+                "openai-compatible:<model>@http://host:port/v1 (or set OPENAI_BASE_URL)"
+            )
+        key = environ.get("OPENAI_API_KEY") or PLACEHOLDER_KEY
+    else:
+        key = _require(environ, "OPENAI_API_KEY", spec)
+    client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout_s, max_retries=0)
+    default_window = COMPATIBLE_CONTEXT_WINDOW if compatible else prices.context_window(spec.model)
+    return OpenAIChatModel(
+        str(spec), spec.model, client,
+        prices=prices, policy=policy, context_window=prices.context_window(spec.model, default_window),
+        stream=stream, compatible=compatible, secrets=(key,),
+    )
+
+
+def _anthropic(
+    spec: ModelSpec, environ: Mapping[str, str], prices: PriceTable, policy: RetryPolicy,
+    timeout_s: float, stream: bool,
+) -> AnthropicModel:
+    key = _require(environ, "ANTHROPIC_API_KEY", spec)
+    base_url = spec.base_url or environ.get("ANTHROPIC_BASE_URL") or None
+    client = anthropic.Anthropic(api_key=key, base_url=base_url, timeout=timeout_s, max_retries=0)
+    return AnthropicModel(
+        str(spec), spec.model, client,
+        prices=prices, policy=policy, context_window=prices.context_window(spec.model),
+        stream=stream, secrets=(key,),
+    )
+
+
+def spec_for_role(role: Role | str, settings: Settings, repo_config: RepoConfig | None = None) -> str:
+    """The spec for `role`: the repo's `.github/orchestra.yml` `models:` entry, else Settings'."""
+    override = repo_config.models.for_role(role) if repo_config else None
+    return override or settings.models.for_role(role)
+
+
+def model_for_role(
+    role: Role | str,
+    settings: Settings,
+    repo_config: RepoConfig | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    max_retry_s: float = DEFAULT_MAX_RETRY_S,
+) -> ChatModel:
+    """The model for `role` (see `spec_for_role`), built by `make_model`."""
+    spec = spec_for_role(role, settings, repo_config)
+    return make_model(spec, env=env, timeout_s=timeout_s, max_retry_s=max_retry_s)

@@ -1,0 +1,354 @@
+"""The model stand-in: a real HTTP server speaking OpenAI Chat Completions and Anthropic Messages.
+
+The real `openai` and `anthropic` SDKs talk to it over loopback (plain and streamed). Tests
+drive it with provider-neutral `Turn`s or a policy function, inject faults (429 with
+retry-after, 529 overloaded, 500, slow answers, 401) and assert on the recorded requests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+SECRET_HEADERS = {"authorization", "x-api-key", "api-key"}
+
+
+@dataclass
+class Turn:
+    """One reply, written once for both providers: text and/or tool calls, and its usage."""
+
+    text: str = ""
+    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Input tokens in total (uncached + cache reads + cache writes), as our `Usage` counts them.
+    input_tokens: int = 100
+    output_tokens: int = 20
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
+@dataclass
+class Fault:
+    """What the next request gets instead of (or before) its turn."""
+
+    #: "429" | "529" | "500" | "401" | "slow" | "cut" (connection dropped mid-answer) |
+    #: "eof" (a close-delimited stream that ends cleanly but early)
+    kind: str
+    retry_after: float | None = None
+    retry_after_ms: float | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class RecordedRequest:
+    """A request as the server saw it; secret headers are replaced by "<redacted>"."""
+
+    provider: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    auth_present: bool
+
+
+Policy = Callable[[dict[str, Any], str], Turn]
+
+
+class ModelServer:
+    """The stand-in: `.script(turns)` or `.policy(fn)`, `.fail_next(kind, n)`, `.requests`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.stand_in = self  # type: ignore[attr-defined]
+        self.port = self._httpd.server_address[1]
+        self.openai_base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.anthropic_base_url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        self._ids = itertools.count(1)
+        self.reset()
+
+    # -- driving -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        with self._lock:
+            self.requests: list[RecordedRequest] = []
+            self._turns: list[Turn] = []
+            self._policy: Policy | None = None
+            self._faults: list[Fault] = []
+            self.api_key: str | None = None  # when set, any other key gets a 401
+
+    def script(self, turns: list[Turn]) -> None:
+        """Answer the next requests with these turns, in order."""
+        with self._lock:
+            self._turns = list(turns)
+            self._policy = None
+
+    def policy(self, fn: Policy) -> None:
+        """Answer every request with ``fn(request_json, provider)``; provider is "openai"/"anthropic"."""
+        with self._lock:
+            self._policy = fn
+
+    def fail_next(self, kind: str, n: int = 1, *, retry_after: float | None = None,
+                  retry_after_ms: float | None = None, delay: float = 0.0) -> None:
+        """Queue `n` faults of one kind for the next requests."""
+        if kind not in {"429", "529", "500", "401", "slow", "cut", "eof"}:
+            raise ValueError(f"unknown fault {kind!r}")
+        with self._lock:
+            self._faults += [Fault(kind, retry_after, retry_after_ms, delay) for _ in range(n)]
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    # -- used by the handler -----------------------------------------------------------------
+    def _record(self, request: RecordedRequest) -> Fault | None:
+        with self._lock:
+            self.requests.append(request)
+            return self._faults.pop(0) if self._faults else None
+
+    def _next_turn(self, body: dict[str, Any], provider: str) -> Turn | None:
+        with self._lock:
+            policy = self._policy
+            if policy is None:
+                return self._turns.pop(0) if self._turns else None
+        return policy(body, provider)
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids)}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    chunked = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+    @property
+    def stand_in(self) -> ModelServer:
+        return self.server.stand_in  # type: ignore[attr-defined, no-any-return]
+
+    def do_POST(self) -> None:
+        provider = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}.get(self.path.split("?")[0])
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        if provider is None:
+            self._json(404, {"error": {"message": f"stand-in: no route {self.path}", "type": "not_found"}})
+            return
+        key = self.headers.get("x-api-key") or (self.headers.get("authorization") or "").removeprefix("Bearer ")
+        headers = {k.lower(): ("<redacted>" if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.items()}
+        fault = self.stand_in._record(RecordedRequest(provider, self.path, headers, body, bool(key)))
+        expected = self.stand_in.api_key
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)
+            if self._client_gone():
+                return  # the client timed out; this request consumes no turn
+        elif fault is not None and fault.kind not in {"cut", "eof"}:
+            self._fault(fault, provider, key)
+            return
+        if expected is not None and key != expected:
+            self._fault(Fault("401"), provider, key)
+            return
+        turn = self.stand_in._next_turn(body, provider)
+        if turn is None:
+            self._error(400, provider, "invalid_request_error", "stand-in: the script has no turn left")
+            return
+        broken = fault is not None and fault.kind in {"cut", "eof"}
+        if broken:
+            with self.stand_in._lock:  # the broken answer never arrives whole: give the turn back
+                self.stand_in._turns.insert(0, turn)
+        self.chunked = not (fault is not None and fault.kind == "eof")
+        answer = _openai if provider == "openai" else _anthropic
+        answer(self, body, turn, cut_after=3 if broken else None)
+
+    def _client_gone(self) -> bool:
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def _fault(self, fault: Fault, provider: str, key: str) -> None:
+        extra: dict[str, str] = {}
+        if fault.retry_after is not None:
+            extra["retry-after"] = f"{fault.retry_after:g}"
+        if fault.retry_after_ms is not None:
+            extra["retry-after-ms"] = f"{fault.retry_after_ms:g}"
+        if fault.kind == "429":
+            self._error(429, provider, "rate_limit_error", "stand-in: rate limited", extra)
+        elif fault.kind == "529":
+            self._error(529, provider, "overloaded_error", "Overloaded", extra)
+        elif fault.kind == "500":
+            self._error(500, provider, "api_error", "stand-in: internal error", extra)
+        else:  # 401 echoes the key like real providers partly do, so tests can prove we scrub it
+            self._error(401, provider, "authentication_error", f"Incorrect API key provided: {key}")
+
+    def _error(self, status: int, provider: str, kind: str, message: str,
+               headers: dict[str, str] | None = None) -> None:
+        if provider == "anthropic":
+            body: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": message}}
+        else:
+            body = {"error": {"message": message, "type": kind, "param": None, "code": kind}}
+        self._json(status, body, headers)
+
+    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
+              cut: bool = False) -> None:
+        """Answer JSON; `cut` sends half the body and drops the connection."""
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if cut:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.wfile.write(data)
+
+    def _sse(self, events: Iterator[tuple[str | None, Any]], cut_after: int | None = None,
+             chunked: bool = True) -> None:
+        """Stream server-sent events, chunked or delimited by closing the connection.
+        `cut_after` stops after that many events: chunked, without the final chunk (a broken
+        stream); close-delimited, with a clean close (a stream that merely ends early)."""
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding" if chunked else "connection", "chunked" if chunked else "close")
+        self.end_headers()
+        self.close_connection = not chunked
+        for count, (name, data) in enumerate(events):
+            if cut_after is not None and count >= cut_after:
+                self.close_connection = True
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            line = f"event: {name}\n" if name else ""
+            payload = data if isinstance(data, str) else json.dumps(data)
+            event = f"{line}data: {payload}\n\n".encode()
+            self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n" if chunked else event)
+            self.wfile.flush()
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+
+def _chunks(text: str, size: int = 7) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+
+
+# -- OpenAI Chat Completions ---------------------------------------------------------------------
+def _openai(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int | None = None) -> None:
+    server = handler.stand_in
+    ident, model, created = server.next_id("chatcmpl"), body.get("model", "?"), int(time.time())
+    calls = [(server.next_id("call"), name, json.dumps(args)) for name, args in turn.tool_calls]
+    finish = "tool_calls" if calls else "stop"
+    usage = {
+        "prompt_tokens": turn.input_tokens,
+        "completion_tokens": turn.output_tokens,
+        "total_tokens": turn.input_tokens + turn.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": turn.cached_tokens},
+    }
+    if not body.get("stream"):
+        message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
+        if calls:
+            message["tool_calls"] = [
+                {"id": i, "type": "function", "function": {"name": n, "arguments": a}} for i, n, a in calls
+            ]
+        handler._json(200, {
+            "id": ident, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage,
+        }, cut=cut_after is not None)
+        return
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> tuple[None, Any]:
+        return None, {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+
+    def events() -> Iterator[tuple[str | None, Any]]:
+        yield chunk({"role": "assistant", "content": ""})
+        for piece in _chunks(turn.text) if turn.text else []:
+            yield chunk({"content": piece})
+        for index, (call_id, name, arguments) in enumerate(calls):
+            yield chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function",
+                                         "function": {"name": name, "arguments": ""}}]})
+            for piece in _chunks(arguments):
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+        yield chunk({}, finish)
+        if (body.get("stream_options") or {}).get("include_usage"):
+            yield None, {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                         "choices": [], "usage": usage}
+        yield None, "[DONE]"
+
+    handler._sse(events(), cut_after, handler.chunked)
+
+
+# -- Anthropic Messages --------------------------------------------------------------------------
+def _anthropic(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int | None = None) -> None:
+    server = handler.stand_in
+    model = body.get("model", "?")
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": turn.text}] if turn.text else []
+    blocks += [{"type": "tool_use", "id": server.next_id("toolu"), "name": n, "input": a} for n, a in turn.tool_calls]
+    stop = "tool_use" if turn.tool_calls else "end_turn"
+    usage = {
+        "input_tokens": turn.input_tokens - turn.cached_tokens - turn.cache_write_tokens,
+        "output_tokens": turn.output_tokens,
+        "cache_read_input_tokens": turn.cached_tokens,
+        "cache_creation_input_tokens": turn.cache_write_tokens,
+    }
+    message = {"id": server.next_id("msg"), "type": "message", "role": "assistant", "model": model,
+               "content": blocks, "stop_reason": stop, "stop_sequence": None, "usage": usage}
+    if not body.get("stream"):
+        handler._json(200, message, cut=cut_after is not None)
+        return
+
+    def events() -> Iterator[tuple[str | None, Any]]:
+        start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+        yield "message_start", {"type": "message_start", "message": start}
+        for index, block in enumerate(blocks):
+            if block["type"] == "text":
+                opening, deltas = {"type": "text", "text": ""}, [
+                    {"type": "text_delta", "text": piece} for piece in _chunks(block["text"])]
+            else:
+                opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+                deltas = [{"type": "input_json_delta", "partial_json": piece}
+                          for piece in _chunks(json.dumps(block["input"]))]
+            yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": opening}
+            for delta in deltas:
+                yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+            yield "content_block_stop", {"type": "content_block_stop", "index": index}
+        yield "message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
+                                "usage": {"output_tokens": turn.output_tokens}}
+        yield "message_stop", {"type": "message_stop"}
+
+    handler._sse(events(), cut_after, handler.chunked)
+
+
+@pytest.fixture(scope="session")
+def _model_server_session() -> Iterator[ModelServer]:
+    server = ModelServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def model_server(_model_server_session: ModelServer) -> Iterator[ModelServer]:
+    """The stand-in, reset for this test (script, faults, recorded requests, expected key)."""
+    _model_server_session.reset()
+    yield _model_server_session
+    _model_server_session.reset()
