@@ -1,7 +1,7 @@
 """The job table: each job kind's function (by dotted path), queue, timeout, retries and id.
 
 Jobs are plain functions of plain values (`bot/jobs.py`, written by the planner and worker
-areas). The table names them by dotted path so the web process never imports them. A job's
+areas; `command` lives in `bot/commands.py`). The table names them by dotted path so the web process never imports them. A job's
 id is built from the arguments that identify its work (`id_fields`), so the same work
 submitted twice has the same id and the executor keeps at most one live copy.
 """
@@ -44,17 +44,19 @@ JOBS: dict[str, JobKind] = {
         _kind("plan", "plan_goal", DEFAULT, 30 * MINUTE, "repo number installation_id", "repo number"),
         _kind("dispatch", "dispatch_ready", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
         _kind("implement", "implement_task", IMPLEMENT, 60 * MINUTE, "repo number installation_id", "repo number"),
-        _kind("fix_ci", "fix_ci", URGENT, 45 * MINUTE, "repo pr head_sha installation_id", "repo pr head_sha"),
+        # `pr` may be None (a commit status names no PR): the job finds it by `branch`.
+        _kind("fix_ci", "fix_ci", URGENT, 45 * MINUTE, "repo pr branch head_sha installation_id", "repo head_sha"),
         _kind("resolve_conflict", "resolve_conflict", URGENT, 45 * MINUTE,
               "repo pr base_sha installation_id", "repo pr base_sha"),
         _kind("address_review", "address_review", URGENT, 45 * MINUTE,
               "repo pr review_id installation_id", "repo pr review_id"),
-        _kind("command", "run_command", URGENT, 10 * MINUTE,
-              "repo number comment_id verb text sender installation_id", "repo number comment_id"),
+        JobKind("command", "bot.commands.run_command", URGENT, 10 * MINUTE,
+                tuple(["repo", "number", "comment_id", "verb", "text", "sender", "installation_id"]),
+                ("repo", "number", "comment_id"), 1),
         _kind("scan_conflicts", "scan_conflicts", DEFAULT, 10 * MINUTE, "repo base_sha installation_id", "repo base_sha"),
         _kind("on_task_closed", "on_task_closed", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
         _kind("handoff", "handoff", DEFAULT, 30 * MINUTE, "repo number installation_id", "repo number"),
-        _kind("maybe_merge", "maybe_merge", URGENT, 5 * MINUTE, "repo pr head_sha installation_id", "repo pr head_sha"),
+        _kind("maybe_merge", "maybe_merge", URGENT, 5 * MINUTE, "repo pr branch head_sha installation_id", "repo head_sha"),
     )
 }
 

@@ -26,7 +26,7 @@ def test_job_ids_are_deterministic_distinct_and_in_rqs_alphabet() -> None:
         plan(repo="octo/cat_web").job_id,
         plan(repo="octo_cat/web").job_id,
         plan(number=13).job_id,
-        JobRequest.make("fix_ci", repo="o/r", pr=4, head_sha="ab12", installation_id=None).job_id,
+        JobRequest.make("fix_ci", repo="o/r", pr=4, branch="orchestra/4-x", head_sha="ab12", installation_id=None).job_id,
         JobRequest.make("command", repo="o/r", number=4, comment_id=99, verb="status", text="", sender="ann",
                         installation_id=None).job_id,
     }
@@ -37,7 +37,7 @@ def test_job_ids_are_deterministic_distinct_and_in_rqs_alphabet() -> None:
 
 def test_every_kind_names_a_bot_jobs_function_and_a_known_queue() -> None:
     for kind in JOBS.values():
-        assert kind.func.startswith("bot.jobs.")
+        assert kind.func.startswith(("bot.jobs.", "bot.commands."))
         assert kind.queue in {"urgent", "default", "implement"}
         assert "installation_id" in kind.params and "installation_id" not in kind.id_fields
     assert JOBS["fix_ci"].queue == "urgent" and JOBS["plan"].queue == "default"
@@ -71,7 +71,7 @@ def test_rq_executor_enqueues_once_while_live_and_replaces_a_finished_job(redis_
 
 def test_rq_executor_routes_kinds_to_their_queues(redis_conn: redis.Redis) -> None:
     executor = RQExecutor(redis_conn)
-    executor.submit(JobRequest.make("fix_ci", repo="o/r", pr=4, head_sha="ab", installation_id=None))
+    executor.submit(JobRequest.make("fix_ci", repo="o/r", pr=4, branch="b", head_sha="ab", installation_id=None))
     executor.submit(JobRequest.make("implement", repo="o/r", number=5, installation_id=None))
     assert executor.queue_depths() == {"urgent": 1, "default": 0, "implement": 1}
 
