@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.support.redis_server",
     "tests.support.git_repos",
+    "tests.support.localhub",
 ]

@@ -1,0 +1,7 @@
+"""`python -m localhub serve|import ...`."""
+
+import sys
+
+from localhub.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""REST blueprints of localhub, one module per API area (registered in localhub.app)."""

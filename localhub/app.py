@@ -1,0 +1,108 @@
+"""The Flask app of a localhub: API blueprints under /api/v3, git over HTTP, metering, faults."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from localhub.auth import principal_for
+from localhub.rest import ApiError
+
+API_PREFIX = "/api/v3"
+
+# Each module defines `bp` (a Blueprint); API ones are mounted under /api/v3, root ones at /.
+# Other areas append their modules here (e.g. "localhub.api.pulls", "localhub.pages").
+API_MODULES: list[str] = [
+    "localhub.api.users",
+    "localhub.api.repos",
+    "localhub.api.issues",
+    "localhub.api.labels",
+    "localhub.api.subissues",
+    "localhub.api.git",
+    "localhub.api.apps",
+    "localhub.api.ratelimit",
+]
+ROOT_MODULES: list[str] = [
+    "localhub.githttp",
+    "localhub.api.internal",
+]
+
+
+def create_app(hub: Any) -> Flask:
+    """A Flask app serving `hub` (a LocalHub); blueprints from API_MODULES and ROOT_MODULES."""
+    app = Flask("localhub")
+    app.config["LOCALHUB"] = hub
+    app.url_map.strict_slashes = False
+    for name in API_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp, url_prefix=API_PREFIX)
+    for name in ROOT_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)
+    app.before_request(_before)
+    app.after_request(_after)
+    app.register_error_handler(ApiError, lambda exc: exc.response())
+    app.register_error_handler(404, lambda exc: _plain_error(404, "Not Found"))
+    app.register_error_handler(405, lambda exc: _plain_error(404, "Not Found"))
+    return app
+
+
+def is_api() -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def _plain_error(status: int, message: str) -> Response:
+    return ApiError(status, message).response() if is_api() else Response(message, status=status)
+
+
+def _before() -> Response | None:
+    if not is_api():
+        return None
+    hub = request.environ["localhub.hub"] = _hub()
+    g.started = time.monotonic()
+    g.user = None
+    g.installation_id = None
+    g.principal_label = "anonymous"
+    if hub.config.latency_ms:
+        time.sleep(hub.config.latency_ms / 1000)
+    fault = hub.faults.draw()
+    if fault is not None:
+        g.fault = True
+        return fault
+    principal = principal_for(hub.store, hub.config.app, request.headers.get("Authorization"))
+    g.principal = principal
+    g.user = principal.user
+    g.installation_id = principal.installation_id
+    g.principal_label = principal.label
+    g.rate = hub.ratelimit.spend(principal.label if principal.kind != "anonymous" else f"ip:{request.remote_addr}",
+                                 principal.kind)
+    if g.rate.remaining < 0:
+        g.rate = g.rate.exhausted()
+        raise ApiError(403, f"API rate limit exceeded for {principal.label}.",
+                       doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
+    return None
+
+
+def _after(resp: Response) -> Response:
+    if not is_api():
+        return resp
+    hub = _hub()
+    rate = g.get("rate")
+    if rate is not None:
+        resp.headers.update(rate.headers())
+    resp.headers.setdefault("X-GitHub-Media-Type", "github.v3; format=json")
+    resp.headers.setdefault("X-GitHub-Request-Id", f"LH{id(request):X}")
+    resp.headers["X-GitHub-Enterprise-Version"] = "3.14.0"
+    rule = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+    hub.metrics.rest_call(request.method, rule.removeprefix(API_PREFIX) or "/", g.get("principal_label", "anonymous"),
+                          resp.status_code)
+    for check in hub.response_checks:
+        check(request.method, request.path.removeprefix(API_PREFIX), resp)
+    return resp
+
+
+def _hub() -> Any:
+    from flask import current_app
+
+    return current_app.config["LOCALHUB"]

@@ -1,0 +1,96 @@
+"""`orchestra localhub serve|import` (also `python -m localhub`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from localhub.auth import AppConfig
+from localhub.gitrepo import GitFailed
+from localhub.repos import RepoExists
+from localhub.server import HubConfig, LocalHub
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    hub = sub.add_parser("localhub", help="a GitHub-compatible forge on this machine")
+    actions = hub.add_subparsers(dest="localhub_command", metavar="ACTION", required=True)
+    serve = actions.add_parser("serve", help="serve the REST API, git over HTTP and webhooks")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--state", type=Path, required=True, help="state directory (SQLite file and bare repos)")
+    serve.add_argument("--user", action="append", default=[], metavar="NAME:TOKEN",
+                       help="a user and their personal token (repeatable)")
+    serve.add_argument("--app-id", type=int, help="App mode: the App's id (JWT `iss`)")
+    serve.add_argument("--app-public-key", type=Path, help="App mode: PEM public key checking the App's JWTs")
+    serve.add_argument("--app-slug", default="orchestra", help="App mode: the App's slug (bot is SLUG[bot])")
+    serve.add_argument("--webhook-url", help="the App webhook URL every event is delivered to")
+    serve.add_argument("--webhook-secret", help="secret signing deliveries to --webhook-url")
+    serve.add_argument("--fault-rate", type=float, default=0.0, help="share of API calls answered 502/403")
+    serve.add_argument("--fault-seed", type=int, default=0)
+    serve.add_argument("--latency-ms", type=int, default=0, help="added to every API call")
+    serve.add_argument("--rate-limit", type=int, default=5000, help="requests per hour per token")
+    serve.set_defaults(func=serve_command)
+    imp = actions.add_parser("import", help="create a repository from a local git repository")
+    imp.add_argument("path", type=Path)
+    imp.add_argument("--repo", required=True, metavar="OWNER/NAME")
+    imp.add_argument("--ci", help="the repository's CI command")
+    imp.add_argument("--state", type=Path, required=True)
+    imp.set_defaults(func=import_command)
+
+
+def _users(pairs: list[str]) -> dict[str, str]:
+    users = {}
+    for pair in pairs:
+        name, sep, token = pair.partition(":")
+        if not sep or not name or not token:
+            raise SystemExit(f"localhub: --user expects NAME:TOKEN, got {pair!r}")
+        users[name] = token
+    return users
+
+
+def config_from_args(args: argparse.Namespace) -> HubConfig:
+    app = None
+    if args.app_id is not None:
+        if args.app_public_key is None:
+            raise SystemExit("localhub: --app-id needs --app-public-key FILE")
+        app = AppConfig(args.app_id, args.app_public_key.read_text(), args.app_slug)
+    return HubConfig(state_dir=args.state, host=args.host, port=args.port, users=_users(args.user), app=app,
+                     webhook_url=args.webhook_url, webhook_secret=args.webhook_secret,
+                     fault_rate=args.fault_rate, fault_seed=args.fault_seed, latency_ms=args.latency_ms,
+                     rate_limit=args.rate_limit)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    hub = LocalHub(config_from_args(args))
+    print(f"localhub: serving {hub.config.host}:{hub.config.port} (REST at /api/v3), state in {args.state}",
+          file=sys.stderr, flush=True)
+    try:
+        hub.serve_forever()
+    finally:
+        hub.stop()
+    return 0
+
+
+def import_command(args: argparse.Namespace) -> int:
+    owner, sep, name = args.repo.partition("/")
+    if not sep or not owner or not name:
+        print(f"localhub: --repo expects OWNER/NAME, got {args.repo!r}", file=sys.stderr)
+        return 2
+    hub = LocalHub(HubConfig(state_dir=args.state))
+    try:
+        repo = hub.import_repo(args.path, args.repo, args.ci)
+    except (RepoExists, GitFailed) as exc:
+        print(f"localhub: cannot import {args.path} as {args.repo}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        hub.stop()
+    print(f"imported {args.path} as {args.repo} (default branch {repo['default_branch']})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localhub")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(["localhub", *(argv if argv is not None else sys.argv[1:])])
+    return int(args.func(args) or 0)

@@ -1,0 +1,43 @@
+"""Metering: REST calls by method and route template and by token label; webhook deliveries."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+
+class Metrics:
+    """Thread-safe counters, read as one JSON snapshot at `GET /_localhub/metrics`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._routes: Counter[str] = Counter()
+        self._tokens: Counter[str] = Counter()
+        self._statuses: Counter[str] = Counter()
+        self._deliveries: Counter[tuple[str, str]] = Counter()
+
+    def rest_call(self, method: str, route: str, token_label: str, status: int) -> None:
+        with self._lock:
+            self._routes[f"{method} {route}"] += 1
+            self._tokens[token_label] += 1
+            self._statuses[str(status)] += 1
+
+    def delivery(self, event: str, outcome: str) -> None:
+        with self._lock:
+            self._deliveries[(event, outcome)] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            by_event: dict[str, dict[str, int]] = {}
+            for (event, outcome), count in sorted(self._deliveries.items()):
+                by_event.setdefault(event, {})[outcome] = count
+            return {
+                "rest": {
+                    "total": sum(self._routes.values()),
+                    "by_route": dict(sorted(self._routes.items())),
+                    "by_token": dict(sorted(self._tokens.items())),
+                    "by_status": dict(sorted(self._statuses.items())),
+                },
+                "webhooks": {"total": sum(self._deliveries.values()), "by_event": by_event},
+            }

@@ -1,0 +1,185 @@
+"""Helpers every REST blueprint shares: errors, JSON answers, pagination, the caller, the repo."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+from urllib.parse import urlencode
+
+from flask import Response, current_app, g, request
+
+from localhub.store import Row
+
+DOCS = "https://docs.github.com/rest"
+PERMISSION_ORDER = ["read", "triage", "write", "maintain", "admin"]
+
+
+class ApiError(Exception):
+    """An answer in GitHub's error shape: `{"message", "documentation_url"}` (+ `errors`)."""
+
+    def __init__(self, status: int, message: str, errors: list | None = None,
+                 headers: dict[str, str] | None = None, doc: str = DOCS) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+        self.headers = headers or {}
+        self.doc = doc
+
+    def response(self) -> Response:
+        body: dict[str, Any] = {"message": self.message, "documentation_url": self.doc}
+        if self.errors is not None:
+            body["errors"] = self.errors
+        if self.status in (401, 403, 404, 409, 422, 405):
+            body["status"] = str(self.status)
+        resp = json_response(body, self.status)
+        for key, value in self.headers.items():
+            resp.headers[key] = value
+        return resp
+
+
+def fail(status: int, message: str, errors: list | None = None) -> NoReturn:
+    raise ApiError(status, message, errors)
+
+
+def not_found() -> NoReturn:
+    raise ApiError(404, "Not Found")
+
+
+def invalid(resource: str, field: str, code: str = "missing_field", message: str | None = None) -> NoReturn:
+    error: dict[str, Any] = {"resource": resource, "field": field, "code": code}
+    if message:
+        error["message"] = message
+    raise ApiError(422, "Validation Failed", [error])
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def no_content() -> Response:
+    return Response(status=204)
+
+
+def body_json() -> dict[str, Any]:
+    """The request's JSON object (GitHub answers 400 "Problems parsing JSON" otherwise)."""
+    if not request.data:
+        return {}
+    try:
+        data = json.loads(request.data)
+    except ValueError:
+        raise ApiError(400, "Problems parsing JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "Problems parsing JSON")
+    return data
+
+
+@dataclass(frozen=True)
+class Urls:
+    """The web and API roots of this localhub as the caller reached it (PyGithub checks host:port)."""
+
+    web: str
+
+    @property
+    def api(self) -> str:
+        return self.web + "/api/v3"
+
+
+def urls() -> Urls:
+    return Urls(request.host_url.rstrip("/"))
+
+
+def hub() -> Any:
+    """The LocalHub serving this request."""
+    return current_app.config["LOCALHUB"]
+
+
+def caller() -> Row | None:
+    """The user row of the authenticated caller (None when anonymous)."""
+    return g.get("user")
+
+
+def require_caller() -> Row:
+    user = caller()
+    if user is None:
+        raise ApiError(401, "Requires authentication", doc=DOCS + "/users/users#get-the-authenticated-user")
+    return user
+
+
+def repo_or_404(owner: str, name: str) -> Row:
+    repo = hub().store.repo(owner, name)
+    if repo is None:
+        not_found()
+    return repo
+
+
+def has_permission(repo: Row, needed: str) -> bool:
+    user = caller()
+    if user is None:
+        return needed == "read" and not repo["private"]
+    if g.get("installation_id") is not None:
+        return True  # the App is installed on every repository with write access
+    have = hub().store.permission(repo, user)
+    if have is None:
+        return needed == "read" and not repo["private"]
+    return PERMISSION_ORDER.index(have) >= PERMISSION_ORDER.index(needed)
+
+
+def require_permission(repo: Row, needed: str) -> None:
+    """403 (404 for private repos the caller cannot read) unless the caller holds `needed`."""
+    if has_permission(repo, needed):
+        return
+    if caller() is None:
+        raise ApiError(401, "Requires authentication")
+    if not has_permission(repo, "read"):
+        not_found()
+    fail(403, "Must have admin rights to Repository." if needed == "admin"
+         else "Resource not accessible by integration" if g.get("installation_id")
+         else "Must have push access to repository.")
+
+
+def page_args() -> tuple[int, int]:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        per_page = min(100, max(1, int(request.args.get("per_page", 30))))
+    except ValueError:
+        fail(422, "Invalid pagination parameters")
+    return page, per_page
+
+
+def paginate(items: Sequence[Any], shape: Callable[[Any], Any]) -> Response:
+    """A page of `items` shaped by `shape`, with GitHub's `Link` header (next/last/first/prev)."""
+    page, per_page = page_args()
+    total = len(items)
+    last = max(1, -(-total // per_page))
+    chunk = items[(page - 1) * per_page: page * per_page]
+    resp = json_response([shape(item) for item in chunk])
+    links = []
+    base = urls().web + request.path
+
+    def link(p: int, rel: str) -> str:
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        args["page"] = str(p)
+        return f'<{base}?{urlencode(args)}>; rel="{rel}"'
+
+    if page > 1:
+        links += [link(page - 1, "prev"), link(1, "first")]
+    if page < last:
+        links += [link(page + 1, "next"), link(last, "last")]
+    if links:
+        resp.headers["Link"] = ", ".join(links)
+    return resp
+
+
+def shapes() -> Any:
+    """Serializers bound to the URL the caller used (a `localhub.shapes.Shapes`)."""
+    return hub().shapes(urls().web)
+
+
+def permissions_of(repo: Row) -> dict[str, bool]:
+    """The `permissions` object of a repository for the caller."""
+    return {name: has_permission(repo, level) for name, level in
+            (("admin", "admin"), ("maintain", "maintain"), ("push", "write"), ("triage", "triage"),
+             ("pull", "read"))}

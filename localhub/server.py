@@ -1,0 +1,152 @@
+"""`LocalHub`: owns the store, the event hub and the config; serves itself with waitress."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Response
+from waitress import wasyncore
+from waitress.server import create_server
+
+from localhub import payloads
+from localhub.app import create_app
+from localhub.auth import AppConfig
+from localhub.events import Events
+from localhub.faults import Faults
+from localhub.metrics import Metrics
+from localhub.ratelimit import RateLimiter
+from localhub.repos import git_for, import_repo, touch_pushed
+from localhub.shapes import Shapes
+from localhub.store import Row, Store
+
+#: `callback(repo, ref, old_sha, new_sha, pusher)` after every ref a push changed.
+PostReceive = Callable[[Row, str, str, str, Row], None]
+ResponseCheck = Callable[[str, str, Response], None]
+
+
+@dataclass
+class HubConfig:
+    """Everything `orchestra localhub serve` takes on its command line."""
+
+    state_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    users: dict[str, str] = field(default_factory=dict)  # login -> token
+    app: AppConfig | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    fault_rate: float = 0.0
+    fault_seed: int = 0
+    latency_ms: int = 0
+    rate_limit: int = 5000
+    threads: int = 16
+
+
+class LocalHub:
+    """A GitHub-compatible forge on one machine; `start()` serves it on a free port in a thread."""
+
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        self.store = Store(config.state_dir)
+        self.events = Events(self.store)
+        self.metrics = Metrics()
+        self.events.on_delivered.append(self.metrics.delivery)
+        self.faults = Faults(config.fault_rate, config.fault_seed)
+        self.ratelimit = RateLimiter(config.rate_limit)
+        self.post_receive: list[PostReceive] = [self._emit_push]
+        self.response_checks: list[ResponseCheck] = []
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._bootstrap()
+        self.app = create_app(self)
+
+    def _bootstrap(self) -> None:
+        for login, token in self.config.users.items():
+            self.add_user(login, token)
+        if self.config.webhook_url:
+            self.set_app_webhook(self.config.webhook_url, self.config.webhook_secret)
+        if self.config.app is not None:
+            self.store.ensure_user(self.config.app.bot_login, "Bot")
+            self.events.app_id = self.config.app.app_id
+            self.events.installation_id = self.config.app.installation_id
+
+    # -- users, repos, webhooks -------------------------------------------------------------
+    def add_user(self, login: str, token: str) -> Row:
+        user = self.store.ensure_user(login)
+        self.store.add_token(token, user["id"], "pat")
+        return user
+
+    def set_app_webhook(self, url: str, secret: str | None) -> None:
+        self.events.app_webhook = (url, secret)
+
+    def import_repo(self, source: Path, full_name: str, ci: str | None = None) -> Row:
+        owner_login, _, name = full_name.partition("/")
+        owner = self.store.ensure_user(owner_login)
+        return import_repo(self.store, source, owner, name, ci)
+
+    def shapes(self, web: str | None = None) -> Shapes:
+        return Shapes(self.store, web or self.url)
+
+    # -- pushes -----------------------------------------------------------------------------
+    def on_push(self, callback: PostReceive) -> None:
+        """Call `callback(repo, ref, old, new, pusher)` for each ref updated by a push."""
+        self.post_receive.append(callback)
+
+    def notify_push(self, repo: Row, updates: list[tuple[str, str, str]], pusher: Row) -> None:
+        touch_pushed(self.store, repo["id"])
+        repo = self.store.repo_by_id(repo["id"])
+        for ref, old, new in updates:
+            for callback in list(self.post_receive):
+                callback(repo, ref, old, new, pusher)
+
+    def _emit_push(self, repo: Row, ref: str, old: str, new: str, pusher: Row) -> None:
+        payload = payloads.push_event(self.shapes(), repo, git_for(self.store, repo), ref, old, new, pusher)
+        self.events.emit(repo, "push", payload)
+
+    # -- serving ----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.config.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/v3"
+
+    def _bind(self) -> None:
+        self._server = create_server(self.app, host=self.config.host, port=self.config.port,
+                                     threads=self.config.threads, ident="localhub")
+        self.config.port = int(self._server.effective_port)
+        self._stopping.clear()
+
+    def start(self) -> LocalHub:
+        """Serve in a background thread; `config.port` 0 picks a free port (then kept for restarts)."""
+        self._bind()
+        self._thread = threading.Thread(target=self._loop, name="localhub-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._bind()
+        self._loop()
+
+    def _loop(self) -> None:
+        server = self._server
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.1, map=server._map, use_poll=True, count=1)
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        wasyncore.close_all(server._map)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._server = None
+        self.events.drain(timeout=10)
+        self.events.close()
+        self.store.close()

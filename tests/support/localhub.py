@@ -1,0 +1,159 @@
+"""Fixtures `localhub` and `localhub_app`: an in-process localhub on a free port for each test.
+
+`localhub` (function scope) yields a `LocalhubHandle`:
+
+- `.url` (`http://127.0.0.1:P`), `.api_url` (url + `/api/v3`), `.state_dir`, `.hub` (the `LocalHub`);
+- `.add_user(login, token=None) -> token` — a user with a personal token (made up if not given);
+- `.github(login_or_token) -> github.Github` — a PyGithub client for that user (or raw token) with
+  no retries and no throttling pauses;
+- `.import_repo(path, "owner/name", ci=None)` — a repo from a local git repository (all branches);
+- `.git_url("owner/name", login_or_token=None)` — the HTTP remote, with `x-access-token:TOKEN@`
+  credentials when a user or token is given;
+- `.set_app_webhook(url, secret)`, `.drain(timeout=10)` (wait until pending deliveries are sent),
+  `.metrics()` (the `/_localhub/metrics` JSON), `.restart()` (same state dir, same port).
+
+Every REST answer the server gives during a test passes through `hub.response_checks`; when
+`tests/support/schemas.py` is present, each body is validated against GitHub's published schema
+for its operation (`localhub_schema_check` fixture, on by default) and a failure fails the test.
+
+`localhub_app` turns on App mode with an RSA key generated at test time and returns
+`LocalhubApp(app_id, private_key_pem, installation_id)`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from github import Auth, Github
+
+from localhub.auth import AppConfig
+from localhub.server import HubConfig, LocalHub
+
+
+@dataclass
+class LocalhubHandle:
+    """A running localhub plus helpers for tests (see the module docstring)."""
+
+    state_dir: Path
+    hub: LocalHub
+    tokens: dict[str, str] = field(default_factory=dict)
+    webhook: tuple[str, str | None] | None = None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.hub.url
+
+    @property
+    def api_url(self) -> str:
+        return self.hub.api_url
+
+    def add_user(self, login: str, token: str | None = None) -> str:
+        token = token or f"lh_{login}_{secrets.token_hex(8)}"
+        self.hub.add_user(login, token)
+        self.tokens[login] = token
+        return token
+
+    def token(self, login_or_token: str) -> str:
+        return self.tokens.get(login_or_token, login_or_token)
+
+    def github(self, login_or_token: str) -> Github:
+        return Github(base_url=self.api_url, auth=Auth.Token(self.token(login_or_token)), retry=None,
+                      seconds_between_requests=0, seconds_between_writes=0)
+
+    def import_repo(self, path: Path, full_name: str, ci: str | None = None) -> dict[str, Any]:
+        return self.hub.import_repo(Path(path), full_name, ci)
+
+    def git_url(self, full_name: str, login_or_token: str | None = None) -> str:
+        if login_or_token is None:
+            return f"{self.url}/{full_name}.git"
+        host = self.url.removeprefix("http://")
+        return f"http://x-access-token:{self.token(login_or_token)}@{host}/{full_name}.git"
+
+    def set_app_webhook(self, url: str, secret: str | None) -> None:
+        self.webhook = (url, secret)
+        self.hub.set_app_webhook(url, secret)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        assert self.hub.events.drain(timeout), f"webhook deliveries still pending after {timeout}s"
+
+    def metrics(self) -> dict[str, Any]:
+        resp = requests.get(f"{self.url}/_localhub/metrics", timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    def restart(self) -> None:
+        """Stop the server and start a new one on the same state dir (and port)."""
+        config = self.hub.config
+        checks = list(self.hub.response_checks)
+        self.hub.stop()
+        self.hub = LocalHub(config)
+        self.hub.response_checks.extend(checks)
+        if self.webhook is not None:
+            self.hub.set_app_webhook(*self.webhook)
+        self.hub.start()
+
+    def enable_app(self, app: AppConfig) -> None:
+        self.hub.config.app = app
+        self.restart()
+
+
+@dataclass(frozen=True)
+class LocalhubApp:
+    app_id: int
+    private_key_pem: str
+    installation_id: int
+
+
+def _schema_check(handle: LocalhubHandle) -> Any:
+    try:
+        from tests.support import schemas  # provided by the fixtures area
+    except ImportError:
+        return None
+
+    def check(method: str, path: str, resp: Any) -> None:
+        if not resp.is_json or resp.status_code >= 500:
+            return
+        try:
+            schemas.validate_rest_response(method, path, resp.status_code, resp.get_json())
+        except AssertionError as exc:
+            handle.failures.append(f"{method} {path} {resp.status_code}: {exc}")
+
+    return check
+
+
+@pytest.fixture
+def localhub(tmp_path: Path) -> Iterator[LocalhubHandle]:
+    """An in-process localhub on a free port with a fresh state dir (see module docstring)."""
+    state = tmp_path / "localhub-state"
+    hub = LocalHub(HubConfig(state_dir=state)).start()
+    handle = LocalhubHandle(state, hub)
+    check = _schema_check(handle)
+    if check is not None:
+        hub.response_checks.append(check)
+    try:
+        yield handle
+    finally:
+        handle.hub.stop()
+    assert not handle.failures, "responses that do not match GitHub's schemas:\n" + "\n".join(handle.failures)
+
+
+@pytest.fixture
+def localhub_app(localhub: LocalhubHandle) -> LocalhubApp:
+    """App mode on `localhub` with a fresh RSA key: `(app_id, private_key_pem, installation_id)`."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    app = AppConfig(app_id=4242, public_key_pem=public_pem, slug="orchestra", installation_id=7)
+    localhub.enable_app(app)
+    return LocalhubApp(app.app_id, private_pem, app.installation_id)
