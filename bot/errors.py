@@ -127,6 +127,14 @@ class CIAttemptsExhausted(OrchestraError):
     recovery = "Push a fix to the branch, or comment `/orchestra fix <instructions>` on the PR."
 
 
+class QueueUnavailable(OrchestraError):
+    """The job queue (Redis) could not be reached, so a job could not be enqueued."""
+
+    headline = "The orchestra's job queue is unreachable."
+    recovery = "Check that Redis is running and ORCHESTRA_REDIS_URL points at it; redeliver the webhook."
+    label = None
+
+
 def _table() -> list[tuple[str, str, str, str | None]]:
     rows: list[tuple[str, str, str, str | None]] = []
     pending: list[type[OrchestraError]] = [OrchestraError]

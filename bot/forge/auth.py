@@ -1,0 +1,158 @@
+"""GitHub App auth (JWT → installation token, cached and refreshed early) or a plain token.
+
+`forge_for(settings, repo, installation_id)` is the one way jobs get a `Forge`. The tokens
+live in a process-wide `TokenCache`; a `Forge` asks it for the current token on every
+request (through `InstallationTokenAuth`), so a long job never runs on an expired token.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import jwt
+import requests
+from github import Auth
+from github.GithubException import GithubException
+
+from bot.errors import ConfigError, ForgeError, PermissionDenied
+from bot.forge.client import Forge
+from bot.forge.retry import RetryPolicy
+from bot.settings import Settings
+
+#: Refresh an installation token this many seconds before it expires.
+REFRESH_MARGIN_S = 300
+#: App JWT lifetime (GitHub allows at most 10 minutes) and backdating for clock drift.
+JWT_LIFETIME_S = 540
+JWT_BACKDATE_S = 60
+
+
+def app_jwt(app_id: str, private_key: str, now: float | None = None) -> str:
+    """An RS256 App JWT: issued 60 s in the past, expiring 9 min ahead, `iss` = app id."""
+    issued = int(now if now is not None else time.time())
+    payload = {"iat": issued - JWT_BACKDATE_S, "exp": issued + JWT_LIFETIME_S, "iss": str(app_id)}
+    return jwt.encode(payload, private_key, algorithm="RS256")
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str
+    expires_at: float
+
+
+class TokenCache:
+    """Installation tokens per (API URL, app, installation); thread-safe; refreshed early."""
+
+    def __init__(
+        self,
+        api_url: str,
+        app_id: str,
+        private_key: str,
+        clock: Callable[[], float] = time.time,
+        session: requests.Session | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.app_id = app_id
+        self._private_key = private_key
+        self._clock = clock
+        self._session = session or requests.Session()
+        self._policy = policy or RetryPolicy()
+        self._tokens: dict[int, _Token] = {}
+        self._lock = threading.Lock()
+        self.fetches = 0
+
+    def token(self, installation_id: int) -> str:
+        """A token valid for at least REFRESH_MARGIN_S more seconds."""
+        with self._lock:
+            cached = self._tokens.get(installation_id)
+            if cached is None or cached.expires_at - self._clock() <= REFRESH_MARGIN_S:
+                cached = self._policy.call(f"installation token {installation_id}", lambda: self._fetch(installation_id))
+                self._tokens[installation_id] = cached
+            return cached.value
+
+    def _fetch(self, installation_id: int) -> _Token:
+        url = f"{self.api_url}/app/installations/{installation_id}/access_tokens"
+        headers = {
+            "Authorization": f"Bearer {app_jwt(self.app_id, self._private_key, self._clock())}",
+            "Accept": "application/vnd.github+json",
+        }
+        response = self._session.post(url, headers=headers, timeout=30)
+        if response.status_code >= 500 or response.status_code == 429 or (
+            response.status_code == 403 and "rate limit" in response.text.lower()
+        ):  # retried by the policy; a token created by a lost answer is simply never used
+            raise GithubException(response.status_code, response.text, dict(response.headers))
+        if response.status_code in (401, 403, 404):
+            raise PermissionDenied(
+                f"installation {installation_id}: the forge refused an installation token "
+                f"(HTTP {response.status_code}); check the app id, private key and installation"
+            )
+        if response.status_code != 201:
+            raise ForgeError(f"installation token for {installation_id}: HTTP {response.status_code}")
+        self.fetches += 1
+        data = response.json()
+        expires = datetime.fromisoformat(str(data["expires_at"]).replace("Z", "+00:00")).timestamp()
+        return _Token(value=str(data["token"]), expires_at=expires)
+
+
+class InstallationTokenAuth(Auth.Auth):
+    """PyGithub auth that asks the cache for the installation's current token on each request."""
+
+    def __init__(self, cache: TokenCache, installation_id: int) -> None:
+        self._cache = cache
+        self._installation_id = installation_id
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        return self._cache.token(self._installation_id)
+
+    @property
+    def _masked_token(self) -> str:
+        return "token (installation, removed)"
+
+
+_caches: dict[tuple[str, str], TokenCache] = {}
+_caches_lock = threading.Lock()
+
+
+def token_cache(settings: Settings) -> TokenCache:
+    """The process-wide token cache for the settings' App and API URL."""
+    if not (settings.app_id and settings.private_key):
+        raise ConfigError("GitHub App auth needs ORCHESTRA_APP_ID and ORCHESTRA_PRIVATE_KEY(_PATH)")
+    key = (settings.api_url, settings.app_id)
+    with _caches_lock:
+        if key not in _caches:
+            _caches[key] = TokenCache(settings.api_url, settings.app_id, settings.private_key.get_secret_value())
+        return _caches[key]
+
+
+def forge_for(
+    settings: Settings,
+    repo_full_name: str,
+    installation_id: int | None,
+    policy: RetryPolicy | None = None,
+) -> Forge:
+    """A Forge for one repository: App installation auth when an installation is given, else the token."""
+    if installation_id is not None and settings.uses_app_auth:
+        auth: Auth.Auth = InstallationTokenAuth(token_cache(settings), installation_id)
+    elif settings.token is not None:
+        auth = Auth.Token(settings.token.get_secret_value())
+    elif installation_id is not None:
+        raise ConfigError(f"installation {installation_id}: set ORCHESTRA_APP_ID and ORCHESTRA_PRIVATE_KEY")
+    else:
+        raise ConfigError("no forge credentials: set ORCHESTRA_TOKEN, or the App id and private key")
+    return Forge(
+        repo_full_name,
+        auth,
+        api_url=settings.api_url,
+        server_url=settings.server_url,
+        bot_login=settings.bot_login,
+        policy=policy,
+    )

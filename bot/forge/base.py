@@ -1,0 +1,118 @@
+"""What every group of Forge verbs shares: the PyGithub handle, the call counter, retries, snapshots."""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from github import Auth, Github
+from github.GithubObject import NotSet
+from github.Issue import Issue as GhIssue
+from github.IssueComment import IssueComment as GhComment
+from github.PullRequest import PullRequest as GhPull
+
+from bot.forge.retry import RetryPolicy
+from bot.forge.types import Comment, Issue, PullRequest
+
+P = ParamSpec("P")
+R = TypeVar("R")
+F = TypeVar("F", bound="ForgeBase")
+
+
+def verb(fn: Callable[Concatenate[F, P], R]) -> Callable[Concatenate[F, P], R]:
+    """Count each call of a Forge verb in `forge.calls` under the verb's name."""
+
+    @functools.wraps(fn)
+    def counted(self: F, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        self.calls[fn.__name__] += 1
+        return fn(self, *args, **kwargs)
+
+    return counted
+
+
+class ForgeBase:
+    """One repository on one forge, with one set of credentials."""
+
+    def __init__(
+        self,
+        repo_full_name: str,
+        auth: Auth.Auth,
+        *,
+        api_url: str,
+        server_url: str,
+        bot_login: str,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.repo_full_name = repo_full_name
+        self.api_url = api_url.rstrip("/")
+        self.server_url = server_url.rstrip("/")
+        self.bot_login = bot_login
+        self.policy = policy or RetryPolicy()
+        self.calls: Counter[str] = Counter()
+        self._auth = auth
+        # Lazy: `repo.get_issue(n)` makes no request until an attribute is read, so a write
+        # on an issue costs one request. PyGithub's retries are off: `self.policy` retries.
+        self.gh = Github(
+            auth=auth,
+            base_url=self.api_url,
+            retry=None,
+            lazy=True,
+            seconds_between_requests=None,
+            seconds_between_writes=self.policy.write_spacing_s,
+        )
+        self.repo = self.gh.get_repo(repo_full_name)
+
+    def _call(self, what: str, fn: Callable[[], R], recover: Callable[[], R | None] | None = None) -> R:
+        return self.policy.call(f"{what} {self.repo_full_name}", fn, recover)
+
+    def _is_bot(self, login: str) -> bool:
+        return login.lower() == self.bot_login.lower()
+
+
+def opt(value: Any) -> Any:
+    """PyGithub's NotSet for None: leave that field alone."""
+    return NotSet if value is None else value
+
+
+def _login(user: Any) -> str:
+    return str(user.login) if user is not None else ""
+
+
+def to_issue(raw: GhIssue) -> Issue:
+    """Snapshot of a PyGithub issue (reads only attributes the list/GET answer carries)."""
+    return Issue(
+        id=raw.id,
+        number=raw.number,
+        title=raw.title or "",
+        body=raw.body or "",
+        state="closed" if raw.state == "closed" else "open",
+        state_reason=raw.state_reason,
+        labels=[label.name for label in raw.labels],
+        assignees=[_login(user) for user in raw.assignees],
+        author=_login(raw.user),
+        is_pull=raw.pull_request is not None,
+        html_url=raw.html_url or "",
+    )
+
+
+def to_comment(raw: GhComment) -> Comment:
+    return Comment(id=raw.id, body=raw.body or "", author=_login(raw.user))
+
+
+def to_pull(raw: GhPull) -> PullRequest:
+    return PullRequest(
+        number=raw.number,
+        title=raw.title or "",
+        body=raw.body or "",
+        state="closed" if raw.state == "closed" else "open",
+        merged=bool(raw.merged),
+        mergeable=raw.mergeable,
+        mergeable_state=raw.mergeable_state,
+        head_ref=raw.head.ref,
+        head_sha=raw.head.sha,
+        base_ref=raw.base.ref,
+        html_url=raw.html_url or "",
+        labels=[label.name for label in raw.labels],
+    )

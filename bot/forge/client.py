@@ -1,0 +1,129 @@
+"""`Forge`: the verbs the bot needs on one repository, over PyGithub, each counted in `forge.calls`.
+
+Every verb retries through the forge's `RetryPolicy` (5xx, lost connections, rate limits) and
+raises `ForgeUnavailable` / `RateLimited` when the bound is reached; creates look for their
+own earlier effect before creating again (see bot/forge/retry.py). Snapshots are plain
+pydantic values (bot/forge/types.py) so jobs never hold PyGithub objects.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from github.GithubException import GithubException, UnknownObjectException
+
+from bot.errors import ConfigError, PermissionDenied
+from bot.forge.base import verb
+from bot.forge.issues import IssueVerbs
+from bot.forge.pulls import PullVerbs
+from bot.forge.types import Permission
+from bot.repoconfig import CONFIG_PATH, RepoConfig, parse_repo_config
+
+PROMPTS_DIR = ".github/orchestra/prompts"
+
+
+class Forge(IssueVerbs, PullVerbs):
+    """One repository on GitHub, GHES or localhub, with one set of credentials."""
+
+    _default_branch: str | None = None
+
+    @verb
+    def default_branch(self) -> str:
+        """The repository's default branch (read once per Forge)."""
+        if self._default_branch is None:
+            self._default_branch = self._call("default branch", lambda: str(self.repo.default_branch))
+        return self._default_branch
+
+    @verb
+    def read_file(self, path: str, ref: str | None = None) -> str | None:
+        """The text of a file at `ref` (default: the default branch), or None when it is absent."""
+        branch = ref or self.default_branch()
+
+        def fetch() -> str | None:
+            try:
+                content = self.repo.get_contents(path, ref=branch)
+            except UnknownObjectException:
+                return None
+            if isinstance(content, list) or content.type != "file":
+                return None
+            return content.decoded_content.decode("utf-8", errors="replace")
+
+        return self._call("read file", fetch)
+
+    @verb
+    def repo_config(self) -> RepoConfig:
+        """`.github/orchestra.yml` from the default branch; defaults when absent; ConfigError when invalid."""
+        text = self.read_file(CONFIG_PATH)
+        return RepoConfig() if text is None else parse_repo_config(text, CONFIG_PATH)
+
+    @verb
+    def prompt_overrides(self) -> dict[str, str]:
+        """Role name → prompt text from `.github/orchestra/prompts/*.md` on the default branch."""
+        branch = self.default_branch()
+
+        def fetch() -> dict[str, str]:
+            try:
+                listing = self.repo.get_contents(PROMPTS_DIR, ref=branch)
+            except UnknownObjectException:
+                return {}
+            entries = listing if isinstance(listing, list) else [listing]
+            found: dict[str, str] = {}
+            for entry in entries:
+                if entry.type == "file" and entry.name.endswith(".md"):
+                    text = self.repo.get_contents(entry.path, ref=branch)
+                    if not isinstance(text, list):
+                        found[entry.name.removesuffix(".md")] = text.decoded_content.decode("utf-8", errors="replace")
+            return found
+
+        return self._call("prompt overrides", fetch)
+
+    @verb
+    def permission(self, login: str) -> Permission:
+        """The person's permission on the repository (`none` when they are not a collaborator)."""
+
+        def fetch() -> Permission:
+            url = f"{self.repo.url}/collaborators/{login}/permission"
+            try:
+                _headers, data = self.repo._requester.requestJsonAndCheck("GET", url)
+            except GithubException as exc:
+                if exc.status == 404:
+                    return Permission.NONE
+                raise
+            role = str(data.get("role_name") or data.get("permission") or "none")
+            return Permission(role) if role in Permission._value2member_map_ else Permission(data.get("permission", "none"))
+
+        return self._call("permission", fetch)
+
+    @verb
+    def dispatch_workflow(self, workflow: str, ref: str, inputs: dict[str, Any]) -> None:
+        """Start a `workflow_dispatch` run (Action mode fan-out). Not de-duplicated: callers claim first."""
+
+        def dispatch() -> None:
+            try:
+                self.repo.get_workflow(workflow).create_dispatch(ref, inputs, throw=True)
+            except GithubException as exc:
+                if exc.status == 403 and "rate limit" not in str(exc.data).lower():
+                    raise PermissionDenied(f"workflow_dispatch of {workflow}: needs the actions: write permission") from exc
+                raise
+
+        self._call("dispatch workflow", dispatch)
+
+    def git_remote_url(self) -> str:
+        """The HTTPS clone URL, without credentials."""
+        return f"{self.server_url}/{self.repo_full_name}.git"
+
+    def git_auth_header(self) -> str:
+        """The `Authorization` header value for git over HTTP (`Basic base64(x-access-token:TOKEN)`)."""
+        token = self._auth.token
+        if not token:
+            raise ConfigError("the forge credentials carry no token for git")
+        return "Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+
+    def git_env(self) -> dict[str, str]:
+        """Environment for one git command: the header via GIT_CONFIG_*, never written to .git/config."""
+        return {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: {self.git_auth_header()}",
+        }

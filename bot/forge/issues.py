@@ -1,0 +1,195 @@
+"""Forge verbs on issues: create, edit, link sub-issues, comment, labels, assignees."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from github.GithubException import GithubException, UnknownObjectException
+
+from bot.forge import markers
+from bot.forge.base import ForgeBase, opt, to_comment, to_issue, verb
+from bot.forge.labels import orchestra_labels
+from bot.forge.types import Comment, Issue
+from bot.repoconfig import RepoConfig
+from bot.states import State, label_name
+
+_ensured: set[tuple[str, str, str]] = set()
+_ensured_lock = threading.Lock()
+
+#: How many of the newest issues/comments a create looks through after an ambiguous failure.
+RECOVERY_WINDOW = 50
+
+
+class IssueVerbs(ForgeBase):
+    """Issues, comments, labels and assignees of one repository."""
+
+    @verb
+    def get_issue(self, number: int) -> Issue:
+        return self._call("get issue", lambda: to_issue(self.repo.get_issue(number)))
+
+    @verb
+    def list_issues(self, labels: list[str] | None = None, state: str = "open") -> list[Issue]:
+        """Issues (not pull requests) carrying every label in `labels`."""
+
+        def fetch() -> list[Issue]:
+            raw = self.repo.get_issues(state=state, labels=labels or [])
+            return [issue for issue in map(to_issue, raw) if not issue.is_pull]
+
+        return self._call("list issues", fetch)
+
+    @verb
+    def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> Issue:
+        """Create an issue; after an ambiguous failure, an issue with the same title and body counts."""
+
+        def recover() -> Issue | None:
+            newest = self.repo.get_issues(state="all", sort="created", direction="desc")
+            for index, raw in enumerate(newest):
+                if index >= RECOVERY_WINDOW:
+                    break
+                if raw.title == title and (raw.body or "") == body and raw.pull_request is None:
+                    return to_issue(raw)
+            return None
+
+        create = lambda: to_issue(self.repo.create_issue(title=title, body=body, labels=labels or []))  # noqa: E731
+        return self._call("create issue", create, recover)
+
+    @verb
+    def update_issue(
+        self,
+        number: int,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        state: str | None = None,
+        state_reason: str | None = None,
+    ) -> Issue:
+        def edit() -> Issue:
+            raw = self.repo.get_issue(number)
+            raw.edit(title=opt(title), body=opt(body), state=opt(state), state_reason=opt(state_reason))
+            return to_issue(raw)
+
+        return self._call("update issue", edit)
+
+    @verb
+    def add_sub_issue(self, parent_number: int, child_issue_id: int) -> None:
+        """Link a sub-issue by its **id**; linking one already linked is not an error."""
+
+        def linked() -> bool | None:
+            return True if any(s.id == child_issue_id for s in self.repo.get_issue(parent_number).get_sub_issues()) else None
+
+        def link() -> bool:
+            try:
+                self.repo.get_issue(parent_number).add_sub_issue(child_issue_id)
+            except GithubException as exc:
+                if exc.status != 422 or not linked():
+                    raise
+            return True
+
+        self._call("add sub-issue", link, linked)
+
+    @verb
+    def list_sub_issues(self, number: int) -> list[Issue]:
+        return self._call("list sub-issues", lambda: [to_issue(s) for s in self.repo.get_issue(number).get_sub_issues()])
+
+    @verb
+    def list_comments(self, number: int) -> list[Comment]:
+        return self._call("list comments", lambda: [to_comment(c) for c in self.repo.get_issue(number).get_comments()])
+
+    def _bot_comments(self, number: int) -> list[Comment]:
+        return [c for c in self.list_comments(number) if self._is_bot(c.author)]
+
+    @verb
+    def comment(self, number: int, body: str) -> Comment:
+        """Post a comment; after an ambiguous failure, the bot's newest comment with this body counts."""
+
+        def recover() -> Comment | None:
+            mine = self._bot_comments(number)
+            return mine[-1] if mine and mine[-1].body == body else None
+
+        return self._call("comment", lambda: to_comment(self.repo.get_issue(number).create_comment(body)), recover)
+
+    @verb
+    def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
+        """The one bot comment tagged `marker`: edited in place when it exists, else posted once."""
+        text = body if markers.has_tag(body, marker) else f"{markers.tag(marker)}\n{body}"
+
+        def find() -> Comment | None:
+            return next((c for c in self._bot_comments(number) if markers.has_tag(c.body, marker)), None)
+
+        existing = find()
+        if existing is None:
+            create = lambda: to_comment(self.repo.get_issue(number).create_comment(text))  # noqa: E731
+            return self._call("upsert comment", create, find)
+        if existing.body == text:
+            return existing
+
+        def edit() -> Comment:
+            raw = self.repo.get_issue(number).get_comment(existing.id)
+            raw.edit(text)
+            return to_comment(raw)
+
+        return self._call("edit comment", edit)
+
+    @verb
+    def ensure_labels(self, config: RepoConfig) -> None:
+        """Create every orchestra label that is missing (once per process per repository)."""
+        key = (self.api_url, self.repo_full_name, config.label_prefix)
+        with _ensured_lock:
+            if key in _ensured:
+                return
+        wanted = orchestra_labels(config.label_prefix)
+        existing = self._call("list labels", lambda: {label.name for label in self.repo.get_labels()})
+        for name, (color, description) in wanted.items():
+            if name not in existing:
+                self._create_label(name, color, description)
+        with _ensured_lock:
+            _ensured.add(key)
+
+    def _create_label(self, name: str, color: str, description: str) -> None:
+        def create() -> bool:
+            try:
+                self.repo.create_label(name=name, color=color, description=description)
+            except GithubException as exc:
+                if exc.status != 422:  # 422: already exists (another process or an earlier attempt)
+                    raise
+            return True
+
+        self._call("create label", create)
+
+    @verb
+    def set_state(self, number: int, state: State, config: RepoConfig) -> None:
+        """Leave exactly one state label, `state`, on the issue; no request when it is already so."""
+        target = label_name(config.label_prefix, state)
+        states = {label_name(config.label_prefix, s) for s in State}
+
+        def apply() -> None:
+            raw = self.repo.get_issue(number)
+            current = [label.name for label in raw.labels]
+            wanted = [name for name in current if name not in states] + [target]
+            if sorted(wanted) != sorted(current):
+                raw.set_labels(*wanted)
+
+        self._call("set state", apply)
+
+    @verb
+    def add_labels(self, number: int, *labels: str) -> None:
+        self._call("add labels", lambda: self.repo.get_issue(number).add_to_labels(*labels))
+
+    @verb
+    def remove_label(self, number: int, label: str) -> None:
+        """Remove a label; one that is not there is not an error."""
+
+        def remove() -> None:
+            with contextlib.suppress(UnknownObjectException):
+                self.repo.get_issue(number).remove_from_labels(label)
+
+        self._call("remove label", remove)
+
+    @verb
+    def assign(self, number: int, login: str) -> None:
+        self._call("assign", lambda: self.repo.get_issue(number).add_to_assignees(login))
+
+    @verb
+    def unassign(self, number: int, login: str) -> None:
+        self._call("unassign", lambda: self.repo.get_issue(number).remove_from_assignees(login))

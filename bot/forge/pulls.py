@@ -1,0 +1,147 @@
+"""Forge verbs on pull requests, branches and checks."""
+
+from __future__ import annotations
+
+from github.CheckRun import CheckRun
+from github.CommitStatus import CommitStatus
+from github.GithubException import GithubException
+from github.PaginatedList import PaginatedList
+
+from bot.forge.base import ForgeBase, opt, to_pull, verb
+from bot.forge.types import CheckFailure, CheckState, PullRequest
+
+#: Check-run conclusions that mean the check failed (neutral and skipped do not).
+FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"})
+
+
+class PullVerbs(ForgeBase):
+    """Pull requests, branches and the checks on their heads."""
+
+    @verb
+    def find_pr(self, head_branch: str, state: str = "open") -> PullRequest | None:
+        """The pull request from `head_branch` of this repository (the newest, if several)."""
+        owner = self.repo_full_name.split("/")[0]
+
+        def fetch() -> PullRequest | None:
+            for raw in self.repo.get_pulls(state=state, head=f"{owner}:{head_branch}"):
+                if raw.head.ref == head_branch:
+                    return to_pull(raw)
+            return None
+
+        return self._call("find pr", fetch)
+
+    @verb
+    def get_pr(self, number: int) -> PullRequest:
+        return self._call("get pr", lambda: to_pull(self.repo.get_pull(number)))
+
+    @verb
+    def open_or_update_pr(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        """The one open PR for `head`: updated when it exists, else created (never two)."""
+        existing = self.find_pr(head)
+        if existing is not None:
+            if existing.title == title and existing.body == body:
+                return existing
+            return self.update_pr(existing.number, title=title, body=body)
+
+        def create() -> PullRequest:
+            try:
+                return to_pull(self.repo.create_pull(base=base, head=head, title=title, body=body))
+            except GithubException as exc:
+                found = self.find_pr(head) if exc.status == 422 else None
+                if found is None:
+                    raise
+                return found
+
+        return self._call("open pr", create, lambda: self.find_pr(head))
+
+    @verb
+    def update_pr(self, number: int, *, body: str | None = None, title: str | None = None) -> PullRequest:
+        def edit() -> PullRequest:
+            raw = self.repo.get_pull(number)
+            raw.edit(title=opt(title), body=opt(body))
+            return to_pull(raw)
+
+        return self._call("update pr", edit)
+
+    @verb
+    def merge_pr(self, number: int, method: str = "squash", sha: str | None = None) -> bool:
+        """Merge; False when the forge refuses (not mergeable, or the head moved past `sha`)."""
+
+        def merge() -> bool:
+            raw = self.repo.get_pull(number)
+            try:
+                status = raw.merge(merge_method=method, sha=sha) if sha else raw.merge(merge_method=method)
+            except GithubException as exc:
+                if exc.status in (405, 409, 422):
+                    return False
+                raise
+            return bool(status.merged)
+
+        def merged() -> bool | None:
+            return True if self.repo.get_pull(number).merged else None
+
+        return self._call("merge pr", merge, merged)
+
+    @verb
+    def delete_branch(self, name: str) -> None:
+        """Delete a branch; one already gone is not an error."""
+
+        def delete() -> None:
+            try:
+                self.repo.get_git_ref(f"heads/{name}").delete()
+            except GithubException as exc:
+                if exc.status not in (404, 422):
+                    raise
+
+        self._call("delete branch", delete)
+
+    @verb
+    def check_state(self, sha: str) -> CheckState:
+        """Check runs (latest per name) and commit statuses on `sha`, summarised.
+
+        Any failure makes the state `failure` (even while others still run); otherwise any
+        run or status in progress makes it `pending`; a commit with no checks is `success`.
+        """
+        return self._call("check state", lambda: self._check_state(sha))
+
+    def _check_state(self, sha: str) -> CheckState:
+        requester = self.repo._requester
+        runs = PaginatedList(
+            CheckRun, requester, f"{self.repo.url}/commits/{sha}/check-runs", {"filter": "latest"}, list_item="check_runs"
+        )
+        statuses = PaginatedList(
+            CommitStatus, requester, f"{self.repo.url}/commits/{sha}/statuses", None
+        )
+        failures: list[CheckFailure] = []
+        pending = False
+        for run in runs:
+            if run.status != "completed":
+                pending = True
+            elif run.conclusion in FAILED_CONCLUSIONS:
+                failures.append(self._run_failure(run))
+        latest: dict[str, CommitStatus] = {}
+        for status in statuses:  # newest first: keep the first per context
+            latest.setdefault(status.context, status)
+        for status in latest.values():
+            if status.state == "pending":
+                pending = True
+            elif status.state in ("failure", "error"):
+                failures.append(CheckFailure(name=status.context, conclusion=status.state, summary=status.description or ""))
+        if failures:
+            return CheckState(state="failure", failures=failures)
+        return CheckState(state="pending" if pending else "success")
+
+    @staticmethod
+    def _run_failure(run: CheckRun) -> CheckFailure:
+        output = run.output
+        annotations = []
+        if output is not None and (output.annotations_count or 0) > 0:
+            annotations = [f"{a.path}:{a.start_line}: {a.annotation_level}: {a.message}" for a in run.get_annotations()]
+        return CheckFailure(
+            name=run.name,
+            conclusion=run.conclusion or "",
+            title=(output.title or "") if output else "",
+            summary=(output.summary or "") if output else "",
+            text=(output.text or "") if output else "",
+            annotations=annotations,
+        )

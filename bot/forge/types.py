@@ -1,0 +1,93 @@
+"""Plain snapshots of forge objects: what the bot reads, detached from PyGithub."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Snapshot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class IssueRef(_Snapshot):
+    """Enough to address an issue: its global id (for sub-issue links) and its number."""
+
+    id: int
+    number: int
+
+
+class Issue(IssueRef):
+    """An issue (or the issue side of a pull request) as the bot sees it."""
+
+    title: str
+    body: str = ""
+    state: Literal["open", "closed"] = "open"
+    state_reason: str | None = None
+    labels: list[str] = []
+    assignees: list[str] = []
+    author: str = ""
+    is_pull: bool = False
+    html_url: str = ""
+
+
+class Comment(_Snapshot):
+    """An issue or pull-request conversation comment."""
+
+    id: int
+    body: str = ""
+    author: str = ""
+
+
+class PullRequest(_Snapshot):
+    """A pull request; `mergeable` is None while the forge is still computing it."""
+
+    number: int
+    title: str
+    body: str = ""
+    state: Literal["open", "closed"] = "open"
+    merged: bool = False
+    mergeable: bool | None = None
+    mergeable_state: str | None = None
+    head_ref: str
+    head_sha: str
+    base_ref: str
+    html_url: str = ""
+    labels: list[str] = []
+
+
+class CheckFailure(_Snapshot):
+    """One failing check run or commit status, with what it said."""
+
+    name: str
+    conclusion: str
+    title: str = ""
+    summary: str = ""
+    text: str = ""
+    annotations: list[str] = []
+    log_tail: str = ""
+
+
+class CheckState(_Snapshot):
+    """The summary of every check on a commit: still running, all green, or something failed."""
+
+    state: Literal["pending", "success", "failure"]
+    failures: list[CheckFailure] = []
+
+
+class Permission(StrEnum):
+    """A person's permission on a repository, strongest first."""
+
+    ADMIN = "admin"
+    MAINTAIN = "maintain"
+    WRITE = "write"
+    TRIAGE = "triage"
+    READ = "read"
+    NONE = "none"
+
+    @property
+    def can_write(self) -> bool:
+        """True for write, maintain and admin: the people the bot obeys."""
+        return self in {Permission.ADMIN, Permission.MAINTAIN, Permission.WRITE}

@@ -1,0 +1,60 @@
+"""`Event`: one verified webhook delivery, with the few accessors the routers need."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.queue.jobs import JobRequest
+
+#: Default label prefix in the web process; the job checks the repo's own prefix again.
+LABEL_PREFIX = "orchestra"
+#: Branches the bot opens: `orchestra/<task number>-<slug>`.
+BRANCH = re.compile(r"^orchestra/(\d+)(?:-|$)")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A delivery: the event name (`X-GitHub-Event`), its action (if any) and the payload."""
+
+    name: str
+    payload: dict[str, Any]
+    delivery_id: str = ""
+
+    @property
+    def action(self) -> str | None:
+        action = self.payload.get("action")
+        return action if isinstance(action, str) else None
+
+    @property
+    def repo(self) -> str | None:
+        repository = self.payload.get("repository") or {}
+        name = repository.get("full_name") if isinstance(repository, dict) else None
+        return name if isinstance(name, str) else None
+
+    @property
+    def installation_id(self) -> int | None:
+        installation = self.payload.get("installation") or {}
+        value = installation.get("id") if isinstance(installation, dict) else None
+        return value if isinstance(value, int) else None
+
+    @property
+    def sender(self) -> dict[str, Any]:
+        sender = self.payload.get("sender")
+        return sender if isinstance(sender, dict) else {}
+
+    def job(self, kind: str, **args: Any) -> JobRequest:
+        """A job for this event's repository and installation."""
+        return JobRequest.make(kind, repo=self.repo, installation_id=self.installation_id, **args)
+
+
+def label_names(obj: dict[str, Any] | None) -> list[str]:
+    """Names of the labels on an issue or pull request payload."""
+    return [str(label.get("name")) for label in (obj or {}).get("labels") or [] if isinstance(label, dict)]
+
+
+def orchestra_task_number(branch: str | None) -> int | None:
+    """The task number an `orchestra/<n>-…` branch works on, else None."""
+    match = BRANCH.match(branch or "")
+    return int(match.group(1)) if match else None
