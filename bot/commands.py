@@ -123,16 +123,14 @@ def execute(ctx: CommandContext, verb: str) -> str | None:
 
 def run_command(repo: str, number: int, comment_id: int, verb: str, text: str, sender: str,
                 installation_id: int | None) -> str | None:
-    """The `command` job: build collaborators from the environment's settings and execute."""
-    from bot.forge.auth import forge_for
-    from bot.queue.executors import RQExecutor
-    from bot.settings import Settings
+    """The `command` job: take collaborators from the process runtime and execute."""
+    from bot import runtime
 
-    settings = Settings.from_env()
-    forge = forge_for(settings, repo, installation_id)
+    rt = runtime.current()
+    forge = rt.forge(repo, installation_id)
     ctx = CommandContext(
-        forge=forge, config=forge.repo_config(), settings=settings,
-        executor=RQExecutor.from_url(settings.redis_url), number=number, comment_id=comment_id,
+        forge=forge, config=forge.repo_config(), settings=rt.settings,
+        executor=rt.executor, number=number, comment_id=comment_id,
         sender=sender, text=text, installation_id=installation_id,
     )
     return execute(ctx, verb)

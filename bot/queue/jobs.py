@@ -1,7 +1,7 @@
 """The job table: each job kind's function (by dotted path), queue, timeout, retries and id.
 
-Jobs are plain functions of plain values (`bot/jobs.py`, written by the planner and worker
-areas; `command` lives in `bot/commands.py`). The table names them by dotted path so the web process never imports them. A job's
+Jobs are plain functions of plain values (`bot/planner/jobs.py`, `bot/worker/jobs.py`;
+`command` lives in `bot/commands.py`); each asks `bot.runtime.current()` for its collaborators. The table names them by dotted path so the web process never imports them. A job's
 id is built from the arguments that identify its work (`id_fields`), so the same work
 submitted twice has the same id and the executor keeps at most one live copy.
 """
@@ -33,7 +33,7 @@ class JobKind:
 
 
 def _kind(name: str, func: str, queue: str, timeout: int, params: str, id_fields: str, retries: int = 2) -> JobKind:
-    return JobKind(name, f"bot.jobs.{func}", queue, timeout, tuple(params.split()), tuple(id_fields.split()), retries)
+    return JobKind(name, f"bot.{func}", queue, timeout, tuple(params.split()), tuple(id_fields.split()), retries)
 
 
 # Every kind takes `installation_id` (None outside App mode) so the job can build its Forge;
@@ -41,22 +41,22 @@ def _kind(name: str, func: str, queue: str, timeout: int, params: str, id_fields
 JOBS: dict[str, JobKind] = {
     kind.name: kind
     for kind in (
-        _kind("plan", "plan_goal", DEFAULT, 30 * MINUTE, "repo number installation_id", "repo number"),
-        _kind("dispatch", "dispatch_ready", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
-        _kind("implement", "implement_task", IMPLEMENT, 60 * MINUTE, "repo number installation_id", "repo number"),
+        _kind("plan", "planner.jobs.plan_goal", DEFAULT, 30 * MINUTE, "repo number installation_id", "repo number"),
+        _kind("dispatch", "planner.jobs.dispatch_ready", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
+        _kind("implement", "worker.jobs.implement_task", IMPLEMENT, 60 * MINUTE, "repo number installation_id", "repo number"),
         # `pr` may be None (a commit status names no PR): the job finds it by `branch`.
-        _kind("fix_ci", "fix_ci", URGENT, 45 * MINUTE, "repo pr branch head_sha installation_id", "repo head_sha"),
-        _kind("resolve_conflict", "resolve_conflict", URGENT, 45 * MINUTE,
+        _kind("fix_ci", "worker.jobs.fix_ci", URGENT, 45 * MINUTE, "repo pr branch head_sha installation_id", "repo head_sha"),
+        _kind("resolve_conflict", "worker.jobs.resolve_conflict", URGENT, 45 * MINUTE,
               "repo pr base_sha installation_id", "repo pr base_sha"),
-        _kind("address_review", "address_review", URGENT, 45 * MINUTE,
+        _kind("address_review", "worker.jobs.address_review", URGENT, 45 * MINUTE,
               "repo pr review_id installation_id", "repo pr review_id"),
         JobKind("command", "bot.commands.run_command", URGENT, 10 * MINUTE,
                 tuple(["repo", "number", "comment_id", "verb", "text", "sender", "installation_id"]),
                 ("repo", "number", "comment_id"), 1),
-        _kind("scan_conflicts", "scan_conflicts", DEFAULT, 10 * MINUTE, "repo base_sha installation_id", "repo base_sha"),
-        _kind("on_task_closed", "on_task_closed", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
-        _kind("handoff", "handoff", DEFAULT, 30 * MINUTE, "repo number installation_id", "repo number"),
-        _kind("maybe_merge", "maybe_merge", URGENT, 5 * MINUTE, "repo pr branch head_sha installation_id", "repo head_sha"),
+        _kind("scan_conflicts", "worker.jobs.scan_conflicts", DEFAULT, 10 * MINUTE, "repo base_sha installation_id", "repo base_sha"),
+        _kind("on_task_closed", "planner.jobs.on_task_closed", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
+        _kind("handoff", "planner.jobs.handoff", DEFAULT, 30 * MINUTE, "repo number installation_id", "repo number"),
+        _kind("maybe_merge", "worker.jobs.maybe_merge", URGENT, 5 * MINUTE, "repo pr branch head_sha installation_id", "repo head_sha"),
     )
 }
 

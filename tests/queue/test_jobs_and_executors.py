@@ -37,7 +37,7 @@ def test_job_ids_are_deterministic_distinct_and_in_rqs_alphabet() -> None:
 
 def test_every_kind_names_a_bot_jobs_function_and_a_known_queue() -> None:
     for kind in JOBS.values():
-        assert kind.func.startswith(("bot.jobs.", "bot.commands."))
+        assert kind.func.startswith(("bot.planner.jobs.", "bot.worker.jobs.", "bot.commands."))
         assert kind.queue in {"urgent", "default", "implement"}
         assert "installation_id" in kind.params and "installation_id" not in kind.id_fields
     assert JOBS["fix_ci"].queue == "urgent" and JOBS["plan"].queue == "default"
@@ -58,7 +58,7 @@ def test_rq_executor_enqueues_once_while_live_and_replaces_a_finished_job(redis_
     queue = Queue("default", connection=redis_conn)
     assert queue.job_ids == [first.job_id]
     job = Job.fetch(first.job_id, connection=redis_conn)
-    assert job.func_name == "bot.jobs.plan_goal"
+    assert job.func_name == "bot.planner.jobs.plan_goal"
     assert job.kwargs == {"repo": "octo/cat.web", "number": 12, "installation_id": 3}
     assert job.timeout == JOBS["plan"].timeout and job.retries_left == JOBS["plan"].retries
 
