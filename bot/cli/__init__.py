@@ -13,6 +13,7 @@ from bot.errors import OrchestraError
 # Each module defines `register(subparsers)`; its subcommands set `func(args) -> int`.
 COMMAND_MODULES = [
     "bot.cli.config_cmd",
+    "bot.cli.agent_cmd",
 ]
 
 
