@@ -11,6 +11,7 @@ import openai
 from bot.errors import ConfigError
 from bot.llm.anthropic_provider import AnthropicModel
 from bot.llm.openai_provider import OpenAIChatModel
+from bot.llm.openai_responses import OpenAIResponsesModel
 from bot.llm.pricing import COMPATIBLE_CONTEXT_WINDOW, PRICES_ENV, PriceTable, load_prices
 from bot.llm.retry import RetryPolicy
 from bot.llm.scripted import scripted_model
@@ -60,7 +61,7 @@ def _require(environ: Mapping[str, str], name: str, spec: ModelSpec) -> str:
 def _openai(
     spec: ModelSpec, environ: Mapping[str, str], prices: PriceTable, policy: RetryPolicy,
     timeout_s: float, stream: bool,
-) -> OpenAIChatModel:
+) -> OpenAIChatModel | OpenAIResponsesModel:
     compatible = spec.provider == "openai-compatible"
     base_url = spec.base_url or environ.get("OPENAI_BASE_URL") or None
     if compatible:
@@ -73,6 +74,11 @@ def _openai(
     else:
         key = _require(environ, "OPENAI_API_KEY", spec)
     client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout_s, max_retries=0)
+    if spec.provider == "openai-responses":
+        return OpenAIResponsesModel(
+            str(spec), spec.model, client, prices=prices, policy=policy,
+            context_window=prices.context_window(spec.model), stream=stream, secrets=(key,),
+        )
     default_window = COMPATIBLE_CONTEXT_WINDOW if compatible else prices.context_window(spec.model)
     return OpenAIChatModel(
         str(spec), spec.model, client,

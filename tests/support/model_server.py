@@ -34,6 +34,8 @@ class Turn:
     output_tokens: int = 20
     cached_tokens: int = 0
     cache_write_tokens: int = 0
+    #: Responses API only: emit a reasoning item with this encrypted content before the answer.
+    reasoning: str | None = None
 
 
 @dataclass
@@ -94,7 +96,8 @@ class ModelServer:
             self._policy = None
 
     def policy(self, fn: Policy) -> None:
-        """Answer every request with ``fn(request_json, provider)``; provider is "openai"/"anthropic"."""
+        """Answer every request with ``fn(request_json, provider)``; provider is "openai",
+        "openai-responses" or "anthropic"."""
         with self._lock:
             self._policy = fn
 
@@ -139,7 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.stand_in  # type: ignore[attr-defined, no-any-return]
 
     def do_POST(self) -> None:
-        provider = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}.get(self.path.split("?")[0])
+        routes = {"/v1/chat/completions": "openai", "/v1/responses": "openai-responses", "/v1/messages": "anthropic"}
+        provider = routes.get(self.path.split("?")[0])
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         if provider is None:
@@ -168,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
             with self.stand_in._lock:  # the broken answer never arrives whole: give the turn back
                 self.stand_in._turns.insert(0, turn)
         self.chunked = not (fault is not None and fault.kind == "eof")
-        answer = _openai if provider == "openai" else _anthropic
+        answer = {"openai": _openai, "openai-responses": _responses, "anthropic": _anthropic}[provider]
         answer(self, body, turn, cut_after=3 if broken else None)
 
     def _client_gone(self) -> bool:
@@ -296,6 +300,68 @@ def _openai(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int 
         yield None, "[DONE]"
 
     handler._sse(events(), cut_after, handler.chunked)
+
+
+# -- OpenAI Responses API ------------------------------------------------------------------------
+def _responses(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int | None = None) -> None:
+    server = handler.stand_in
+    ident, model, created = server.next_id("resp"), body.get("model", "?"), int(time.time())
+    items: list[dict[str, Any]] = []
+    if turn.reasoning is not None:
+        items.append({"type": "reasoning", "id": server.next_id("rs"), "summary": [],
+                      "encrypted_content": turn.reasoning})
+    if turn.text:
+        items.append({"type": "message", "id": server.next_id("msg"), "status": "completed", "role": "assistant",
+                      "content": [{"type": "output_text", "text": turn.text, "annotations": []}]})
+    items += [{"type": "function_call", "id": server.next_id("fc"), "call_id": server.next_id("call"),
+               "name": name, "arguments": json.dumps(args), "status": "completed"} for name, args in turn.tool_calls]
+    usage = {"input_tokens": turn.input_tokens, "output_tokens": turn.output_tokens,
+             "total_tokens": turn.input_tokens + turn.output_tokens,
+             "input_tokens_details": {"cached_tokens": turn.cached_tokens, "cache_write_tokens": 0},
+             "output_tokens_details": {"reasoning_tokens": 0}}
+    response = {"id": ident, "object": "response", "created_at": created, "status": "completed", "model": model,
+                "output": items, "usage": usage, "parallel_tool_calls": True, "tool_choice": "auto",
+                "tools": body.get("tools", []), "error": None, "incomplete_details": None}
+    if not body.get("stream"):
+        handler._json(200, response, cut=cut_after is not None)
+        return
+    handler._sse(_named(_response_events(response, items)), cut_after, handler.chunked)
+
+
+def _response_events(response: dict[str, Any], items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The Responses stream in the order the SDK demands: created first, items added and done
+    in order, completed last."""
+    pending = {**response, "status": "in_progress", "output": [], "usage": None}
+    yield {"type": "response.created", "response": pending}
+    yield {"type": "response.in_progress", "response": pending}
+    for index, item in enumerate(items):
+        at = {"output_index": index, "item_id": item["id"]}
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            yield {"type": "response.output_item.added", "output_index": index,
+                   "item": {**item, "status": "in_progress", "content": []}}
+            part = {"type": "output_text", "text": "", "annotations": []}
+            yield {"type": "response.content_part.added", **at, "content_index": 0, "part": part}
+            for piece in _chunks(text):
+                yield {"type": "response.output_text.delta", **at, "content_index": 0, "delta": piece, "logprobs": []}
+            yield {"type": "response.output_text.done", **at, "content_index": 0, "text": text, "logprobs": []}
+            yield {"type": "response.content_part.done", **at, "content_index": 0, "part": item["content"][0]}
+        elif item["type"] == "function_call":
+            yield {"type": "response.output_item.added", "output_index": index,
+                   "item": {**item, "status": "in_progress", "arguments": ""}}
+            for piece in _chunks(item["arguments"]):
+                yield {"type": "response.function_call_arguments.delta", **at, "delta": piece}
+            yield {"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"],
+                   "name": item["name"]}
+        else:
+            yield {"type": "response.output_item.added", "output_index": index, "item": item}
+        yield {"type": "response.output_item.done", "output_index": index, "item": item}
+    yield {"type": "response.completed", "response": response}
+
+
+def _named(events: Iterator[dict[str, Any]]) -> Iterator[tuple[str | None, Any]]:
+    for number, event in enumerate(events):
+        yield event["type"], {**event, "sequence_number": number}
 
 
 # -- Anthropic Messages --------------------------------------------------------------------------
