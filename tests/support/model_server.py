@@ -43,7 +43,8 @@ class Fault:
     """What the next request gets instead of (or before) its turn."""
 
     #: "429" | "529" | "500" | "401" | "slow" | "cut" (connection dropped mid-answer) |
-    #: "eof" (a close-delimited stream that ends cleanly but early)
+    #: "eof" (a close-delimited stream that ends cleanly but early) | "overloaded-event"
+    #: (a streamed Anthropic answer that starts, then sends an `event: error` overloaded_error)
     kind: str
     retry_after: float | None = None
     retry_after_ms: float | None = None
@@ -104,7 +105,7 @@ class ModelServer:
     def fail_next(self, kind: str, n: int = 1, *, retry_after: float | None = None,
                   retry_after_ms: float | None = None, delay: float = 0.0) -> None:
         """Queue `n` faults of one kind for the next requests."""
-        if kind not in {"429", "529", "500", "401", "slow", "cut", "eof"}:
+        if kind not in {"429", "529", "500", "401", "slow", "cut", "eof", "overloaded-event"}:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self._faults += [Fault(kind, retry_after, retry_after_ms, delay) for _ in range(n)]
@@ -157,7 +158,10 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay)
             if self._client_gone():
                 return  # the client timed out; this request consumes no turn
-        elif fault is not None and fault.kind not in {"cut", "eof"}:
+        elif fault is not None and fault.kind == "overloaded-event" and body.get("stream"):
+            self._overloaded_event(body)
+            return
+        elif fault is not None and fault.kind not in {"cut", "eof", "overloaded-event"}:
             self._fault(fault, provider, key)
             return
         if expected is not None and key != expected:
@@ -174,6 +178,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.chunked = not (fault is not None and fault.kind == "eof")
         answer = {"openai": _openai, "openai-responses": _responses, "anthropic": _anthropic}[provider]
         answer(self, body, turn, cut_after=3 if broken else None)
+
+    def _overloaded_event(self, body: dict[str, Any]) -> None:
+        """A stream that starts with HTTP 200, then fails with Anthropic's `event: error`."""
+        start = {"id": self.stand_in.next_id("msg"), "type": "message", "role": "assistant",
+                 "model": body.get("model", "?"), "content": [], "stop_reason": None, "stop_sequence": None,
+                 "usage": {"input_tokens": 1, "output_tokens": 1}}
+        self._sse(iter([
+            ("message_start", {"type": "message_start", "message": start}),
+            ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        ]))
 
     def _client_gone(self) -> bool:
         readable, _, _ = select.select([self.connection], [], [], 0)
