@@ -44,7 +44,9 @@ class Fault:
 
     #: "429" | "529" | "500" | "401" | "slow" | "cut" (connection dropped mid-answer) |
     #: "eof" (a close-delimited stream that ends cleanly but early) | "overloaded-event"
-    #: (a streamed Anthropic answer that starts, then sends an `event: error` overloaded_error)
+    #: (a stream that starts, then carries the provider's in-stream error: Anthropic's
+    #: `event: error` overloaded_error, a Chat Completions `{"error": ...}` chunk, a Responses
+    #: `error` event)
     kind: str
     retry_after: float | None = None
     retry_after_ms: float | None = None
@@ -159,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self._client_gone():
                 return  # the client timed out; this request consumes no turn
         elif fault is not None and fault.kind == "overloaded-event" and body.get("stream"):
-            self._overloaded_event(body)
+            self._overloaded_event(body, provider)
             return
         elif fault is not None and fault.kind not in {"cut", "eof", "overloaded-event"}:
             self._fault(fault, provider, key)
@@ -179,15 +181,24 @@ class _Handler(BaseHTTPRequestHandler):
         answer = {"openai": _openai, "openai-responses": _responses, "anthropic": _anthropic}[provider]
         answer(self, body, turn, cut_after=3 if broken else None)
 
-    def _overloaded_event(self, body: dict[str, Any]) -> None:
-        """A stream that starts with HTTP 200, then fails with Anthropic's `event: error`."""
-        start = {"id": self.stand_in.next_id("msg"), "type": "message", "role": "assistant",
-                 "model": body.get("model", "?"), "content": [], "stop_reason": None, "stop_sequence": None,
-                 "usage": {"input_tokens": 1, "output_tokens": 1}}
-        self._sse(iter([
-            ("message_start", {"type": "message_start", "message": start}),
-            ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
-        ]))
+    def _overloaded_event(self, body: dict[str, Any], provider: str) -> None:
+        """A stream that starts with HTTP 200, then fails with the provider's in-stream error."""
+        model = body.get("model", "?")
+        events: list[tuple[str | None, Any]]
+        if provider == "anthropic":
+            start = {"id": self.stand_in.next_id("msg"), "type": "message", "role": "assistant", "model": model,
+                     "content": [], "stop_reason": None, "stop_sequence": None,
+                     "usage": {"input_tokens": 1, "output_tokens": 1}}
+            events = [("message_start", {"type": "message_start", "message": start}),
+                      ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
+        elif provider == "openai":
+            chunk = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 0, "model": model,
+                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+            events = [(None, chunk), (None, {"error": {"message": "The server had an error", "type": "server_error"}})]
+        else:
+            events = [("error", {"type": "error", "code": "server_error", "message": "The server had an error",
+                                 "param": None, "sequence_number": 0})]
+        self._sse(iter(events))
 
     def _client_gone(self) -> bool:
         readable, _, _ = select.select([self.connection], [], [], 0)
