@@ -1,8 +1,10 @@
-"""The model stand-in: a real HTTP server speaking OpenAI Chat Completions and Anthropic Messages.
+"""The model stand-in: a real HTTP server speaking OpenAI Chat Completions, Responses and Anthropic Messages.
 
 The real `openai` and `anthropic` SDKs talk to it over loopback (plain and streamed). Tests
 drive it with provider-neutral `Turn`s or a policy function, inject faults (429 with
-retry-after, 529 overloaded, 500, slow answers, 401) and assert on the recorded requests.
+retry-after, 529 overloaded, 500, 401, slow answers, answers cut mid-way, streams ending
+early, error events inside a stream) and assert on the recorded requests. The wire formats
+live in `model_wire.py`.
 """
 
 from __future__ import annotations
@@ -14,28 +16,17 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from tests.support.model_wire import Turn, answer_anthropic, answer_openai, answer_responses
+
+__all__ = ["Fault", "ModelServer", "RecordedRequest", "Turn", "model_server"]
+
 SECRET_HEADERS = {"authorization", "x-api-key", "api-key"}
-
-
-@dataclass
-class Turn:
-    """One reply, written once for both providers: text and/or tool calls, and its usage."""
-
-    text: str = ""
-    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    #: Input tokens in total (uncached + cache reads + cache writes), as our `Usage` counts them.
-    input_tokens: int = 100
-    output_tokens: int = 20
-    cached_tokens: int = 0
-    cache_write_tokens: int = 0
-    #: Responses API only: emit a reasoning item with this encrypted content before the answer.
-    reasoning: str | None = None
 
 
 @dataclass
@@ -142,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def stand_in(self) -> ModelServer:
-        return self.server.stand_in  # type: ignore[attr-defined, no-any-return]
+        return self.server.stand_in  # type: ignore[attr-defined]
 
     def do_POST(self) -> None:
         routes = {"/v1/chat/completions": "openai", "/v1/responses": "openai-responses", "/v1/messages": "anthropic"}
@@ -178,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             with self.stand_in._lock:  # the broken answer never arrives whole: give the turn back
                 self.stand_in._turns.insert(0, turn)
         self.chunked = not (fault is not None and fault.kind == "eof")
-        answer = {"openai": _openai, "openai-responses": _responses, "anthropic": _anthropic}[provider]
+        answer = {"openai": answer_openai, "openai-responses": answer_responses, "anthropic": answer_anthropic}[provider]
         answer(self, body, turn, cut_after=3 if broken else None)
 
     def _overloaded_event(self, body: dict[str, Any], provider: str) -> None:
@@ -199,6 +190,9 @@ class _Handler(BaseHTTPRequestHandler):
             events = [("error", {"type": "error", "code": "server_error", "message": "The server had an error",
                                  "param": None, "sequence_number": 0})]
         self._sse(iter(events))
+
+    def next_id(self, prefix: str) -> str:
+        return self.stand_in.next_id(prefix)
 
     def _client_gone(self) -> bool:
         readable, _, _ = select.select([self.connection], [], [], 0)
@@ -275,159 +269,6 @@ class _Handler(BaseHTTPRequestHandler):
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
-
-
-def _chunks(text: str, size: int = 7) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
-
-
-# -- OpenAI Chat Completions ---------------------------------------------------------------------
-def _openai(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int | None = None) -> None:
-    server = handler.stand_in
-    ident, model, created = server.next_id("chatcmpl"), body.get("model", "?"), int(time.time())
-    calls = [(server.next_id("call"), name, json.dumps(args)) for name, args in turn.tool_calls]
-    finish = "tool_calls" if calls else "stop"
-    usage = {
-        "prompt_tokens": turn.input_tokens,
-        "completion_tokens": turn.output_tokens,
-        "total_tokens": turn.input_tokens + turn.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": turn.cached_tokens},
-    }
-    if not body.get("stream"):
-        message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
-        if calls:
-            message["tool_calls"] = [
-                {"id": i, "type": "function", "function": {"name": n, "arguments": a}} for i, n, a in calls
-            ]
-        handler._json(200, {
-            "id": ident, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage,
-        }, cut=cut_after is not None)
-        return
-
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> tuple[None, Any]:
-        return None, {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
-
-    def events() -> Iterator[tuple[str | None, Any]]:
-        yield chunk({"role": "assistant", "content": ""})
-        for piece in _chunks(turn.text) if turn.text else []:
-            yield chunk({"content": piece})
-        for index, (call_id, name, arguments) in enumerate(calls):
-            yield chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function",
-                                         "function": {"name": name, "arguments": ""}}]})
-            for piece in _chunks(arguments):
-                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-        yield chunk({}, finish)
-        if (body.get("stream_options") or {}).get("include_usage"):
-            yield None, {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                         "choices": [], "usage": usage}
-        yield None, "[DONE]"
-
-    handler._sse(events(), cut_after, handler.chunked)
-
-
-# -- OpenAI Responses API ------------------------------------------------------------------------
-def _responses(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int | None = None) -> None:
-    server = handler.stand_in
-    ident, model, created = server.next_id("resp"), body.get("model", "?"), int(time.time())
-    items: list[dict[str, Any]] = []
-    if turn.reasoning is not None:
-        items.append({"type": "reasoning", "id": server.next_id("rs"), "summary": [],
-                      "encrypted_content": turn.reasoning})
-    if turn.text:
-        items.append({"type": "message", "id": server.next_id("msg"), "status": "completed", "role": "assistant",
-                      "content": [{"type": "output_text", "text": turn.text, "annotations": []}]})
-    items += [{"type": "function_call", "id": server.next_id("fc"), "call_id": server.next_id("call"),
-               "name": name, "arguments": json.dumps(args), "status": "completed"} for name, args in turn.tool_calls]
-    usage = {"input_tokens": turn.input_tokens, "output_tokens": turn.output_tokens,
-             "total_tokens": turn.input_tokens + turn.output_tokens,
-             "input_tokens_details": {"cached_tokens": turn.cached_tokens, "cache_write_tokens": 0},
-             "output_tokens_details": {"reasoning_tokens": 0}}
-    response = {"id": ident, "object": "response", "created_at": created, "status": "completed", "model": model,
-                "output": items, "usage": usage, "parallel_tool_calls": True, "tool_choice": "auto",
-                "tools": body.get("tools", []), "error": None, "incomplete_details": None}
-    if not body.get("stream"):
-        handler._json(200, response, cut=cut_after is not None)
-        return
-    handler._sse(_named(_response_events(response, items)), cut_after, handler.chunked)
-
-
-def _response_events(response: dict[str, Any], items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The Responses stream in the order the SDK demands: created first, items added and done
-    in order, completed last."""
-    pending = {**response, "status": "in_progress", "output": [], "usage": None}
-    yield {"type": "response.created", "response": pending}
-    yield {"type": "response.in_progress", "response": pending}
-    for index, item in enumerate(items):
-        at = {"output_index": index, "item_id": item["id"]}
-        if item["type"] == "message":
-            text = item["content"][0]["text"]
-            yield {"type": "response.output_item.added", "output_index": index,
-                   "item": {**item, "status": "in_progress", "content": []}}
-            part = {"type": "output_text", "text": "", "annotations": []}
-            yield {"type": "response.content_part.added", **at, "content_index": 0, "part": part}
-            for piece in _chunks(text):
-                yield {"type": "response.output_text.delta", **at, "content_index": 0, "delta": piece, "logprobs": []}
-            yield {"type": "response.output_text.done", **at, "content_index": 0, "text": text, "logprobs": []}
-            yield {"type": "response.content_part.done", **at, "content_index": 0, "part": item["content"][0]}
-        elif item["type"] == "function_call":
-            yield {"type": "response.output_item.added", "output_index": index,
-                   "item": {**item, "status": "in_progress", "arguments": ""}}
-            for piece in _chunks(item["arguments"]):
-                yield {"type": "response.function_call_arguments.delta", **at, "delta": piece}
-            yield {"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"],
-                   "name": item["name"]}
-        else:
-            yield {"type": "response.output_item.added", "output_index": index, "item": item}
-        yield {"type": "response.output_item.done", "output_index": index, "item": item}
-    yield {"type": "response.completed", "response": response}
-
-
-def _named(events: Iterator[dict[str, Any]]) -> Iterator[tuple[str | None, Any]]:
-    for number, event in enumerate(events):
-        yield event["type"], {**event, "sequence_number": number}
-
-
-# -- Anthropic Messages --------------------------------------------------------------------------
-def _anthropic(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int | None = None) -> None:
-    server = handler.stand_in
-    model = body.get("model", "?")
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": turn.text}] if turn.text else []
-    blocks += [{"type": "tool_use", "id": server.next_id("toolu"), "name": n, "input": a} for n, a in turn.tool_calls]
-    stop = "tool_use" if turn.tool_calls else "end_turn"
-    usage = {
-        "input_tokens": turn.input_tokens - turn.cached_tokens - turn.cache_write_tokens,
-        "output_tokens": turn.output_tokens,
-        "cache_read_input_tokens": turn.cached_tokens,
-        "cache_creation_input_tokens": turn.cache_write_tokens,
-    }
-    message = {"id": server.next_id("msg"), "type": "message", "role": "assistant", "model": model,
-               "content": blocks, "stop_reason": stop, "stop_sequence": None, "usage": usage}
-    if not body.get("stream"):
-        handler._json(200, message, cut=cut_after is not None)
-        return
-
-    def events() -> Iterator[tuple[str | None, Any]]:
-        start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
-        yield "message_start", {"type": "message_start", "message": start}
-        for index, block in enumerate(blocks):
-            if block["type"] == "text":
-                opening, deltas = {"type": "text", "text": ""}, [
-                    {"type": "text_delta", "text": piece} for piece in _chunks(block["text"])]
-            else:
-                opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
-                deltas = [{"type": "input_json_delta", "partial_json": piece}
-                          for piece in _chunks(json.dumps(block["input"]))]
-            yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": opening}
-            for delta in deltas:
-                yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
-            yield "content_block_stop", {"type": "content_block_stop", "index": index}
-        yield "message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                                "usage": {"output_tokens": turn.output_tokens}}
-        yield "message_stop", {"type": "message_stop"}
-
-    handler._sse(events(), cut_after, handler.chunked)
 
 
 @pytest.fixture(scope="session")
