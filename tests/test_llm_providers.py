@@ -143,3 +143,33 @@ def test_policy_function_drives_both_providers(model_server: ModelServer) -> Non
         reply = make_model(spec, env=env).complete([Message(role="user", content="hi")], [])
         assert reply.text.endswith("saw 1 message(s)")
     assert seen == ["openai", "anthropic"]
+
+
+def neutral(messages: list[Message]) -> list[tuple]:
+    return [(m.role, m.content, [(c.id, c.name, c.arguments) for c in m.tool_calls], m.tool_call_id)
+            for m in messages]
+
+
+@pytest.mark.parametrize("spec", ["openai:gpt-5.2", "openai-responses:gpt-5.2", "anthropic:claude-haiku-4-5"])
+def test_what_each_provider_sends_reads_back_as_the_same_conversation(model_server: ModelServer, spec: str) -> None:
+    model_server.script([Turn(text="Reading.", tool_calls=[("read_file", {"path": "a"}), ("run", {"command": "ls"})]),
+                         Turn(text="Done.")])
+    _, _, messages = converse(make_model(spec, env=env_for(model_server)))
+    assert neutral(model_server.requests[1].messages) == neutral(messages)
+
+
+@pytest.mark.parametrize("spec", ["openai:gpt-5.2", "openai-responses:gpt-5.2", "anthropic:claude-haiku-4-5"])
+def test_one_message_policy_drives_every_provider_alike(model_server: ModelServer, spec: str) -> None:
+    def policy(messages: list[Message]) -> Turn:
+        results = [m.content for m in messages if m.role == "tool"]
+        if not results:
+            return Turn(tool_calls=[("read_file", {"path": "VERSION"})])
+        return Turn(text=f"version is {results[-1]}")
+
+    model_server.policy_on_messages(policy)
+    model = make_model(spec, env=env_for(model_server))
+    messages = [Message(role="user", content="What version?")]
+    reply = model.complete(messages, TOOLS)
+    messages.append(reply.as_message())
+    messages.append(Message(role="tool", tool_call_id=reply.tool_calls[0].id, content="1.2.3"))
+    assert model.complete(messages, TOOLS).text == "version is 1.2.3"

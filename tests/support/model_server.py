@@ -22,9 +22,16 @@ from typing import Any
 
 import pytest
 
-from tests.support.model_wire import Turn, answer_anthropic, answer_openai, answer_responses
+from bot.llm.types import Message
+from tests.support.model_wire import (
+    Turn,
+    answer_anthropic,
+    answer_openai,
+    answer_responses,
+    request_messages,
+)
 
-__all__ = ["Fault", "ModelServer", "RecordedRequest", "Turn", "model_server"]
+__all__ = ["Fault", "ModelServer", "RecordedRequest", "Turn", "model_server", "request_messages"]
 
 SECRET_HEADERS = {"authorization", "x-api-key", "api-key"}
 
@@ -53,6 +60,11 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any]
     auth_present: bool
+
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation this request carried, provider-neutral."""
+        return request_messages(self.body, self.provider)
 
 
 Policy = Callable[[dict[str, Any], str], Turn]
@@ -94,6 +106,11 @@ class ModelServer:
         "openai-responses" or "anthropic"."""
         with self._lock:
             self._policy = fn
+
+    def policy_on_messages(self, fn: Callable[[list[Message]], Turn]) -> None:
+        """Like `policy`, but ``fn`` sees the conversation as provider-neutral `Message`s, so one
+        policy drives every SDK the same way."""
+        self.policy(lambda body, provider: fn(request_messages(body, provider)))
 
     def fail_next(self, kind: str, n: int = 1, *, retry_after: float | None = None,
                   retry_after_ms: float | None = None, delay: float = 0.0) -> None:

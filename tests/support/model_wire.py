@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.llm.types import Message, ToolCall
+
 
 @dataclass
 class Turn:
@@ -190,3 +192,52 @@ def answer_anthropic(handler: Answerer, body: dict[str, Any], turn: Turn, cut_af
         yield "message_stop", {"type": "message_stop"}
 
     handler._sse(events(), cut_after, handler.chunked)
+
+
+# -- Reading a request back into provider-neutral messages ----------------------------------------
+def request_messages(body: dict[str, Any], provider: str) -> list[Message]:
+    """The conversation a request carries, as `bot.llm.types.Message`s (for policies and asserts)."""
+    if provider == "openai":
+        return [_from_chat(m) for m in body.get("messages", [])]
+    if provider == "openai-responses":
+        return _from_responses(body)
+    system = body.get("system") or []
+    text = system if isinstance(system, str) else "".join(b.get("text", "") for b in system)
+    out = [Message(role="system", content=text)] if text else []
+    for turn in body.get("messages", []):
+        out += _from_anthropic(turn)
+    return out
+
+
+def _from_chat(m: dict[str, Any]) -> Message:
+    calls = [ToolCall(id=c["id"], name=c["function"]["name"], arguments=json.loads(c["function"]["arguments"]))
+             for c in m.get("tool_calls") or []]
+    return Message(role=m["role"], content=m.get("content") or "", tool_calls=calls, tool_call_id=m.get("tool_call_id"))
+
+
+def _from_responses(body: dict[str, Any]) -> list[Message]:
+    out = [Message(role="system", content=body["instructions"])] if body.get("instructions") else []
+    for item in body.get("input", []):
+        kind = item.get("type", "message")
+        if kind == "function_call_output":
+            out.append(Message(role="tool", tool_call_id=item["call_id"], content=item["output"]))
+        elif kind == "function_call":
+            call = ToolCall(id=item["call_id"], name=item["name"], arguments=json.loads(item["arguments"]))
+            if not (out and out[-1].role == "assistant"):
+                out.append(Message(role="assistant"))
+            out[-1].tool_calls.append(call)
+        elif kind == "message":
+            out.append(Message(role=item["role"], content=item["content"]))
+    return out
+
+
+def _from_anthropic(turn: dict[str, Any]) -> list[Message]:
+    content = turn["content"]
+    if isinstance(content, str):
+        return [Message(role=turn["role"], content=content)]
+    results = [Message(role="tool", tool_call_id=b["tool_use_id"], content=b["content"])
+               for b in content if b["type"] == "tool_result"]
+    text = "".join(b["text"] for b in content if b["type"] == "text")
+    calls = [ToolCall(id=b["id"], name=b["name"], arguments=b["input"]) for b in content if b["type"] == "tool_use"]
+    rest = [Message(role=turn["role"], content=text, tool_calls=calls)] if text or calls else []
+    return results + rest
