@@ -122,6 +122,17 @@ def test_openai_compatible_uses_spec_base_url_and_placeholder_key(model_server: 
     assert model.context_window == 32_768
 
 
+def test_openai_key_never_goes_to_a_compatible_host_named_in_the_spec(model_server: ModelServer) -> None:
+    model_server.script([Turn(text="placeholder accepted"), Turn(text="own key accepted")])
+    spec = f"openai-compatible:llama3@{model_server.openai_base_url}"
+    model_server.api_key = "not-needed"  # any other key gets a 401
+    reply = make_model(spec, env={"OPENAI_API_KEY": "sk-real-openai-key"}).complete([Message(role="user", content="hi")], [])
+    assert reply.text == "placeholder accepted"
+    model_server.api_key = "litellm-master-key"
+    env = {"OPENAI_API_KEY": "sk-real-openai-key", "ORCHESTRA_COMPATIBLE_API_KEY": "litellm-master-key"}
+    assert make_model(spec, env=env).complete([Message(role="user", content="hi")], []).text == "own key accepted"
+
+
 def test_openai_base_url_from_environment(model_server: ModelServer) -> None:
     model_server.script([Turn(text="via OPENAI_BASE_URL")])
     model = make_model("openai:gpt-5-mini", env=env_for(model_server))
