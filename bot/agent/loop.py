@@ -126,7 +126,7 @@ class _Run:
             self.steps += 1
             self.usage = self.usage + reply.usage
             last_prompt = reply.usage.input_tokens
-            self.add(Message(role="assistant", content=reply.text, tool_calls=reply.tool_calls))
+            self.add(reply.as_message())
             if not reply.tool_calls:
                 nudges += 1
                 self.emit(StepEvent(self.steps, "text", detail=reply.text[:200]))
