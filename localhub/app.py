@@ -25,6 +25,7 @@ API_MODULES: list[str] = [
     "localhub.api.apps",
     "localhub.api.ratelimit",
     "localhub.api.pulls",
+    "localhub.api.checks",
 ]
 ROOT_MODULES: list[str] = [
     "localhub.githttp",
