@@ -26,6 +26,7 @@ API_MODULES: list[str] = [
     "localhub.api.ratelimit",
     "localhub.api.pulls",
     "localhub.api.checks",
+    "localhub.api.reviews",
 ]
 ROOT_MODULES: list[str] = [
     "localhub.githttp",
