@@ -31,6 +31,7 @@ API_MODULES: list[str] = [
 ROOT_MODULES: list[str] = [
     "localhub.githttp",
     "localhub.api.internal",
+    "localhub.pages",
 ]
 
 
