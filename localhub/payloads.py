@@ -48,10 +48,19 @@ def _commit(shapes: Shapes, full: str, git: BareRepo, info: CommitInfo, distinct
         "id": info.sha, "tree_id": info.tree, "distinct": distinct, "message": info.message,
         "timestamp": datetime.fromisoformat(info.committer_date.replace("Z", "+00:00")).isoformat(),
         "url": f"{shapes.web}/{full}/commit/{info.sha}",
-        "author": {"name": info.author_name, "email": info.author_email, "username": None},
-        "committer": {"name": info.committer_name, "email": info.committer_email, "username": None},
+        "author": _identity(shapes, info.author_name, info.author_email),
+        "committer": _identity(shapes, info.committer_name, info.committer_email),
         **git.changed_files(info.sha),
     }
+
+
+def _identity(shapes: Shapes, name: str, email: str) -> JSON:
+    """A commit identity; `username` only when a localhub user has that email."""
+    data: JSON = {"name": name, "email": email}
+    user = shapes.store.one("SELECT login FROM users WHERE email=?", (email,))
+    if user is not None:
+        data["username"] = user["login"]
+    return data
 
 
 def push_event(shapes: Shapes, repo: Row, git: BareRepo, ref: str, before: str, after: str,
