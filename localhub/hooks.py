@@ -25,7 +25,7 @@ def create_hook(store: Store, repo_id: int, url: str, secret: str | None = None,
 
 def update_hook(store: Store, hook: Row, changes: dict[str, Any]) -> Row:
     """Apply `url`, `secret`, `content_type`, `events`, `active` changes."""
-    fields = {k: changes[k] for k in ("url", "secret", "content_type", "active") if k in changes}
+    fields: dict[str, Any] = {k: changes[k] for k in ("url", "secret", "content_type", "active") if k in changes}
     if "events" in changes:
         fields["events"] = json.dumps(changes["events"])
     if "active" in fields:
