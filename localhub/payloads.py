@@ -87,3 +87,14 @@ def push_event(shapes: Shapes, repo: Row, git: BareRepo, ref: str, before: str, 
         "pusher": {"name": pusher["login"], "email": pusher["email"]},
         "sender": sender(shapes, pusher),
     }
+
+
+def installation_event(shapes: Shapes, action: str, installation: JSON, repos: list[Row], user: Row) -> JSON:
+    """`installation` payload (created/deleted) listing the repositories the App can reach."""
+    listed = []
+    for repo in repos:
+        full = shapes.repo_full_name(repo["id"])
+        listed.append({"id": repo["id"], "node_id": shapes.repo(repo)["node_id"], "name": repo["name"],
+                       "full_name": full, "private": bool(repo["private"])})
+    return {"action": action, "installation": installation, "repositories": listed, "requester": None,
+            "sender": sender(shapes, user)}
