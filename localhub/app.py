@@ -28,6 +28,7 @@ API_MODULES: list[str] = [
     "localhub.api.pulls",
     "localhub.api.checks",
     "localhub.api.reviews",
+    "localhub.api.hooks",
 ]
 ROOT_MODULES: list[str] = [
     "localhub.githttp",
