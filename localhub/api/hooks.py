@@ -44,7 +44,8 @@ def _hook_or_404(repo: Row, hook_id: int) -> Row:
 
 def _config(data: dict[str, Any], creating: bool) -> dict[str, Any]:
     """`url`, `secret`, `content_type` from `config` (or the top level, as GitHub also accepts)."""
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    given = data.get("config")
+    config: dict[str, Any] = given if isinstance(given, dict) else {}
     fields = {k: config.get(k, data.get(k)) for k in ("url", "secret", "content_type")
               if k in config or k in data}
     if creating and not str(fields.get("url") or "").strip():
