@@ -167,7 +167,8 @@ class Checks:
     def ci_queued(self, job: CiJob) -> int:
         repo = self.store.repo_by_id(job.repo_id)
         row = self.create_run(repo, LOCAL_CI_APP.id, CHECK_NAME, job.head_sha, job.head_branch,
-                              {"status": "queued"}, self.store.ensure_user(CI_BOT, "Bot"))
+                              {"status": "queued", "started_at": now_iso()},
+                              self.store.ensure_user(CI_BOT, "Bot"))
         return int(row["id"])
 
     def ci_started(self, run_id: int) -> None:
