@@ -183,5 +183,17 @@ class Checks:
             "output_title": result.title, "output_summary": result.summary, "output_text": result.text,
         }, self.store.ensure_user(CI_BOT, "Bot"))
 
+    def abandon_unfinished_ci(self) -> int:
+        """Complete (`cancelled`) the CI runs a previous server left unfinished; how many there were."""
+        rows = self.store.all("SELECT r.id, r.repo_id FROM check_runs r JOIN check_suites s ON s.id=r.suite_id"
+                              " WHERE s.app_id=? AND r.status!='completed'", (LOCAL_CI_APP.id,))
+        bot = self.store.ensure_user(CI_BOT, "Bot")
+        for row in rows:
+            self.update_run(self.store.repo_by_id(row["repo_id"]), row["id"], {
+                "status": "completed", "conclusion": "cancelled", "completed_at": now_iso(),
+                "output_title": "CI was cancelled", "output_summary": "localhub stopped while this run was pending.",
+            }, bot)
+        return len(rows)
+
     def has_ci_run(self, repo_id: int, sha: str) -> bool:
         return any(s["app_id"] == LOCAL_CI_APP.id for s in checkstore.suites_for(self.store, repo_id, sha))

@@ -193,3 +193,11 @@ def test_reviews_and_review_comments(story: tuple[Repository, Path], localhub: L
     reply = pr.create_review_comment_reply(comment.id, "it's a demo")
     assert reply.in_reply_to_id == comment.id
     assert [c.body for c in pr.get_review_comments()] == ["why print?", "it's a demo"]
+
+
+def test_deleting_the_head_branch_closes_the_pr(story: tuple[Repository, Path]) -> None:
+    repo, clone = story
+    pr = repo.create_pull(title="Feature", body="", head="feature", base="main")
+    git(clone, "push", "-q", "origin", "--delete", "feature")
+    pr.update()
+    assert pr.state == "closed" and pr.merged is False
