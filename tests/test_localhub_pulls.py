@@ -201,3 +201,20 @@ def test_deleting_the_head_branch_closes_the_pr(story: tuple[Repository, Path]) 
     git(clone, "push", "-q", "origin", "--delete", "feature")
     pr.update()
     assert pr.state == "closed" and pr.merged is False
+
+
+def test_pushing_the_head_onto_the_base_marks_the_pr_merged(story: tuple[Repository, Path]) -> None:
+    repo, clone = story
+    pr = repo.create_pull(title="Feature", body="Closes #99", head="feature", base="main")
+    git(clone, "checkout", "-q", "main")
+    git(clone, "merge", "-q", "--no-edit", "origin/feature")
+    git(clone, "push", "-q", "origin", "main")
+    pr.update()
+    assert pr.merged and pr.state == "closed" and pr.merged_by.login == "alice"
+
+
+def test_closing_keywords_are_githubs() -> None:
+    from localhub.pullflow import closing_references
+
+    text = "Fixes #1, closes: #2 and RESOLVED #3; fix #1 again. Mentions #4, prefix#5, unfixes #6, Close #7"
+    assert closing_references(text) == [1, 2, 3, 7]
