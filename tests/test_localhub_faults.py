@@ -81,3 +81,13 @@ def test_hourly_budget_answers_githubs_403(localhub) -> None:
     assert limit.status_code == 200
     assert limit.json()["resources"]["core"]["remaining"] == 0
     assert limit.json()["rate"]["limit"] == 3
+
+
+def test_conditional_requests_cost_nothing(localhub) -> None:
+    token = localhub.add_user("alice")
+    headers = {"Authorization": f"token {token}"}
+    first = requests.get(f"{localhub.api_url}/user", headers=headers, timeout=10)
+    etag = first.headers["ETag"]
+    again = requests.get(f"{localhub.api_url}/user", headers={**headers, "If-None-Match": etag}, timeout=10)
+    assert again.status_code == 304
+    assert again.headers["X-RateLimit-Used"] == first.headers["X-RateLimit-Used"] == "1"
