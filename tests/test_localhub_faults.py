@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import requests
+from github import GithubException
 
 from localhub.faults import SECONDARY_LIMIT, Faults
 from tests.support.git_repos import git, make_repo
@@ -91,3 +93,25 @@ def test_conditional_requests_cost_nothing(localhub) -> None:
     again = requests.get(f"{localhub.api_url}/user", headers={**headers, "If-None-Match": etag}, timeout=10)
     assert again.status_code == 304
     assert again.headers["X-RateLimit-Used"] == first.headers["X-RateLimit-Used"] == "1"
+
+
+def test_pygithub_recognises_both_rate_limits(localhub) -> None:
+    from github import RateLimitExceededException
+
+    localhub.add_user("alice")
+    gh = localhub.github("alice")
+    localhub.hub.ratelimit.budget = 1
+    gh.get_user("alice")
+    with pytest.raises(RateLimitExceededException):
+        gh.get_user("alice")
+    localhub.hub.ratelimit.budget = 100
+    localhub.hub.faults = Faults(rate=1.0, seed=1)
+    outcomes = set()
+    for _ in range(10):
+        try:
+            gh.get_user("alice")
+        except RateLimitExceededException:
+            outcomes.add("secondary")
+        except GithubException as exc:
+            outcomes.add(exc.status)
+    assert outcomes == {"secondary", 502}
