@@ -115,3 +115,16 @@ def test_pygithub_recognises_both_rate_limits(localhub) -> None:
         except GithubException as exc:
             outcomes.add(exc.status)
     assert outcomes == {"secondary", 502}
+
+
+def test_latency_applies_to_api_calls_only(localhub) -> None:
+    import time
+
+    token = localhub.add_user("alice")
+    localhub.hub.config.latency_ms = 150
+    started = time.monotonic()
+    requests.get(f"{localhub.api_url}/user", headers={"Authorization": f"token {token}"}, timeout=10)
+    assert time.monotonic() - started >= 0.15
+    started = time.monotonic()
+    localhub.metrics()
+    assert time.monotonic() - started < 0.15
