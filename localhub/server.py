@@ -18,6 +18,7 @@ from localhub.attach import attach
 from localhub.auth import AppConfig
 from localhub.events import Events
 from localhub.faults import Faults
+from localhub.gitrepo import ZERO_SHA
 from localhub.metrics import Metrics
 from localhub.ratelimit import RateLimiter
 from localhub.repos import git_for, import_repo, touch_pushed
@@ -122,7 +123,9 @@ class LocalHub:
                 callback(repo, ref, old, new, pusher)
 
     def _emit_push(self, repo: Row, ref: str, old: str, new: str, pusher: Row) -> None:
-        payload = payloads.push_event(self.shapes(), repo, git_for(self.store, repo), ref, old, new, pusher)
+        git = git_for(self.store, repo)
+        forced = ZERO_SHA not in (old, new) and not git.is_ancestor(old, new)
+        payload = payloads.push_event(self.shapes(), repo, git, ref, old, new, pusher, forced)
         self.events.emit(repo, "push", payload)
 
     # -- serving ----------------------------------------------------------------------------

@@ -169,3 +169,21 @@ def test_every_issue_action_validates_and_app_sender_is_a_bot(localhub, localhub
     assert (last["sender"]["login"], last["sender"]["type"]) == ("orchestra[bot]", "Bot")
     assert last["installation"]["id"] == localhub_app.installation_id
     assert all(_verify(d) for d in webhook_receiver.deliveries)
+
+
+def test_push_events_for_force_push_and_deletion(localhub, webhook_receiver, tmp_path: Path) -> None:
+    localhub.add_user("alice")
+    localhub.set_app_webhook(webhook_receiver.url, SECRET)
+    localhub.github("alice").get_user().create_repo("rewrite")
+    remote = localhub.git_url("alice/rewrite", "alice")
+    work = make_repo(tmp_path / "work", {"a.txt": "a\n"})
+    git(work, "push", "-q", remote, "main", "main:topic")
+    git(work, "commit", "-q", "--amend", "-m", "rewritten")
+    git(work, "push", "-q", "--force", remote, "main")
+    git(work, "push", "-q", remote, ":topic")
+    localhub.drain()
+    pushes = [d.json() for d in webhook_receiver.events("push")]
+    assert [(p["ref"], p["created"], p["forced"], p["deleted"]) for p in pushes] == [
+        ("refs/heads/main", True, False, False), ("refs/heads/topic", True, False, False),
+        ("refs/heads/main", False, True, False), ("refs/heads/topic", False, False, True)]
+    assert pushes[-1]["head_commit"] is None and pushes[-1]["commits"] == []

@@ -10,7 +10,6 @@ from localhub import issues as model
 from localhub import payloads
 from localhub.rest import (
     body_json,
-    fail,
     has_permission,
     hub,
     invalid,
@@ -253,5 +252,3 @@ def delete_comment(owner: str, name: str, comment_id: int) -> Response:
         db.execute("DELETE FROM comments WHERE id=?", (comment_id,))
     return no_content()
 
-
-__all__ = ["apply_assignees", "apply_labels", "bp", "emit_issue", "fail", "issue_or_404"]
