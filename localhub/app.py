@@ -52,6 +52,7 @@ def create_app(hub: Any) -> Flask:
     app.register_error_handler(ApiError, lambda exc: exc.response())
     app.register_error_handler(404, lambda exc: _plain_error(404, "Not Found"))
     app.register_error_handler(405, lambda exc: _plain_error(404, "Not Found"))
+    app.register_error_handler(500, lambda exc: _plain_error(500, "Server Error"))
     return app
 
 

@@ -28,6 +28,7 @@ from localhub.store import Row, Store
 #: `callback(repo, ref, old_sha, new_sha, pusher)` after every ref a push changed.
 PostReceive = Callable[[Row, str, str, str, Row], None]
 ResponseCheck = Callable[[str, str, Response], None]
+PullIssueChange = Callable[[Row, str, Row, Row, dict[str, Any]], None]
 
 
 @dataclass
@@ -61,6 +62,9 @@ class LocalHub:
         self.ratelimit = RateLimiter(config.rate_limit)
         self.post_receive: list[PostReceive] = [self._emit_push]
         self.response_checks: list[ResponseCheck] = []
+        #: `callback(repo, action, issue, user, extra)` when the issues API changes a PR's issue half
+        #: (labeled, assigned, closed, edited, ...): the pulls module emits `pull_request` for it.
+        self.pull_issue_changes: list[PullIssueChange] = []
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()

@@ -163,6 +163,14 @@ def test_remaining_core_endpoints(localhub, localhub_app, tmp_path: Path) -> Non
     assert ref.ref == "refs/heads/topic"
     assert [r.ref for r in repo.get_git_matching_refs("heads/")] == ["refs/heads/main", "refs/heads/topic"]
     assert [c.sha for c in repo.get_commits()] == [main_sha]
+    work = make_repo(tmp_path / "work", {"b.txt": "b\n"})  # unrelated history
+    git(work, "push", "-q", localhub.git_url("acme/tools", "alice"), "main:side")
+    side_sha = repo.get_branch("side").commit.sha
+    with pytest.raises(GithubException) as not_ff:
+        ref.edit(side_sha)
+    assert not_ff.value.status == 422
+    ref.edit(side_sha, force=True)
+    assert repo.get_git_ref("heads/topic").object.sha == side_sha
 
     label = repo.create_label("old", "ffffff")
     label.edit("new", "000000", "renamed")

@@ -187,3 +187,23 @@ def test_push_events_for_force_push_and_deletion(localhub, webhook_receiver, tmp
         ("refs/heads/main", True, False, False), ("refs/heads/topic", True, False, False),
         ("refs/heads/main", False, True, False), ("refs/heads/topic", False, False, True)]
     assert pushes[-1]["head_commit"] is None and pushes[-1]["commits"] == []
+
+
+def test_pr_issue_changes_go_to_the_pulls_hook(localhub, webhook_receiver) -> None:
+    from localhub.issues import create_issue
+
+    localhub.add_user("alice")
+    localhub.set_app_webhook(webhook_receiver.url, SECRET)
+    repo = localhub.github("alice").get_user().create_repo("prhook")
+    store = localhub.hub.store
+    row = create_issue(store, store.repo("alice", "prhook"), store.user_by_login("alice"), "A PR", "", is_pull=True)
+    seen: list[tuple[str, dict]] = []
+    localhub.hub.pull_issue_changes.append(lambda repo, action, issue, user, extra: seen.append((action, extra)))
+    issue = repo.get_issue(row["number"])
+    assert issue.pull_request is not None
+    issue.add_to_labels("ready")
+    issue.edit(state="closed")
+    localhub.drain()
+    assert [(action, sorted(extra)) for action, extra in seen] == [("labeled", ["label"]), ("closed", [])]
+    assert webhook_receiver.events("issues") == []
+    assert repo.create_issue("next").number == row["number"] + 1  # one number sequence

@@ -35,8 +35,10 @@ def issue_or_404(repo: Row, number: int) -> Row:
 
 
 def emit_issue(repo: Row, action: str, issue: Row, user: Row, **extra: Any) -> None:
-    """Emit an `issues` (or, for a PR, nothing: the pulls module emits `pull_request`) event."""
+    """Emit an `issues` event; for a PR, tell `hub.pull_issue_changes` (they emit `pull_request`)."""
     if issue["is_pull"]:
+        for callback in list(hub().pull_issue_changes):
+            callback(repo, action, issue, user, extra)
         return
     hub().events.emit(repo, "issues", payloads.issues_event(shapes(), action, issue, user, **extra))
 
