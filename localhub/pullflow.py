@@ -201,5 +201,12 @@ class PullFlow:
         self.emit(repo, "closed" if state == "closed" else "reopened", pull, user)
         return pull
 
+    def on_issue_change(self, repo: Row, action: str, issue: Row, user: Row, extra: dict[str, Any]) -> None:
+        """The issues API changed a PR's issue half (labels, assignees, state, title): emit `pull_request`."""
+        pull = pullstore.pull_by_issue(self.store, issue["id"])
+        if action == "reopened":
+            self.mergeability.schedule(pull["issue_id"])
+        self.emit(repo, action, pull, user, **extra)
+
     def close(self) -> None:
         self.mergeability.close()
