@@ -203,7 +203,9 @@ class PullFlow:
 
     def on_issue_change(self, repo: Row, action: str, issue: Row, user: Row, extra: dict[str, Any]) -> None:
         """The issues API changed a PR's issue half (labels, assignees, state, title): emit `pull_request`."""
-        pull = pullstore.pull_by_issue(self.store, issue["id"])
+        pull = self.store.one(pullstore.PULL_SELECT + " WHERE p.issue_id=?", (issue["id"],))
+        if pull is None:  # an issue row marked as a PR without its `pulls` half (made by hand)
+            return
         if action == "reopened":
             self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, action, pull, user, **extra)
