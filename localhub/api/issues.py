@@ -10,7 +10,6 @@ from localhub import issues as model
 from localhub import payloads
 from localhub.rest import (
     body_json,
-    fail,
     has_permission,
     hub,
     invalid,
@@ -36,8 +35,10 @@ def issue_or_404(repo: Row, number: int) -> Row:
 
 
 def emit_issue(repo: Row, action: str, issue: Row, user: Row, **extra: Any) -> None:
-    """Emit an `issues` (or, for a PR, nothing: the pulls module emits `pull_request`) event."""
+    """Emit an `issues` event; for a PR, tell `hub.pull_issue_changes` (they emit `pull_request`)."""
     if issue["is_pull"]:
+        for callback in list(hub().pull_issue_changes):
+            callback(repo, action, issue, user, extra)
         return
     hub().events.emit(repo, "issues", payloads.issues_event(shapes(), action, issue, user, **extra))
 
@@ -253,5 +254,3 @@ def delete_comment(owner: str, name: str, comment_id: int) -> Response:
         db.execute("DELETE FROM comments WHERE id=?", (comment_id,))
     return no_content()
 
-
-__all__ = ["apply_assignees", "apply_labels", "bp", "emit_issue", "fail", "issue_or_404"]
