@@ -73,10 +73,11 @@ def _before() -> Response | None:
     g.user = principal.user
     g.installation_id = principal.installation_id
     g.principal_label = principal.label  # faulted calls are metered under the caller's label too
+    key = g.rate_key = principal.label if principal.kind != "anonymous" else f"ip:{request.remote_addr}"
     fault = hub.faults.draw()
     if fault is not None:
+        g.rate = hub.ratelimit.peek(key, principal.kind)  # headers on every answer; no budget spent
         return fault
-    key = g.rate_key = principal.label if principal.kind != "anonymous" else f"ip:{request.remote_addr}"
     free = request.path == API_PREFIX + "/rate_limit"  # GitHub: checking the limit costs nothing
     g.rate = hub.ratelimit.peek(key, principal.kind) if free else hub.ratelimit.spend(key, principal.kind)
     if g.rate.remaining < 0:

@@ -38,6 +38,7 @@ def test_faults_are_deterministic_by_seed(localhub) -> None:
                for _ in range(20)]
     limited = [a for a in answers if a.status_code == 403]
     assert limited and all(a.json()["message"] == SECONDARY_LIMIT and a.headers["Retry-After"] for a in limited)
+    assert all("X-RateLimit-Remaining" in a.headers for a in answers)
     assert {a.status_code for a in answers} == {403, 502}
     metrics = localhub.metrics()["rest"]
     every = first + second + other + [a.status_code for a in answers]
