@@ -68,6 +68,7 @@ def _before() -> Response | None:
     g.principal_label = "anonymous"
     if hub.config.latency_ms:
         time.sleep(hub.config.latency_ms / 1000)
+    g.rate = hub.ratelimit.peek(f"ip:{request.remote_addr}", "anonymous")  # for a 401 answer
     principal = principal_for(hub.store, hub.config.app, request.headers.get("Authorization"))
     g.principal = principal
     g.user = principal.user

@@ -24,6 +24,7 @@ def test_missing_and_bad_credentials_get_401(localhub) -> None:
     bad = requests.get(f"{localhub.api_url}/user", headers={"Authorization": "token nope"}, timeout=10)
     assert bad.status_code == 401
     assert bad.json()["message"] == "Bad credentials"
+    assert bad.headers["X-RateLimit-Limit"] == "60"
     with pytest.raises(BadCredentialsException):
         _ = localhub.github("not-a-token").get_user().login
 
