@@ -67,23 +67,23 @@ def _plain_error(status: int, message: str) -> Response:
 def _before() -> Response | None:
     if not is_api():
         return None
-    hub = request.environ["localhub.hub"] = _hub()
-    g.started = time.monotonic()
+    hub = _hub()
     g.user = None
     g.installation_id = None
     g.principal_label = "anonymous"
     if hub.config.latency_ms:
         time.sleep(hub.config.latency_ms / 1000)
-    fault = hub.faults.draw()
-    if fault is not None:
-        g.fault = True
-        return fault
+    g.rate = hub.ratelimit.peek(f"ip:{request.remote_addr}", "anonymous")  # for a 401 answer
     principal = principal_for(hub.store, hub.config.app, request.headers.get("Authorization"))
     g.principal = principal
     g.user = principal.user
     g.installation_id = principal.installation_id
-    g.principal_label = principal.label
+    g.principal_label = principal.label  # faulted calls are metered under the caller's label too
     key = g.rate_key = principal.label if principal.kind != "anonymous" else f"ip:{request.remote_addr}"
+    fault = hub.faults.draw()
+    if fault is not None:
+        g.rate = hub.ratelimit.peek(key, principal.kind)  # headers on every answer; no budget spent
+        return fault
     free = request.path == API_PREFIX + "/rate_limit"  # GitHub: checking the limit costs nothing
     g.rate = hub.ratelimit.peek(key, principal.kind) if free else hub.ratelimit.spend(key, principal.kind)
     if g.rate.remaining < 0:

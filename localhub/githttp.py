@@ -53,6 +53,8 @@ def _resolve(owner: str, repo_git: str, service: str) -> tuple[Row, Row | None] 
     if principal.installation_id is not None:
         return repo, user
     have = hub().store.permission(repo, user)
+    if have is None and repo["private"]:
+        return Response("Repository not found.\n", status=404)  # as GitHub: no hint it exists
     if have is None or PERMISSION_ORDER.index(have) < PERMISSION_ORDER.index(needed):
         return Response(f"Permission to {owner}/{repo['name']} denied to {user['login']}.\n", status=403)
     return repo, user

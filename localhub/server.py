@@ -135,7 +135,9 @@ class LocalHub:
     # -- serving ----------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://{self.config.host}:{self.config.port}"
+        """The web root used where no request says how we were reached (webhooks, the CLI)."""
+        host = "127.0.0.1" if self.config.host in ("0.0.0.0", "", "::") else self.config.host
+        return f"http://{host}:{self.config.port}"
 
     @property
     def api_url(self) -> str:

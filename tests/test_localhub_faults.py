@@ -38,7 +38,12 @@ def test_faults_are_deterministic_by_seed(localhub) -> None:
                for _ in range(20)]
     limited = [a for a in answers if a.status_code == 403]
     assert limited and all(a.json()["message"] == SECONDARY_LIMIT and a.headers["Retry-After"] for a in limited)
+    assert all("X-RateLimit-Remaining" in a.headers for a in answers)
     assert {a.status_code for a in answers} == {403, 502}
+    metrics = localhub.metrics()["rest"]
+    every = first + second + other + [a.status_code for a in answers]
+    assert list(metrics["by_token"].values()) == [len(every)]  # faulted calls count for the caller
+    assert metrics["by_status"]["502"] == every.count(502)
 
 
 def test_faults_spare_git_and_internal_endpoints(localhub, tmp_path: Path) -> None:

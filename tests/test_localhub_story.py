@@ -192,3 +192,16 @@ def test_remaining_core_endpoints(localhub, localhub_app, tmp_path: Path) -> Non
                                     base_url=api)
     assert integration.get_org_installation("acme").id == localhub_app.installation_id
     assert integration.get_app().slug == "orchestra"
+
+
+def test_schema_guard_reports_a_wrong_shape(localhub) -> None:
+    """The fixture's response check is live: a body missing GitHub's required fields is reported."""
+    from flask import Response
+
+    from tests.support.localhub import _schema_check
+
+    check = _schema_check(localhub)
+    assert check is not None
+    check("GET", "/repos/o/r/issues/1", Response('{"number": 1}', mimetype="application/json"))
+    assert len(localhub.failures) == 1 and "GET /repos/o/r/issues/1" in localhub.failures[0]
+    localhub.failures.clear()

@@ -45,6 +45,8 @@ def test_issue_events_are_signed_and_recorded(localhub, webhook_receiver) -> Non
         assert delivery.json()["repository"]["full_name"] == "alice/hooks"
     labeled = webhook_receiver.deliveries[1].json()
     assert labeled["label"]["name"] == "bug"
+    opened = webhook_receiver.deliveries[0].json()
+    assert [label["name"] for label in opened["issue"]["labels"]] == ["bug"]  # as GitHub: already there
 
     recorded = localhub.hub.events.deliveries(0)
     assert [r["status_code"] for r in recorded] == [200, 200, 200, 200]

@@ -86,14 +86,22 @@ def create_issue(owner: str, name: str) -> Response:
     title = data.get("title")
     if not isinstance(title, str | int) or str(title).strip() == "":
         invalid("Issue", "title")
-    issue = model.create_issue(hub().store, repo, user, str(title), data.get("body"))
+    triage = has_permission(repo, "triage")  # GitHub silently drops labels/assignees for others
+    logins = list(data.get("assignees") or []) + ([data["assignee"]] if data.get("assignee") else [])
+    people = users_by_login(logins) if triage else []
+    store = hub().store
+    issue = model.create_issue(store, repo, user, str(title), data.get("body"))
+    labels: list[Row] = []
+    if triage:
+        labels, _ = model.set_labels(store, issue, [str(_label_name(n)) for n in data.get("labels") or []], False)
+        people, _ = model.set_assignees(store, issue, people, "add")
+        issue = model.update_fields(store, issue, {})
+    # As on GitHub: `opened` already shows the labels and assignees; `labeled`/`assigned` follow.
     emit_issue(repo, "opened", issue, user)
-    if has_permission(repo, "triage"):  # GitHub silently drops these for others
-        if data.get("labels"):
-            issue = apply_labels(repo, issue, user, list(data["labels"]), replace=False)
-        logins = list(data.get("assignees") or []) + ([data["assignee"]] if data.get("assignee") else [])
-        if logins:
-            issue = apply_assignees(repo, issue, user, logins, "add")
+    for label in labels:
+        emit_issue(repo, "labeled", issue, user, label=shapes().label(label))
+    for person in people:
+        emit_issue(repo, "assigned", issue, user, assignee=shapes().user(person))
     resp = json_response(shapes().issue(issue), 201)
     resp.headers["Location"] = shapes().issue(issue)["url"]
     return resp
