@@ -7,6 +7,7 @@ finished, failed or was stopped is replaced by the new submission.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import threading
@@ -88,13 +89,14 @@ class RQExecutor:
 
     def _live(self, jid: str) -> bool:
         """True when the job is live; a finished/failed one is deleted so it can be replaced."""
-        try:
-            existing = Job.fetch(jid, connection=self.connection)
-        except NoSuchJobError:
+        status = self.connection.hget(Job.key_for(jid), "status")  # one round trip on the hot path
+        if status is None:
             return False
-        if existing.get_status(refresh=False) in LIVE_STATES:
+        text = status.decode() if isinstance(status, bytes) else str(status)
+        if text in {state.value for state in LIVE_STATES}:
             return True
-        existing.delete()
+        with contextlib.suppress(NoSuchJobError):  # gone meanwhile (expired or replaced elsewhere)
+            Job.fetch(jid, connection=self.connection).delete()
         return False
 
     def queue_depths(self) -> dict[str, int]:
