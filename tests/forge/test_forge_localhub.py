@@ -110,3 +110,30 @@ def test_100_forge_calls_under_10_percent_faults_apply_each_effect_exactly_once(
         else:
             assert bodies == []
     assert sorted(s.number for s in repo.get_issue(issues[0].number).get_sub_issues()) == [i.number for i in issues[10:]]
+
+
+def test_issue_verbs_round_trip_on_localhub(localhub: LocalhubHandle, app_forge: Forge) -> None:
+    config = RepoConfig()
+    assert app_forge.default_branch() == "main"
+    assert app_forge.read_file("README.md") == "# cat\n"
+    assert app_forge.read_file("missing.txt") is None
+    assert app_forge.repo_config() == config
+    assert app_forge.prompt_overrides() == {}
+    app_forge.ensure_labels(config)
+    goal = app_forge.create_issue("Goal", "g", ["orchestra:goal"])
+    task = app_forge.create_issue("Task", "t", ["orchestra:task"])
+    app_forge.add_sub_issue(goal.number, task.id)
+    app_forge.add_sub_issue(goal.number, task.id)  # linking twice is not an error
+    assert [i.number for i in app_forge.list_sub_issues(goal.number)] == [task.number]
+    assert [i.number for i in app_forge.list_issues(labels=["orchestra:task"])] == [task.number]
+    app_forge.set_state(task.number, State.WORKING, config)
+    app_forge.assign(task.number, "octo")
+    assert app_forge.get_issue(task.number).assignees == ["octo"]
+    app_forge.unassign(task.number, "octo")
+    app_forge.remove_label(task.number, "orchestra:working")
+    app_forge.remove_label(task.number, "orchestra:working")  # already gone: not an error
+    closed = app_forge.update_issue(task.number, state="closed", state_reason="completed")
+    assert closed.state == "closed" and closed.labels == ["orchestra:task"] and closed.assignees == []
+    assert app_forge.permission("octo").can_write
+    assert app_forge.permission("nobody-here") == "none"
+    assert app_forge.git_remote_url() == f"{localhub.url}/octo/cat.git"
