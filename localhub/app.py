@@ -26,10 +26,15 @@ API_MODULES: list[str] = [
     "localhub.api.git",
     "localhub.api.apps",
     "localhub.api.ratelimit",
+    "localhub.api.pulls",
+    "localhub.api.checks",
+    "localhub.api.reviews",
+    "localhub.api.hooks",
 ]
 ROOT_MODULES: list[str] = [
     "localhub.githttp",
     "localhub.api.internal",
+    "localhub.pages",
 ]
 
 

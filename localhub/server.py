@@ -14,6 +14,7 @@ from waitress.server import create_server
 
 from localhub import payloads
 from localhub.app import create_app
+from localhub.attach import attach
 from localhub.auth import AppConfig
 from localhub.events import Events
 from localhub.faults import Faults
@@ -63,6 +64,8 @@ class LocalHub:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._bootstrap()
+        self.on_stop: list[Callable[[], None]] = []
+        attach(self)  # pull requests, checks, local CI (localhub.attach)
         self.app = create_app(self)
 
     def _bootstrap(self) -> None:
@@ -165,6 +168,8 @@ class LocalHub:
             self._thread.join(timeout=10)
             self._thread = None
         self._server = None
+        for close in self.on_stop:
+            close()
         self.events.drain(timeout=10)
         self.events.close()
         self.store.close()
