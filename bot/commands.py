@@ -124,14 +124,20 @@ def execute(ctx: CommandContext, verb: str) -> str | None:
 def run_command(repo: str, number: int, comment_id: int, verb: str, text: str, sender: str,
                 installation_id: int | None) -> str | None:
     """The `command` job: build collaborators from the environment's settings and execute."""
+    from bot.errors import ConfigError
     from bot.forge.auth import forge_for
     from bot.queue.executors import RQExecutor
     from bot.settings import Settings
 
     settings = Settings.from_env()
     forge = forge_for(settings, repo, installation_id)
+    try:
+        config = forge.repo_config()
+    except ConfigError as exc:  # say so where the command was given, once
+        forge.upsert_comment(number, f"reply-{comment_id}", exc.comment())
+        return exc.comment()
     ctx = CommandContext(
-        forge=forge, config=forge.repo_config(), settings=settings,
+        forge=forge, config=config, settings=settings,
         executor=RQExecutor.from_url(settings.redis_url), number=number, comment_id=comment_id,
         sender=sender, text=text, installation_id=installation_id,
     )
