@@ -25,7 +25,7 @@ class IssueVerbs(ForgeBase):
 
     @verb
     def get_issue(self, number: int) -> Issue:
-        return self._call("get issue", lambda: to_issue(self.repo.get_issue(number)))
+        return self._call("get issue", lambda: to_issue(self._issue(number)))
 
     @verb
     def list_issues(self, labels: list[str] | None = None, state: str = "open") -> list[Issue]:
@@ -163,7 +163,7 @@ class IssueVerbs(ForgeBase):
         states = {label_name(config.label_prefix, s) for s in State}
 
         def apply() -> None:
-            raw = self.repo.get_issue(number)
+            raw = self._issue(number)
             current = [label.name for label in raw.labels]
             wanted = [name for name in current if name not in states] + [target]
             if sorted(wanted) != sorted(current):
