@@ -69,7 +69,8 @@ class FrontDoor:
         started = time.perf_counter()
         result = self._event()
         if isinstance(result, Outcome):
-            return self._answer(request.headers.get("X-GitHub-Event") or "unknown", result, started)
+            # Not a verified delivery: its headers are anyone's, so they never become metric labels.
+            return self._answer("unverified", result, started)
         return self._answer(result.name, self._route(result), started)
 
     def _event(self) -> Event | Outcome:
