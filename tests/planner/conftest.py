@@ -79,6 +79,18 @@ class Bed:
                        state_dir=self.settings.state_dir, budget=Budget(max_steps=20))
 
 
+def grant(hub: LocalhubHandle, login: str, permission: str) -> None:
+    """Make `login` a collaborator of the repo (in the store: localhub's add-collaborator answer
+    does not match GitHub's schema yet — `temp_clone_token` is null — which would fail the test)."""
+    store = hub.hub.store
+    user = store.ensure_user(login)
+    repo = store.one("SELECT * FROM repos WHERE name=?", (REPO.split("/")[1],))
+    assert repo is not None
+    with store.write() as db:
+        db.execute("INSERT OR REPLACE INTO collaborators(repo_id, user_id, permission) VALUES (?,?,?)",
+                   (repo["id"], user["id"], permission))
+
+
 @pytest.fixture
 def bed(localhub: LocalhubHandle, redis_conn: redis.Redis, model_server: ModelServer, tmp_path: Path,
         git_repo_factory: Callable[..., Path]) -> Iterator[Bed]:
@@ -87,9 +99,8 @@ def bed(localhub: LocalhubHandle, redis_conn: redis.Redis, model_server: ModelSe
     localhub.add_user("writer")
     localhub.add_user("reader")
     localhub.import_repo(git_repo_factory(FILES, name="shop"), REPO)
-    repo = localhub.github("acme").get_repo(REPO)
-    repo.add_to_collaborators(BOT, "push")
-    repo.add_to_collaborators("writer", "push")
+    for login in (BOT, "writer"):
+        grant(localhub, login, "write")
     settings = Settings(token=SecretStr(token), api_url=localhub.api_url, server_url=localhub.url, bot_login=BOT,
                         state_dir=tmp_path / "state", models=RoleModels(planner="openai:gpt-test"))
     executor = RQExecutor(redis_conn)
