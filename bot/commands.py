@@ -84,11 +84,13 @@ HANDLER_MODULES = ("bot.planner.commands", "bot.worker.commands")
 def load_handlers() -> None:
     """Import every handler module that exists, so its `@handles` registrations are in HANDLERS."""
     import importlib
-    import importlib.util
 
     for name in HANDLER_MODULES:
-        if importlib.util.find_spec(name) is not None:
+        try:
             importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise  # the module exists but one of its imports is missing: that is a bug
 
 
 #: A verb handler returns the reply to post (Markdown) or None for no reply.

@@ -71,7 +71,9 @@ class Planner:
 
 
 def existing_rules(planner: Planner, tasks: list[GoalTask], depth: int, first: bool) -> Rules:
-    existing = {t.key: Existing(t.key, t.open, tuple(t.spec.owned_paths), tuple(t.spec.depends_on_keys)) for t in tasks}
+    busy = (State.WORKING, State.REVIEW)
+    existing = {t.key: Existing(t.key, t.open, tuple(t.spec.owned_paths), tuple(t.spec.depends_on_keys),
+                                t.open and t.state(planner.config) in busy) for t in tasks}
     return Rules(bounds=planner.config.planner, depth=depth, first=first, existing=existing)
 
 

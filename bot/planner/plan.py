@@ -74,6 +74,8 @@ class Existing:
     open: bool
     owned_paths: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    #: A worker is on it (working or review): it is kept, never closed as obsolete.
+    busy: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,8 @@ def _obsolete_problems(plan: Plan, rules: Rules) -> list[str]:
     closing = {o.key for o in plan.obsolete}
     problems = [f"obsolete key '{k}' is not an open task of this goal" for k in sorted(closing)
                 if k not in rules.existing or not rules.existing[k].open]
+    problems += [f"task '{k}' is being worked on (or in review) and is kept; do not close it" for k in sorted(closing)
+                 if k in rules.existing and rules.existing[k].busy]
     for key, known in rules.existing.items():
         if known.open and key not in closing and closing & set(known.depends_on):
             gone = sorted(closing & set(known.depends_on))

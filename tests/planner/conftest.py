@@ -99,8 +99,8 @@ def bed(localhub: LocalhubHandle, redis_conn: redis.Redis, model_server: ModelSe
     localhub.add_user("writer")
     localhub.add_user("reader")
     localhub.import_repo(git_repo_factory(FILES, name="shop"), REPO)
-    for login in (BOT, "writer"):
-        grant(localhub, login, "write")
+    for login, permission in ((BOT, "write"), ("writer", "write"), ("reader", "read")):
+        grant(localhub, login, permission)
     settings = Settings(token=SecretStr(token), api_url=localhub.api_url, server_url=localhub.url, bot_login=BOT,
                         state_dir=tmp_path / "state", models=RoleModels(planner="openai:gpt-test"))
     executor = RQExecutor(redis_conn)
