@@ -86,4 +86,4 @@ def test_a_goal_becomes_gated_sub_issues_with_a_sub_goal_and_replanning_is_idemp
     assert repo.get_issues(state="all").totalCount == issues_before
     assert len(model_server.requests) == 4
     assert len([c for c in repo.get_issue(goal).get_comments() if "orchestra:status" in c.body]) == 1
-    assert REPO == repo.full_name
+    assert repo.full_name == REPO
