@@ -19,12 +19,13 @@ from bot.planner.publish import close_obsolete, close_open, publish_tasks
 from bot.planner.record import (
     REPLAN_MARKER,
     PlannerRecord,
+    is_bot_comment,
     load_record,
     now_iso,
     pending_replans,
     replan_request_body,
 )
-from bot.states import State, state_from_labels
+from bot.states import State, label_name, state_from_labels
 
 #: Rounds of a plan job: requests that arrive while it runs are taken in the next round.
 MAX_ROUNDS = 3
@@ -83,6 +84,8 @@ def plan_goal(planner: Planner, number: int) -> Changes | None:
         changes = apply_plan(planner, goal, record, tasks, Plan.model_validate(record.pending))
         record.pending = None
         tasks = find_tasks(planner.forge, planner.config, number)
+        if label_name(planner.config.label_prefix, State.NEEDS_HUMAN) in goal.labels:
+            planner.forge.remove_label(number, label_name(planner.config.label_prefix, State.NEEDS_HUMAN))
     for _ in range(MAX_ROUNDS):
         requests = pending_replans(planner.forge, comments)
         if not requests:
@@ -116,7 +119,7 @@ def request_replan(planner: Planner, number: int, sender: str, text: str, commen
     body = replan_request_body(sender, text, comment_id)
     existing = planner.forge.list_comments(number)
     tag = f"{REPLAN_MARKER}-{comment_id}"
-    if not any(planner.forge._is_bot(c.author) and markers.has_tag(c.body, tag) for c in existing):
+    if not any(is_bot_comment(planner.forge, c) and markers.has_tag(c.body, tag) for c in existing):
         planner.forge.upsert_comment(number, tag, body)
     planner.submit("plan", number)
 

@@ -45,3 +45,16 @@ def test_invalid_past_the_bound_leaves_a_needs_human_comment_with_the_error(bed:
     assert "orchestra:needs-human" in {label.name for label in issue.labels}
     assert issue.get_sub_issues().totalCount == 0
     assert bed.person().get_issues(state="all").totalCount == 1
+
+
+def test_after_a_needs_human_failure_a_new_plan_job_plans_and_clears_the_label(bed: Bed, model_server: ModelServer) -> None:
+    model_server.policy(lambda body, provider: Turn(tool_calls=[("submit_plan", CYCLE)]))
+    goal = bed.goal()
+    bed.submit("plan", goal)
+    bed.work()
+    model_server.policy(lambda body, provider: Turn(tool_calls=[("submit_plan", VALID)]))
+    bed.submit("plan", goal)  # what `/orchestra plan` enqueues once the goal is clarified
+    bed.work()
+    issue = bed.person().get_issue(goal)
+    assert issue.get_sub_issues().totalCount == 2
+    assert "orchestra:needs-human" not in {label.name for label in issue.labels}
