@@ -18,6 +18,12 @@ from localhub.store import Row
 bp = Blueprint("githttp", __name__)
 SERVICES = ("git-upload-pack", "git-receive-pack")
 _push_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
+_push_locks_guard = threading.Lock()
+
+
+def _push_lock(repo_id: int) -> threading.Lock:
+    with _push_locks_guard:
+        return _push_locks[repo_id]
 
 
 def _pkt(line: str) -> bytes:
@@ -31,9 +37,7 @@ def _challenge(message: str = "Authentication required") -> Response:
 
 def _resolve(owner: str, repo_git: str, service: str) -> tuple[Row, Row | None] | Response:
     """The repo and the caller, or the answer refusing them (404 / 401 challenge / 403)."""
-    if not repo_git.endswith(".git"):
-        return Response("Not Found\n", status=404)
-    repo = hub().store.repo(owner, repo_git[:-4])
+    repo = hub().store.repo(owner, repo_git.removesuffix(".git"))  # GitHub serves both spellings
     if repo is None:
         return Response("Repository not found.\n", status=404)
     try:
@@ -49,6 +53,8 @@ def _resolve(owner: str, repo_git: str, service: str) -> tuple[Row, Row | None] 
     if principal.installation_id is not None:
         return repo, user
     have = hub().store.permission(repo, user)
+    if have is None and repo["private"]:
+        return Response("Repository not found.\n", status=404)  # as GitHub: no hint it exists
     if have is None or PERMISSION_ORDER.index(have) < PERMISSION_ORDER.index(needed):
         return Response(f"Permission to {owner}/{repo['name']} denied to {user['login']}.\n", status=403)
     return repo, user
@@ -57,11 +63,11 @@ def _resolve(owner: str, repo_git: str, service: str) -> tuple[Row, Row | None] 
 @bp.get("/<owner>/<repo_git>/info/refs")
 def info_refs(owner: str, repo_git: str) -> Response:
     service = request.args.get("service", "")
-    if service not in SERVICES:
-        return Response("Please upgrade your git client (smart HTTP only).\n", status=403)
     resolved = _resolve(owner, repo_git, service)
     if isinstance(resolved, Response):
         return resolved
+    if service not in SERVICES:
+        return Response("Please upgrade your git client (smart HTTP only).\n", status=403)
     repo, _ = resolved
     path = git_for(hub().store, repo).path
     out = subprocess.run(["git", service.removeprefix("git-"), "--stateless-rpc", "--advertise-refs", str(path)],
@@ -104,7 +110,7 @@ def receive_pack(owner: str, repo_git: str) -> Response:
     assert pusher is not None
     data = _request_body()
     git = git_for(hub().store, repo)
-    with _push_locks[repo["id"]]:  # one push at a time per repo, so the ref diff is this push's
+    with _push_lock(repo["id"]):  # one push at a time per repo, so the ref diff is this push's
         before = git.refs()
         out = _rpc(repo, "git-receive-pack", data)
         after = git.refs()
