@@ -38,6 +38,7 @@ from bot.queue.jobs import JobRequest
 from bot.repoconfig import RepoConfig
 from bot.settings import Budget
 from bot.states import State
+from bot.tasks import parse_task_body
 
 
 @dataclass
@@ -111,8 +112,6 @@ def ask_planner(planner: Planner, goal: Issue, tasks: list[GoalTask], *, first: 
 
 
 def _own_paths(goal: Issue) -> list[str]:
-    from bot.tasks import parse_task_body
-
     spec = parse_task_body(goal.body)
     return spec.owned_paths if spec else []
 

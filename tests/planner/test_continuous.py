@@ -95,3 +95,23 @@ def test_a_finished_sub_goal_closes_itself_and_then_its_parent(bed: Bed, model_s
         issue = repo.get_issue(number)
         assert (issue.state, issue.state_reason) == ("closed", "completed")
         assert any("Goal complete" in c.body for c in issue.get_comments())
+
+
+def test_several_handoffs_fold_into_one_planning_run(bed: Bed, model_server: ModelServer) -> None:
+    goal, numbers = planned(bed, model_server)
+    repo = bed.person()
+    seen: list[str] = []
+
+    def fold(body: dict[str, Any], provider: str) -> Turn:
+        seen.append(system_text(body))
+        return Turn(tool_calls=[("submit_plan", {"tasks": []})])
+
+    model_server.policy(fold)
+    for title in ("Task A", "Task B"):
+        repo.get_issue(numbers[title]).set_labels("orchestra:task", "orchestra:review")
+        bed.forge().comment(numbers[title], handoff_comment(numbers[title], f"Finished {title}; found nothing odd."))
+        bed.submit("handoff", goal)  # the second submission finds the first still queued
+    bed.work()
+    assert len(seen) == 1
+    assert "Finished Task A" in seen[0] and "Finished Task B" in seen[0]
+    assert repo.get_issues(state="all").totalCount == 3
