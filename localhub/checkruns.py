@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from localhub import checkstore, pullstore
+from localhub import checkstore, gitshapes, pullstore
 from localhub.ci import CHECK_NAME, CiJob, CiResult
 from localhub.repos import git_for
 from localhub.shapes import JSON, Shapes, node_id
@@ -74,7 +74,7 @@ class Checks:
         if not webhook:
             count = len([r for r in checkstore.runs_for(self.store, repo["id"], suite["head_sha"])
                          if r["suite_id"] == suite["id"]])
-            data.update({"repository": shapes.repo(repo), "head_commit": self.head_commit(repo, suite["head_sha"]),
+            data.update({"repository": shapes.repo(repo, webhook=True), "head_commit": self.head_commit(repo, suite["head_sha"]),
                          "latest_check_runs_count": count, "check_runs_url": f"{api}/check-suites/{suite['id']}/check-runs"})
         else:
             data.update({"repository": shapes.repo(repo, webhook=True), "latest_check_runs_count": 1,
@@ -148,11 +148,27 @@ class Checks:
             "action": action, "check_run": self.run(shapes, row, webhook=True),
             "repository": shapes.repo(repo, webhook=True), "sender": shapes.user(sender)})
 
+    def emit_status(self, repo: Row, row: Row, sender: Row) -> None:
+        """The `status` event (no `action`) for a new commit status."""
+        shapes = self.hub.shapes()
+        full = shapes.repo_full_name(repo["id"])
+        git = git_for(self.store, repo)
+        branches = [{"name": name, "protected": False,
+                     "commit": {"sha": sha, "url": f"{shapes.api}/repos/{full}/commits/{sha}"}}
+                    for name, sha in git.branches().items() if sha == row["sha"]]
+        self.hub.events.emit(repo, "status", {
+            "id": row["id"], "sha": row["sha"], "name": full, "target_url": row["target_url"],
+            "avatar_url": None, "context": row["context"], "description": row["description"],
+            "state": row["state"], "commit": gitshapes.commit(shapes, full, git, row["sha"], with_files=False),
+            "branches": branches, "created_at": row["created_at"], "updated_at": row["updated_at"],
+            "repository": shapes.repo(repo, webhook=True), "sender": shapes.user(sender)})
+
     # -- the sink local CI reports to -------------------------------------------------------
     def ci_queued(self, job: CiJob) -> int:
         repo = self.store.repo_by_id(job.repo_id)
         row = self.create_run(repo, LOCAL_CI_APP.id, CHECK_NAME, job.head_sha, job.head_branch,
-                              {"status": "queued"}, self.store.ensure_user(CI_BOT, "Bot"))
+                              {"status": "queued", "started_at": now_iso()},
+                              self.store.ensure_user(CI_BOT, "Bot"))
         return int(row["id"])
 
     def ci_started(self, run_id: int) -> None:
@@ -166,6 +182,18 @@ class Checks:
             "status": "completed", "conclusion": result.conclusion, "completed_at": now_iso(),
             "output_title": result.title, "output_summary": result.summary, "output_text": result.text,
         }, self.store.ensure_user(CI_BOT, "Bot"))
+
+    def abandon_unfinished_ci(self) -> int:
+        """Complete (`cancelled`) the CI runs a previous server left unfinished; how many there were."""
+        rows = self.store.all("SELECT r.id, r.repo_id FROM check_runs r JOIN check_suites s ON s.id=r.suite_id"
+                              " WHERE s.app_id=? AND r.status!='completed'", (LOCAL_CI_APP.id,))
+        bot = self.store.ensure_user(CI_BOT, "Bot")
+        for row in rows:
+            self.update_run(self.store.repo_by_id(row["repo_id"]), row["id"], {
+                "status": "completed", "conclusion": "cancelled", "completed_at": now_iso(),
+                "output_title": "CI was cancelled", "output_summary": "localhub stopped while this run was pending.",
+            }, bot)
+        return len(rows)
 
     def has_ci_run(self, repo_id: int, sha: str) -> bool:
         return any(s["app_id"] == LOCAL_CI_APP.id for s in checkstore.suites_for(self.store, repo_id, sha))

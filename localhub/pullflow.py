@@ -87,9 +87,13 @@ class PullFlow:
     # -- pushes ----------------------------------------------------------------------------
     def on_push(self, repo: Row, ref: str, old: str, new: str, pusher: Row) -> None:
         """Post-receive: react to a branch update as GitHub does."""
-        if not ref.startswith("refs/heads/") or new == ZERO_SHA:
+        if not ref.startswith("refs/heads/"):
             return
         branch = ref.removeprefix("refs/heads/")
+        if new == ZERO_SHA:  # GitHub closes the open PRs whose head branch is deleted
+            for pull in pullstore.open_pulls_on(self.store, repo["id"], head_ref=branch):
+                self.set_state(repo, pull, "closed", pusher)
+            return
         heads = pullstore.open_pulls_on(self.store, repo["id"], head_ref=branch)
         for pull in heads:
             self._synchronize(repo, pull, old, new, pusher)

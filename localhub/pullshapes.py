@@ -25,8 +25,10 @@ class PullShapes:
     def _branch(self, pull: Row, side: str, repo: Row, webhook: bool) -> JSON:
         owner = self.store.user_by_id(repo["owner_id"])
         ref, sha = pull[f"{side}_ref"], pull[f"{side}_sha"]
+        repo_json = self.shapes.repo(repo, webhook=webhook)
+        repo_json.pop("temp_clone_token", None)  # `repository` (unlike `full-repository`) has no null here
         return {"label": f"{owner['login']}:{ref}", "ref": ref, "sha": sha, "user": self.shapes.user(owner),
-                "repo": self.shapes.repo(repo, webhook=webhook)}
+                "repo": repo_json}
 
     def pull(self, pull: Row, *, full: bool = True, webhook: bool = False,
              mergeable: bool | None = None, mergeable_state: str = "unknown") -> JSON:
@@ -128,6 +130,7 @@ class PullShapes:
         api = f"{self.shapes.api}/repos/{full_name}/pulls/comments/{comment['id']}"
         html = f"{self.shapes.web}/{full_name}/pull/{pull['number']}#discussion_r{comment['id']}"
         pr_url = f"{self.shapes.api}/repos/{full_name}/pulls/{pull['number']}"
+        position = diff_position(comment["diff_hunk"], comment["line"], comment["side"])
         data: dict[str, Any] = {
             "url": api, "id": comment["id"], "node_id": node_id("PRRC", comment["id"]),
             "pull_request_review_id": comment["review_id"], "diff_hunk": comment["diff_hunk"],
@@ -140,9 +143,30 @@ class PullShapes:
             "start_line": comment["start_line"], "original_start_line": comment["start_line"],
             "start_side": comment["side"] if comment["start_line"] else None,
             "line": comment["line"], "original_line": comment["line"], "side": comment["side"],
+            "position": position, "original_position": position,
             "subject_type": "line" if comment["line"] else "file",
             "reactions": self.shapes.reactions(api),
         }
         if comment["in_reply_to_id"]:
             data["in_reply_to_id"] = comment["in_reply_to_id"]
         return data
+
+
+def diff_position(patch: str, line: int | None, side: str = "RIGHT") -> int | None:
+    """GitHub's (legacy) `position`: the line's index in the file's diff, counted after the first `@@`."""
+    if not patch or line is None:
+        return None
+    old = new = 0
+    for position, text in enumerate(patch.split("\n")):
+        if text.startswith("@@"):
+            ranges = text.split(" ")
+            old = int(ranges[1].lstrip("-").split(",")[0]) - 1
+            new = int(ranges[2].lstrip("+").split(",")[0]) - 1
+            continue
+        if not text.startswith("+"):
+            old += 1
+        if not text.startswith("-"):
+            new += 1
+        if (new if side == "RIGHT" else old) == line and not text.startswith("-" if side == "RIGHT" else "+"):
+            return position
+    return None

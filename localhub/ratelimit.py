@@ -54,9 +54,19 @@ class RateLimiter:
             reset, used = self._windows.get(key, (now + WINDOW, 0))
             if now >= reset:
                 reset, used = now + WINDOW, 0
+            budget = self._budget(kind)
+            if used + cost > budget:  # refused: the call is not counted
+                return Rate(budget, budget + 1, reset)
             used += cost
             self._windows[key] = (reset, used)
-        return Rate(self._budget(kind), used, reset)
+        return Rate(budget, used, reset)
+
+    def refund(self, key: str, kind: str, cost: int = 1) -> Rate:
+        """Give back a call that turned out free (a 304 answer)."""
+        with self._lock:
+            reset, used = self._windows.get(key, (int(time.time()) + WINDOW, cost))
+            self._windows[key] = (reset, max(0, used - cost))
+        return self.peek(key, kind)
 
     def peek(self, key: str, kind: str) -> Rate:
         return self.spend(key, kind, cost=0)

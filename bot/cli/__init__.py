@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "bot.cli.config_cmd",
     "bot.cli.localhub_cmd",
     "bot.cli.agent_cmd",
+    "bot.cli.serve_cmd",
 ]
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
-from github.GithubException import GithubException, UnknownObjectException
+from github.GithubException import GithubException
 
 from bot.forge import markers
 from bot.forge.base import ForgeBase, opt, to_comment, to_issue, verb
@@ -33,7 +32,7 @@ class IssueVerbs(ForgeBase):
         """Issues (not pull requests) carrying every label in `labels`."""
 
         def fetch() -> list[Issue]:
-            raw = self.repo.get_issues(state=state, labels=labels or [])
+            raw = self.repo.get_issues(state=state, labels=labels) if labels else self.repo.get_issues(state=state)
             return [issue for issue in map(to_issue, raw) if not issue.is_pull]
 
         return self._call("list issues", fetch)
@@ -181,8 +180,11 @@ class IssueVerbs(ForgeBase):
         """Remove a label; one that is not there is not an error."""
 
         def remove() -> None:
-            with contextlib.suppress(UnknownObjectException):
+            try:
                 self.repo.get_issue(number).remove_from_labels(label)
+            except GithubException as exc:  # 404 "Label does not exist" is not UnknownObjectException
+                if exc.status != 404:
+                    raise
 
         self._call("remove label", remove)
 
