@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from bot import runtime
 from bot.errors import ConfigError
 from bot.forge.client import Forge
+from bot.forge.retry import RetryPolicy
 from bot.queue.executors import InlineExecutor, SubmitResult, resolve
 from bot.queue.fanout import DispatchExecutor
 from bot.queue.jobs import JobRequest
@@ -203,8 +204,12 @@ def run_action(
     model_factory: ModelFactory | None = None,
     resolver: Callable[[str], Callable[..., Any]] = resolve,
     timeout_s: float = DRAIN_TIMEOUT_S,
+    forge_policy: RetryPolicy | None = None,
 ) -> ActionReport:
-    """Handle one Action event to the end: route it, run its jobs here, dispatch ready tasks."""
+    """Handle one Action event to the end: route it, run its jobs here, dispatch ready tasks.
+
+    `model_factory`, `resolver` (dotted job path → function) and `forge_policy` are for tests.
+    """
     settings = action_settings(env)
     inputs = ActionInputs.from_env(env)
     event = read_event(env)
@@ -216,7 +221,7 @@ def run_action(
 
     def forge(repo: str, installation_id: int | None = None) -> Forge:
         made = ActionForge(repo, Auth.Token(token), api_url=settings.api_url, server_url=settings.server_url,
-                           bot_login=settings.bot_login)
+                           bot_login=settings.bot_login, policy=forge_policy)
         made.inputs = inputs
         return made
 
