@@ -21,4 +21,5 @@ def attach(hub: Any) -> None:
                      timeout=getattr(hub.config, "ci_timeout", DEFAULT_CI_TIMEOUT))
     hub.pulls = PullFlow(hub)
     hub.on_push(hub.pulls.on_push)
+    hub.pull_issue_changes.append(hub.pulls.on_issue_change)
     hub.on_stop.extend([hub.ci.close, hub.pulls.close])

@@ -60,3 +60,27 @@ def test_pr_life_cycle_events(localhub: LocalhubHandle, webhook_receiver: Webhoo
     completed = [d.json() for d in webhook_receiver.events("check_run") if d.json()["action"] == "completed"]
     assert {c["check_run"]["conclusion"] for c in completed} == {"success"}
     assert "checking" in completed[0]["check_run"]["output"]["text"]
+
+
+def test_issue_api_changes_to_a_pr_emit_pull_request(localhub: LocalhubHandle, webhook_receiver: WebhookReceiver,
+                                                     tmp_path: Path) -> None:
+    localhub.add_user("alice")
+    localhub.set_app_webhook(webhook_receiver.url, SECRET)
+    work = make_repo(tmp_path / "src", {"app.py": "x = 1\n"})
+    git(work, "checkout", "-q", "-b", "two")
+    (work / "app.py").write_text("x = 2\n")
+    git(work, "commit", "-q", "-am", "x is two")
+    localhub.import_repo(work, "alice/app")
+    repo = localhub.github("alice").get_repo("alice/app")
+    pr = repo.create_pull(title="x = 2", body="", head="two", base="main")
+    as_issue = repo.get_issue(pr.number)
+    as_issue.add_to_labels("orchestra:review")
+    as_issue.add_to_assignees("alice")
+    as_issue.edit(state="closed")
+    as_issue.edit(state="open")
+    localhub.drain()
+    seen = [d.json()["action"] for d in webhook_receiver.events("pull_request")]
+    assert seen == ["opened", "labeled", "assigned", "closed", "reopened"]
+    assert webhook_receiver.events("issues") == []
+    closed = webhook_receiver.events("pull_request")[3].json()
+    assert closed["pull_request"]["merged"] is False and closed["pull_request"]["state"] == "closed"

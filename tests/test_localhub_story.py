@@ -163,6 +163,14 @@ def test_remaining_core_endpoints(localhub, localhub_app, tmp_path: Path) -> Non
     assert ref.ref == "refs/heads/topic"
     assert [r.ref for r in repo.get_git_matching_refs("heads/")] == ["refs/heads/main", "refs/heads/topic"]
     assert [c.sha for c in repo.get_commits()] == [main_sha]
+    work = make_repo(tmp_path / "work", {"b.txt": "b\n"})  # unrelated history
+    git(work, "push", "-q", localhub.git_url("acme/tools", "alice"), "main:side")
+    side_sha = repo.get_branch("side").commit.sha
+    with pytest.raises(GithubException) as not_ff:
+        ref.edit(side_sha)
+    assert not_ff.value.status == 422
+    ref.edit(side_sha, force=True)
+    assert repo.get_git_ref("heads/topic").object.sha == side_sha
 
     label = repo.create_label("old", "ffffff")
     label.edit("new", "000000", "renamed")
@@ -184,3 +192,16 @@ def test_remaining_core_endpoints(localhub, localhub_app, tmp_path: Path) -> Non
                                     base_url=api)
     assert integration.get_org_installation("acme").id == localhub_app.installation_id
     assert integration.get_app().slug == "orchestra"
+
+
+def test_schema_guard_reports_a_wrong_shape(localhub) -> None:
+    """The fixture's response check is live: a body missing GitHub's required fields is reported."""
+    from flask import Response
+
+    from tests.support.localhub import _schema_check
+
+    check = _schema_check(localhub)
+    assert check is not None
+    check("GET", "/repos/o/r/issues/1", Response('{"number": 1}', mimetype="application/json"))
+    assert len(localhub.failures) == 1 and "GET /repos/o/r/issues/1" in localhub.failures[0]
+    localhub.failures.clear()

@@ -137,3 +137,16 @@ def test_issue_verbs_round_trip_on_localhub(localhub: LocalhubHandle, app_forge:
     assert app_forge.permission("octo").can_write
     assert app_forge.permission("nobody-here") == "none"
     assert app_forge.git_remote_url() == f"{localhub.url}/octo/cat.git"
+
+
+def test_repeated_reads_cost_no_rate_limit_budget_on_localhub(localhub: LocalhubHandle, app_forge: Forge) -> None:
+    issue = app_forge.create_issue("Polled", "p")
+    app_forge.get_issue(issue.number)
+    before = app_forge.gh.get_rate_limit().resources.core.remaining
+    for _ in range(5):
+        assert app_forge.get_issue(issue.number).title == "Polled"
+    after = app_forge.gh.get_rate_limit().resources.core.remaining
+    assert before - after == 0
+    app_forge.update_issue(issue.number, title="Changed")  # one write, then a changed read costs one
+    assert app_forge.get_issue(issue.number).title == "Changed"
+    assert before - app_forge.gh.get_rate_limit().resources.core.remaining == 2

@@ -156,6 +156,6 @@ def test_healthz_and_metrics(client: FlaskClient) -> None:
     deliver(client, "issues", goal_opened(), secret="forged")
     text = client.get("/metrics").get_data(as_text=True)
     assert 'orchestra_webhook_deliveries_total{event="issues",outcome="enqueued"} 1' in text
-    assert 'orchestra_webhook_deliveries_total{event="issues",outcome="bad_signature"} 1' in text
+    assert 'orchestra_webhook_deliveries_total{event="unverified",outcome="bad_signature"} 1' in text
     assert 'orchestra_webhook_ack_seconds_count 2' in text
     assert 'orchestra_queue_depth{queue="default"} 1' in text
