@@ -54,6 +54,23 @@ class DispatchExecutor:
     def _is_local(self, job: JobRequest) -> bool:
         return (str(job.args["repo"]).lower(), int(job.args["number"])) in self.local_tasks
 
+    def live(self, job_id: str) -> bool:
+        """True for a job waiting or running here, and for a task dispatched from here: its run was
+        started and will claim the task (so the repo's parallel-task cap counts it)."""
+        with self._lock:
+            if job_id in self._dispatched:
+                return True
+        live = getattr(self.inner, "live", None)
+        return bool(live(job_id)) if live is not None else False
+
+    def cancel(self, job_id: str) -> bool:
+        """Drop a job waiting here. A dispatched run is not stopped: its worker finds the task closed."""
+        with self._lock:
+            if job_id in self._dispatched:
+                return False
+        cancel = getattr(self.inner, "cancel", None)
+        return bool(cancel(job_id)) if cancel is not None else False
+
     @property
     def dispatched(self) -> list[JobRequest]:
         """The implement jobs handed to `dispatch`, in order."""

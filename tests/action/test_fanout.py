@@ -48,3 +48,18 @@ def test_a_failed_dispatch_can_be_tried_again() -> None:
     assert fanout.dispatched == []
     assert fanout.submit(implement(5)).new
     assert attempts == [5, 5] and [j.args["number"] for j in fanout.dispatched] == [5]
+
+
+def test_dispatched_tasks_count_as_live_and_are_not_cancelled_here() -> None:
+    class Inner(Recorder):
+        def live(self, job_id: str) -> bool:
+            return job_id == "plan-o_sr-1"
+
+        def cancel(self, job_id: str) -> bool:
+            return job_id == "plan-o_sr-1"
+
+    fanout = DispatchExecutor(Inner(), lambda job: None)
+    fanout.submit(implement(2))
+    assert fanout.live(implement(2).job_id) and not fanout.live(implement(3).job_id)
+    assert fanout.live("plan-o_sr-1") and fanout.cancel("plan-o_sr-1")
+    assert not fanout.cancel(implement(2).job_id)
