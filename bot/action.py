@@ -43,6 +43,9 @@ ACTIONS_BOT = "github-actions[bot]"
 #: GitHub stops a job after 6 hours; the in-process jobs get no longer.
 DRAIN_TIMEOUT_S = 6 * 3600
 FAILED = frozenset({"failure", "timed_out", "startup_failure"})
+#: Workflow-only events that count even when the bot caused them: its own fan-out starts the
+#: task runs, and CI that ran on the bot's pushes is still CI (like `check_suite` for the App).
+OWN_EVENTS_THAT_COUNT = frozenset({"workflow_dispatch", "workflow_run"})
 
 router = Router()
 
@@ -157,8 +160,9 @@ def read_event(env: Mapping[str, str]) -> Event:
 
 
 def jobs_for(event: Event, settings: Settings) -> list[JobRequest]:
-    """The jobs the event asks for; none for the bot's own events (a dispatch it made still counts)."""
-    if event.repo is None or (event.name != "workflow_dispatch" and is_own_event(event, settings.bot_login)):
+    """The jobs the event asks for; none for the bot's own events, except those the web app keeps
+    (`webhooks.app.OWN_EVENTS_THAT_COUNT`) and `OWN_EVENTS_THAT_COUNT` here."""
+    if event.repo is None or (event.name not in OWN_EVENTS_THAT_COUNT and is_own_event(event, settings.bot_login)):
         return []
     return ACTION_ROUTER.dispatch(event)
 

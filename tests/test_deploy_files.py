@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from bot.action import ACTION_ROUTER
 from bot.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +92,9 @@ def test_example_workflows_fan_out_by_task_and_agree() -> None:
         assert {workflow["permissions"][p] for p in ("contents", "issues", "pull-requests")} == {"write"}
         assert "inputs.task" in workflow["concurrency"]["group"]
         assert workflow["concurrency"]["cancel-in-progress"] is False
+        # Every trigger is routed; of the routed events only the redundant per-run/status ones are left out.
+        assert set(triggers) <= ACTION_ROUTER.events
+        assert ACTION_ROUTER.events - set(triggers) == {"check_run", "status"}
     assert docs["permissions"] == own["permissions"] and docs["concurrency"] == own["concurrency"]
     assert {k: v for k, v in docs[True].items() if k != "workflow_run"} == {
         k: v for k, v in own[True].items() if k != "workflow_run"}

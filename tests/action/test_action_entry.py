@@ -115,7 +115,9 @@ def test_ci_workflow_runs_on_orchestra_branches_wake_the_worker() -> None:
                                     "sender": {"login": "alice"}, "workflow_run": {**run, "conclusion": "failure"}})
     passed = Event("workflow_run", {**failed.payload, "workflow_run": {**run, "conclusion": "success"}})
     other = Event("workflow_run", {**failed.payload, "workflow_run": {**run, "head_branch": "main"}})
+    on_own_push = Event("workflow_run", {**failed.payload, "sender": {"login": BOT, "type": "Bot"}})
     assert [(j.kind, j.args["pr"]) for j in jobs_for(failed, settings)] == [("fix_ci", 30)]
+    assert [j.kind for j in jobs_for(on_own_push, settings)] == ["fix_ci"]
     assert [j.kind for j in jobs_for(passed, settings)] == ["maybe_merge"]
     assert jobs_for(other, settings) == []
 
