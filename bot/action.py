@@ -212,7 +212,8 @@ def run_action(
 ) -> ActionReport:
     """Handle one Action event to the end: route it, run its jobs here, dispatch ready tasks.
 
-    `model_factory`, `resolver` (dotted job path → function) and `forge_policy` are for tests.
+    The run's `Runtime` is installed for the duration and reset afterwards. `model_factory`,
+    `resolver` (dotted job path → function) and `forge_policy` are for tests.
     """
     settings = action_settings(env)
     inputs = ActionInputs.from_env(env)
