@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "bot.cli.localhub_cmd",
     "bot.cli.agent_cmd",
     "bot.cli.serve_cmd",
+    "bot.cli.action_cmd",
 ]
 
 
