@@ -140,6 +140,22 @@ def require_permission(repo: Row, needed: str) -> None:
          else "Must have push access to repository.")
 
 
+def authorized_repo(owner: str, name: str, needed: str) -> Row:
+    """The repository, once the caller holds `needed` on it (404 / 403 as `require_permission`)."""
+    repo = repo_or_404(owner, name)
+    require_permission(repo, needed)
+    return repo
+
+
+def authorized_repo_and_caller(owner: str, name: str, needed: str) -> tuple[Row, Row]:
+    """The repository and the signed-in caller (401 when anonymous), once the caller holds `needed`."""
+    repo = repo_or_404(owner, name)
+    user = require_caller()
+    require_permission(repo, needed)
+    return repo, user
+
+
+
 def page_args() -> tuple[int, int]:
     try:
         page = max(1, int(request.args.get("page", 1)))

@@ -11,14 +11,13 @@ from localhub.api.pulls import pull_or_404
 from localhub.pullshapes import PullShapes
 from localhub.rest import (
     ApiError,
+    authorized_repo,
+    authorized_repo_and_caller,
     body_json,
     hub,
     invalid,
     json_response,
     paginate,
-    repo_or_404,
-    require_caller,
-    require_permission,
     urls,
 )
 from localhub.store import Row
@@ -46,9 +45,7 @@ def _emit(repo: Row, event: str, action: str, pull: Row, user: Row, **objects: A
 
 @bp.post("/repos/<owner>/<name>/pulls/<int:number>/reviews")
 def create_review(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "read")
+    repo, user = authorized_repo_and_caller(owner, name, "read")
     pull = pull_or_404(repo, number)
     data = body_json()
     event = data.get("event")
@@ -73,8 +70,7 @@ def create_review(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/reviews")
 def list_reviews(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     pull = pull_or_404(repo, number)
     shapes = _shapes(repo, urls().web)
     return paginate(pullstore.reviews(hub().store, pull["issue_id"]), lambda r: shapes.review(r, pull))
@@ -103,9 +99,7 @@ def _add_comment(repo: Row, pull: Row, user: Row, review_id: int | None, data: d
 
 @bp.post("/repos/<owner>/<name>/pulls/<int:number>/comments")
 def create_review_comment(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "read")
+    repo, user = authorized_repo_and_caller(owner, name, "read")
     pull = pull_or_404(repo, number)
     data = body_json()
     if data.get("in_reply_to"):
@@ -120,9 +114,7 @@ def create_review_comment(owner: str, name: str, number: int) -> Response:
 
 @bp.post("/repos/<owner>/<name>/pulls/<int:number>/comments/<int:comment_id>/replies")
 def reply_to_review_comment(owner: str, name: str, number: int, comment_id: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "read")
+    repo, user = authorized_repo_and_caller(owner, name, "read")
     pull = pull_or_404(repo, number)
     parent = pullstore.review_comment(hub().store, comment_id)
     if parent is None or parent["pull_id"] != pull["issue_id"]:
@@ -135,8 +127,7 @@ def reply_to_review_comment(owner: str, name: str, number: int, comment_id: int)
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/comments")
 def list_review_comments(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     pull = pull_or_404(repo, number)
     shapes = _shapes(repo, urls().web)
     return paginate(pullstore.review_comments(hub().store, pull["issue_id"]),

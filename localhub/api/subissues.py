@@ -6,15 +6,14 @@ from flask import Blueprint, Response
 
 from localhub.api.issues import issue_or_404
 from localhub.rest import (
+    authorized_repo,
+    authorized_repo_and_caller,
     body_json,
     hub,
     invalid,
     json_response,
     not_found,
     paginate,
-    repo_or_404,
-    require_caller,
-    require_permission,
     shapes,
 )
 from localhub.store import now_iso
@@ -32,9 +31,7 @@ def _child_id() -> int:
 
 @bp.post("/repos/<owner>/<name>/issues/<int:number>/sub_issues")
 def add_sub_issue(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_caller()
-    require_permission(repo, "triage")
+    repo, _ = authorized_repo_and_caller(owner, name, "triage")
     parent = issue_or_404(repo, number)
     data = body_json()
     store = hub().store
@@ -57,8 +54,7 @@ def add_sub_issue(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/issues/<int:number>/sub_issues")
 def list_sub_issues(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     parent = issue_or_404(repo, number)
     rows = hub().store.all("SELECT * FROM issues WHERE parent_id=? ORDER BY id", (parent["id"],))
     return paginate(rows, shapes().issue)
@@ -66,9 +62,7 @@ def list_sub_issues(owner: str, name: str, number: int) -> Response:
 
 @bp.delete("/repos/<owner>/<name>/issues/<int:number>/sub_issue")
 def remove_sub_issue(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_caller()
-    require_permission(repo, "triage")
+    repo, _ = authorized_repo_and_caller(owner, name, "triage")
     parent = issue_or_404(repo, number)
     store = hub().store
     child = store.issue_by_id(_child_id())
@@ -83,8 +77,7 @@ def remove_sub_issue(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/issues/<int:number>/parent")
 def get_parent(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     child = issue_or_404(repo, number)
     parent = hub().store.issue_by_id(child["parent_id"]) if child["parent_id"] else None
     if parent is None:
