@@ -155,6 +155,11 @@ def authorized_repo_and_caller(owner: str, name: str, needed: str) -> tuple[Row,
     return repo, user
 
 
+def require_author_or(repo: Row, user: Row, row: Row, needed: str) -> None:
+    """The author of `row` (an issue, comment or PR) may change it; anyone else needs `needed`."""
+    if row["user_id"] != user["id"]:
+        require_permission(repo, needed)
+
 
 def page_args() -> tuple[int, int]:
     try:

@@ -20,8 +20,8 @@ from localhub.rest import (
     not_found,
     paginate,
     repo_or_404,
+    require_author_or,
     require_caller,
-    require_permission,
     shapes,
 )
 from localhub.store import Row, now_iso
@@ -125,8 +125,7 @@ def update_issue(owner: str, name: str, number: int) -> Response:
     repo = repo_or_404(owner, name)
     user = require_caller()
     issue = issue_or_404(repo, number)
-    if issue["user_id"] != user["id"]:
-        require_permission(repo, "triage")
+    require_author_or(repo, user, issue, "triage")
     data = body_json()
     store = hub().store
     changes = {k: {"from": issue[k]} for k in ("title", "body") if k in data and data[k] != issue[k]}
@@ -230,8 +229,7 @@ def update_comment(owner: str, name: str, comment_id: int) -> Response:
     repo = repo_or_404(owner, name)
     user = require_caller()
     comment = comment_or_404(repo, comment_id)
-    if comment["user_id"] != user["id"]:
-        require_permission(repo, "write")
+    require_author_or(repo, user, comment, "write")
     body = body_json().get("body")
     if not isinstance(body, str) or not body:
         invalid("IssueComment", "body")
@@ -247,8 +245,7 @@ def delete_comment(owner: str, name: str, comment_id: int) -> Response:
     repo = repo_or_404(owner, name)
     user = require_caller()
     comment = comment_or_404(repo, comment_id)
-    if comment["user_id"] != user["id"]:
-        require_permission(repo, "write")
+    require_author_or(repo, user, comment, "write")
     issue_comment = dict(comment)
     _emit_comment(repo, "deleted", issue_comment, user)
     with hub().store.write() as db:

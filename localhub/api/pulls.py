@@ -19,8 +19,8 @@ from localhub.rest import (
     not_found,
     paginate,
     repo_or_404,
+    require_author_or,
     require_caller,
-    require_permission,
     urls,
 )
 from localhub.store import Row
@@ -115,8 +115,7 @@ def update_pull(owner: str, name: str, number: int) -> Response:
     repo = repo_or_404(owner, name)
     user = require_caller()
     pull = pull_or_404(repo, number)
-    if pull["user_id"] != user["id"]:
-        require_permission(repo, "write")
+    require_author_or(repo, user, pull, "write")
     data = body_json()
     store = hub().store
     changes: dict[str, Any] = {}
