@@ -115,6 +115,21 @@ def repo_or_404(owner: str, name: str) -> Row:
     return repo
 
 
+def user_or_404(login: str) -> Row:
+    user = hub().store.user_by_login(login)
+    if user is None:
+        not_found()
+    return user
+
+
+def collaborator_or_404(repo: Row, login: str) -> Row:
+    """The user `login`; 404 unless they hold a permission on `repo` (collaborators, assignees)."""
+    user = hub().store.user_by_login(login)
+    if user is None or hub().store.permission(repo, user) is None:
+        not_found()
+    return user
+
+
 def has_permission(repo: Row, needed: str) -> bool:
     user = caller()
     if user is None:

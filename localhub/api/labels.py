@@ -14,6 +14,7 @@ from localhub.rest import (
     authorized_repo,
     authorized_repo_and_caller,
     body_json,
+    collaborator_or_404,
     fail,
     hub,
     invalid,
@@ -191,7 +192,5 @@ def list_assignable(owner: str, name: str) -> Response:
 @bp.get("/repos/<owner>/<name>/assignees/<login>")
 def check_assignable(owner: str, name: str, login: str) -> Response:
     repo = authorized_repo(owner, name, "read")
-    user = hub().store.user_by_login(login)
-    if user is None or hub().store.permission(repo, user) is None:
-        not_found()
+    collaborator_or_404(repo, login)
     return no_content()

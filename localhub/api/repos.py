@@ -9,6 +9,7 @@ from localhub.rest import (
     PERMISSION_ORDER,
     authorized_repo,
     body_json,
+    collaborator_or_404,
     fail,
     hub,
     invalid,
@@ -19,6 +20,7 @@ from localhub.rest import (
     permissions_of,
     require_caller,
     shapes,
+    user_or_404,
 )
 from localhub.store import Row, now_iso
 
@@ -117,18 +119,14 @@ def list_collaborators(owner: str, name: str) -> Response:
 @bp.get("/repos/<owner>/<name>/collaborators/<login>")
 def check_collaborator(owner: str, name: str, login: str) -> Response:
     repo = authorized_repo(owner, name, "read")
-    user = hub().store.user_by_login(login)
-    if user is None or hub().store.permission(repo, user) is None:
-        not_found()
+    collaborator_or_404(repo, login)
     return no_content()
 
 
 @bp.put("/repos/<owner>/<name>/collaborators/<login>")
 def add_collaborator(owner: str, name: str, login: str) -> Response:
     repo = authorized_repo(owner, name, "admin")
-    user = hub().store.user_by_login(login)
-    if user is None:
-        not_found()
+    user = user_or_404(login)
     role = ROLE_INPUT.get(str(body_json().get("permission", "push")))
     if role is None:
         invalid("Repository", "permission", "invalid")
@@ -155,9 +153,7 @@ def add_collaborator(owner: str, name: str, login: str) -> Response:
 @bp.delete("/repos/<owner>/<name>/collaborators/<login>")
 def remove_collaborator(owner: str, name: str, login: str) -> Response:
     repo = authorized_repo(owner, name, "admin")
-    user = hub().store.user_by_login(login)
-    if user is None:
-        not_found()
+    user = user_or_404(login)
     with hub().store.write() as db:
         db.execute("DELETE FROM collaborators WHERE repo_id=? AND user_id=?", (repo["id"], user["id"]))
     return no_content()
