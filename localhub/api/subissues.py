@@ -16,7 +16,7 @@ from localhub.rest import (
     paginate,
     shapes,
 )
-from localhub.store import now_iso
+from localhub.store import Row, Store, now_iso
 
 bp = Blueprint("sub_issues", __name__)
 MAX_SUB_ISSUES = 100
@@ -27,6 +27,14 @@ def _child_id() -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         invalid("Issue", "sub_issue_id")
     return value
+
+
+def _set_parent(store: Store, child: Row, parent: Row, parent_id: int | None) -> None:
+    """Attach `child` to `parent_id` (None: detach it from `parent`); both count as updated now."""
+    stamp = now_iso()
+    with store.write() as db:
+        db.execute("UPDATE issues SET parent_id=?, updated_at=? WHERE id=?", (parent_id, stamp, child["id"]))
+        db.execute("UPDATE issues SET updated_at=? WHERE id=?", (stamp, parent["id"]))
 
 
 @bp.post("/repos/<owner>/<name>/issues/<int:number>/sub_issues")
@@ -45,10 +53,7 @@ def add_sub_issue(owner: str, name: str, number: int) -> Response:
     count = store.one("SELECT COUNT(*) AS n FROM issues WHERE parent_id=?", (parent["id"],))
     if count and count["n"] >= MAX_SUB_ISSUES and child["parent_id"] != parent["id"]:
         invalid("Issue", "sub_issue_id", "invalid", f"Parent cannot have more than {MAX_SUB_ISSUES} sub-issues")
-    stamp = now_iso()
-    with store.write() as db:
-        db.execute("UPDATE issues SET parent_id=?, updated_at=? WHERE id=?", (parent["id"], stamp, child["id"]))
-        db.execute("UPDATE issues SET updated_at=? WHERE id=?", (stamp, parent["id"]))
+    _set_parent(store, child, parent, parent["id"])
     return json_response(shapes().issue(store.issue_by_id(parent["id"])), 201)
 
 
@@ -68,10 +73,7 @@ def remove_sub_issue(owner: str, name: str, number: int) -> Response:
     child = store.issue_by_id(_child_id())
     if child is None or child["parent_id"] != parent["id"]:
         not_found()
-    stamp = now_iso()
-    with store.write() as db:
-        db.execute("UPDATE issues SET parent_id=NULL, updated_at=? WHERE id=?", (stamp, child["id"]))
-        db.execute("UPDATE issues SET updated_at=? WHERE id=?", (stamp, parent["id"]))
+    _set_parent(store, child, parent, None)
     return json_response(shapes().issue(store.issue_by_id(parent["id"])))
 
 
