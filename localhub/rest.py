@@ -64,11 +64,15 @@ def no_content() -> Response:
 
 
 def body_json() -> dict[str, Any]:
-    """The request's JSON object (GitHub answers 400 "Problems parsing JSON" otherwise)."""
-    if not request.data:
+    """The request's JSON object (GitHub answers 400 "Problems parsing JSON" otherwise).
+
+    Like GitHub, the body is read as JSON whatever the Content-Type (`curl -d` sends a form type).
+    """
+    raw = request.get_data(cache=True)
+    if not raw:
         return {}
     try:
-        data = json.loads(request.data)
+        data = json.loads(raw)
     except ValueError:
         raise ApiError(400, "Problems parsing JSON") from None
     if not isinstance(data, dict):
