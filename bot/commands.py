@@ -124,8 +124,10 @@ def denial(sender: str, verb: str) -> str:
 
 def execute(ctx: CommandContext, verb: str) -> str | None:
     """Run one command; return the reply posted (if any). Changes nothing for unauthorised senders."""
-    if verb not in VERBS:
-        reply: str | None = f"I don't know `{PREFIX} {verb}`.\n\n{HELP_TEXT}"
+    if verb == "help":
+        reply: str | None = HELP_TEXT
+    elif verb not in VERBS:
+        reply = f"I don't know `{PREFIX} {verb}`.\n\n{HELP_TEXT}"
     elif not authorize(ctx.forge, ctx.sender):
         reply = denial(ctx.sender, verb)
     elif verb not in HANDLERS:
