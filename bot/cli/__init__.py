@@ -15,6 +15,8 @@ COMMAND_MODULES = [
     "bot.cli.config_cmd",
     "bot.cli.localhub_cmd",
     "bot.cli.agent_cmd",
+    "bot.cli.run_cmd",
+    "bot.cli.demo_cmd",
 ]
 
 
