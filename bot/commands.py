@@ -77,6 +77,22 @@ class CommandContext:
     installation_id: int | None
 
 
+#: Modules that register verb handlers; each is imported (when present) before a command runs.
+HANDLER_MODULES = ("bot.planner.commands", "bot.worker.commands")
+
+
+def load_handlers() -> None:
+    """Import every handler module that exists, so its `@handles` registrations are in HANDLERS."""
+    import importlib
+
+    for name in HANDLER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise  # the module exists but one of its imports is missing: that is a bug
+
+
 #: A verb handler returns the reply to post (Markdown) or None for no reply.
 VerbHandler = Callable[[CommandContext], "str | None"]
 HANDLERS: dict[str, VerbHandler] = {}
@@ -108,6 +124,7 @@ def denial(sender: str, verb: str) -> str:
 
 def execute(ctx: CommandContext, verb: str) -> str | None:
     """Run one command; return the reply posted (if any). Changes nothing for unauthorised senders."""
+    load_handlers()
     if verb not in VERBS:
         reply: str | None = f"I don't know `{PREFIX} {verb}`.\n\n{HELP_TEXT}"
     elif not authorize(ctx.forge, ctx.sender):
