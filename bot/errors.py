@@ -113,6 +113,20 @@ class PushRejected(OrchestraError):
     recovery = "Check branch protection for `orchestra/*` branches, then comment `/orchestra retry`."
 
 
+class GitFailed(OrchestraError):
+    """A git command in the worker's workspace (fetch, worktree, merge, commit) failed."""
+
+    headline = "A git operation failed in the worker's workspace."
+    recovery = "Check that the branch and the default branch exist and are readable, then comment `/orchestra retry`."
+
+
+class VerificationFailed(OrchestraError):
+    """The task's setup or acceptance commands still failed after the agent's bounded attempts."""
+
+    headline = "The acceptance commands did not pass."
+    recovery = "Read the output above; clarify the task or fix the commands, then comment `/orchestra retry`."
+
+
 class ConflictUnresolved(OrchestraError):
     """The PR still conflicts with the default branch after the bounded conflict attempts."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import time
 from typing import Any
 
@@ -25,10 +26,13 @@ API_MODULES: list[str] = [
     "localhub.api.apps",
     "localhub.api.ratelimit",
     "localhub.api.pulls",
+    "localhub.api.checks",
+    "localhub.api.reviews",
 ]
 ROOT_MODULES: list[str] = [
     "localhub.githttp",
     "localhub.api.internal",
+    "localhub.pages",
 ]
 
 
@@ -76,8 +80,9 @@ def _before() -> Response | None:
     g.user = principal.user
     g.installation_id = principal.installation_id
     g.principal_label = principal.label
-    g.rate = hub.ratelimit.spend(principal.label if principal.kind != "anonymous" else f"ip:{request.remote_addr}",
-                                 principal.kind)
+    key = principal.label if principal.kind != "anonymous" else f"ip:{request.remote_addr}"
+    free = request.path == API_PREFIX + "/rate_limit"  # GitHub: checking the limit costs nothing
+    g.rate = hub.ratelimit.peek(key, principal.kind) if free else hub.ratelimit.spend(key, principal.kind)
     if g.rate.remaining < 0:
         g.rate = g.rate.exhausted()
         raise ApiError(403, f"API rate limit exceeded for {principal.label}.",
@@ -95,12 +100,21 @@ def _after(resp: Response) -> Response:
     resp.headers.setdefault("X-GitHub-Media-Type", "github.v3; format=json")
     resp.headers.setdefault("X-GitHub-Request-Id", f"LH{id(request):X}")
     resp.headers["X-GitHub-Enterprise-Version"] = "3.14.0"
-    rule = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-    hub.metrics.rest_call(request.method, rule.removeprefix(API_PREFIX) or "/", g.get("principal_label", "anonymous"),
-                          resp.status_code)
+    hub.metrics.rest_call(request.method, route_template(), g.get("principal_label", "anonymous"), resp.status_code)
     for check in hub.response_checks:
         check(request.method, request.path.removeprefix(API_PREFIX), resp)
     return resp
+
+
+def route_template() -> str:
+    """The matched route as GitHub writes it: `/repos/{owner}/{name}/issues/{number}`."""
+    if request.url_rule is None:
+        return "(unmatched)"
+    rule = request.url_rule.rule.removeprefix(API_PREFIX) or "/"
+    return _CONVERTER.sub(r"{\1}", rule)
+
+
+_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
 def _hub() -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from localhub import checkstore, pullstore
+from localhub import checkstore, gitshapes, pullstore
 from localhub.ci import CHECK_NAME, CiJob, CiResult
 from localhub.repos import git_for
 from localhub.shapes import JSON, Shapes, node_id
@@ -74,7 +74,7 @@ class Checks:
         if not webhook:
             count = len([r for r in checkstore.runs_for(self.store, repo["id"], suite["head_sha"])
                          if r["suite_id"] == suite["id"]])
-            data.update({"repository": shapes.repo(repo), "head_commit": self.head_commit(repo, suite["head_sha"]),
+            data.update({"repository": shapes.repo(repo, webhook=True), "head_commit": self.head_commit(repo, suite["head_sha"]),
                          "latest_check_runs_count": count, "check_runs_url": f"{api}/check-suites/{suite['id']}/check-runs"})
         else:
             data.update({"repository": shapes.repo(repo, webhook=True), "latest_check_runs_count": 1,
@@ -146,6 +146,21 @@ class Checks:
         shapes = self.hub.shapes()
         self.hub.events.emit(repo, "check_run", {
             "action": action, "check_run": self.run(shapes, row, webhook=True),
+            "repository": shapes.repo(repo, webhook=True), "sender": shapes.user(sender)})
+
+    def emit_status(self, repo: Row, row: Row, sender: Row) -> None:
+        """The `status` event (no `action`) for a new commit status."""
+        shapes = self.hub.shapes()
+        full = shapes.repo_full_name(repo["id"])
+        git = git_for(self.store, repo)
+        branches = [{"name": name, "protected": False,
+                     "commit": {"sha": sha, "url": f"{shapes.api}/repos/{full}/commits/{sha}"}}
+                    for name, sha in git.branches().items() if sha == row["sha"]]
+        self.hub.events.emit(repo, "status", {
+            "id": row["id"], "sha": row["sha"], "name": full, "target_url": row["target_url"],
+            "avatar_url": None, "context": row["context"], "description": row["description"],
+            "state": row["state"], "commit": gitshapes.commit(shapes, full, git, row["sha"], with_files=False),
+            "branches": branches, "created_at": row["created_at"], "updated_at": row["updated_at"],
             "repository": shapes.repo(repo, webhook=True), "sender": shapes.user(sender)})
 
     # -- the sink local CI reports to -------------------------------------------------------

@@ -63,10 +63,16 @@ def config_from_args(args: argparse.Namespace) -> HubConfig:
 
 def serve_command(args: argparse.Namespace) -> int:
     hub = LocalHub(config_from_args(args))
-    print(f"localhub: serving {hub.config.host}:{hub.config.port} (REST at /api/v3), state in {args.state}",
-          file=sys.stderr, flush=True)
+
+    def ready(hub: LocalHub) -> None:
+        print(f"localhub: serving {hub.url} (REST at {hub.api_url}), state in {args.state}",
+              file=sys.stderr, flush=True)
+        hub.announce_installation()
+
     try:
-        hub.serve_forever()
+        hub.serve_forever(ready)
+    except KeyboardInterrupt:
+        pass
     finally:
         hub.stop()
     return 0

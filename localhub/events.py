@@ -57,7 +57,7 @@ class Events:
         guids = []
         for target in self._targets(repo, event):
             body = dict(payload)
-            if target.hook_id == APP_HOOK_ID and self.installation_id is not None:
+            if target.hook_id == APP_HOOK_ID and self.installation_id is not None and "installation" not in body:
                 body["installation"] = {"id": self.installation_id,
                                         "node_id": f"MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u{self.installation_id}"}
             guids.append(self._send_new(target, repo, event, body))

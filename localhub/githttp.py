@@ -31,9 +31,7 @@ def _challenge(message: str = "Authentication required") -> Response:
 
 def _resolve(owner: str, repo_git: str, service: str) -> tuple[Row, Row | None] | Response:
     """The repo and the caller, or the answer refusing them (404 / 401 challenge / 403)."""
-    if not repo_git.endswith(".git"):
-        return Response("Not Found\n", status=404)
-    repo = hub().store.repo(owner, repo_git[:-4])
+    repo = hub().store.repo(owner, repo_git.removesuffix(".git"))  # GitHub serves both spellings
     if repo is None:
         return Response("Repository not found.\n", status=404)
     try:
@@ -57,11 +55,11 @@ def _resolve(owner: str, repo_git: str, service: str) -> tuple[Row, Row | None] 
 @bp.get("/<owner>/<repo_git>/info/refs")
 def info_refs(owner: str, repo_git: str) -> Response:
     service = request.args.get("service", "")
-    if service not in SERVICES:
-        return Response("Please upgrade your git client (smart HTTP only).\n", status=403)
     resolved = _resolve(owner, repo_git, service)
     if isinstance(resolved, Response):
         return resolved
+    if service not in SERVICES:
+        return Response("Please upgrade your git client (smart HTTP only).\n", status=403)
     repo, _ = resolved
     path = git_for(hub().store, repo).path
     out = subprocess.run(["git", service.removeprefix("git-"), "--stateless-rpc", "--advertise-refs", str(path)],

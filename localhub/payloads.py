@@ -48,10 +48,19 @@ def _commit(shapes: Shapes, full: str, git: BareRepo, info: CommitInfo, distinct
         "id": info.sha, "tree_id": info.tree, "distinct": distinct, "message": info.message,
         "timestamp": datetime.fromisoformat(info.committer_date.replace("Z", "+00:00")).isoformat(),
         "url": f"{shapes.web}/{full}/commit/{info.sha}",
-        "author": {"name": info.author_name, "email": info.author_email, "username": None},
-        "committer": {"name": info.committer_name, "email": info.committer_email, "username": None},
+        "author": _identity(shapes, info.author_name, info.author_email),
+        "committer": _identity(shapes, info.committer_name, info.committer_email),
         **git.changed_files(info.sha),
     }
+
+
+def _identity(shapes: Shapes, name: str, email: str) -> JSON:
+    """A commit identity; `username` only when a localhub user has that email."""
+    data: JSON = {"name": name, "email": email}
+    user = shapes.store.one("SELECT login FROM users WHERE email=?", (email,))
+    if user is not None:
+        data["username"] = user["login"]
+    return data
 
 
 def push_event(shapes: Shapes, repo: Row, git: BareRepo, ref: str, before: str, after: str,
@@ -78,3 +87,14 @@ def push_event(shapes: Shapes, repo: Row, git: BareRepo, ref: str, before: str, 
         "pusher": {"name": pusher["login"], "email": pusher["email"]},
         "sender": sender(shapes, pusher),
     }
+
+
+def installation_event(shapes: Shapes, action: str, installation: JSON, repos: list[Row], user: Row) -> JSON:
+    """`installation` payload (created/deleted) listing the repositories the App can reach."""
+    listed = []
+    for repo in repos:
+        full = shapes.repo_full_name(repo["id"])
+        listed.append({"id": repo["id"], "node_id": shapes.repo(repo)["node_id"], "name": repo["name"],
+                       "full_name": full, "private": bool(repo["private"])})
+    return {"action": action, "installation": installation, "repositories": listed, "requester": None,
+            "sender": sender(shapes, user)}

@@ -25,8 +25,10 @@ class PullShapes:
     def _branch(self, pull: Row, side: str, repo: Row, webhook: bool) -> JSON:
         owner = self.store.user_by_id(repo["owner_id"])
         ref, sha = pull[f"{side}_ref"], pull[f"{side}_sha"]
+        repo_json = self.shapes.repo(repo, webhook=webhook)
+        repo_json.pop("temp_clone_token", None)  # `repository` (unlike `full-repository`) has no null here
         return {"label": f"{owner['login']}:{ref}", "ref": ref, "sha": sha, "user": self.shapes.user(owner),
-                "repo": self.shapes.repo(repo, webhook=webhook)}
+                "repo": repo_json}
 
     def pull(self, pull: Row, *, full: bool = True, webhook: bool = False,
              mergeable: bool | None = None, mergeable_state: str = "unknown") -> JSON:

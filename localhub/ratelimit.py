@@ -54,9 +54,12 @@ class RateLimiter:
             reset, used = self._windows.get(key, (now + WINDOW, 0))
             if now >= reset:
                 reset, used = now + WINDOW, 0
+            budget = self._budget(kind)
+            if used + cost > budget:  # refused: the call is not counted
+                return Rate(budget, budget + 1, reset)
             used += cost
             self._windows[key] = (reset, used)
-        return Rate(self._budget(kind), used, reset)
+        return Rate(budget, used, reset)
 
     def peek(self, key: str, kind: str) -> Rate:
         return self.spend(key, kind, cost=0)

@@ -95,6 +95,20 @@ class LocalHub:
     def shapes(self, web: str | None = None) -> Shapes:
         return Shapes(self.store, web or self.url)
 
+    def announce_installation(self) -> bool:
+        """Send `installation.created` to the App webhook once per state dir (App mode only)."""
+        app = self.config.app
+        if app is None or self.events.app_webhook is None or self.store.setting("installation_announced"):
+            return False
+        shapes = self.shapes()
+        first = self.store.one("SELECT owner_id FROM repos ORDER BY id LIMIT 1")
+        account = self.store.user_by_id(first["owner_id"]) if first else self.store.ensure_user(app.bot_login, "Bot")
+        installation = shapes.installation(app.installation_id, app.app_id, app.slug, account)
+        payload = payloads.installation_event(shapes, "created", installation, self.store.repos(), account)
+        self.events.emit(None, "installation", payload)
+        self.store.set_setting("installation_announced", "1")
+        return True
+
     # -- pushes -----------------------------------------------------------------------------
     def on_push(self, callback: PostReceive) -> None:
         """Call `callback(repo, ref, old, new, pusher)` for each ref updated by a push."""
@@ -131,10 +145,14 @@ class LocalHub:
         self._bind()
         self._thread = threading.Thread(target=self._loop, name="localhub-server", daemon=True)
         self._thread.start()
+        self.announce_installation()
         return self
 
-    def serve_forever(self) -> None:
+    def serve_forever(self, ready: Callable[[LocalHub], None] | None = None) -> None:
+        """Serve in this thread until `stop()` (or Ctrl-C); `ready(self)` runs once the port is bound."""
         self._bind()
+        if ready is not None:
+            ready(self)
         self._loop()
 
     def _loop(self) -> None:

@@ -171,3 +171,25 @@ def test_update_title_and_close_without_merge(story: tuple[Repository, Path]) ->
     assert [p.number for p in repo.get_pulls(state="closed")] == [pr.number]
     pr.edit(state="open")
     assert repo.get_pull(pr.number).state == "open"
+
+
+def test_reviews_and_review_comments(story: tuple[Repository, Path], localhub: LocalhubHandle) -> None:
+    repo, _ = story
+    localhub.add_user("bob")
+    repo.add_to_collaborators("bob", "push")
+    pr = repo.create_pull(title="Feature", body="", head="feature", base="main")
+    localhub.hub.response_checks.clear()  # GitHub answers this 422 but its description omits it
+    with pytest.raises(GithubException) as own:
+        pr.create_review(body="mine is great", event="APPROVE")
+    assert own.value.status == 422 and own.value.data["errors"] == ["Review Can not approve your own pull request"]
+    as_bob = localhub.github("bob").get_repo("alice/app").get_pull(pr.number)
+    as_bob.create_review(body="please rename", event="REQUEST_CHANGES")
+    as_bob.create_review(body="LGTM", event="APPROVE")
+    assert [(r.user.login, r.state) for r in pr.get_reviews()] == [
+        ("bob", "CHANGES_REQUESTED"), ("bob", "APPROVED")]
+    head = repo.get_commit(pr.head.sha)
+    comment = as_bob.create_review_comment("why print?", head, "feature.py", line=1, side="RIGHT")
+    assert comment.path == "feature.py" and comment.line == 1 and "+print('feature')" in comment.diff_hunk
+    reply = pr.create_review_comment_reply(comment.id, "it's a demo")
+    assert reply.in_reply_to_id == comment.id
+    assert [c.body for c in pr.get_review_comments()] == ["why print?", "it's a demo"]

@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "bot.cli.agent_cmd",
     "bot.cli.run_cmd",
     "bot.cli.demo_cmd",
+    "bot.cli.reconcile_cmd",
 ]
 
 

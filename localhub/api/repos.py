@@ -149,7 +149,7 @@ def add_collaborator(owner: str, name: str, login: str) -> Response:
     full = f"{owner}/{name}"
     invitation = {
         "id": repo["id"] * 100000 + user["id"], "node_id": f"RI_{repo['id']}_{user['id']}",
-        "repository": {k: v for k, v in shapes().repo(repo).items()},
+        "repository": {k: v for k, v in shapes().repo(repo).items() if k != "temp_clone_token"},
         "invitee": shapes().user(user), "inviter": shapes().user(inviter),
         "permissions": role, "created_at": now_iso(), "expired": False,
         "url": f"{shapes().api}/user/repository_invitations/{repo['id']}",
@@ -177,7 +177,7 @@ def collaborator_permission(owner: str, name: str, login: str) -> Response:
     user = hub().store.user_by_login(login)
     if user is None:
         fail(404, f"{login} is not a user")
-    role = hub().store.permission(repo, user)
+    role = hub().store.permission(repo, user) or ("read" if not repo["private"] else None)
     permission = LEGACY_PERMISSION.get(role or "", "none")
     return json_response({"permission": permission, "role_name": role or "none",
-                          "user": _collaborator_shape(user, role or "read") if role else shapes().user(user)})
+                          "user": _collaborator_shape(user, role or "read")})

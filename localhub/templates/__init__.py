@@ -1,0 +1,1 @@
+"""Jinja2 templates of the human-readable pages (a package so that they ship with localhub)."""
