@@ -11,6 +11,7 @@ status `blocked`.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -162,7 +163,7 @@ def file_text(read_result: str) -> str:
 
 
 def union(text: str) -> str:
-    """Resolve every conflict by keeping the landed side's lines, then this side's lines not already there."""
+    """Resolve every conflict by keeping both sides: lines both share once, each side's own lines (landed first)."""
     out: list[str] = []
     ours: list[str] = []
     theirs: list[str] = []
@@ -175,7 +176,7 @@ def union(text: str) -> str:
         elif line.startswith("=======") and side in ("ours", "base"):
             side = "theirs"
         elif line.startswith(">>>>>>>") and side == "theirs":
-            out += theirs + [entry for entry in ours if entry not in theirs]
+            out += interleave(theirs, ours)
             side = ""
         elif side == "ours":
             ours.append(line)
@@ -184,6 +185,15 @@ def union(text: str) -> str:
         elif side == "":
             out.append(line)
     return "".join(out)
+
+
+def interleave(first: list[str], second: list[str]) -> list[str]:
+    """Both line lists merged: common runs once, where they differ `first`'s lines then `second`'s."""
+    merged: list[str] = []
+    matcher = difflib.SequenceMatcher(a=first, b=second, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        merged += first[i1:i2] if tag == "equal" else first[i1:i2] + second[j1:j2]
+    return merged
 
 
 # -- dispatch --------------------------------------------------------------------------------

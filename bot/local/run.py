@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rq import Queue
@@ -75,6 +76,17 @@ def follow(session: LocalSession, goal: int, display: Display, deadline: float) 
         time.sleep(POLL_S)
 
 
+def log_to_file(path: Path) -> logging.Handler:
+    """Send the run's log (jobs, webhooks, localhub) to `path`, not the terminal the display uses."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    return handler
+
+
 def stall_reason(snapshot: Snapshot) -> str:
     stuck = snapshot.needs_human()
     if stuck:
@@ -93,6 +105,7 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
     display.message(f"Importing {session.repo_path} (branch {session.default_branch}) into localhub; "
                     f"state in {session.state_dir}")
     session.start()
+    log_handler = log_to_file(session.state_dir / "orchestra.log")
     finished = False
     try:
         display.message(f"localhub serves the run at {session.repo_url}")
@@ -111,3 +124,5 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
     finally:
         display.close()
         session.stop(abandon=not finished)
+        logging.getLogger().removeHandler(log_handler)
+        log_handler.close()
