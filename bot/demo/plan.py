@@ -2,9 +2,9 @@
 
 Shaped to show the whole life cycle on the bundled `unitconv` project: three unit tasks run in
 parallel and each appends one line at the same spot of `unitconv/registry.py` (so the ones
-merged second and third meet a merge conflict their workers resolve); the volume task's first
-push lacks a module docstring that only the full CI suite checks (so its CI fails and the fix
-job corrects it); the command line waits for the three, and the README for the command line.
+merged second and third meet a merge conflict their workers resolve); the command line waits
+for the three, and its first push lacks a module docstring that only the full CI suite checks
+(so its CI fails and the fix job corrects it); the README waits for the command line.
 """
 
 from __future__ import annotations

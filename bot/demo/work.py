@@ -1,7 +1,7 @@
 '''The code the demo's scripted workers write for each task of the plan (bot/demo/plan.py).
 
 Each task's change is a list of tool calls (`write_file` / `edit_file`) made in one turn. The
-volume task's first version deliberately lacks its module docstring: the task's own acceptance
+command line's first version deliberately lacks its module docstring: the task's own acceptance
 test passes, the full CI suite (tests/test_modules.py) does not, and the CI-fix job adds it.
 '''
 
@@ -17,6 +17,7 @@ DOCSTRINGS = {
     "mass": "Mass units; the base unit is the kilogram.",
     "duration": "Duration units; the base unit is the second.",
     "volume": "Volume units; the base unit is the litre.",
+    "__main__": "Command line: `python3 -m unitconv VALUE FROM TO`, or `python3 -m unitconv --list`.",
 }
 
 UNIT_TABLES = {
@@ -32,10 +33,9 @@ UNIT_TESTS = {
 }
 
 
-def unit_module(module: str, docstring: bool = True) -> str:
+def unit_module(module: str) -> str:
     rows = "\n".join(f"    {symbol!r}: {size},".replace("'", '"') for symbol, size in UNIT_TABLES[module].items())
-    head = f'"""{DOCSTRINGS[module]}"""\n\n' if docstring else ""
-    return f'{head}DIMENSION = "{module}"\n\nUNITS = {{\n{rows}\n}}\n'
+    return f'"""{DOCSTRINGS[module]}"""\n\nDIMENSION = "{module}"\n\nUNITS = {{\n{rows}\n}}\n'
 
 
 def unit_tests(module: str) -> str:
@@ -57,7 +57,7 @@ def unit_tests(module: str) -> str:
 
 def unit_change(module: str) -> Change:
     return [
-        ("write_file", {"path": f"unitconv/{module}.py", "content": unit_module(module, docstring=module != "volume")}),
+        ("write_file", {"path": f"unitconv/{module}.py", "content": unit_module(module)}),
         ("write_file", {"path": f"tests/test_{module}.py", "content": unit_tests(module)}),
         ("edit_file", {"path": REGISTRY, "old_string": "from unitconv import length\n",
                        "new_string": f"from unitconv import length\nfrom unitconv import {module}\n"}),
@@ -65,9 +65,8 @@ def unit_change(module: str) -> Change:
     ]
 
 
-CLI = '''"""Command line: `python3 -m unitconv VALUE FROM TO`, or `python3 -m unitconv --list`."""
-
-import argparse
+#: The first version has no module docstring (the CI fixer adds DOCSTRINGS["__main__"]).
+CLI = '''import argparse
 import sys
 
 from unitconv.registry import convert, units

@@ -12,7 +12,6 @@ import os
 import sys
 
 from github import Auth
-from rq import Worker
 
 import bot.demo  # noqa: F401  (registers scripted:demo, the demo's model, in this worker process)
 from bot import runtime as runtime_mod
@@ -22,6 +21,7 @@ from bot.local.session import LOCAL_POLICY
 from bot.queue.executors import RQExecutor
 from bot.queue.jobs import QUEUES
 from bot.settings import Settings
+from bot.worker.rqworker import OrchestraWorker
 
 
 def main(argv: list[str]) -> int:
@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     executor = RQExecutor.from_url(settings.redis_url)
     runtime_mod.install(runtime_mod.Runtime(settings, executor, forge_factory=forge_factory))
     name = argv[0] if argv else None
-    worker = Worker([executor.queues[name_] for name_ in QUEUES], connection=executor.connection, name=name)
+    worker = OrchestraWorker([executor.queues[queue] for queue in QUEUES], connection=executor.connection, name=name)
     worker.work(with_scheduler=True)
     return 0
 

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.demo.example import make_demo_repo
+from bot.demo.plan import GOAL_BODY, GOAL_TITLE
 from bot.demo.policy import Turn, finish, reply
 from bot.llm.scripted import call, register_script, unregister_script
 from bot.llm.types import Message, Reply, ToolSpec
@@ -145,3 +147,21 @@ def test_a_task_that_needs_a_person_ends_the_run_non_zero_naming_it(
     assert "#2 need a person" in captured.err
     assert "http://127.0.0.1:" in captured.err and "/you/textstats/issues/1" in captured.err
     assert "orchestra/goal-1" not in git(repo, "branch", "--list")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_run_with_redis_uses_rq_worker_processes(tmp_path: Path, redis_conn: Any, redis_url: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # The demo's project and model: `scripted:demo` is registered in every worker process too.
+    repo = make_demo_repo(tmp_path)
+    code, summary = run_json(capsys, "run", "--repo", str(repo), "--goal", f"{GOAL_TITLE}\n\n{GOAL_BODY}",
+                             "--model", "scripted:demo", "--redis", redis_url, "--workers", "3", "--json",
+                             "--timeout", "150")
+
+    assert code == 0, json.dumps(summary)
+    assert summary["prs_merged"] == summary["tasks"] >= 5
+    assert "unitconv/__main__.py" in git(repo, "ls-tree", "-r", "--name-only", "orchestra/goal-1")
+    logs = sorted((Path(summary["state_dir"]) / "workers").glob("worker-*.log"))
+    assert len(logs) == 3
+    assert any("Job OK" in log.read_text() or "Successfully completed" in log.read_text() for log in logs)
