@@ -24,6 +24,9 @@ class Display(Protocol):
     def message(self, text: str) -> None:
         """A one-off line (the goal filed, where localhub serves, the result)."""
 
+    def serving(self, url: str) -> None:
+        """localhub serves the run's pages at `url` (until the run ends)."""
+
     def update(self, snapshot: Snapshot) -> None:
         """The goal's current state."""
 
@@ -44,6 +47,9 @@ class QuietDisplay:
     """`--json`: say nothing until the final object."""
 
     def message(self, text: str) -> None:
+        pass
+
+    def serving(self, url: str) -> None:
         pass
 
     def update(self, snapshot: Snapshot) -> None:
@@ -68,6 +74,9 @@ class PlainDisplay:
     def message(self, text: str) -> None:
         self._print(text)
 
+    def serving(self, url: str) -> None:
+        self._print(f"localhub pages of the run (while it runs): {url}")
+
     def update(self, snapshot: Snapshot) -> None:
         line = summary_line(snapshot)
         if line != self._last:
@@ -91,6 +100,10 @@ class RichDisplay:
     def message(self, text: str) -> None:
         self._live.console.print(text)
 
+    def serving(self, url: str) -> None:
+        self.url = url
+        self.message(f"localhub pages of the run (while it runs): {url}")
+
     def update(self, snapshot: Snapshot) -> None:
         self._live.update(self.render(snapshot))
 
@@ -110,7 +123,7 @@ class RichDisplay:
         footer = Text(f"{summary_line(snapshot)} | {elapsed // 60}:{elapsed % 60:02d} elapsed")
         parts: list[Table | Text] = [table, footer]
         if self.url:
-            parts.append(Text(f"localhub: {self.url}", style="dim"))
+            parts.append(Text(f"localhub pages: {self.url}", style="dim"))
         return Group(*parts)
 
     def close(self) -> None:

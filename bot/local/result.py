@@ -78,7 +78,7 @@ def summarise(session: LocalSession, snapshot: Snapshot, duration_s: float, bran
         cost_usd=snapshot.cost_usd,
         branch=branch,
         commit=commit,
-        localhub_url=session.repo_url,
+        localhub_url=session.pages_url,
         state_dir=str(session.state_dir),
         by_state=snapshot.by_state(),
         needs_human=[task.number for task in snapshot.needs_human()],

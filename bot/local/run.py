@@ -104,11 +104,12 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
     session = LocalSession(options, settings)
     display.message(f"Importing {session.repo_path} (branch {session.default_branch}) into localhub; "
                     f"state in {session.state_dir}")
+    display.message(f"CI on every push: {session.ci_command or 'bash ' + session.ci_source} ({session.ci_source})")
     session.start()
     log_handler = log_to_file(session.state_dir / "orchestra.log")
     finished = False
     try:
-        display.message(f"localhub serves the run at {session.repo_url}")
+        display.serving(session.pages_url)
         number = session.file_goal(goal.title, goal.body)
         display.message(f"Goal #{number} filed: {session.repo_url}/issues/{number}")
         snapshot, problem = follow(session, number, display, started + timeout_s)

@@ -115,6 +115,7 @@ class LocalSession:
     default_branch: str = field(init=False)
     config: RepoConfig = field(init=False)
     ci_command: str | None = field(init=False, default=None)
+    ci_source: str = field(init=False, default="")
     hub: LocalHub = field(init=False)
     settings: Settings = field(init=False)
     executor: Executor = field(init=False)
@@ -127,7 +128,10 @@ class LocalSession:
         self.repo_path = userrepo.check_repo(self.options.repo)
         self.default_branch = userrepo.current_branch(self.repo_path)
         self.config = userrepo.read_config(self.repo_path)
-        self.ci_command = self.options.ci_command or userrepo.detect_ci_command(self.repo_path, self.config)
+        if self.options.ci_command:
+            self.ci_command, self.ci_source = self.options.ci_command, "--ci"
+        else:
+            self.ci_command, self.ci_source = userrepo.detect_ci_command(self.repo_path, self.config)
         name = self.options.repo_name or _repo_slug(self.repo_path.name)
         self.repo_full_name = f"{PERSON}/{name}"
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -185,8 +189,13 @@ class LocalSession:
 
     @property
     def repo_url(self) -> str:
-        """localhub's page of the repository (issues, PRs and checks are linked from it)."""
+        """The repository's web URL on localhub (`/issues/<n>`, `/pull/<n>` are its pages)."""
         return f"{self.hub.url}/{self.repo_full_name}"
+
+    @property
+    def pages_url(self) -> str:
+        """localhub's issue list of the repository: goal, tasks, labels; PRs and checks are linked."""
+        return f"{self.repo_url}/issues?state=all"
 
     def bot_forge(self, repo: str, installation_id: int | None = None) -> Forge:
         """The bot's forge in this process (the merge policy of `--merge` applied to the repo config)."""

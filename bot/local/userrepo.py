@@ -82,22 +82,27 @@ def _tracked(repo: Path, ref: str, path: str) -> bool:
     return bool(git(repo, "ls-tree", "--name-only", ref, "--", path, check=False))
 
 
-def detect_ci_command(repo: Path, config: RepoConfig, ref: str = "HEAD") -> str | None:
-    """The command localhub's CI runs on every push: None when `.localhub/ci.sh` is committed (localhub
-    runs it), else the repo config's `test_command`, else a guess from the files at `ref`."""
+#: The CI of a repository with no test command found: a passing check, so PRs still merge
+#: (on the workers' own verification of their acceptance commands).
+NO_CI = "true"
+
+
+def detect_ci_command(repo: Path, config: RepoConfig, ref: str = "HEAD") -> tuple[str | None, str]:
+    """The command localhub's CI runs on every push, and where it came from.
+
+    None when `.localhub/ci.sh` is committed (localhub runs the script itself); else the repo
+    config's `test_command`; else a guess from the files at `ref`; else `true` (a passing check).
+    """
     if _tracked(repo, ref, CI_SCRIPT):
-        return None
+        return None, CI_SCRIPT
     if config.test_command:
-        return config.test_command
-    if _tracked(repo, ref, "package.json"):
-        return "npm test"
-    if _tracked(repo, ref, "Cargo.toml"):
-        return "cargo test"
-    if _tracked(repo, ref, "go.mod"):
-        return "go test ./..."
-    if any(_tracked(repo, ref, name) for name in ("pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tests")):
-        return "python3 -m pytest -q"
-    return None
+        return config.test_command, "test_command in .github/orchestra.yml"
+    guesses = [("package.json", "npm test"), ("Cargo.toml", "cargo test"), ("go.mod", "go test ./...")]
+    guesses += [(name, "python3 -m pytest -q") for name in ("pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tests")]
+    for name, command in guesses:
+        if _tracked(repo, ref, name):
+            return command, f"guessed from {name}"
+    return NO_CI, "no test command found: every push passes"
 
 
 def result_branch(goal_number: int) -> str:

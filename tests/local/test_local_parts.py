@@ -61,13 +61,13 @@ def test_model_for_every_role_and_planner_override() -> None:
 
 def test_ci_command_script_then_config_then_detected(tmp_path: Path) -> None:
     script = make_repo(tmp_path / "a", {".localhub/ci.sh": "true\n", "pyproject.toml": ""})
-    assert detect_ci_command(script, RepoConfig()) is None  # localhub runs the script itself
+    assert detect_ci_command(script, RepoConfig()) == (None, ".localhub/ci.sh")  # localhub runs the script
     configured = make_repo(tmp_path / "b", {".github/orchestra.yml": "test_command: make check\n", "setup.py": ""})
-    assert detect_ci_command(configured, read_config(configured)) == "make check"
+    assert detect_ci_command(configured, read_config(configured))[0] == "make check"
     python = make_repo(tmp_path / "c", {"pyproject.toml": "", "x.py": ""})
-    assert detect_ci_command(python, RepoConfig()) == "python3 -m pytest -q"
-    assert detect_ci_command(make_repo(tmp_path / "d", {"package.json": "{}"}), RepoConfig()) == "npm test"
-    assert detect_ci_command(make_repo(tmp_path / "e", {"notes.txt": ""}), RepoConfig()) is None
+    assert detect_ci_command(python, RepoConfig())[0] == "python3 -m pytest -q"
+    assert detect_ci_command(make_repo(tmp_path / "d", {"package.json": "{}"}), RepoConfig())[0] == "npm test"
+    assert detect_ci_command(make_repo(tmp_path / "e", {"notes.txt": ""}), RepoConfig())[0] == "true"
     assert default_state_dir(python) == python / ".git" / "orchestra"
 
 
