@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "bot.cli.run_cmd",
     "bot.cli.demo_cmd",
     "bot.cli.reconcile_cmd",
+    "bot.cli.serve_cmd",
 ]
 
 
