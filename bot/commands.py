@@ -96,8 +96,6 @@ def load_handlers() -> None:
 #: A verb handler returns the reply to post (Markdown) or None for no reply.
 VerbHandler = Callable[[CommandContext], "str | None"]
 HANDLERS: dict[str, VerbHandler] = {}
-#: Modules whose import registers verb handlers; `run_command` imports them (each area appends its own).
-HANDLER_MODULES = ["bot.worker.commands"]
 
 
 def handles(verb: str) -> Callable[[VerbHandler], VerbHandler]:
@@ -143,13 +141,11 @@ def execute(ctx: CommandContext, verb: str) -> str | None:
 def run_command(repo: str, number: int, comment_id: int, verb: str, text: str, sender: str,
                 installation_id: int | None) -> str | None:
     """The `command` job: take collaborators from the process runtime and execute."""
-    import importlib
 
     from bot import runtime
     from bot.errors import ConfigError
 
-    for module in HANDLER_MODULES:
-        importlib.import_module(module)
+    load_handlers()
     rt = runtime.current()
     forge = rt.forge(repo, installation_id)
     try:
