@@ -105,19 +105,28 @@ def detect_ci_command(repo: Path, config: RepoConfig, ref: str = "HEAD") -> tupl
     return NO_CI, "no test command found: every push passes"
 
 
-def result_branch(goal_number: int) -> str:
-    return f"orchestra/goal-{goal_number}"
+def result_branch(repo: Path, goal_number: int) -> str:
+    """`orchestra/goal-<n>`, or `orchestra/goal-<n>-2`, `-3`… when an earlier run left that branch.
+
+    Every run starts a fresh localhub, so goal numbers start at 1 again: an existing branch of
+    that name is an earlier run's result and is never overwritten.
+    """
+    base = f"orchestra/goal-{goal_number}"
+    name, suffix = base, 1
+    while git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}", check=False):
+        suffix += 1
+        name = f"{base}-{suffix}"
+    return name
 
 
 def fetch_result(repo: Path, remote_url: str, source_branch: str, goal_number: int,
                  auth_env: dict[str, str]) -> tuple[str, str]:
-    """Fetch `source_branch` from `remote_url` into `refs/heads/orchestra/goal-<n>` of `repo`.
+    """Fetch `source_branch` from `remote_url` into a new branch `orchestra/goal-<n>` of `repo`.
 
     Credentials come through `auth_env` (GIT_CONFIG_* for one command), so nothing lands in the
-    user's `.git/config`. Returns (branch name, commit sha). `--force` replaces the branch of an
-    earlier run with the same goal number; git refuses if that branch is checked out.
+    user's `.git/config`. Returns (branch name, commit sha).
     """
-    branch = result_branch(goal_number)
-    git(repo, "fetch", "--quiet", "--no-tags", "--force", remote_url,
-        f"refs/heads/{source_branch}:refs/heads/{branch}", extra_env=auth_env)
+    branch = result_branch(repo, goal_number)
+    git(repo, "fetch", "--quiet", "--no-tags", remote_url, f"refs/heads/{source_branch}:refs/heads/{branch}",
+        extra_env=auth_env)
     return branch, git(repo, "rev-parse", f"refs/heads/{branch}")

@@ -5,8 +5,12 @@ sides, the plain progress lines, and the demo plan passing the planner's own che
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
+import pytest
+
+from bot.cli import main
 from bot.demo.plan import demo_plan
 from bot.demo.policy import file_text, union
 from bot.forge import markers
@@ -85,3 +89,14 @@ def test_demo_plan_passes_the_planners_checks() -> None:
     plan = parse_plan(demo_plan(), Rules(bounds=config.planner))
     assert len(plan.tasks) >= 5
     assert any(task.depends_on for task in plan.tasks)
+
+
+def test_run_without_a_model_says_how_to_name_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    for name in [n for n in os.environ if n.startswith("ORCHESTRA_MODEL")]:
+        monkeypatch.delenv(name)
+    repo = make_repo(tmp_path / "r", {"a.txt": "a\n"})
+    assert main(["run", "--repo", str(repo), "--goal", "Do it"]) == 2
+    assert "no model: pass --model SPEC" in capsys.readouterr().err
+    assert main(["run", "--repo", str(tmp_path / "missing"), "--goal", "x", "--model", "scripted:demo"]) == 2
+    assert "no such directory" in capsys.readouterr().err

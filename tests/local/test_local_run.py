@@ -132,6 +132,13 @@ def test_run_brings_the_merged_work_back_as_a_branch_and_touches_nothing_else(
     git(repo, "merge-base", "--is-ancestor", before["head"], "orchestra/goal-1")
     assert Path(summary["state_dir"]).is_relative_to(repo / ".git" / "orchestra")
 
+    # A second run numbers its goal 1 again (fresh localhub): the first result is kept, not overwritten.
+    code, second = run_json(capsys, "run", "--repo", str(repo), "--goal", "Count lines again",
+                            "--model", "scripted:textstats", "--json")
+    assert code == 0 and second["branch"] == "orchestra/goal-1-2"
+    assert git(repo, "rev-parse", "orchestra/goal-1").strip() == summary["commit"]
+    assert user_state(repo) == before
+
 
 @pytest.mark.timeout(120)
 def test_a_task_that_needs_a_person_ends_the_run_non_zero_naming_it(
