@@ -140,9 +140,18 @@ class LocalSession:
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> LocalSession:
+        """Start localhub with the imported repo, the webhook app, the executor and (with --redis) the workers."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.hub = LocalHub(HubConfig(state_dir=self.state_dir / "localhub",
                                       users={PERSON: self.person_token, BOT: self.bot_token})).start()
+        try:
+            self._start_stack()
+        except BaseException:
+            self.stop(abandon=True)
+            raise
+        return self
+
+    def _start_stack(self) -> None:
         self.hub.import_repo(self.repo_path, self.repo_full_name, self.ci_command)
         self._grant_bot_write()
         self.settings = self._settings()
@@ -155,15 +164,16 @@ class LocalSession:
         runtime_mod.install(runtime_mod.Runtime(self.settings, self.executor, forge_factory=self.bot_forge))
         if self.options.redis_url:
             self._start_rq_workers()
-        return self
 
     def stop(self, *, abandon: bool = False) -> None:
         """Stop the workers, the webhook app and localhub. `abandon`: do not wait for running jobs."""
-        if isinstance(self.executor, LocalExecutor):
+        self.hub.events.app_webhook = None  # no further deliveries, so nothing new is enqueued
+        executor = getattr(self, "executor", None)
+        if isinstance(executor, LocalExecutor):
             if abandon:
-                self.executor.abandon()
+                executor.abandon()
             else:
-                self.executor.shutdown()
+                executor.shutdown()
         for proc in self._workers:
             proc.terminate()
         for proc in self._workers:

@@ -12,14 +12,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from bot.forge import markers
 from bot.forge.client import Forge
+from bot.planner.record import load_record
 from bot.repoconfig import RepoConfig
 from bot.states import Kind, State, label_name, state_from_labels
 from bot.tasks import parse_task_body, task_number_from_branch
+from bot.worker import attempts
 
-ATTEMPTS_MARKER = "attempts"
-PLANNER_MARKER = "planner"
 #: How a task's state is shown once its issue is closed.
 DONE, CLOSED = "done", "closed"
 #: States in which something is still moving (a job, CI or a person's review).
@@ -88,34 +87,10 @@ class Snapshot:
         return [task for task in self.open_tasks if task.state == State.NEEDS_HUMAN.value]
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, dict):
-        value = value.get("count", 0)
-    return value if isinstance(value, int) and value >= 0 else 0
-
-
-def _usage_sum(usage: Any) -> tuple[int, float]:
-    """(tokens, cost) of a usage dict: one usage, or role -> usage."""
-    if not isinstance(usage, dict):
-        return 0, 0.0
-    if any(key in usage for key in ("input_tokens", "output_tokens")):
-        tokens = _int(usage.get("input_tokens")) + _int(usage.get("output_tokens"))
-        cost = usage.get("cost_usd")
-        return tokens, float(cost) if isinstance(cost, int | float) else 0.0
-    total_tokens, total_cost = 0, 0.0
-    for part in usage.values():
-        tokens, cost = _usage_sum(part)
-        total_tokens, total_cost = total_tokens + tokens, total_cost + cost
-    return total_tokens, total_cost
-
-
 def read_attempts(body: str | None) -> tuple[int, int, int, float]:
-    """(ci fixes, conflicts resolved, tokens, cost) from a PR body's attempts marker."""
-    data = markers.read_data(body, ATTEMPTS_MARKER)
-    if not isinstance(data, dict):
-        return 0, 0, 0, 0.0
-    tokens, cost = _usage_sum(data.get("usage"))
-    return _int(data.get("ci_fix")), _int(data.get("conflict")), tokens, cost
+    """(CI fixes, conflicts resolved, tokens, cost) from a PR body's `orchestra:attempts` marker."""
+    found = attempts.read(body)
+    return found.ci_fix, found.conflict, found.total_tokens, found.total_usd
 
 
 def _goal_numbers(issues: list[Any], goal: int) -> set[int]:
@@ -169,9 +144,6 @@ def take_snapshot(forge: Forge, config: RepoConfig, goal: int) -> Snapshot:
                     tokens, round(cost, 6))
 
 
-def _planner_usage(forge: Forge, goal: int) -> tuple[int, int | float]:
-    for comment in forge.list_comments(goal):
-        data = markers.read_data(comment.body, PLANNER_MARKER)
-        if isinstance(data, dict):
-            return _usage_sum(data.get("usage"))
-    return 0, 0.0
+def _planner_usage(forge: Forge, goal: int) -> tuple[int, float]:
+    usage = load_record(forge, goal).usage
+    return usage.total_tokens, usage.cost_usd
