@@ -110,6 +110,9 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
     finished = False
     try:
         display.serving(session.pages_url)
+        if session.merge_policy == "review":
+            display.message(f"Merge policy review: green PRs wait for you; dependent tasks start once they are "
+                            f"merged. Merge one with\n  {session.merge_hint()}")
         number = session.file_goal(goal.title, goal.body)
         display.message(f"Goal #{number} filed: {session.repo_url}/issues/{number}")
         snapshot, problem = follow(session, number, display, started + timeout_s)

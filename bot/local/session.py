@@ -154,6 +154,8 @@ class LocalSession:
     def _start_stack(self) -> None:
         self.hub.import_repo(self.repo_path, self.repo_full_name, self.ci_command)
         self._grant_bot_write()
+        if self.merge_policy == "review":
+            self._write_person_token()
         self.settings = self._settings()
         self.executor = self._executor()
         secret = self.settings.webhook_secret
@@ -206,6 +208,26 @@ class LocalSession:
     def pages_url(self) -> str:
         """localhub's issue list of the repository: goal, tasks, labels; PRs and checks are linked."""
         return f"{self.repo_url}/issues?state=all"
+
+    @property
+    def merge_policy(self) -> str:
+        """`--merge`, else the repository's committed `merge.policy`."""
+        return self.options.merge or self.config.merge.policy
+
+    @property
+    def person_token_file(self) -> Path:
+        """With the review policy: the person's localhub token, for merging PRs through the API (mode 0600)."""
+        return self.state_dir / f"{PERSON}.token"
+
+    def merge_hint(self) -> str:
+        """How a person merges a PR of this run from a shell (the review policy)."""
+        api = f"{self.hub.api_url}/repos/{self.repo_full_name}"
+        return (f'curl -X PUT -H "Authorization: token $(cat {self.person_token_file})" {api}/pulls/NUMBER/merge')
+
+    def _write_person_token(self) -> None:
+        descriptor = os.open(self.person_token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(self.person_token + "\n")
 
     def bot_forge(self, repo: str, installation_id: int | None = None) -> Forge:
         """The bot's forge in this process (the merge policy of `--merge` applied to the repo config)."""

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from bot.cli import main
 from bot.demo.example import make_demo_repo
@@ -24,7 +26,12 @@ from bot.demo.plan import GOAL_BODY, GOAL_TITLE
 from bot.demo.policy import Turn, finish, reply
 from bot.llm.scripted import call, register_script, unregister_script
 from bot.llm.types import Message, Reply, ToolSpec
+from bot.local.progress import QuietDisplay
+from bot.local.run import Goal, run_local
+from bot.local.session import LocalOptions
+from bot.settings import Settings
 from tests.support.git_repos import git, make_repo
+from tests.support.waiting import wait_for
 
 PROJECT = {
     "textstats/__init__.py": '"""textstats: counts in text."""\n\nfrom textstats.words import word_count\n\n__all__ = ["word_count"]\n',
@@ -172,3 +179,48 @@ def test_run_with_redis_uses_rq_worker_processes(tmp_path: Path, redis_conn: Any
     logs = sorted((Path(summary["state_dir"]) / "workers").glob("worker-*.log"))
     assert len(logs) == 3
     assert any("Job OK" in log.read_text() or "Successfully completed" in log.read_text() for log in logs)
+
+
+class Recorder(QuietDisplay):
+    """A display that keeps what the run says (the pages URL and the messages)."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.messages: list[str] = []
+
+    def serving(self, url: str) -> None:
+        self.url = url
+
+    def message(self, text: str) -> None:
+        self.messages.append(text)
+
+
+@pytest.mark.timeout(120)
+def test_review_policy_waits_for_the_person_to_merge(tmp_path: Path, scripted_models: None) -> None:
+    repo = make_repo(tmp_path / "textstats", PROJECT)  # its config says `merge.policy: review`
+    display, outcome = Recorder(), []
+    options = LocalOptions(repo=repo, workers=2, model="scripted:textstats", merge=None)
+    runner = threading.Thread(target=lambda: outcome.append(
+        run_local(options, Settings(), Goal("Count lines", "Add line_count."), display, timeout_s=100)))
+    runner.start()
+    hint = wait_for(lambda: next((m for m in display.messages if "curl -X PUT" in m), None), timeout=30,
+                    what="the merge hint")
+    token_file = Path(hint.split("$(cat ", 1)[1].split(")", 1)[0])
+    api = hint.rsplit(" ", 1)[1].split("/pulls/", 1)[0]
+    headers = {"Authorization": f"token {token_file.read_text().strip()}"}
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+
+    def merge_green_prs() -> bool:
+        try:
+            for pull in requests.get(f"{api}/pulls", headers=headers, timeout=10).json():
+                runs = requests.get(f"{api}/commits/{pull['head']['sha']}/check-runs", headers=headers,
+                                    timeout=10).json()["check_runs"]
+                if runs and all(run["conclusion"] == "success" for run in runs):
+                    requests.put(f"{api}/pulls/{pull['number']}/merge", headers=headers, timeout=10)
+        except requests.ConnectionError:  # the run ended (and localhub with it) while we looked
+            pass
+        return not runner.is_alive()
+
+    wait_for(merge_green_prs, timeout=100, interval=0.3, what="the run to end after the person merged")
+    summary = outcome[0]
+    assert summary.ok and summary.prs_merged == 2 and summary.branch == "orchestra/goal-1"
