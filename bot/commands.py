@@ -124,7 +124,6 @@ def denial(sender: str, verb: str) -> str:
 
 def execute(ctx: CommandContext, verb: str) -> str | None:
     """Run one command; return the reply posted (if any). Changes nothing for unauthorised senders."""
-    load_handlers()
     if verb not in VERBS:
         reply: str | None = f"I don't know `{PREFIX} {verb}`.\n\n{HELP_TEXT}"
     elif not authorize(ctx.forge, ctx.sender):

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "bot.cli.demo_cmd",
     "bot.cli.reconcile_cmd",
     "bot.cli.serve_cmd",
+    "bot.cli.action_cmd",
 ]
 
 

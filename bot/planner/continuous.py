@@ -16,16 +16,17 @@ from bot.planner.dispatch import DispatchResult
 from bot.planner.goal import find_tasks
 from bot.planner.planning import Changes, apply_plan
 from bot.planner.record import load_record
+from bot.states import Kind, label_name
 from bot.tasks import parse_task_body
 
 MAX_ROUNDS = 3
 
 
 def goal_of(planner: Planner, number: int) -> Issue | None:
-    """The goal an issue belongs to: itself when it is not a task, else the goal in its task marker."""
+    """The goal an issue belongs to: itself when it is a goal (or sub-goal) or no task, else its task's goal."""
     issue = planner.forge.get_issue(number)
     spec = parse_task_body(issue.body)
-    if spec is None:
+    if spec is None or label_name(planner.config.label_prefix, Kind.GOAL) in issue.labels:
         return issue
     return planner.forge.get_issue(spec.goal)
 

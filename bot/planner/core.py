@@ -38,6 +38,7 @@ from bot.queue.jobs import JobRequest
 from bot.repoconfig import RepoConfig
 from bot.settings import Budget
 from bot.states import State
+from bot.tasks import parse_task_body
 
 
 @dataclass
@@ -95,8 +96,7 @@ def ask_planner(planner: Planner, goal: Issue, tasks: list[GoalTask], *, first: 
     """Check out the repo, map it, and run the planning agent for `goal`."""
     parent_number, depth = goal_position(goal)
     parent = planner.forge.get_issue(parent_number) if parent_number is not None else None
-    own = next((t for t in tasks if t.number == goal.number), None)
-    spec_paths = own.spec.owned_paths if own else _own_paths(goal)
+    spec_paths = _own_paths(goal)  # a sub-goal's paths, from its task marker in the parent's plan
     with planner.worktree() as root:
         request = PlanRequest(
             repo=planner.repo, goal=goal, config=planner.config, rules=existing_rules(planner, tasks, depth, first),
@@ -111,8 +111,7 @@ def ask_planner(planner: Planner, goal: Issue, tasks: list[GoalTask], *, first: 
 
 
 def _own_paths(goal: Issue) -> list[str]:
-    from bot.tasks import parse_task_body
-
+    """The paths a sub-goal owns (its task marker in the parent's plan); a person's goal owns none."""
     spec = parse_task_body(goal.body)
     return spec.owned_paths if spec else []
 

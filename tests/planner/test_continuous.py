@@ -71,3 +71,47 @@ def test_when_the_last_task_closes_the_goal_gets_its_summary_and_closes(bed: Bed
     assert len(summary) == 1
     assert "tasks: 2 done, 0 closed as not planned, 2 in all" in summary[0]
     assert "tokens: 900 (planner 900" in summary[0] and "cost: $" in summary[0] and "time since planning began" in summary[0]
+
+
+def test_a_finished_sub_goal_closes_itself_and_then_its_parent(bed: Bed, model_server: ModelServer) -> None:
+    main = {"tasks": [task("a", "Task A", ["a.py"]), task("area", "Area", ["area/"], kind="subgoal")]}
+    sub = {"tasks": [task("g", "Task G", ["area/g.py"])]}
+
+    def two_levels(body: dict[str, Any], provider: str) -> Turn:
+        return Turn(tool_calls=[("submit_plan", sub if system_text(body).startswith("You are the sub-planner") else main)])
+
+    model_server.policy(two_levels)
+    goal = bed.goal()
+    bed.submit("plan", goal)
+    bed.work()
+    repo = bed.person()
+    numbers = {i.title: i.number for i in repo.get_issue(goal).get_sub_issues()}
+    g = next(i.number for i in repo.get_issue(numbers["Area"]).get_sub_issues())
+    for number in (numbers["Task A"], g):
+        repo.get_issue(number).edit(state="closed")
+        bed.submit("on_task_closed", number)
+        bed.work()
+    for number in (numbers["Area"], goal):
+        issue = repo.get_issue(number)
+        assert (issue.state, issue.state_reason) == ("closed", "completed")
+        assert any("Goal complete" in c.body for c in issue.get_comments())
+
+
+def test_several_handoffs_fold_into_one_planning_run(bed: Bed, model_server: ModelServer) -> None:
+    goal, numbers = planned(bed, model_server)
+    repo = bed.person()
+    seen: list[str] = []
+
+    def fold(body: dict[str, Any], provider: str) -> Turn:
+        seen.append(system_text(body))
+        return Turn(tool_calls=[("submit_plan", {"tasks": []})])
+
+    model_server.policy(fold)
+    for title in ("Task A", "Task B"):
+        repo.get_issue(numbers[title]).set_labels("orchestra:task", "orchestra:review")
+        bed.forge().comment(numbers[title], handoff_comment(numbers[title], f"Finished {title}; found nothing odd."))
+        bed.submit("handoff", goal)  # the second submission finds the first still queued
+    bed.work()
+    assert len(seen) == 1
+    assert "Finished Task A" in seen[0] and "Finished Task B" in seen[0]
+    assert repo.get_issues(state="all").totalCount == 3

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import bot.planner.commands  # noqa: F401  (registers the planner's verbs, as run_command does)
 from bot.commands import CommandContext, execute
 from bot.llm.scripted import call, register_script, scripted_model, turns, unregister_script
 from bot.llm.types import Reply
