@@ -140,7 +140,6 @@ def execute(ctx: CommandContext, verb: str) -> str | None:
 def run_command(repo: str, number: int, comment_id: int, verb: str, text: str, sender: str,
                 installation_id: int | None) -> str | None:
     """The `command` job: take collaborators from the process runtime and execute."""
-
     from bot import runtime
     from bot.errors import ConfigError
 
