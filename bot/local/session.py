@@ -154,8 +154,7 @@ class LocalSession:
     def _start_stack(self) -> None:
         self.hub.import_repo(self.repo_path, self.repo_full_name, self.ci_command)
         self._grant_bot_write()
-        if self.merge_policy == "review":
-            self._write_person_token()
+        self._write_person_token()
         self.settings = self._settings()
         self.executor = self._executor()
         secret = self.settings.webhook_secret
@@ -216,7 +215,7 @@ class LocalSession:
 
     @property
     def person_token_file(self) -> Path:
-        """With the review policy: the person's localhub token, for merging PRs through the API (mode 0600)."""
+        """The person's localhub token (mode 0600), for merging PRs or commenting commands through the API."""
         return self.state_dir / f"{PERSON}.token"
 
     def merge_hint(self) -> str:

@@ -1,6 +1,7 @@
 """The parts of local mode and the demo that need no running stack: counters read from PR bodies,
 the goal text, model specs per role, CI command detection, the demo resolver's merge of both
-sides, the plain progress lines, and the demo plan passing the planner's own checks."""
+sides, the plain and terminal progress displays, the demo plan passing the planner's own checks,
+and the command line's errors for a missing model or repository."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import os
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from bot.cli import main
 from bot.demo.plan import demo_plan
 from bot.demo.policy import file_text, union
 from bot.forge import markers
-from bot.local.progress import PlainDisplay, make_display, summary_line
+from bot.local.progress import PlainDisplay, RichDisplay, make_display, summary_line
 from bot.local.run import goal_from_text
 from bot.local.session import role_models
 from bot.local.snapshot import Snapshot, TaskRow, read_attempts
@@ -100,3 +102,15 @@ def test_run_without_a_model_says_how_to_name_one(tmp_path: Path, monkeypatch: p
     assert "no model: pass --model SPEC" in capsys.readouterr().err
     assert main(["run", "--repo", str(tmp_path / "missing"), "--goal", "x", "--model", "scripted:demo"]) == 2
     assert "no such directory" in capsys.readouterr().err
+
+
+def test_terminal_display_shows_tasks_totals_and_the_pages_url() -> None:
+    out = io.StringIO()
+    display = RichDisplay(Console(file=out, force_terminal=True, width=140))
+    display.serving("http://127.0.0.1:9/you/r/issues?state=all")
+    snapshot = Snapshot(1, "Count lines", tasks=(TaskRow(2, "a", "Add line_count", "review", 7, "open", ci_fixes=1),))
+    display.update(snapshot)
+    display.close()
+    text = out.getvalue()
+    assert "Goal #1: Count lines" in text and "Add line_count" in text and "#7 open" in text
+    assert "CI fixes: 1" in text and "localhub pages: http://127.0.0.1:9/you/r/issues?state=all" in text
