@@ -63,7 +63,7 @@ def clear_failure(forge: Forge, number: int, step: str) -> None:
 
 
 @contextlib.contextmanager
-def failures_reported(forge: Forge, number: int, config: RepoConfig | None, step: str = "plan") -> Iterator[None]:
+def failures_reported(forge: Forge, number: int, config: RepoConfig | None) -> Iterator[None]:
     """Report any OrchestraError raised inside on issue `number` (the planner's jobs).
 
     Errors that leave a label (a person must act) are swallowed once reported: retrying the job
@@ -72,6 +72,7 @@ def failures_reported(forge: Forge, number: int, config: RepoConfig | None, step
     try:
         yield
     except OrchestraError as error:
-        report_failure(forge, config or RepoConfig(), number, error, step=step)
+        # One comment per error kind (edited in place when it recurs), as the planner's tests expect.
+        report_failure(forge, config or RepoConfig(), number, error, step=type(error).__name__)
         if error.label is None:
             raise
