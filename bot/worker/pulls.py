@@ -6,6 +6,7 @@ in `bot/forge/pulls.py` as verbs and can move there unchanged.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from bot.forge.client import Forge
 from bot.forge.types import PullRequest
 from bot.tasks import task_number_from_branch
+
+log = logging.getLogger(__name__)
 
 #: Waits between GETs while the forge computes `mergeable` (bounded: about 30 s in all).
 MERGEABLE_BACKOFF = (0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 8.0, 10.0)
@@ -122,5 +125,6 @@ def delete_branch(forge: Forge, name: str) -> None:
         except GithubException as exc:
             if exc.status not in (404, 422):
                 raise
+            log.info("branch %s was already gone (HTTP %s)", name, exc.status)
 
     forge._call("delete branch", delete)

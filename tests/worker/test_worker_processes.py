@@ -47,7 +47,8 @@ def test_four_tasks_four_workers_four_merged_prs(bed: Bed) -> None:
         task = int(pr.head.ref.split("/")[1].split("-")[0])
         assert f"Closes #{task}" in pr.body
         assert "orchestra:attempts" in pr.body
-    assert [b.name for b in bed.owner_repo().get_branches()] == ["main"]  # merged branches deleted
+    # Merged branches are deleted (just after the merge closed the task).
+    wait_for(lambda: [b.name for b in bed.owner_repo().get_branches()] == ["main"], timeout=20, what="branches deleted")
     main = bed.owner_repo().get_branch("main").commit.sha
     files = {c.path for c in bed.owner_repo().get_contents("items", ref=main)}
     assert {f"items/{x}.txt" for x in "abcd"} <= files
