@@ -129,13 +129,19 @@ def run_command(repo: str, number: int, comment_id: int, verb: str, text: str, s
     import importlib
 
     from bot import runtime
+    from bot.errors import ConfigError
 
     for module in HANDLER_MODULES:
         importlib.import_module(module)
     rt = runtime.current()
     forge = rt.forge(repo, installation_id)
+    try:
+        config = forge.repo_config()
+    except ConfigError as exc:  # say so where the command was given, once
+        forge.upsert_comment(number, f"reply-{comment_id}", exc.comment())
+        return exc.comment()
     ctx = CommandContext(
-        forge=forge, config=forge.repo_config(), settings=rt.settings,
+        forge=forge, config=config, settings=rt.settings,
         executor=rt.executor, number=number, comment_id=comment_id,
         sender=sender, text=text, installation_id=installation_id,
     )

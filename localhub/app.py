@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import re
 import time
@@ -28,6 +29,7 @@ API_MODULES: list[str] = [
     "localhub.api.pulls",
     "localhub.api.checks",
     "localhub.api.reviews",
+    "localhub.api.hooks",
 ]
 ROOT_MODULES: list[str] = [
     "localhub.githttp",
@@ -50,6 +52,7 @@ def create_app(hub: Any) -> Flask:
     app.register_error_handler(ApiError, lambda exc: exc.response())
     app.register_error_handler(404, lambda exc: _plain_error(404, "Not Found"))
     app.register_error_handler(405, lambda exc: _plain_error(404, "Not Found"))
+    app.register_error_handler(500, lambda exc: _plain_error(500, "Server Error"))
     return app
 
 
@@ -64,36 +67,46 @@ def _plain_error(status: int, message: str) -> Response:
 def _before() -> Response | None:
     if not is_api():
         return None
-    hub = request.environ["localhub.hub"] = _hub()
-    g.started = time.monotonic()
+    hub = _hub()
     g.user = None
     g.installation_id = None
     g.principal_label = "anonymous"
     if hub.config.latency_ms:
         time.sleep(hub.config.latency_ms / 1000)
-    fault = hub.faults.draw()
-    if fault is not None:
-        g.fault = True
-        return fault
+    g.rate = hub.ratelimit.peek(f"ip:{request.remote_addr}", "anonymous")  # for a 401 answer
     principal = principal_for(hub.store, hub.config.app, request.headers.get("Authorization"))
     g.principal = principal
     g.user = principal.user
     g.installation_id = principal.installation_id
-    g.principal_label = principal.label
-    key = principal.label if principal.kind != "anonymous" else f"ip:{request.remote_addr}"
+    g.principal_label = principal.label  # faulted calls are metered under the caller's label too
+    key = g.rate_key = principal.label if principal.kind != "anonymous" else f"ip:{request.remote_addr}"
+    fault = hub.faults.draw()
+    if fault is not None:
+        g.rate = hub.ratelimit.peek(key, principal.kind)  # headers on every answer; no budget spent
+        return fault
     free = request.path == API_PREFIX + "/rate_limit"  # GitHub: checking the limit costs nothing
     g.rate = hub.ratelimit.peek(key, principal.kind) if free else hub.ratelimit.spend(key, principal.kind)
     if g.rate.remaining < 0:
         g.rate = g.rate.exhausted()
-        raise ApiError(403, f"API rate limit exceeded for {principal.label}.",
+        raise ApiError(403, _limit_message(principal),
                        doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
     return None
+
+
+def _limit_message(principal: Any) -> str:
+    if principal.installation_id is not None:
+        return f"API rate limit exceeded for installation ID {principal.installation_id}."
+    if principal.user is not None:
+        return f"API rate limit exceeded for user ID {principal.user['id']}."
+    return (f"API rate limit exceeded for {request.remote_addr}. (But here's the good news: Authenticated "
+            "requests get a higher rate limit. Check out the documentation for more details.)")
 
 
 def _after(resp: Response) -> Response:
     if not is_api():
         return resp
     hub = _hub()
+    resp = _conditional(hub, resp)
     rate = g.get("rate")
     if rate is not None:
         resp.headers.update(rate.headers())
@@ -104,6 +117,21 @@ def _after(resp: Response) -> Response:
     for check in hub.response_checks:
         check(request.method, request.path.removeprefix(API_PREFIX), resp)
     return resp
+
+
+def _conditional(hub: Any, resp: Response) -> Response:
+    """ETags on GETs; a matching `If-None-Match` answers 304, which (as on GitHub) costs no budget."""
+    if request.method != "GET" or resp.status_code != 200 or not resp.is_json:
+        return resp
+    etag = f'"{hashlib.sha256(resp.get_data()).hexdigest()[:40]}"'
+    resp.headers["ETag"] = etag
+    if etag not in request.headers.get("If-None-Match", ""):
+        return resp
+    if g.get("rate") is not None:
+        g.rate = hub.ratelimit.refund(g.rate_key, g.principal.kind)
+    not_modified = Response(status=304)
+    not_modified.headers["ETag"] = etag
+    return not_modified
 
 
 def route_template() -> str:

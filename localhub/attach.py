@@ -15,9 +15,11 @@ DEFAULT_CI_TIMEOUT = 600.0  # seconds
 def attach(hub: Any) -> None:
     """Give `hub` its PR flow, checks and CI; react to pushes; close the pools on `hub.stop()`."""
     hub.checks = Checks(hub)
+    hub.checks.abandon_unfinished_ci()
     hub.ci = LocalCI(hub.checks, hub.store.state_dir / "ci",
                      concurrency=getattr(hub.config, "ci_concurrency", DEFAULT_CI_CONCURRENCY),
                      timeout=getattr(hub.config, "ci_timeout", DEFAULT_CI_TIMEOUT))
     hub.pulls = PullFlow(hub)
     hub.on_push(hub.pulls.on_push)
+    hub.pull_issue_changes.append(hub.pulls.on_issue_change)
     hub.on_stop.extend([hub.ci.close, hub.pulls.close])

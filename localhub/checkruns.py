@@ -60,7 +60,8 @@ class Checks:
                  "head": {"ref": p["head_ref"], "sha": p["head_sha"], "repo": mini_repo},
                  "base": {"ref": p["base_ref"], "sha": p["base_sha"], "repo": mini_repo}} for p in rows]
 
-    def suite(self, shapes: Shapes, suite: Row, webhook: bool = False) -> JSON:
+    def suite(self, shapes: Shapes, suite: Row) -> JSON:
+        """`check-suite` (REST) and the webhook `check_suite`."""
         repo = self.store.repo_by_id(suite["repo_id"])
         api = f"{shapes.api}/repos/{shapes.repo_full_name(repo['id'])}"
         data: JSON = {
@@ -71,15 +72,11 @@ class Checks:
             "app": self.app(shapes, suite["app_id"]), "created_at": suite["created_at"],
             "updated_at": suite["updated_at"], "rerequestable": False, "runs_rerequestable": False,
         }
-        if not webhook:
-            count = len([r for r in checkstore.runs_for(self.store, repo["id"], suite["head_sha"])
-                         if r["suite_id"] == suite["id"]])
-            data.update({"repository": shapes.repo(repo, webhook=True), "head_commit": self.head_commit(repo, suite["head_sha"]),
-                         "latest_check_runs_count": count, "check_runs_url": f"{api}/check-suites/{suite['id']}/check-runs"})
-        else:
-            data.update({"repository": shapes.repo(repo, webhook=True), "latest_check_runs_count": 1,
-                         "check_runs_url": f"{api}/check-suites/{suite['id']}/check-runs",
-                         "head_commit": self.head_commit(repo, suite["head_sha"])})
+        count = len([r for r in checkstore.runs_for(self.store, repo["id"], suite["head_sha"])
+                     if r["suite_id"] == suite["id"]])
+        data.update({"repository": shapes.repo(repo, webhook=True),  # `minimal-repository`
+                     "head_commit": self.head_commit(repo, suite["head_sha"]), "latest_check_runs_count": count,
+                     "check_runs_url": f"{api}/check-suites/{suite['id']}/check-runs"})
         return data
 
     def head_commit(self, repo: Row, sha: str) -> JSON:
@@ -101,7 +98,7 @@ class Checks:
             "started_at": run["started_at"], "completed_at": run["completed_at"], "name": run["name"],
             "output": {"title": run["output_title"], "summary": run["output_summary"], "text": run["output_text"],
                        "annotations_count": 0, "annotations_url": f"{url}/annotations"},
-            "check_suite": self.suite(shapes, suite, webhook=True) if webhook else {"id": suite["id"]},
+            "check_suite": self.suite(shapes, suite) if webhook else {"id": suite["id"]},
             "app": self.app(shapes, suite["app_id"]),
             "pull_requests": self.pull_minimals(shapes, repo, run["head_sha"]),
         }
@@ -139,7 +136,7 @@ class Checks:
         if finished:
             shapes = self.hub.shapes()
             self.hub.events.emit(repo, "check_suite", {
-                "action": "completed", "check_suite": self.suite(shapes, suite, webhook=True),
+                "action": "completed", "check_suite": self.suite(shapes, suite),
                 "repository": shapes.repo(repo, webhook=True), "sender": shapes.user(sender)})
 
     def _emit_run(self, repo: Row, row: Row, action: str, sender: Row) -> None:
@@ -167,7 +164,8 @@ class Checks:
     def ci_queued(self, job: CiJob) -> int:
         repo = self.store.repo_by_id(job.repo_id)
         row = self.create_run(repo, LOCAL_CI_APP.id, CHECK_NAME, job.head_sha, job.head_branch,
-                              {"status": "queued"}, self.store.ensure_user(CI_BOT, "Bot"))
+                              {"status": "queued", "started_at": now_iso()},
+                              self.store.ensure_user(CI_BOT, "Bot"))
         return int(row["id"])
 
     def ci_started(self, run_id: int) -> None:
@@ -181,6 +179,18 @@ class Checks:
             "status": "completed", "conclusion": result.conclusion, "completed_at": now_iso(),
             "output_title": result.title, "output_summary": result.summary, "output_text": result.text,
         }, self.store.ensure_user(CI_BOT, "Bot"))
+
+    def abandon_unfinished_ci(self) -> int:
+        """Complete (`cancelled`) the CI runs a previous server left unfinished; how many there were."""
+        rows = self.store.all("SELECT r.id, r.repo_id FROM check_runs r JOIN check_suites s ON s.id=r.suite_id"
+                              " WHERE s.app_id=? AND r.status!='completed'", (LOCAL_CI_APP.id,))
+        bot = self.store.ensure_user(CI_BOT, "Bot")
+        for row in rows:
+            self.update_run(self.store.repo_by_id(row["repo_id"]), row["id"], {
+                "status": "completed", "conclusion": "cancelled", "completed_at": now_iso(),
+                "output_title": "CI was cancelled", "output_summary": "localhub stopped while this run was pending.",
+            }, bot)
+        return len(rows)
 
     def has_ci_run(self, repo_id: int, sha: str) -> bool:
         return any(s["app_id"] == LOCAL_CI_APP.id for s in checkstore.suites_for(self.store, repo_id, sha))

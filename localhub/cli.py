@@ -13,8 +13,12 @@ from localhub.server import HubConfig, LocalHub
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    hub = sub.add_parser("localhub", help="a GitHub-compatible forge on this machine")
-    actions = hub.add_subparsers(dest="localhub_command", metavar="ACTION", required=True)
+    """Add `localhub serve|import` to the `orchestra` command line."""
+    add_actions(sub.add_parser("localhub", help="a GitHub-compatible forge on this machine"))
+
+
+def add_actions(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="localhub_command", metavar="ACTION", required=True)
     serve = actions.add_parser("serve", help="serve the REST API, git over HTTP and webhooks")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
@@ -96,7 +100,7 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localhub")
-    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    args = parser.parse_args(["localhub", *(argv if argv is not None else sys.argv[1:])])
+    parser = argparse.ArgumentParser(prog="python -m localhub", description="a GitHub-compatible forge")
+    add_actions(parser)
+    args = parser.parse_args(argv)
     return int(args.func(args) or 0)

@@ -41,13 +41,15 @@ def signature(secret: str, body: bytes) -> str:
 class Events:
     """Emit events to repo hooks and the App webhook; deliveries are recorded in the store."""
 
-    def __init__(self, store: Store, workers: int = 4) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.app_webhook: tuple[str, str | None] | None = None
         self.app_id: int | None = None
         self.installation_id: int | None = None
         self.on_delivered: list[Callable[[str, str], None]] = []
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="localhub-hook")
+        # One sender thread per target URL: deliveries to a receiver arrive in the order they were
+        # emitted, and a slow receiver delays only its own queue, never the API.
+        self._senders: dict[str, ThreadPoolExecutor] = {}
         self._pending: set[Future[None]] = set()
         self._lock = threading.Lock()
 
@@ -110,8 +112,11 @@ class Events:
                  json.dumps(headers), int(redelivery), now_iso()),
             )
             delivery_id = int(cur.lastrowid or 0)
-        future = self._pool.submit(self._deliver, delivery_id, target.url, body.encode(), headers, event)
         with self._lock:
+            sender = self._senders.get(target.url)
+            if sender is None:
+                sender = self._senders[target.url] = ThreadPoolExecutor(1, thread_name_prefix="localhub-hook")
+            future = sender.submit(self._deliver, delivery_id, target.url, body.encode(), headers, event)
             self._pending.add(future)
         future.add_done_callback(self._forget)
         return delivery_id
@@ -172,7 +177,11 @@ class Events:
             wait(pending, timeout=remaining)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        with self._lock:
+            senders = list(self._senders.values())
+            self._senders.clear()
+        for sender in senders:
+            sender.shutdown(wait=True, cancel_futures=False)
 
     # -- store functions for the hooks/deliveries REST endpoints ----------------------------
     def deliveries(self, hook_id: int) -> list[Row]:

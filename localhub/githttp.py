@@ -18,6 +18,12 @@ from localhub.store import Row
 bp = Blueprint("githttp", __name__)
 SERVICES = ("git-upload-pack", "git-receive-pack")
 _push_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
+_push_locks_guard = threading.Lock()
+
+
+def _push_lock(repo_id: int) -> threading.Lock:
+    with _push_locks_guard:
+        return _push_locks[repo_id]
 
 
 def _pkt(line: str) -> bytes:
@@ -47,6 +53,8 @@ def _resolve(owner: str, repo_git: str, service: str) -> tuple[Row, Row | None] 
     if principal.installation_id is not None:
         return repo, user
     have = hub().store.permission(repo, user)
+    if have is None and repo["private"]:
+        return Response("Repository not found.\n", status=404)  # as GitHub: no hint it exists
     if have is None or PERMISSION_ORDER.index(have) < PERMISSION_ORDER.index(needed):
         return Response(f"Permission to {owner}/{repo['name']} denied to {user['login']}.\n", status=403)
     return repo, user
@@ -102,7 +110,7 @@ def receive_pack(owner: str, repo_git: str) -> Response:
     assert pusher is not None
     data = _request_body()
     git = git_for(hub().store, repo)
-    with _push_locks[repo["id"]]:  # one push at a time per repo, so the ref diff is this push's
+    with _push_lock(repo["id"]):  # one push at a time per repo, so the ref diff is this push's
         before = git.refs()
         out = _rpc(repo, "git-receive-pack", data)
         after = git.refs()

@@ -9,6 +9,7 @@ no `refs/pull/*` refs are written, so pushes never see refs move under them.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -18,6 +19,7 @@ from typing import Any
 from localhub import checkstore, gitops, pullstore
 from localhub.store import Row, Store
 
+log = logging.getLogger(__name__)
 FORGE = gitops.Identity("localhub", "noreply@localhub.invalid")
 
 
@@ -58,7 +60,10 @@ class Mergeability:
     def _compute(self, issue_id: int) -> None:
         with self._lock:
             self._queued.discard(issue_id)
-        self.compute(issue_id)
+        try:
+            self.compute(issue_id)
+        except gitops.GitOpsError:  # stays null (as GitHub's can); the next GET tries again
+            log.exception("mergeability of PR (issue id %s) could not be computed", issue_id)
 
     def compute(self, issue_id: int) -> None:
         """Merge head into base in memory now and store the answer (and the test merge commit)."""

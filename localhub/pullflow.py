@@ -38,6 +38,11 @@ def closing_references(text: str) -> list[int]:
     return list(dict.fromkeys(int(n) for n in CLOSING.findall(text)))
 
 
+def _message(title: str, message: str | None, default_body: str) -> str:
+    body = default_body if message is None else message
+    return f"{title}\n\n{body}".rstrip() + "\n"
+
+
 def identity_of(user: Row) -> gitops.Identity:
     return gitops.Identity(user["name"] or user["login"], user["email"] or f"{user['login']}@users.noreply.localhub")
 
@@ -87,9 +92,13 @@ class PullFlow:
     # -- pushes ----------------------------------------------------------------------------
     def on_push(self, repo: Row, ref: str, old: str, new: str, pusher: Row) -> None:
         """Post-receive: react to a branch update as GitHub does."""
-        if not ref.startswith("refs/heads/") or new == ZERO_SHA:
+        if not ref.startswith("refs/heads/"):
             return
         branch = ref.removeprefix("refs/heads/")
+        if new == ZERO_SHA:  # GitHub closes the open PRs whose head branch is deleted
+            for pull in pullstore.open_pulls_on(self.store, repo["id"], head_ref=branch):
+                self.set_state(repo, pull, "closed", pusher)
+            return
         heads = pullstore.open_pulls_on(self.store, repo["id"], head_ref=branch)
         for pull in heads:
             self._synchronize(repo, pull, old, new, pusher)
@@ -138,7 +147,7 @@ class PullFlow:
 
     def _merge_commit(self, git_dir: Path, pull: Row, user: Row, method: str, base: str, head: str,
                       title: str | None, message: str | None) -> str:
-        who = identity_of(user)
+        """The commit the base will point at, with GitHub's default titles and messages."""
         if method == "rebase":
             try:
                 return gitops.rebase_commits(git_dir, base, head, FORGE)
@@ -146,12 +155,12 @@ class PullFlow:
                 raise MergeRefused(405, "This branch can't be rebased") from None
         if method == "squash":
             subjects = gitops.run_git(git_dir, "log", "--reverse", "--format=* %s", f"{base}..{head}").stdout
-            text = f"{title or pull['title'] + ' (#' + str(pull['number']) + ')'}\n\n{message if message is not None else subjects}"
-            return gitops.squash_commit(git_dir, base, head, text.rstrip() + "\n", who, FORGE)
+            text = _message(title or f"{pull['title']} (#{pull['number']})", message, subjects)
+            return gitops.squash_commit(git_dir, base, head, text, identity_of(user), FORGE)
         owner = self.store.user_by_id(self.store.repo_by_id(pull["repo_id"])["owner_id"])["login"]
         default_title = f"Merge pull request #{pull['number']} from {owner}/{pull['head_ref']}"
-        text = f"{title or default_title}\n\n{message if message is not None else pull['title']}"
-        return gitops.merge_commit(git_dir, base, head, text.rstrip() + "\n", who, FORGE)
+        text = _message(title or default_title, message, pull["title"])
+        return gitops.merge_commit(git_dir, base, head, text, identity_of(user), FORGE)
 
     def _record_merge(self, repo: Row, pull: Row, user: Row, merge_sha: str, base_before: str, head: str) -> None:
         stamp = now_iso()
@@ -191,6 +200,15 @@ class PullFlow:
             self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, "closed" if state == "closed" else "reopened", pull, user)
         return pull
+
+    def on_issue_change(self, repo: Row, action: str, issue: Row, user: Row, extra: dict[str, Any]) -> None:
+        """The issues API changed a PR's issue half (labels, assignees, state, title): emit `pull_request`."""
+        pull = self.store.one(pullstore.PULL_SELECT + " WHERE p.issue_id=?", (issue["id"],))
+        if pull is None:  # an issue row marked as a PR without its `pulls` half (made by hand)
+            return
+        if action == "reopened":
+            self.mergeability.schedule(pull["issue_id"])
+        self.emit(repo, action, pull, user, **extra)
 
     def close(self) -> None:
         self.mergeability.close()

@@ -130,6 +130,7 @@ class PullShapes:
         api = f"{self.shapes.api}/repos/{full_name}/pulls/comments/{comment['id']}"
         html = f"{self.shapes.web}/{full_name}/pull/{pull['number']}#discussion_r{comment['id']}"
         pr_url = f"{self.shapes.api}/repos/{full_name}/pulls/{pull['number']}"
+        position = diff_position(comment["diff_hunk"], comment["line"], comment["side"])
         data: dict[str, Any] = {
             "url": api, "id": comment["id"], "node_id": node_id("PRRC", comment["id"]),
             "pull_request_review_id": comment["review_id"], "diff_hunk": comment["diff_hunk"],
@@ -142,9 +143,30 @@ class PullShapes:
             "start_line": comment["start_line"], "original_start_line": comment["start_line"],
             "start_side": comment["side"] if comment["start_line"] else None,
             "line": comment["line"], "original_line": comment["line"], "side": comment["side"],
+            "position": position, "original_position": position,
             "subject_type": "line" if comment["line"] else "file",
             "reactions": self.shapes.reactions(api),
         }
         if comment["in_reply_to_id"]:
             data["in_reply_to_id"] = comment["in_reply_to_id"]
         return data
+
+
+def diff_position(patch: str, line: int | None, side: str = "RIGHT") -> int | None:
+    """GitHub's (legacy) `position`: the line's index in the file's diff, counted after the first `@@`."""
+    if not patch or line is None:
+        return None
+    old = new = 0
+    for position, text in enumerate(patch.split("\n")):
+        if text.startswith("@@"):
+            ranges = text.split(" ")
+            old = int(ranges[1].lstrip("-").split(",")[0]) - 1
+            new = int(ranges[2].lstrip("+").split(",")[0]) - 1
+            continue
+        if not text.startswith("+"):
+            old += 1
+        if not text.startswith("-"):
+            new += 1
+        if (new if side == "RIGHT" else old) == line and not text.startswith("-" if side == "RIGHT" else "+"):
+            return position
+    return None

@@ -61,5 +61,12 @@ class RateLimiter:
             self._windows[key] = (reset, used)
         return Rate(budget, used, reset)
 
+    def refund(self, key: str, kind: str, cost: int = 1) -> Rate:
+        """Give back a call that turned out free (a 304 answer)."""
+        with self._lock:
+            reset, used = self._windows.get(key, (int(time.time()) + WINDOW, cost))
+            self._windows[key] = (reset, max(0, used - cost))
+        return self.peek(key, kind)
+
     def peek(self, key: str, kind: str) -> Rate:
         return self.spend(key, kind, cost=0)

@@ -131,10 +131,10 @@ def require_permission(repo: Row, needed: str) -> None:
     """403 (404 for private repos the caller cannot read) unless the caller holds `needed`."""
     if has_permission(repo, needed):
         return
-    if caller() is None:
-        raise ApiError(401, "Requires authentication")
     if not has_permission(repo, "read"):
         not_found()
+    if caller() is None:
+        raise ApiError(401, "Requires authentication")
     fail(403, "Must have admin rights to Repository." if needed == "admin"
          else "Resource not accessible by integration" if g.get("installation_id")
          else "Must have push access to repository.")

@@ -18,6 +18,7 @@ from localhub.attach import attach
 from localhub.auth import AppConfig
 from localhub.events import Events
 from localhub.faults import Faults
+from localhub.gitrepo import ZERO_SHA
 from localhub.metrics import Metrics
 from localhub.ratelimit import RateLimiter
 from localhub.repos import git_for, import_repo, touch_pushed
@@ -27,6 +28,7 @@ from localhub.store import Row, Store
 #: `callback(repo, ref, old_sha, new_sha, pusher)` after every ref a push changed.
 PostReceive = Callable[[Row, str, str, str, Row], None]
 ResponseCheck = Callable[[str, str, Response], None]
+PullIssueChange = Callable[[Row, str, Row, Row, dict[str, Any]], None]
 
 
 @dataclass
@@ -60,6 +62,9 @@ class LocalHub:
         self.ratelimit = RateLimiter(config.rate_limit)
         self.post_receive: list[PostReceive] = [self._emit_push]
         self.response_checks: list[ResponseCheck] = []
+        #: `callback(repo, action, issue, user, extra)` when the issues API changes a PR's issue half
+        #: (labeled, assigned, closed, edited, ...): the pulls module emits `pull_request` for it.
+        self.pull_issue_changes: list[PullIssueChange] = []
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -122,13 +127,17 @@ class LocalHub:
                 callback(repo, ref, old, new, pusher)
 
     def _emit_push(self, repo: Row, ref: str, old: str, new: str, pusher: Row) -> None:
-        payload = payloads.push_event(self.shapes(), repo, git_for(self.store, repo), ref, old, new, pusher)
+        git = git_for(self.store, repo)
+        forced = ZERO_SHA not in (old, new) and not git.is_ancestor(old, new)
+        payload = payloads.push_event(self.shapes(), repo, git, ref, old, new, pusher, forced)
         self.events.emit(repo, "push", payload)
 
     # -- serving ----------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://{self.config.host}:{self.config.port}"
+        """The web root used where no request says how we were reached (webhooks, the CLI)."""
+        host = "127.0.0.1" if self.config.host in ("0.0.0.0", "", "::") else self.config.host
+        return f"http://{host}:{self.config.port}"
 
     @property
     def api_url(self) -> str:

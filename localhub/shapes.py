@@ -67,32 +67,14 @@ class Shapes:
         open_issues = self.store.one(
             "SELECT COUNT(*) AS n FROM issues WHERE repo_id=? AND state='open'", (row["id"],)
         )["n"]  # type: ignore[index]
+        host = self.web.split("://")[1]
         data: JSON = {
             "id": row["id"], "node_id": node_id("R", row["id"]), "name": row["name"], "full_name": full,
             "private": bool(row["private"]), "owner": self.user(owner), "html_url": f"{self.web}/{full}",
-            "description": row["description"], "fork": False, "url": api,
-            "archive_url": f"{api}/{{archive_format}}{{/ref}}", "assignees_url": f"{api}/assignees{{/user}}",
-            "blobs_url": f"{api}/git/blobs{{/sha}}", "branches_url": f"{api}/branches{{/branch}}",
-            "collaborators_url": f"{api}/collaborators{{/collaborator}}",
-            "comments_url": f"{api}/comments{{/number}}", "commits_url": f"{api}/commits{{/sha}}",
-            "compare_url": f"{api}/compare/{{base}}...{{head}}", "contents_url": f"{api}/contents/{{+path}}",
-            "contributors_url": f"{api}/contributors", "deployments_url": f"{api}/deployments",
-            "downloads_url": f"{api}/downloads", "events_url": f"{api}/events", "forks_url": f"{api}/forks",
-            "git_commits_url": f"{api}/git/commits{{/sha}}", "git_refs_url": f"{api}/git/refs{{/sha}}",
-            "git_tags_url": f"{api}/git/tags{{/sha}}", "git_url": f"git://{self.web.split('://')[1]}/{full}.git",
-            "issue_comment_url": f"{api}/issues/comments{{/number}}",
-            "issue_events_url": f"{api}/issues/events{{/number}}", "issues_url": f"{api}/issues{{/number}}",
-            "keys_url": f"{api}/keys{{/key_id}}", "labels_url": f"{api}/labels{{/name}}",
-            "languages_url": f"{api}/languages", "merges_url": f"{api}/merges",
-            "milestones_url": f"{api}/milestones{{/number}}",
-            "notifications_url": f"{api}/notifications{{?since,all,participating}}",
-            "pulls_url": f"{api}/pulls{{/number}}", "releases_url": f"{api}/releases{{/id}}",
-            "ssh_url": f"git@{self.web.split('://')[1].split(':')[0]}:{full}.git",
-            "stargazers_url": f"{api}/stargazers", "statuses_url": f"{api}/statuses/{{sha}}",
-            "subscribers_url": f"{api}/subscribers", "subscription_url": f"{api}/subscription",
-            "tags_url": f"{api}/tags", "teams_url": f"{api}/teams", "trees_url": f"{api}/git/trees{{/sha}}",
-            "clone_url": f"{self.web}/{full}.git", "mirror_url": None, "hooks_url": f"{api}/hooks",
-            "svn_url": f"{self.web}/{full}", "homepage": None, "language": None, "forks_count": 0,
+            "description": row["description"], "fork": False, "url": api, **_repo_urls(api),
+            "git_url": f"git://{host}/{full}.git", "ssh_url": f"git@{host.split(':')[0]}:{full}.git",
+            "clone_url": f"{self.web}/{full}.git", "mirror_url": None, "svn_url": f"{self.web}/{full}",
+            "homepage": None, "language": None, "forks_count": 0,
             "stargazers_count": 0, "watchers_count": 0, "size": 0, "default_branch": row["default_branch"],
             "open_issues_count": open_issues, "is_template": False, "topics": [], "has_issues": True,
             "has_projects": True, "has_wiki": True, "has_pages": False, "has_downloads": True,
@@ -217,6 +199,31 @@ class Shapes:
             "single_file_name": None, "has_multiple_single_files": False, "single_file_paths": [],
             "suspended_by": None, "suspended_at": None,
         }
+
+
+def _repo_urls(api: str) -> JSON:
+    """The `*_url` templates of a repository whose API URL is `api`."""
+    return {
+        "archive_url": f"{api}/{{archive_format}}{{/ref}}", "assignees_url": f"{api}/assignees{{/user}}",
+        "blobs_url": f"{api}/git/blobs{{/sha}}", "branches_url": f"{api}/branches{{/branch}}",
+        "collaborators_url": f"{api}/collaborators{{/collaborator}}",
+        "comments_url": f"{api}/comments{{/number}}", "commits_url": f"{api}/commits{{/sha}}",
+        "compare_url": f"{api}/compare/{{base}}...{{head}}", "contents_url": f"{api}/contents/{{+path}}",
+        "contributors_url": f"{api}/contributors", "deployments_url": f"{api}/deployments",
+        "downloads_url": f"{api}/downloads", "events_url": f"{api}/events", "forks_url": f"{api}/forks",
+        "git_commits_url": f"{api}/git/commits{{/sha}}", "git_refs_url": f"{api}/git/refs{{/sha}}",
+        "git_tags_url": f"{api}/git/tags{{/sha}}", "hooks_url": f"{api}/hooks",
+        "issue_comment_url": f"{api}/issues/comments{{/number}}",
+        "issue_events_url": f"{api}/issues/events{{/number}}", "issues_url": f"{api}/issues{{/number}}",
+        "keys_url": f"{api}/keys{{/key_id}}", "labels_url": f"{api}/labels{{/name}}",
+        "languages_url": f"{api}/languages", "merges_url": f"{api}/merges",
+        "milestones_url": f"{api}/milestones{{/number}}",
+        "notifications_url": f"{api}/notifications{{?since,all,participating}}",
+        "pulls_url": f"{api}/pulls{{/number}}", "releases_url": f"{api}/releases{{/id}}",
+        "stargazers_url": f"{api}/stargazers", "statuses_url": f"{api}/statuses/{{sha}}",
+        "subscribers_url": f"{api}/subscribers", "subscription_url": f"{api}/subscription",
+        "tags_url": f"{api}/tags", "teams_url": f"{api}/teams", "trees_url": f"{api}/git/trees{{/sha}}",
+    }
 
 
 APP_PERMISSIONS = {"checks": "write", "contents": "write", "issues": "write", "metadata": "read",

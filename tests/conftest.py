@@ -6,3 +6,16 @@ pytest_plugins = [
     "tests.support.localhub",
     "tests.support.model_server",
 ]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runtime():
+    """Each test starts and ends without an installed process runtime (bot/runtime.py)."""
+    from bot import runtime
+
+    runtime.reset()
+    yield
+    runtime.reset()

@@ -199,3 +199,11 @@ def test_finish_validates_its_report(box: Toolbox) -> None:
 )
 def test_glob_match(path: str, pattern: str, hit: bool) -> None:
     assert glob_match(path, pattern) is hit
+
+
+def test_bad_arguments_come_back_as_errors(box: Toolbox) -> None:
+    missing = run(box, "read_file")
+    assert missing.error and "bad arguments for read_file" in missing.text and "path" in missing.text
+    assert "bad arguments" in run(box, "read_file", path="app.py", start_line="two").text
+    assert "not valid JSON" in run(box, "edit_file", _unparsed_arguments="{oops").text
+    assert "bad arguments" in run(box, "grep", pattern="x", colour="red").text

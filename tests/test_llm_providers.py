@@ -122,6 +122,17 @@ def test_openai_compatible_uses_spec_base_url_and_placeholder_key(model_server: 
     assert model.context_window == 32_768
 
 
+def test_openai_key_never_goes_to_a_compatible_host_named_in_the_spec(model_server: ModelServer) -> None:
+    model_server.script([Turn(text="placeholder accepted"), Turn(text="own key accepted")])
+    spec = f"openai-compatible:llama3@{model_server.openai_base_url}"
+    model_server.api_key = "not-needed"  # any other key gets a 401
+    reply = make_model(spec, env={"OPENAI_API_KEY": "sk-real-openai-key"}).complete([Message(role="user", content="hi")], [])
+    assert reply.text == "placeholder accepted"
+    model_server.api_key = "litellm-master-key"
+    env = {"OPENAI_API_KEY": "sk-real-openai-key", "ORCHESTRA_COMPATIBLE_API_KEY": "litellm-master-key"}
+    assert make_model(spec, env=env).complete([Message(role="user", content="hi")], []).text == "own key accepted"
+
+
 def test_openai_base_url_from_environment(model_server: ModelServer) -> None:
     model_server.script([Turn(text="via OPENAI_BASE_URL")])
     model = make_model("openai:gpt-5-mini", env=env_for(model_server))
@@ -143,3 +154,33 @@ def test_policy_function_drives_both_providers(model_server: ModelServer) -> Non
         reply = make_model(spec, env=env).complete([Message(role="user", content="hi")], [])
         assert reply.text.endswith("saw 1 message(s)")
     assert seen == ["openai", "anthropic"]
+
+
+def neutral(messages: list[Message]) -> list[tuple]:
+    return [(m.role, m.content, [(c.id, c.name, c.arguments) for c in m.tool_calls], m.tool_call_id)
+            for m in messages]
+
+
+@pytest.mark.parametrize("spec", ["openai:gpt-5.2", "openai-responses:gpt-5.2", "anthropic:claude-haiku-4-5"])
+def test_what_each_provider_sends_reads_back_as_the_same_conversation(model_server: ModelServer, spec: str) -> None:
+    model_server.script([Turn(text="Reading.", tool_calls=[("read_file", {"path": "a"}), ("run", {"command": "ls"})]),
+                         Turn(text="Done.")])
+    _, _, messages = converse(make_model(spec, env=env_for(model_server)))
+    assert neutral(model_server.requests[1].messages) == neutral(messages)
+
+
+@pytest.mark.parametrize("spec", ["openai:gpt-5.2", "openai-responses:gpt-5.2", "anthropic:claude-haiku-4-5"])
+def test_one_message_policy_drives_every_provider_alike(model_server: ModelServer, spec: str) -> None:
+    def policy(messages: list[Message]) -> Turn:
+        results = [m.content for m in messages if m.role == "tool"]
+        if not results:
+            return Turn(tool_calls=[("read_file", {"path": "VERSION"})])
+        return Turn(text=f"version is {results[-1]}")
+
+    model_server.policy_on_messages(policy)
+    model = make_model(spec, env=env_for(model_server))
+    messages = [Message(role="user", content="What version?")]
+    reply = model.complete(messages, TOOLS)
+    messages.append(reply.as_message())
+    messages.append(Message(role="tool", tool_call_id=reply.tool_calls[0].id, content="1.2.3"))
+    assert model.complete(messages, TOOLS).text == "version is 1.2.3"

@@ -144,3 +144,14 @@ def test_stream_that_ends_early_is_retried_not_taken_as_complete(model_server: M
     reply = make_model(spec, env=env, retry=FAST, stream=True).complete(HI, [])
     assert reply.text == "the whole answer" and reply.tool_calls[0].arguments == {"command": "pytest"}
     assert len(model_server.requests) == 2
+
+
+@pytest.mark.parametrize("spec", [*SPECS, "openai-responses:gpt-5.2"])
+def test_error_event_inside_a_stream_is_retried(model_server: ModelServer, spec: str) -> None:
+    model_server.script([Turn(text="after the overload")])
+    model_server.fail_next("overloaded-event", 2)
+    key = f"sk-test-{secrets.token_hex(12)}"
+    env = {"ANTHROPIC_API_KEY": key, "ANTHROPIC_BASE_URL": model_server.anthropic_base_url,
+           "OPENAI_API_KEY": key, "OPENAI_BASE_URL": model_server.openai_base_url}
+    reply = make_model(spec, env=env, retry=FAST, stream=True).complete(HI, [])
+    assert reply.text == "after the overload" and len(model_server.requests) == 3

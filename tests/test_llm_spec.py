@@ -18,6 +18,7 @@ from bot.settings import Settings
 @pytest.mark.parametrize(("text", "expected"), [
     ("anthropic:claude-sonnet-4-5", ModelSpec("anthropic", "claude-sonnet-4-5")),
     ("openai:gpt-5.2", ModelSpec("openai", "gpt-5.2")),
+    ("openai-responses:gpt-5.2", ModelSpec("openai-responses", "gpt-5.2")),
     ("openai-compatible:qwen2.5-coder@http://host:8000/v1",
      ModelSpec("openai-compatible", "qwen2.5-coder", "http://host:8000/v1")),
     ("openai-compatible:qwen2.5-coder:7b@http://127.0.0.1:11434/v1/",

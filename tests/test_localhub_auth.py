@@ -24,6 +24,7 @@ def test_missing_and_bad_credentials_get_401(localhub) -> None:
     bad = requests.get(f"{localhub.api_url}/user", headers={"Authorization": "token nope"}, timeout=10)
     assert bad.status_code == 401
     assert bad.json()["message"] == "Bad credentials"
+    assert bad.headers["X-RateLimit-Limit"] == "60"
     with pytest.raises(BadCredentialsException):
         _ = localhub.github("not-a-token").get_user().login
 
@@ -112,3 +113,17 @@ def test_expired_forged_or_stale_credentials_get_401(localhub, localhub_app) -> 
         db.execute("UPDATE tokens SET expires_at='2000-01-01T00:00:00Z' WHERE kind='installation'")
     stale = requests.get(f"{localhub.api_url}/rate_limit", headers={"Authorization": f"token {token}"}, timeout=10)
     assert stale.status_code == 401
+
+
+def test_private_repositories_hide_from_outsiders(localhub, tmp_path: Path) -> None:
+    localhub.add_user("alice")
+    localhub.add_user("bob")
+    localhub.github("alice").get_user().create_repo("secret", private=True)
+    assert localhub.github("alice").get_repo("alice/secret").private is True
+    with pytest.raises(GithubException) as hidden:
+        localhub.github("bob").get_repo("alice/secret")
+    assert hidden.value.status == 404
+    assert requests.get(f"{localhub.api_url}/repos/alice/secret", timeout=10).status_code == 404
+    with pytest.raises(AssertionError, match="not found"):
+        git(tmp_path, "clone", "-q", localhub.git_url("alice/secret", "bob"), str(tmp_path / "c"))
+    git(tmp_path, "clone", "-q", localhub.git_url("alice/secret", "alice"), str(tmp_path / "c"))

@@ -11,6 +11,7 @@ import requests
 from github import Auth, Github, GithubException
 from github.Repository import Repository
 
+from localhub.ci import CiJob
 from tests.support.git_repos import git, make_repo
 from tests.support.localhub import LocalhubApp, LocalhubHandle
 from tests.support.waiting import wait_for
@@ -90,7 +91,6 @@ def test_apps_create_and_update_check_runs(repo: tuple[Repository, Path], localh
              output={"title": "2 problems", "summary": "lint failed", "text": "E501 line too long"})
     runs = {r.name: r for r in as_app.get_commit(sha).get_check_runs()}
     assert runs["lint"].conclusion == "failure" and runs["lint"].output.text == "E501 line too long"
-    localhub.hub.response_checks.clear()  # GitHub answers this 403 but its description omits it
     with pytest.raises(GithubException) as refused:
         localhub.github("alice").get_repo("alice/app").create_check_run(name="x", head_sha=sha)
     assert refused.value.status == 403
@@ -112,7 +112,18 @@ def test_statuses_roll_up_into_the_combined_status(repo: tuple[Repository, Path]
     listed = requests.get(f"{localhub.api_url}/repos/alice/app/commits/{commit.sha}/statuses",
                           headers={"Authorization": f"token {localhub.token('alice')}"}, timeout=10)
     assert [s["state"] for s in listed.json()] == ["failure", "success", "success", "pending"]
-    localhub.hub.response_checks.clear()  # GitHub answers this 422 but its description omits it
     with pytest.raises(GithubException) as bad:
         commit.create_status("purple")
     assert bad.value.status == 422
+
+
+def test_ci_left_unfinished_by_a_stopped_server_is_cancelled(repo: tuple[Repository, Path],
+                                                             localhub: LocalhubHandle) -> None:
+    gh_repo, _ = repo
+    sha = gh_repo.get_branch("main").commit.sha
+    row = localhub.hub.store.repo("alice", "app")
+    git_dir = localhub.hub.pulls.git_dir(row)
+    localhub.hub.checks.ci_queued(CiJob(row["id"], git_dir, sha, "main", CI))  # queued, never run
+    localhub.restart()
+    [run] = list(localhub.github("alice").get_repo("alice/app").get_commit(sha).get_check_runs())
+    assert (run.status, run.conclusion, run.output.title) == ("completed", "cancelled", "CI was cancelled")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import requests
+from github import GithubException
 
 from localhub.faults import SECONDARY_LIMIT, Faults
 from tests.support.git_repos import git, make_repo
@@ -36,7 +38,12 @@ def test_faults_are_deterministic_by_seed(localhub) -> None:
                for _ in range(20)]
     limited = [a for a in answers if a.status_code == 403]
     assert limited and all(a.json()["message"] == SECONDARY_LIMIT and a.headers["Retry-After"] for a in limited)
+    assert all("X-RateLimit-Remaining" in a.headers for a in answers)
     assert {a.status_code for a in answers} == {403, 502}
+    metrics = localhub.metrics()["rest"]
+    every = first + second + other + [a.status_code for a in answers]
+    assert list(metrics["by_token"].values()) == [len(every)]  # faulted calls count for the caller
+    assert metrics["by_status"]["502"] == every.count(502)
 
 
 def test_faults_spare_git_and_internal_endpoints(localhub, tmp_path: Path) -> None:
@@ -81,3 +88,48 @@ def test_hourly_budget_answers_githubs_403(localhub) -> None:
     assert limit.status_code == 200
     assert limit.json()["resources"]["core"]["remaining"] == 0
     assert limit.json()["rate"]["limit"] == 3
+
+
+def test_conditional_requests_cost_nothing(localhub) -> None:
+    token = localhub.add_user("alice")
+    headers = {"Authorization": f"token {token}"}
+    first = requests.get(f"{localhub.api_url}/user", headers=headers, timeout=10)
+    etag = first.headers["ETag"]
+    again = requests.get(f"{localhub.api_url}/user", headers={**headers, "If-None-Match": etag}, timeout=10)
+    assert again.status_code == 304
+    assert again.headers["X-RateLimit-Used"] == first.headers["X-RateLimit-Used"] == "1"
+
+
+def test_pygithub_recognises_both_rate_limits(localhub) -> None:
+    from github import RateLimitExceededException
+
+    localhub.add_user("alice")
+    gh = localhub.github("alice")
+    localhub.hub.ratelimit.budget = 1
+    gh.get_user("alice")
+    with pytest.raises(RateLimitExceededException):
+        gh.get_user("alice")
+    localhub.hub.ratelimit.budget = 100
+    localhub.hub.faults = Faults(rate=1.0, seed=1)
+    outcomes = set()
+    for _ in range(10):
+        try:
+            gh.get_user("alice")
+        except RateLimitExceededException:
+            outcomes.add("secondary")
+        except GithubException as exc:
+            outcomes.add(exc.status)
+    assert outcomes == {"secondary", 502}
+
+
+def test_latency_applies_to_api_calls_only(localhub) -> None:
+    import time
+
+    token = localhub.add_user("alice")
+    localhub.hub.config.latency_ms = 150
+    started = time.monotonic()
+    requests.get(f"{localhub.api_url}/user", headers={"Authorization": f"token {token}"}, timeout=10)
+    assert time.monotonic() - started >= 0.15
+    started = time.monotonic()
+    localhub.metrics()
+    assert time.monotonic() - started < 0.15

@@ -23,8 +23,7 @@ def test_chunked_push_and_gzip_fetch(localhub, tmp_path: Path) -> None:
         git(work, "branch", f"feature/branch-number-{n:02d}")
     # a 1 KiB post buffer makes git send the pack with Transfer-Encoding: chunked
     git(work, "-c", "http.postBuffer=1024", "push", "-q", localhub.git_url("alice/big", "alice"), "--all")
-    assert len(localhub.hub.store.repo("alice", "big")) and len(
-        localhub.github("alice").get_repo("alice/big").get_branches().get_page(0)) == 30
+    assert localhub.github("alice").get_repo("alice/big").get_branches().totalCount == 41
 
     # 41 wants make the upload-pack request larger than 1 KiB, which git sends gzip-compressed
     clone = tmp_path / "clone"

@@ -178,7 +178,6 @@ def test_reviews_and_review_comments(story: tuple[Repository, Path], localhub: L
     localhub.add_user("bob")
     repo.add_to_collaborators("bob", "push")
     pr = repo.create_pull(title="Feature", body="", head="feature", base="main")
-    localhub.hub.response_checks.clear()  # GitHub answers this 422 but its description omits it
     with pytest.raises(GithubException) as own:
         pr.create_review(body="mine is great", event="APPROVE")
     assert own.value.status == 422 and own.value.data["errors"] == ["Review Can not approve your own pull request"]
@@ -193,3 +192,28 @@ def test_reviews_and_review_comments(story: tuple[Repository, Path], localhub: L
     reply = pr.create_review_comment_reply(comment.id, "it's a demo")
     assert reply.in_reply_to_id == comment.id
     assert [c.body for c in pr.get_review_comments()] == ["why print?", "it's a demo"]
+
+
+def test_deleting_the_head_branch_closes_the_pr(story: tuple[Repository, Path]) -> None:
+    repo, clone = story
+    pr = repo.create_pull(title="Feature", body="", head="feature", base="main")
+    git(clone, "push", "-q", "origin", "--delete", "feature")
+    pr.update()
+    assert pr.state == "closed" and pr.merged is False
+
+
+def test_pushing_the_head_onto_the_base_marks_the_pr_merged(story: tuple[Repository, Path]) -> None:
+    repo, clone = story
+    pr = repo.create_pull(title="Feature", body="Closes #99", head="feature", base="main")
+    git(clone, "checkout", "-q", "main")
+    git(clone, "merge", "-q", "--no-edit", "origin/feature")
+    git(clone, "push", "-q", "origin", "main")
+    pr.update()
+    assert pr.merged and pr.state == "closed" and pr.merged_by.login == "alice"
+
+
+def test_closing_keywords_are_githubs() -> None:
+    from localhub.pullflow import closing_references
+
+    text = "Fixes #1, closes: #2 and RESOLVED #3; fix #1 again. Mentions #4, prefix#5, unfixes #6, Close #7"
+    assert closing_references(text) == [1, 2, 3, 7]

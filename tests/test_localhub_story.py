@@ -140,3 +140,68 @@ def test_import_keeps_branches_and_head(localhub, tmp_path: Path) -> None:
     assert repo.default_branch == "trunk"
     assert {b.name for b in repo.get_branches()} == {"trunk", "side"}
     assert localhub.hub.store.repo("alice", "imported")["ci_command"] == "make test"
+
+
+def test_remaining_core_endpoints(localhub, localhub_app, tmp_path: Path) -> None:
+    """The core endpoints the story does not touch answer GitHub's shapes (checked by the fixture)."""
+    import requests
+    from github import Auth, GithubIntegration
+
+    localhub.add_user("alice")
+    gh = localhub.github("alice")
+    headers = {"Authorization": f"token {localhub.token('alice')}"}
+    api = localhub.api_url
+    made = requests.post(f"{api}/orgs/acme/repos", json={"name": "tools", "auto_init": True}, headers=headers,
+                         timeout=10)
+    assert made.status_code == 201 and made.json()["owner"]["type"] == "Organization"
+    repo = gh.get_repo("acme/tools")
+    assert repo.get_collaborator_permission("alice") == "admin"
+    assert [c.login for c in repo.get_collaborators()] == ["alice"]
+    assert gh.get_user("alice").login == "alice"
+    main_sha = repo.get_branch("main").commit.sha
+    ref = repo.create_git_ref("refs/heads/topic", main_sha)
+    assert ref.ref == "refs/heads/topic"
+    assert [r.ref for r in repo.get_git_matching_refs("heads/")] == ["refs/heads/main", "refs/heads/topic"]
+    assert [c.sha for c in repo.get_commits()] == [main_sha]
+    work = make_repo(tmp_path / "work", {"b.txt": "b\n"})  # unrelated history
+    git(work, "push", "-q", localhub.git_url("acme/tools", "alice"), "main:side")
+    side_sha = repo.get_branch("side").commit.sha
+    with pytest.raises(GithubException) as not_ff:
+        ref.edit(side_sha)
+    assert not_ff.value.status == 422
+    ref.edit(side_sha, force=True)
+    assert repo.get_git_ref("heads/topic").object.sha == side_sha
+
+    label = repo.create_label("old", "ffffff")
+    label.edit("new", "000000", "renamed")
+    assert repo.get_label("new").description == "renamed"
+    issue = repo.create_issue("Parent", labels=["new"])
+    issue.delete_labels()
+    assert repo.get_issue(issue.number).labels == []
+    repo.get_label("new").delete()
+    assert [lab.name for lab in repo.get_labels()] == []
+    child = repo.create_issue("Child")
+    issue.add_sub_issue(child.id)
+    parent = requests.get(f"{api}/repos/acme/tools/issues/{child.number}/parent", headers=headers, timeout=10)
+    assert parent.json()["number"] == issue.number
+    comment = child.create_comment("c")
+    assert repo.get_issues_comments()[0].id == comment.id
+    assert child.get_comment(comment.id).body == "c"
+
+    integration = GithubIntegration(auth=Auth.AppAuth(localhub_app.app_id, localhub_app.private_key_pem),
+                                    base_url=api)
+    assert integration.get_org_installation("acme").id == localhub_app.installation_id
+    assert integration.get_app().slug == "orchestra"
+
+
+def test_schema_guard_reports_a_wrong_shape(localhub) -> None:
+    """The fixture's response check is live: a body missing GitHub's required fields is reported."""
+    from flask import Response
+
+    from tests.support.localhub import _schema_check
+
+    check = _schema_check(localhub)
+    assert check is not None
+    check("GET", "/repos/o/r/issues/1", Response('{"number": 1}', mimetype="application/json"))
+    assert len(localhub.failures) == 1 and "GET /repos/o/r/issues/1" in localhub.failures[0]
+    localhub.failures.clear()

@@ -45,6 +45,8 @@ def test_issue_events_are_signed_and_recorded(localhub, webhook_receiver) -> Non
         assert delivery.json()["repository"]["full_name"] == "alice/hooks"
     labeled = webhook_receiver.deliveries[1].json()
     assert labeled["label"]["name"] == "bug"
+    opened = webhook_receiver.deliveries[0].json()
+    assert [label["name"] for label in opened["issue"]["labels"]] == ["bug"]  # as GitHub: already there
 
     recorded = localhub.hub.events.deliveries(0)
     assert [r["status_code"] for r in recorded] == [200, 200, 200, 200]
@@ -169,3 +171,41 @@ def test_every_issue_action_validates_and_app_sender_is_a_bot(localhub, localhub
     assert (last["sender"]["login"], last["sender"]["type"]) == ("orchestra[bot]", "Bot")
     assert last["installation"]["id"] == localhub_app.installation_id
     assert all(_verify(d) for d in webhook_receiver.deliveries)
+
+
+def test_push_events_for_force_push_and_deletion(localhub, webhook_receiver, tmp_path: Path) -> None:
+    localhub.add_user("alice")
+    localhub.set_app_webhook(webhook_receiver.url, SECRET)
+    localhub.github("alice").get_user().create_repo("rewrite")
+    remote = localhub.git_url("alice/rewrite", "alice")
+    work = make_repo(tmp_path / "work", {"a.txt": "a\n"})
+    git(work, "push", "-q", remote, "main", "main:topic")
+    git(work, "commit", "-q", "--amend", "-m", "rewritten")
+    git(work, "push", "-q", "--force", remote, "main")
+    git(work, "push", "-q", remote, ":topic")
+    localhub.drain()
+    pushes = [d.json() for d in webhook_receiver.events("push")]
+    assert [(p["ref"], p["created"], p["forced"], p["deleted"]) for p in pushes] == [
+        ("refs/heads/main", True, False, False), ("refs/heads/topic", True, False, False),
+        ("refs/heads/main", False, True, False), ("refs/heads/topic", False, False, True)]
+    assert pushes[-1]["head_commit"] is None and pushes[-1]["commits"] == []
+
+
+def test_pr_issue_changes_go_to_the_pulls_hook(localhub, webhook_receiver) -> None:
+    from localhub.issues import create_issue
+
+    localhub.add_user("alice")
+    localhub.set_app_webhook(webhook_receiver.url, SECRET)
+    repo = localhub.github("alice").get_user().create_repo("prhook")
+    store = localhub.hub.store
+    row = create_issue(store, store.repo("alice", "prhook"), store.user_by_login("alice"), "A PR", "", is_pull=True)
+    seen: list[tuple[str, dict]] = []
+    localhub.hub.pull_issue_changes.append(lambda repo, action, issue, user, extra: seen.append((action, extra)))
+    issue = repo.get_issue(row["number"])
+    assert issue.pull_request is not None
+    issue.add_to_labels("ready")
+    issue.edit(state="closed")
+    localhub.drain()
+    assert [(action, sorted(extra)) for action, extra in seen] == [("labeled", ["label"]), ("closed", [])]
+    assert webhook_receiver.events("issues") == []
+    assert repo.create_issue("next").number == row["number"] + 1  # one number sequence

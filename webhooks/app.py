@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
 from bot.errors import ConfigError, QueueUnavailable
 from bot.queue.executors import Executor, RQExecutor
+from bot.queue.jobs import JobRequest
 from bot.settings import Settings
 from webhooks.deliveries import DeliveryLog, MemoryDeliveryLog, RedisDeliveryLog
 from webhooks.event import Event
@@ -35,6 +37,15 @@ OWN_EVENTS_THAT_COUNT = {("push", None), ("check_suite", None), ("check_run", No
                          ("pull_request", "closed"), ("issues", "closed")}
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How a delivery ended: a metrics label, the HTTP status and the JSON body (None: empty)."""
+
+    name: str
+    status: int
+    body: dict[str, Any] | None = None
+
+
 def is_own_event(event: Event, bot_login: str) -> bool:
     """True for an event the bot itself caused and must not react to (it would loop)."""
     sender = event.sender
@@ -42,6 +53,78 @@ def is_own_event(event: Event, bot_login: str) -> bool:
     if not own:
         return False
     return (event.name, None) not in OWN_EVENTS_THAT_COUNT and (event.name, event.action) not in OWN_EVENTS_THAT_COUNT
+
+
+class FrontDoor:
+    """Verifies, de-duplicates and routes one delivery into jobs; answers with a status and a body."""
+
+    def __init__(self, secret: bytes, bot_login: str, executor: Executor, deliveries: DeliveryLog, router: Router,
+                 metrics: Metrics) -> None:
+        self.secret = secret
+        self.bot_login = bot_login
+        self.executor, self.deliveries, self.router, self.metrics = executor, deliveries, router, metrics
+
+    def receive(self) -> Response:
+        """The answer to the current Flask request."""
+        started = time.perf_counter()
+        result = self._event()
+        if isinstance(result, Outcome):
+            # Not a verified delivery: its headers are anyone's, so they never become metric labels.
+            return self._answer("unverified", result, started)
+        return self._answer(result.name, self._route(result), started)
+
+    def _event(self) -> Event | Outcome:
+        name = request.headers.get("X-GitHub-Event", "")
+        if (request.content_length or 0) > MAX_BODY:
+            return Outcome("too_large", 413, {"error": "payload too large"})
+        body = request.get_data(cache=False)
+        if not verify(self.secret, body, request.headers.get("X-Hub-Signature-256")):
+            return Outcome("bad_signature", 401, {"error": "bad or missing signature"})
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            payload = None
+        if not isinstance(payload, dict) or not name:
+            return Outcome("malformed", 400, {"error": "malformed delivery"})
+        return Event(name, payload, request.headers.get("X-GitHub-Delivery", ""))
+
+    def _route(self, event: Event) -> Outcome:
+        if event.name == "ping":
+            return Outcome("ping", 200, {"msg": "pong"})
+        if is_own_event(event, self.bot_login):
+            return Outcome("own", 204)
+        jobs = self.router.dispatch(event) if event.repo else []
+        if not jobs:
+            return Outcome("ignored", 204)
+        return self._submit(event, jobs)
+
+    def _submit(self, event: Event, jobs: list[JobRequest]) -> Outcome:
+        claimed = False
+        try:
+            if event.delivery_id:
+                claimed = self.deliveries.claim(event.delivery_id)
+                if not claimed:
+                    return Outcome("duplicate", 200, {"duplicate": event.delivery_id})
+            results = [self.executor.submit(job) for job in jobs]
+        except QueueUnavailable as exc:
+            if claimed:  # not accepted: a redelivery must not be dropped as a duplicate
+                self.deliveries.release(event.delivery_id)
+            log.warning("delivery %s: %s", event.delivery_id, exc)
+            return Outcome("queue_unavailable", 503, {"error": "queue unavailable"})
+        return Outcome("enqueued", 202, {"jobs": [{"id": r.job_id, "kind": r.kind, "new": r.new} for r in results]})
+
+    def _answer(self, event_name: str, outcome: Outcome, started: float) -> Response:
+        self.metrics.observe(event_name, outcome.name, time.perf_counter() - started)
+        response = jsonify(outcome.body) if outcome.body is not None else Response()
+        response.status_code = outcome.status
+        return response
+
+    def queue_depths(self) -> dict[str, int]:
+        depths = getattr(self.executor, "queue_depths", None)
+        try:
+            return dict(depths()) if depths else {}
+        except QueueUnavailable:
+            return {}
 
 
 def create_app(
@@ -53,7 +136,6 @@ def create_app(
     """The web app. Without `executor`, jobs go to RQ at `settings.redis_url`."""
     if settings.webhook_secret is None:
         raise ConfigError("ORCHESTRA_WEBHOOK_SECRET is not set; the app refuses to run without it")
-    secret = settings.webhook_secret.get_secret_value().encode()
     if executor is None:
         executor = RQExecutor.from_url(settings.redis_url)
     if deliveries is None:
@@ -62,56 +144,11 @@ def create_app(
         )
     app = Flask("orchestra-webhooks")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    metrics = Metrics()
-    app.extensions["orchestra"] = {"executor": executor, "deliveries": deliveries, "metrics": metrics}
-
-    def answer(event_name: str, outcome: str, started: float, body: Any, status: int) -> Response:
-        metrics.observe(event_name, outcome, time.perf_counter() - started)
-        response = jsonify(body) if body is not None else Response(status=status)
-        response.status_code = status
-        return response
-
-    @app.post("/webhook")
-    @app.post("/")
-    def delivery() -> Response:
-        started = time.perf_counter()
-        name = request.headers.get("X-GitHub-Event", "")
-        if (request.content_length or 0) > MAX_BODY:
-            return answer(name or "unknown", "too_large", started, {"error": "payload too large"}, 413)
-        body = request.get_data(cache=False)
-        if not verify(secret, body, request.headers.get("X-Hub-Signature-256")):
-            return answer(name or "unknown", "bad_signature", started, {"error": "bad or missing signature"}, 401)
-        try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            payload = None
-        if not isinstance(payload, dict) or not name:
-            return answer(name or "unknown", "malformed", started, {"error": "malformed delivery"}, 400)
-        event = Event(name, payload, request.headers.get("X-GitHub-Delivery", ""))
-        if name == "ping":
-            return answer(name, "ping", started, {"msg": "pong"}, 200)
-        if is_own_event(event, settings.bot_login):
-            return answer(name, "own", started, None, 204)
-        jobs = router.dispatch(event) if event.repo else []
-        if not jobs:
-            return answer(name, "ignored", started, None, 204)
-        return _submit(event, jobs, started)
-
-    def _submit(event: Event, jobs: list, started: float) -> Response:
-        claimed = False
-        try:
-            if event.delivery_id:
-                claimed = deliveries.claim(event.delivery_id)
-                if not claimed:
-                    return answer(event.name, "duplicate", started, {"duplicate": event.delivery_id}, 200)
-            results = [executor.submit(job) for job in jobs]
-        except QueueUnavailable as exc:
-            if claimed:
-                deliveries.release(event.delivery_id)
-            log.warning("delivery %s: %s", event.delivery_id, exc)
-            return answer(event.name, "queue_unavailable", started, {"error": "queue unavailable"}, 503)
-        body = {"jobs": [{"id": r.job_id, "kind": r.kind, "new": r.new} for r in results]}
-        return answer(event.name, "enqueued", started, body, 202)
+    secret = settings.webhook_secret.get_secret_value().encode()
+    door = FrontDoor(secret, settings.bot_login, executor, deliveries, router, Metrics())
+    app.extensions["orchestra"] = door
+    app.add_url_rule("/webhook", "delivery", door.receive, methods=["POST"])
+    app.add_url_rule("/", "delivery_root", door.receive, methods=["POST"])
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -119,14 +156,6 @@ def create_app(
 
     @app.get("/metrics")
     def metrics_text() -> Response:
-        depths = getattr(executor, "queue_depths", None)
-
-        def safe_depths() -> dict[str, int]:
-            try:
-                return depths() if depths else {}
-            except QueueUnavailable:
-                return {}
-
-        return Response(metrics.render(safe_depths), mimetype="text/plain; version=0.0.4")
+        return Response(door.metrics.render(door.queue_depths), mimetype="text/plain; version=0.0.4")
 
     return app

@@ -85,7 +85,7 @@ class _Run:
             return "steps", f"step budget spent: {self.steps} of {b.max_steps} steps"
         if b.max_tokens is not None and self.usage.total_tokens >= b.max_tokens:
             return "tokens", f"token budget spent: {self.usage.total_tokens:,} of {b.max_tokens:,} tokens"
-        if b.max_usd is not None and self.usage.cost_usd >= b.max_usd and b.max_usd > 0:
+        if b.max_usd is not None and self.usage.cost_usd > 0 and self.usage.cost_usd >= b.max_usd:
             return "usd", f"money budget spent: ${self.usage.cost_usd:.4f} of ${b.max_usd:.2f}"
         elapsed = time.monotonic() - self.started
         if b.max_wall_s is not None and elapsed >= b.max_wall_s:
@@ -126,7 +126,7 @@ class _Run:
             self.steps += 1
             self.usage = self.usage + reply.usage
             last_prompt = reply.usage.input_tokens
-            self.add(Message(role="assistant", content=reply.text, tool_calls=reply.tool_calls))
+            self.add(reply.as_message())
             if not reply.tool_calls:
                 nudges += 1
                 self.emit(StepEvent(self.steps, "text", detail=reply.text[:200]))

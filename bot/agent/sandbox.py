@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -155,10 +156,21 @@ class Sandbox:
         work, home = str(self.workdir), str(self.home)
         return [
             "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            "--bind", home, home, "--bind", work, work,
+            *self._toolchain_binds(), "--bind", home, home, "--bind", work, work,
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session",
             "--chdir", work, *shell,
         ]
+
+    def _toolchain_binds(self) -> list[str]:
+        """Read-only binds that re-expose, above the private /tmp, the interpreter and the PATH
+        directories that live under /tmp (a checkout or virtualenv there would vanish otherwise)."""
+        keep: list[str] = []
+        candidates = [sys.prefix, sys.base_prefix, *self.env.get("PATH", "").split(os.pathsep)]
+        for entry in candidates:
+            path = os.path.realpath(entry) if entry else ""
+            if path.startswith("/tmp/") and os.path.isdir(path) and path not in keep:
+                keep.append(path)
+        return [arg for path in keep for arg in ("--ro-bind", path, path)]
 
     def run(self, command: str, timeout_s: float | None = None) -> CommandResult:
         """Run `command` with `sh -c` in the worktree; kill its whole process group on timeout."""

@@ -158,6 +158,8 @@ class Toolbox:
     def execute(self, call: ToolCall) -> ToolOutcome:
         """Run one call; every failure becomes an error outcome the model reads."""
         args = call.arguments if isinstance(call.arguments, dict) else {}
+        if "_unparsed_arguments" in args:
+            return ToolOutcome(f"error: the arguments of {call.name} were not valid JSON; send a JSON object", error=True)
         terminal = self._terminal.get(call.name)
         try:
             if terminal is not None:
@@ -170,7 +172,7 @@ class Toolbox:
             return ToolOutcome(f"SandboxViolation: {exc}", error=True)
         except ToolFailure as exc:
             return ToolOutcome(f"error: {exc}", error=True)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             return ToolOutcome(f"error: bad arguments for {call.name}: {exc}", error=True)
         except OSError as exc:
             return ToolOutcome(f"error: {call.name}: {exc.strerror or exc}", error=True)

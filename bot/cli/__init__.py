@@ -14,6 +14,8 @@ from bot.errors import OrchestraError
 COMMAND_MODULES = [
     "bot.cli.config_cmd",
     "bot.cli.localhub_cmd",
+    "bot.cli.agent_cmd",
+    "bot.cli.serve_cmd",
     "bot.cli.reconcile_cmd",
 ]
 

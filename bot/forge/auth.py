@@ -7,6 +7,7 @@ request (through `InstallationTokenAuth`), so a long job never runs on an expire
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -118,18 +119,19 @@ class InstallationTokenAuth(Auth.Auth):
         return "token (installation, removed)"
 
 
-_caches: dict[tuple[str, str], TokenCache] = {}
+_caches: dict[tuple[str, str, str], TokenCache] = {}
 _caches_lock = threading.Lock()
 
 
 def token_cache(settings: Settings) -> TokenCache:
-    """The process-wide token cache for the settings' App and API URL."""
+    """The process-wide token cache for the settings' API URL, App and key."""
     if not (settings.app_id and settings.private_key):
         raise ConfigError("GitHub App auth needs ORCHESTRA_APP_ID and ORCHESTRA_PRIVATE_KEY(_PATH)")
-    key = (settings.api_url, settings.app_id)
+    private_key = settings.private_key.get_secret_value()
+    key = (settings.api_url, settings.app_id, hashlib.sha256(private_key.encode()).hexdigest())
     with _caches_lock:
         if key not in _caches:
-            _caches[key] = TokenCache(settings.api_url, settings.app_id, settings.private_key.get_secret_value())
+            _caches[key] = TokenCache(settings.api_url, settings.app_id, private_key)
         return _caches[key]
 
 

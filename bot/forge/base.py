@@ -63,6 +63,31 @@ class ForgeBase:
             seconds_between_writes=self.policy.write_spacing_s,
         )
         self.repo = self.gh.get_repo(repo_full_name)
+        self._etags: dict[str, tuple[str, dict[str, Any], Any]] = {}
+
+    def _conditional_get(self, url: str) -> tuple[dict[str, Any], Any]:
+        """GET with `If-None-Match`: a 304, which costs no rate-limit budget, answers from the cache.
+
+        The cache lives as long as this Forge (one job), so repeated reads while a job waits
+        (an issue's labels, a PR's mergeability) are free after the first.
+        """
+        cached = self._etags.get(url)
+        headers = {"If-None-Match": cached[0]} if cached else None
+        answer_headers, data = self.repo._requester.requestJsonAndCheck("GET", url, headers=headers)
+        if data is None and cached is not None:  # 304 Not Modified
+            return cached[1], cached[2]
+        etag = next((v for k, v in answer_headers.items() if k.lower() == "etag"), None)
+        if etag:
+            self._etags[url] = (etag, answer_headers, data)
+        return answer_headers, data
+
+    def _issue(self, number: int) -> GhIssue:
+        headers, data = self._conditional_get(f"{self.repo.url}/issues/{number}")
+        return GhIssue(self.repo._requester, headers, data, completed=True)
+
+    def _pull(self, number: int) -> GhPull:
+        headers, data = self._conditional_get(f"{self.repo.url}/pulls/{number}")
+        return GhPull(self.repo._requester, headers, data, completed=True)
 
     def _call(self, what: str, fn: Callable[[], R], recover: Callable[[], R | None] | None = None) -> R:
         return self.policy.call(f"{what} {self.repo_full_name}", fn, recover)

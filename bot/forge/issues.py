@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
-from github.GithubException import GithubException, UnknownObjectException
+from github.GithubException import GithubException
+from github.IssueComment import IssueComment as GhComment
 
 from bot.forge import markers
 from bot.forge.base import ForgeBase, opt, to_comment, to_issue, verb
@@ -26,14 +26,14 @@ class IssueVerbs(ForgeBase):
 
     @verb
     def get_issue(self, number: int) -> Issue:
-        return self._call("get issue", lambda: to_issue(self.repo.get_issue(number)))
+        return self._call("get issue", lambda: to_issue(self._issue(number)))
 
     @verb
     def list_issues(self, labels: list[str] | None = None, state: str = "open") -> list[Issue]:
         """Issues (not pull requests) carrying every label in `labels`."""
 
         def fetch() -> list[Issue]:
-            raw = self.repo.get_issues(state=state, labels=labels or [])
+            raw = self.repo.get_issues(state=state, labels=labels) if labels else self.repo.get_issues(state=state)
             return [issue for issue in map(to_issue, raw) if not issue.is_pull]
 
         return self._call("list issues", fetch)
@@ -120,16 +120,38 @@ class IssueVerbs(ForgeBase):
         existing = find()
         if existing is None:
             create = lambda: to_comment(self.repo.get_issue(number).create_comment(text))  # noqa: E731
-            return self._call("upsert comment", create, find)
+            return self._keep_one(number, marker, self._call("upsert comment", create, find))
         if existing.body == text:
             return existing
+        return self._edit_comment(existing.id, text)
 
+    def _edit_comment(self, comment_id: int, text: str) -> Comment:
         def edit() -> Comment:
-            raw = self.repo.get_issue(number).get_comment(existing.id)
+            raw = GhComment(self.repo._requester, url=f"{self.repo.url}/issues/comments/{comment_id}")
             raw.edit(text)
             return to_comment(raw)
 
         return self._call("edit comment", edit)
+
+    def _keep_one(self, number: int, marker: str, created: Comment) -> Comment:
+        """Two jobs racing may both have posted: keep the oldest tagged comment, delete the others."""
+        tagged = [c for c in self._bot_comments(number) if markers.has_tag(c.body, marker)]
+        if len(tagged) <= 1:
+            return created
+        for extra in tagged[1:]:
+            self._delete_comment(extra.id)
+        keep = tagged[0]
+        return keep if keep.body == created.body else self._edit_comment(keep.id, created.body)
+
+    def _delete_comment(self, comment_id: int) -> None:
+        def delete() -> None:
+            try:
+                GhComment(self.repo._requester, url=f"{self.repo.url}/issues/comments/{comment_id}").delete()
+            except GithubException as exc:
+                if exc.status != 404:  # the other racer deleted it first
+                    raise
+
+        self._call("delete comment", delete)
 
     @verb
     def ensure_labels(self, config: RepoConfig) -> None:
@@ -164,7 +186,7 @@ class IssueVerbs(ForgeBase):
         states = {label_name(config.label_prefix, s) for s in State}
 
         def apply() -> None:
-            raw = self.repo.get_issue(number)
+            raw = self._issue(number)
             current = [label.name for label in raw.labels]
             wanted = [name for name in current if name not in states] + [target]
             if sorted(wanted) != sorted(current):
@@ -181,8 +203,11 @@ class IssueVerbs(ForgeBase):
         """Remove a label; one that is not there is not an error."""
 
         def remove() -> None:
-            with contextlib.suppress(UnknownObjectException):
+            try:
                 self.repo.get_issue(number).remove_from_labels(label)
+            except GithubException as exc:  # 404 "Label does not exist" is not UnknownObjectException
+                if exc.status != 404:
+                    raise
 
         self._call("remove label", remove)
 

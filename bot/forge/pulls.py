@@ -32,7 +32,7 @@ class PullVerbs(ForgeBase):
 
     @verb
     def get_pr(self, number: int) -> PullRequest:
-        return self._call("get pr", lambda: to_pull(self.repo.get_pull(number)))
+        return self._call("get pr", lambda: to_pull(self._pull(number)))
 
     @verb
     def open_or_update_pr(self, head: str, base: str, title: str, body: str) -> PullRequest:

@@ -16,6 +16,8 @@ CACHE = {"type": "ephemeral"}
 MAX_MESSAGE_BREAKPOINTS = 2
 #: Above this many output tokens we always stream (the SDK refuses long non-streaming calls).
 STREAM_ABOVE_MAX_TOKENS = 8192
+#: An `event: error` inside a 200 stream carries only a type; the status it stands for.
+STATUS_OF_ERROR_TYPE = {"overloaded_error": 529, "rate_limit_error": 429, "api_error": 500, "timeout_error": 504}
 
 
 def system_blocks(messages: list[Message]) -> list[dict[str, Any]]:
@@ -138,7 +140,8 @@ class AnthropicModel:
                 message = self._client.messages.create(**params)
         except anthropic.APIStatusError as exc:
             detail = exc.api_message or exc.message
-            raise status_failure(self.spec, exc.status_code, exc.response.headers, detail, self._secrets) from exc
+            status = exc.status_code if exc.status_code >= 400 else STATUS_OF_ERROR_TYPE.get(str(exc.type), 400)
+            raise status_failure(self.spec, status, exc.response.headers, detail, self._secrets) from exc
         except anthropic.APIConnectionError as exc:
             raise Transient(f"{self.spec}: {scrub(exc.message, self._secrets)}") from exc
         except httpx2.TransportError as exc:  # a streamed body cut mid-way is not wrapped by the SDK

@@ -11,6 +11,7 @@ import openai
 from bot.errors import ConfigError
 from bot.llm.anthropic_provider import AnthropicModel
 from bot.llm.openai_provider import OpenAIChatModel
+from bot.llm.openai_responses import OpenAIResponsesModel
 from bot.llm.pricing import COMPATIBLE_CONTEXT_WINDOW, PRICES_ENV, PriceTable, load_prices
 from bot.llm.retry import RetryPolicy
 from bot.llm.scripted import scripted_model
@@ -21,6 +22,8 @@ from bot.settings import Role, Settings
 
 #: Sent to OpenAI-compatible servers that need no key (the SDK refuses to run without one).
 PLACEHOLDER_KEY = "not-needed"
+#: The key for OpenAI-compatible servers that want one (a LiteLLM master key, a vLLM --api-key).
+COMPATIBLE_KEY_ENV = "ORCHESTRA_COMPATIBLE_API_KEY"
 DEFAULT_TIMEOUT_S = 600.0
 DEFAULT_MAX_RETRY_S = 120.0
 
@@ -57,10 +60,21 @@ def _require(environ: Mapping[str, str], name: str, spec: ModelSpec) -> str:
     return value
 
 
+def _compatible_key(spec: ModelSpec, environ: Mapping[str, str]) -> str:
+    """The key for an OpenAI-compatible server. OpenAI's own key goes only where the user pointed
+    the SDK (``OPENAI_BASE_URL``), never to a host named in a spec."""
+    own = environ.get(COMPATIBLE_KEY_ENV)
+    if own:
+        return own
+    if spec.base_url is None and environ.get("OPENAI_API_KEY"):
+        return environ["OPENAI_API_KEY"]
+    return PLACEHOLDER_KEY
+
+
 def _openai(
     spec: ModelSpec, environ: Mapping[str, str], prices: PriceTable, policy: RetryPolicy,
     timeout_s: float, stream: bool,
-) -> OpenAIChatModel:
+) -> OpenAIChatModel | OpenAIResponsesModel:
     compatible = spec.provider == "openai-compatible"
     base_url = spec.base_url or environ.get("OPENAI_BASE_URL") or None
     if compatible:
@@ -69,10 +83,15 @@ def _openai(
                 f"model {spec}: an openai-compatible model needs a base URL: "
                 "openai-compatible:<model>@http://host:port/v1 (or set OPENAI_BASE_URL)"
             )
-        key = environ.get("OPENAI_API_KEY") or PLACEHOLDER_KEY
+        key = _compatible_key(spec, environ)
     else:
         key = _require(environ, "OPENAI_API_KEY", spec)
     client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout_s, max_retries=0)
+    if spec.provider == "openai-responses":
+        return OpenAIResponsesModel(
+            str(spec), spec.model, client, prices=prices, policy=policy,
+            context_window=prices.context_window(spec.model), stream=stream, secrets=(key,),
+        )
     default_window = COMPATIBLE_CONTEXT_WINDOW if compatible else prices.context_window(spec.model)
     return OpenAIChatModel(
         str(spec), spec.model, client,

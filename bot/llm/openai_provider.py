@@ -114,6 +114,8 @@ class OpenAIChatModel:
             raise status_failure(self.spec, exc.status_code, exc.response.headers, exc.message, self._secrets) from exc
         except openai.APIConnectionError as exc:
             raise Transient(f"{self.spec}: {scrub(exc.message, self._secrets)}") from exc
+        except openai.APIError as exc:  # an error object inside a 200 stream, or a malformed answer
+            raise Transient(f"{self.spec}: {scrub(exc.message, self._secrets)}") from exc
         except httpx2.TransportError as exc:  # a streamed body cut mid-way is not wrapped by the SDK
             raise Transient(f"{self.spec}: connection lost mid-answer: {type(exc).__name__}") from exc
         choice = completion.choices[0]

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 
 from bot.errors import ConfigError
 
-PROVIDERS = ("openai", "anthropic", "openai-compatible", "scripted")
+PROVIDERS = ("openai", "openai-responses", "anthropic", "openai-compatible", "scripted")
 
 ALLOWED_FORMS = (
     "anthropic:<model> (e.g. anthropic:claude-sonnet-4-5), "
     "openai:<model> (e.g. openai:gpt-5.2), "
+    "openai-responses:<model> (OpenAI's Responses API, e.g. openai-responses:gpt-5.2), "
     "openai-compatible:<model>@<base URL> (e.g. openai-compatible:qwen2.5-coder@http://host:8000/v1), "
     "scripted:<name> (e.g. scripted:demo); "
-    "openai: and anthropic: also accept @<base URL> for a proxy"
+    "openai:, openai-responses: and anthropic: also accept @<base URL> for a proxy"
 )
 
 

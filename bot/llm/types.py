@@ -37,6 +37,9 @@ class Message(BaseModel):
     #: The system prompt, tool list and any message marked stable may be cached by providers
     #: that support prompt caching (Anthropic): mark the last message of the stable prefix.
     cache_breakpoint: bool = False
+    #: Opaque provider data an assistant turn must carry back (e.g. the Responses API's encrypted
+    #: reasoning items). Copy it from `Reply.provider_state`; `Reply.as_message()` does.
+    provider_state: dict[str, Any] = Field(default_factory=dict)
 
 
 class Usage(BaseModel):
@@ -77,6 +80,13 @@ class Reply(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     stop_reason: str = "end_turn"
     model: str = ""
+    #: Opaque provider data to send back with this turn (see `Message.provider_state`).
+    provider_state: dict[str, Any] = Field(default_factory=dict)
+
+    def as_message(self) -> Message:
+        """This reply as the assistant turn to append to the conversation."""
+        return Message(role="assistant", content=self.text, tool_calls=list(self.tool_calls),
+                       provider_state=dict(self.provider_state))
 
 
 class ChatModel(Protocol):

@@ -7,6 +7,7 @@ finished, failed or was stopped is replaced by the new submission.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import threading
@@ -66,35 +67,43 @@ class RQExecutor:
         return cls(redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5))
 
     def submit(self, job: JobRequest) -> SubmitResult:
-        spec, jid = job.spec, job.job_id
+        jid = job.job_id
         try:
-            if self._live(jid):
-                return SubmitResult(jid, job.kind, new=False)
-            retry = Retry(max=spec.retries, interval=RETRY_INTERVALS[: spec.retries]) if spec.retries else None
-            self.queues[spec.queue].enqueue_call(
-                spec.func,
-                kwargs=dict(job.args),
-                timeout=spec.timeout,
-                job_id=jid,
-                retry=retry,
-                description=f"{job.kind} {job.args}",
-                unique=True,
-            )
-        except DuplicateJobError:
-            return SubmitResult(jid, job.kind, new=False)  # another process enqueued it first
+            # Optimistic: a new id costs one atomic enqueue; only a clash looks at the old job.
+            for _attempt in range(2):
+                try:
+                    self._enqueue(job)
+                    return SubmitResult(jid, job.kind, new=True)
+                except DuplicateJobError:
+                    if self._live(jid):
+                        return SubmitResult(jid, job.kind, new=False)
+            return SubmitResult(jid, job.kind, new=False)  # replaced meanwhile by another process
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise QueueUnavailable(f"cannot enqueue {jid}: {exc}") from exc
-        return SubmitResult(jid, job.kind, new=True)
+
+    def _enqueue(self, job: JobRequest) -> None:
+        spec = job.spec
+        retry = Retry(max=spec.retries, interval=RETRY_INTERVALS[: spec.retries]) if spec.retries else None
+        self.queues[spec.queue].enqueue_call(
+            spec.func,
+            kwargs=dict(job.args),
+            timeout=spec.timeout,
+            job_id=job.job_id,
+            retry=retry,
+            description=f"{job.kind} {job.args}",
+            unique=True,  # atomic: two web processes racing enqueue one job
+        )
 
     def _live(self, jid: str) -> bool:
         """True when the job is live; a finished/failed one is deleted so it can be replaced."""
-        try:
-            existing = Job.fetch(jid, connection=self.connection)
-        except NoSuchJobError:
+        status = self.connection.hget(Job.key_for(jid), "status")
+        if status is None:
             return False
-        if existing.get_status(refresh=False) in LIVE_STATES:
+        text = status.decode() if isinstance(status, bytes) else str(status)
+        if text in {state.value for state in LIVE_STATES}:
             return True
-        existing.delete()
+        with contextlib.suppress(NoSuchJobError):  # gone meanwhile (expired or replaced elsewhere)
+            Job.fetch(jid, connection=self.connection).delete()
         return False
 
     def queue_depths(self) -> dict[str, int]:

@@ -91,6 +91,14 @@ def get_refs(owner: str, name: str, ref: str) -> Response:
     return json_response([gitshapes.ref(shapes(), full, r, s) for r, s in matching])
 
 
+@bp.get("/repos/<owner>/<name>/git/matching-refs/", defaults={"ref": ""})
+@bp.get("/repos/<owner>/<name>/git/matching-refs/<path:ref>")
+def matching_refs(owner: str, name: str, ref: str) -> Response:
+    repo, full = _repo(owner, name)
+    refs = sorted(git_for(hub().store, repo).refs().items())
+    return json_response([gitshapes.ref(shapes(), full, r, s) for r, s in refs if r.startswith(f"refs/{ref}")])
+
+
 @bp.get("/repos/<owner>/<name>/git/refs")
 def list_refs(owner: str, name: str) -> Response:
     repo, full = _repo(owner, name)

@@ -10,7 +10,6 @@ from localhub import issues as model
 from localhub import payloads
 from localhub.rest import (
     body_json,
-    fail,
     has_permission,
     hub,
     invalid,
@@ -36,8 +35,10 @@ def issue_or_404(repo: Row, number: int) -> Row:
 
 
 def emit_issue(repo: Row, action: str, issue: Row, user: Row, **extra: Any) -> None:
-    """Emit an `issues` (or, for a PR, nothing: the pulls module emits `pull_request`) event."""
+    """Emit an `issues` event; for a PR, tell `hub.pull_issue_changes` (they emit `pull_request`)."""
     if issue["is_pull"]:
+        for callback in list(hub().pull_issue_changes):
+            callback(repo, action, issue, user, extra)
         return
     hub().events.emit(repo, "issues", payloads.issues_event(shapes(), action, issue, user, **extra))
 
@@ -85,14 +86,22 @@ def create_issue(owner: str, name: str) -> Response:
     title = data.get("title")
     if not isinstance(title, str | int) or str(title).strip() == "":
         invalid("Issue", "title")
-    issue = model.create_issue(hub().store, repo, user, str(title), data.get("body"))
+    triage = has_permission(repo, "triage")  # GitHub silently drops labels/assignees for others
+    logins = list(data.get("assignees") or []) + ([data["assignee"]] if data.get("assignee") else [])
+    people = users_by_login(logins) if triage else []
+    store = hub().store
+    issue = model.create_issue(store, repo, user, str(title), data.get("body"))
+    labels: list[Row] = []
+    if triage:
+        labels, _ = model.set_labels(store, issue, [str(_label_name(n)) for n in data.get("labels") or []], False)
+        people, _ = model.set_assignees(store, issue, people, "add")
+        issue = model.update_fields(store, issue, {})
+    # As on GitHub: `opened` already shows the labels and assignees; `labeled`/`assigned` follow.
     emit_issue(repo, "opened", issue, user)
-    if has_permission(repo, "triage"):  # GitHub silently drops these for others
-        if data.get("labels"):
-            issue = apply_labels(repo, issue, user, list(data["labels"]), replace=False)
-        logins = list(data.get("assignees") or []) + ([data["assignee"]] if data.get("assignee") else [])
-        if logins:
-            issue = apply_assignees(repo, issue, user, logins, "add")
+    for label in labels:
+        emit_issue(repo, "labeled", issue, user, label=shapes().label(label))
+    for person in people:
+        emit_issue(repo, "assigned", issue, user, assignee=shapes().user(person))
     resp = json_response(shapes().issue(issue), 201)
     resp.headers["Location"] = shapes().issue(issue)["url"]
     return resp
@@ -253,5 +262,3 @@ def delete_comment(owner: str, name: str, comment_id: int) -> Response:
         db.execute("DELETE FROM comments WHERE id=?", (comment_id,))
     return no_content()
 
-
-__all__ = ["apply_assignees", "apply_labels", "bp", "emit_issue", "fail", "issue_or_404"]

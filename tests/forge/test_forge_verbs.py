@@ -260,3 +260,27 @@ def test_git_credentials_travel_in_a_header_not_the_url(forge: Forge) -> None:
     header = forge.git_auth_header()
     assert base64.b64decode(header.removeprefix("Basic ")) == b"x-access-token:tok-123"
     assert forge.git_env()["GIT_CONFIG_VALUE_0"] == f"Authorization: {header}"
+
+
+@responses.activate
+def test_a_repeated_read_is_conditional_and_a_304_answers_from_the_cache(forge: Forge) -> None:
+    responses.get(f"{REPO}/issues/5", json=issue_json(5, labels=("orchestra:task",)), headers={"ETag": '"v1"'})
+    responses.get(f"{REPO}/issues/5", status=304, headers={"ETag": '"v1"'})
+    first = forge.get_issue(5)
+    second = forge.get_issue(5)
+    assert second == first and second.labels == ["orchestra:task"]
+    assert "If-None-Match" not in responses.calls[0].request.headers
+    assert responses.calls[1].request.headers["If-None-Match"] == '"v1"'
+
+
+@responses.activate
+def test_upsert_comment_that_raced_another_job_keeps_only_the_oldest(forge: Forge) -> None:
+    mine = f"{tag('status')}\nfresh"
+    responses.get(f"{REPO}/issues/5/comments", json=[])
+    responses.post(f"{REPO}/issues/5/comments", status=201, json=comment_json(9, mine))
+    responses.get(f"{REPO}/issues/5/comments", json=[comment_json(3, f"{tag('status')}\nother job"), comment_json(9, mine)])
+    responses.delete(f"{REPO}/issues/comments/9", status=204)
+    responses.patch(f"{REPO}/issues/comments/3", json=comment_json(3, mine))
+    kept = forge.upsert_comment(5, "status", "fresh")
+    assert kept.id == 3 and kept.body == mine
+    assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET", "DELETE", "PATCH"]

@@ -12,12 +12,18 @@
 - `.set_app_webhook(url, secret)`, `.drain(timeout=10)` (wait until pending deliveries are sent),
   `.metrics()` (the `/_localhub/metrics` JSON), `.restart()` (same state dir, same port).
 
-Every REST answer the server gives during a test passes through `hub.response_checks`; when
-`tests/support/schemas.py` is present, each body is validated against GitHub's published schema
-for its operation (`localhub_schema_check` fixture, on by default) and a failure fails the test.
+Every REST answer the server gives during a test passes through `hub.response_checks`: each
+JSON body is validated against GitHub's published schema for its operation
+(`tests/support/schemas.py`), error answers of undocumented statuses against GitHub's error
+shapes, and any mismatch fails the test at teardown. Operations that are not vendored are
+collected in `.unchecked`.
 
 `localhub_app` turns on App mode with an RSA key generated at test time and returns
 `LocalhubApp(app_id, private_key_pem, installation_id)`.
+
+`webhook_receiver` is a loopback HTTP receiver (`.url`, `.deliveries` of `Delivery(headers,
+body)`, `.events(name)`, `.status` to answer, `.release` to hold answers back); at teardown
+every delivery it got is checked against GitHub's webhook header and body schemas.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""The model stand-in: a real HTTP server speaking OpenAI Chat Completions and Anthropic Messages.
+"""The model stand-in: a real HTTP server speaking OpenAI Chat Completions, Responses and Anthropic Messages.
 
 The real `openai` and `anthropic` SDKs talk to it over loopback (plain and streamed). Tests
 drive it with provider-neutral `Turn`s or a policy function, inject faults (429 with
-retry-after, 529 overloaded, 500, slow answers, 401) and assert on the recorded requests.
+retry-after, 529 overloaded, 500, 401, slow answers, answers cut mid-way, streams ending
+early, error events inside a stream) and assert on the recorded requests. The wire formats
+live in `model_wire.py`.
 """
 
 from __future__ import annotations
@@ -14,26 +16,24 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from bot.llm.types import Message
+from tests.support.model_wire import (
+    Turn,
+    answer_anthropic,
+    answer_openai,
+    answer_responses,
+    request_messages,
+)
+
+__all__ = ["Fault", "ModelServer", "RecordedRequest", "Turn", "model_server", "request_messages"]
+
 SECRET_HEADERS = {"authorization", "x-api-key", "api-key"}
-
-
-@dataclass
-class Turn:
-    """One reply, written once for both providers: text and/or tool calls, and its usage."""
-
-    text: str = ""
-    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    #: Input tokens in total (uncached + cache reads + cache writes), as our `Usage` counts them.
-    input_tokens: int = 100
-    output_tokens: int = 20
-    cached_tokens: int = 0
-    cache_write_tokens: int = 0
 
 
 @dataclass
@@ -41,7 +41,10 @@ class Fault:
     """What the next request gets instead of (or before) its turn."""
 
     #: "429" | "529" | "500" | "401" | "slow" | "cut" (connection dropped mid-answer) |
-    #: "eof" (a close-delimited stream that ends cleanly but early)
+    #: "eof" (a close-delimited stream that ends cleanly but early) | "overloaded-event"
+    #: (a stream that starts, then carries the provider's in-stream error: Anthropic's
+    #: `event: error` overloaded_error, a Chat Completions `{"error": ...}` chunk, a Responses
+    #: `error` event)
     kind: str
     retry_after: float | None = None
     retry_after_ms: float | None = None
@@ -57,6 +60,11 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any]
     auth_present: bool
+
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation this request carried, provider-neutral."""
+        return request_messages(self.body, self.provider)
 
 
 Policy = Callable[[dict[str, Any], str], Turn]
@@ -94,14 +102,20 @@ class ModelServer:
             self._policy = None
 
     def policy(self, fn: Policy) -> None:
-        """Answer every request with ``fn(request_json, provider)``; provider is "openai"/"anthropic"."""
+        """Answer every request with ``fn(request_json, provider)``; provider is "openai",
+        "openai-responses" or "anthropic"."""
         with self._lock:
             self._policy = fn
+
+    def policy_on_messages(self, fn: Callable[[list[Message]], Turn]) -> None:
+        """Like `policy`, but ``fn`` sees the conversation as provider-neutral `Message`s, so one
+        policy drives every SDK the same way."""
+        self.policy(lambda body, provider: fn(request_messages(body, provider)))
 
     def fail_next(self, kind: str, n: int = 1, *, retry_after: float | None = None,
                   retry_after_ms: float | None = None, delay: float = 0.0) -> None:
         """Queue `n` faults of one kind for the next requests."""
-        if kind not in {"429", "529", "500", "401", "slow", "cut", "eof"}:
+        if kind not in {"429", "529", "500", "401", "slow", "cut", "eof", "overloaded-event"}:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self._faults += [Fault(kind, retry_after, retry_after_ms, delay) for _ in range(n)]
@@ -136,10 +150,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def stand_in(self) -> ModelServer:
-        return self.server.stand_in  # type: ignore[attr-defined, no-any-return]
+        return self.server.stand_in  # type: ignore[attr-defined]
 
     def do_POST(self) -> None:
-        provider = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}.get(self.path.split("?")[0])
+        routes = {"/v1/chat/completions": "openai", "/v1/responses": "openai-responses", "/v1/messages": "anthropic"}
+        provider = routes.get(self.path.split("?")[0])
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         if provider is None:
@@ -153,7 +168,10 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay)
             if self._client_gone():
                 return  # the client timed out; this request consumes no turn
-        elif fault is not None and fault.kind not in {"cut", "eof"}:
+        elif fault is not None and fault.kind == "overloaded-event" and body.get("stream"):
+            self._overloaded_event(body, provider)
+            return
+        elif fault is not None and fault.kind not in {"cut", "eof", "overloaded-event"}:
             self._fault(fault, provider, key)
             return
         if expected is not None and key != expected:
@@ -168,8 +186,30 @@ class _Handler(BaseHTTPRequestHandler):
             with self.stand_in._lock:  # the broken answer never arrives whole: give the turn back
                 self.stand_in._turns.insert(0, turn)
         self.chunked = not (fault is not None and fault.kind == "eof")
-        answer = _openai if provider == "openai" else _anthropic
+        answer = {"openai": answer_openai, "openai-responses": answer_responses, "anthropic": answer_anthropic}[provider]
         answer(self, body, turn, cut_after=3 if broken else None)
+
+    def _overloaded_event(self, body: dict[str, Any], provider: str) -> None:
+        """A stream that starts with HTTP 200, then fails with the provider's in-stream error."""
+        model = body.get("model", "?")
+        events: list[tuple[str | None, Any]]
+        if provider == "anthropic":
+            start = {"id": self.stand_in.next_id("msg"), "type": "message", "role": "assistant", "model": model,
+                     "content": [], "stop_reason": None, "stop_sequence": None,
+                     "usage": {"input_tokens": 1, "output_tokens": 1}}
+            events = [("message_start", {"type": "message_start", "message": start}),
+                      ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
+        elif provider == "openai":
+            chunk = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 0, "model": model,
+                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+            events = [(None, chunk), (None, {"error": {"message": "The server had an error", "type": "server_error"}})]
+        else:
+            events = [("error", {"type": "error", "code": "server_error", "message": "The server had an error",
+                                 "param": None, "sequence_number": 0})]
+        self._sse(iter(events))
+
+    def next_id(self, prefix: str) -> str:
+        return self.stand_in.next_id(prefix)
 
     def _client_gone(self) -> bool:
         readable, _, _ = select.select([self.connection], [], [], 0)
@@ -246,97 +286,6 @@ class _Handler(BaseHTTPRequestHandler):
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
-
-
-def _chunks(text: str, size: int = 7) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
-
-
-# -- OpenAI Chat Completions ---------------------------------------------------------------------
-def _openai(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int | None = None) -> None:
-    server = handler.stand_in
-    ident, model, created = server.next_id("chatcmpl"), body.get("model", "?"), int(time.time())
-    calls = [(server.next_id("call"), name, json.dumps(args)) for name, args in turn.tool_calls]
-    finish = "tool_calls" if calls else "stop"
-    usage = {
-        "prompt_tokens": turn.input_tokens,
-        "completion_tokens": turn.output_tokens,
-        "total_tokens": turn.input_tokens + turn.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": turn.cached_tokens},
-    }
-    if not body.get("stream"):
-        message: dict[str, Any] = {"role": "assistant", "content": turn.text or None}
-        if calls:
-            message["tool_calls"] = [
-                {"id": i, "type": "function", "function": {"name": n, "arguments": a}} for i, n, a in calls
-            ]
-        handler._json(200, {
-            "id": ident, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage,
-        }, cut=cut_after is not None)
-        return
-
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> tuple[None, Any]:
-        return None, {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
-
-    def events() -> Iterator[tuple[str | None, Any]]:
-        yield chunk({"role": "assistant", "content": ""})
-        for piece in _chunks(turn.text) if turn.text else []:
-            yield chunk({"content": piece})
-        for index, (call_id, name, arguments) in enumerate(calls):
-            yield chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function",
-                                         "function": {"name": name, "arguments": ""}}]})
-            for piece in _chunks(arguments):
-                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-        yield chunk({}, finish)
-        if (body.get("stream_options") or {}).get("include_usage"):
-            yield None, {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                         "choices": [], "usage": usage}
-        yield None, "[DONE]"
-
-    handler._sse(events(), cut_after, handler.chunked)
-
-
-# -- Anthropic Messages --------------------------------------------------------------------------
-def _anthropic(handler: _Handler, body: dict[str, Any], turn: Turn, cut_after: int | None = None) -> None:
-    server = handler.stand_in
-    model = body.get("model", "?")
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": turn.text}] if turn.text else []
-    blocks += [{"type": "tool_use", "id": server.next_id("toolu"), "name": n, "input": a} for n, a in turn.tool_calls]
-    stop = "tool_use" if turn.tool_calls else "end_turn"
-    usage = {
-        "input_tokens": turn.input_tokens - turn.cached_tokens - turn.cache_write_tokens,
-        "output_tokens": turn.output_tokens,
-        "cache_read_input_tokens": turn.cached_tokens,
-        "cache_creation_input_tokens": turn.cache_write_tokens,
-    }
-    message = {"id": server.next_id("msg"), "type": "message", "role": "assistant", "model": model,
-               "content": blocks, "stop_reason": stop, "stop_sequence": None, "usage": usage}
-    if not body.get("stream"):
-        handler._json(200, message, cut=cut_after is not None)
-        return
-
-    def events() -> Iterator[tuple[str | None, Any]]:
-        start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
-        yield "message_start", {"type": "message_start", "message": start}
-        for index, block in enumerate(blocks):
-            if block["type"] == "text":
-                opening, deltas = {"type": "text", "text": ""}, [
-                    {"type": "text_delta", "text": piece} for piece in _chunks(block["text"])]
-            else:
-                opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
-                deltas = [{"type": "input_json_delta", "partial_json": piece}
-                          for piece in _chunks(json.dumps(block["input"]))]
-            yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": opening}
-            for delta in deltas:
-                yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
-            yield "content_block_stop", {"type": "content_block_stop", "index": index}
-        yield "message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                                "usage": {"output_tokens": turn.output_tokens}}
-        yield "message_stop", {"type": "message_stop"}
-
-    handler._sse(events(), cut_after, handler.chunked)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,53 @@
+"""The `command` job entry point, as a worker runs it (settings from the environment, App auth on
+localhub): a read-only sender gets one polite reply; an invalid repo config is reported once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.commands import run_command
+from tests.support.localhub import LocalhubApp, LocalhubHandle
+
+
+@pytest.fixture
+def hub_repo(localhub: LocalhubHandle, localhub_app: LocalhubApp, redis_url: str,
+             monkeypatch: pytest.MonkeyPatch, git_repo_factory: Callable[..., Path]) -> Callable[[dict], object]:
+    for name, value in {"ORCHESTRA_APP_ID": str(localhub_app.app_id), "ORCHESTRA_PRIVATE_KEY": localhub_app.private_key_pem,
+                        "ORCHESTRA_API_URL": localhub.api_url, "ORCHESTRA_SERVER_URL": localhub.url,
+                        "ORCHESTRA_REDIS_URL": redis_url}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("ORCHESTRA_TOKEN", "GITHUB_TOKEN", "ORCHESTRA_BOT_LOGIN"):
+        monkeypatch.delenv(name, raising=False)
+    localhub.add_user("octo")
+    localhub.add_user("reader")
+
+    def make(files: dict) -> object:
+        localhub.import_repo(git_repo_factory(files), "octo/cat")
+        return localhub.github("octo").get_repo("octo/cat")
+
+    return make
+
+
+def test_read_only_sender_gets_one_polite_reply(hub_repo: Callable[[dict], object], localhub: LocalhubHandle) -> None:
+    repo = hub_repo({"README.md": "# cat\n"})
+    issue = repo.create_issue("Goal", "x")
+    for _ in range(2):
+        run_command(repo="octo/cat", number=issue.number, comment_id=77, verb="cancel", text="", sender="reader",
+                    installation_id=7)
+    comments = list(issue.get_comments())
+    assert len(comments) == 1 and "only people with write access" in comments[0].body
+    assert repo.get_issue(issue.number).state == "open"
+
+
+def test_invalid_repo_config_is_reported_once(hub_repo: Callable[[dict], object]) -> None:
+    repo = hub_repo({"README.md": "# cat\n", ".github/orchestra.yml": "label_prefix: 'no spaces allowed'\n"})
+    issue = repo.create_issue("Goal", "x")
+    for _ in range(2):
+        reply = run_command(repo="octo/cat", number=issue.number, comment_id=78, verb="plan", text="", sender="octo",
+                            installation_id=7)
+    comments = list(issue.get_comments())
+    assert len(comments) == 1 and ".github/orchestra.yml:label_prefix" in comments[0].body
+    assert reply is not None and "configuration is invalid" in reply
