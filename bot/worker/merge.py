@@ -30,14 +30,11 @@ def maybe_merge(ctx: WorkerContext, pr_number: int | None, branch: str | None, h
     policy = ctx.config.merge
     if policy.policy != "auto":
         return "merge policy is review: left to people"
-    checks = ctx.forge.check_state(head_sha)
-    if checks.state != "success":
-        return f"checks are {checks.state}"
     for delay in MERGE_RETRY_DELAYS:
         outcome = _try_merge(ctx, pr.number, head_sha)
         if outcome is not None:
             return outcome
-        sleep(delay)  # mergeability unknown, or the base moved under a concurrent merge
+        sleep(delay)  # checks still running, mergeability unknown, or the base moved under a concurrent merge
     return "not merged: the forge kept refusing (reconcile will try again)"
 
 
@@ -50,6 +47,11 @@ def _try_merge(ctx: WorkerContext, number: int, head_sha: str) -> str | None:
         return "merged already"
     if pr.state != "open" or pr.head_sha != head_sha:
         return "stale: the PR changed"
+    checks = ctx.forge.check_state(head_sha)
+    if checks.state == "failure":
+        return "checks failed"
+    if checks.state == "pending":
+        return None  # a later check's completion may have been folded into this job (same job id)
     if conflicting(pr):
         ctx.executor.submit(JobRequest.make("resolve_conflict", repo=ctx.repo, pr=pr.number,
                                             base_sha=branch_sha(ctx.forge, pr.base_ref),

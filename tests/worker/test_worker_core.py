@@ -106,6 +106,7 @@ def test_ci_fixes_are_bounded_per_pr_and_per_head_then_needs_human(bed: Bed) -> 
     for attempt in (1, 2):
         pr = forge.get_pr(pr_number)
         wait_checks(bed, pr.head_sha, "failure")
+        assert merge.maybe_merge(bed.context(recorder), pr_number, None, pr.head_sha) == "checks failed"
         assert jobs.fix_ci(REPO, pr_number, pr.head_ref, pr.head_sha, None) == f"pushed fix attempt {attempt}"
         assert jobs.fix_ci(REPO, pr_number, pr.head_ref, pr.head_sha, None) == "stale: the head moved"
     pr = forge.get_pr(pr_number)
