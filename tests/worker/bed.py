@@ -193,6 +193,15 @@ class Bed:
                 env=self.worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
             )
 
+    def start_pool(self, n: int) -> None:
+        """`orchestra worker --processes N`: the shipped entry point (an RQ worker pool)."""
+        (self.root / "home").mkdir(exist_ok=True)
+        log = (self.root / "wpool.log").open("wb")
+        self.workers["pool"] = subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker", "--processes", str(n)],
+            env=self.worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+        )
+
     def kill_worker(self, name: str) -> None:
         """SIGKILL a worker process and its work horse (the horse runs in its own process group)."""
         proc = self.workers[name]

@@ -34,7 +34,7 @@ def test_four_tasks_four_workers_four_merged_prs(bed: Bed) -> None:
         if letter == "a":  # one agent looks at its sandbox's environment (checked for tokens below)
             turns.insert(0, Turn(tool_calls=[("run", {"command": "env; git config --list --show-origin"})]))
         bed.script(number, "worker", steps(*turns))
-    bed.start_workers(4)
+    bed.start_pool(4)
     report = bed.reconcile()
     assert len(report.new) == 4
     for number in tasks.values():
