@@ -127,6 +127,15 @@ class VerificationFailed(OrchestraError):
     recovery = "Read the output above; clarify the task or fix the commands, then comment `/orchestra retry`."
 
 
+class UnexpectedFailure(OrchestraError):
+    """A job stopped on an error the orchestra has no name for (a bug, or an outside failure)."""
+
+    headline = "An unexpected error stopped this step."
+    recovery = ("The queue retries the job a few times; if this stays, the worker logs hold the traceback — "
+                "comment `/orchestra retry` once it is fixed.")
+    label = None
+
+
 class ConflictUnresolved(OrchestraError):
     """The PR still conflicts with the default branch after the bounded conflict attempts."""
 

@@ -11,6 +11,7 @@ from bot.errors import AgentFailed, CIAttemptsExhausted
 from bot.forge.types import CheckFailure, PullRequest
 from bot.settings import Role
 from bot.states import State
+from bot.tasks import task_number_from_branch
 from bot.worker import attempts as attempts_mod
 from bot.worker import publish
 from bot.worker.implement import agent_error
@@ -33,8 +34,7 @@ def check_output(failure: CheckFailure) -> str:
 
 
 def pr_task(ctx: WorkerContext, pr: PullRequest) -> Task:
-    from bot.tasks import task_number_from_branch
-
+    """The task an orchestra PR works on (from its branch name)."""
     number = task_number_from_branch(pr.head_ref)
     if number is None:
         raise AgentFailed(f"PR #{pr.number} is not on an orchestra branch")

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from bot import runtime
-from bot.errors import OrchestraError
+from bot.errors import OrchestraError, UnexpectedFailure
 from bot.failures import report_failure
+from bot.forge.types import PullRequest
 from bot.llm.types import ChatModel
 from bot.settings import Role
 from bot.tasks import task_number_from_branch
@@ -49,16 +50,23 @@ def build_context(repo: str, installation_id: int | None) -> WorkerContext:
 
 def _reported(ctx: WorkerContext, step: str, number: int | None, pr: int | None, core: Callable[[], T]) -> T | None:
     """Run `core`; on an OrchestraError comment it (and re-raise it when it is transient)."""
+    target = number if number is not None else pr
     try:
-        return core()
+        result = core()
     except OrchestraError as exc:
         log.warning("%s on %s: %s: %s", step, ctx.repo, type(exc).__name__, exc)
-        target = number if number is not None else pr
         if target is not None:
             report_failure(ctx.forge, ctx.config, target, exc, step=step, task=number, also_on=pr)
         if exc.label is None:
             raise
         return None
+    except Exception as exc:  # the job boundary: say so on the forge, then fail loudly for RQ's registry
+        if target is not None:
+            unexpected = UnexpectedFailure(f"{type(exc).__name__} in `{step}` (details in the worker log)")
+            report_failure(ctx.forge, ctx.config, target, unexpected, step=step, task=number, also_on=pr)
+        raise
+    log.info("%s on %s: %s", step, ctx.repo, f"PR #{result.number}" if isinstance(result, PullRequest) else result)
+    return result
 
 
 def _pr_and_task(ctx: WorkerContext, pr: int | None, branch: str | None) -> tuple[int | None, int | None]:

@@ -13,6 +13,10 @@ Run it with ``rq worker -w bot.worker.rqworker.OrchestraWorker --with-scheduler 
 
 from __future__ import annotations
 
+import logging
+import os
+from typing import Any
+
 from rq.job import Job
 from rq.worker import Worker
 
@@ -21,6 +25,12 @@ MIN_GRACE_S = 5
 
 class OrchestraWorker(Worker):
     """A forking RQ worker whose started jobs lapse `2 × job_monitoring_interval` after the last heartbeat."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not logging.getLogger().handlers:  # job outcomes (bot.*) in the worker's log, as RQ's own lines
+            logging.basicConfig(level=os.environ.get("ORCHESTRA_LOG_LEVEL", "INFO"),
+                                format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
 
     @property
     def lease_grace_s(self) -> int:

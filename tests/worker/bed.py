@@ -4,6 +4,7 @@ and the model stand-in answering per task from scripts keyed by the task number 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -22,9 +23,11 @@ from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
 from bot.queue.executors import RQExecutor
 from bot.repoconfig import RepoConfig
-from bot.settings import Settings
+from bot.settings import Role, RoleModels, Settings
 from bot.tasks import TaskSpec, render_task_body
 from bot.worker.reconcile import ReconcileReport, reconcile
+from bot.worker.session import WorkerContext
+from bot.worker.workspace import Identity, Workspace
 from tests.support.git_repos import make_repo
 from tests.support.model_server import ModelServer, Turn
 from webhooks.app import create_app
@@ -118,6 +121,31 @@ class Bed:
         forge = self.forge()
         return reconcile(forge, forge.repo_config(), RQExecutor(self.conn))
 
+    # -- in-process jobs ---------------------------------------------------------------------
+    def model_env(self) -> dict[str, str]:
+        return {"OPENAI_API_KEY": "sk-test-stand-in", "OPENAI_BASE_URL": self.model.openai_base_url}
+
+    def context(self, executor: Any, config: RepoConfig | None = None) -> WorkerContext:
+        """Collaborators for calling a worker core function in this process."""
+        from bot.llm.factory import make_model
+
+        forge = self.forge()
+        model = make_model("openai:gpt-stand-in", env=self.model_env())
+        workspace = Workspace(self.state_dir, REPO, forge.git_remote_url(), forge.git_env, Identity("Orchestra Bot", "bot@example.com"))
+        return WorkerContext(repo=REPO, forge=forge, config=config or forge.repo_config(),
+                             settings=Settings(state_dir=self.state_dir, bot_login=BOT), executor=executor,
+                             workspace=workspace, model_for=lambda role: model)
+
+    def install_runtime(self, executor: Any) -> None:
+        """Make `bot.worker.jobs` entry points run in this process against this bed."""
+        from bot import runtime
+
+        runtime.install(runtime.Runtime(
+            settings=Settings(state_dir=self.state_dir, bot_login=BOT, token=self.bot_token, api_url=self.hub.api_url,
+                              server_url=self.hub.url, models=RoleModels(**{r.value: "openai:gpt-stand-in" for r in Role})),
+            executor=executor, forge_factory=lambda repo, inst: self.forge(), model_env=self.model_env(),
+        ))
+
     # -- the model ---------------------------------------------------------------------------
     def script(self, task: int, role: str, pick: Callable[[int, dict[str, Any]], Turn]) -> None:
         self.scripts[(task, role)] = pick
@@ -165,6 +193,15 @@ class Bed:
                 env=self.worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
             )
 
+    def start_pool(self, n: int) -> None:
+        """`orchestra worker --processes N`: the shipped entry point (an RQ worker pool)."""
+        (self.root / "home").mkdir(exist_ok=True)
+        log = (self.root / "wpool.log").open("wb")
+        self.workers["pool"] = subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker", "--processes", str(n)],
+            env=self.worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+        )
+
     def kill_worker(self, name: str) -> None:
         """SIGKILL a worker process and its work horse (the horse runs in its own process group)."""
         proc = self.workers[name]
@@ -188,10 +225,14 @@ class Bed:
                 proc.wait(timeout=10)
         if self._server is not None:
             self._server.shutdown()
+        from bot import runtime
+
+        runtime.reset()
 
     def serve_webhooks(self, secret: str) -> None:
         settings = Settings(webhook_secret=secret, bot_login=BOT, redis_url=self.redis_url)
         app = create_app(settings, executor=RQExecutor(self.conn))
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per delivery is noise here
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.hub.set_app_webhook(f"http://127.0.0.1:{self._server.server_port}/webhook", secret)
@@ -238,3 +279,26 @@ def make_bed(root: Path, hub: Any, model: ModelServer, redis_url: str, conn: red
     bed.goal = int(bed.owner_repo().create_issue("Goal: items", labels=["orchestra:goal"]).number)
     model.policy(bed._policy)
     return bed
+
+
+class Recorder:
+    """An executor that only records what was submitted (jobs run by hand in the test)."""
+
+    def __init__(self) -> None:
+        self.submitted: list[Any] = []
+
+    def submit(self, job: Any) -> Any:
+        from bot.queue.executors import SubmitResult
+
+        self.submitted.append(job)
+        return SubmitResult(job.job_id, job.kind, new=True)
+
+    def kinds(self) -> list[str]:
+        return [job.kind for job in self.submitted]
+
+
+def wait_checks(bed: Bed, sha: str, state: str, timeout: float = 60) -> None:
+    """Wait until localhub's CI has concluded `state` on `sha`."""
+    from tests.support.waiting import wait_for
+
+    wait_for(lambda: bed.forge().check_state(sha).state == state, timeout=timeout, what=f"checks {state} on {sha[:8]}")

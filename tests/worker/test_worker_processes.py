@@ -34,7 +34,7 @@ def test_four_tasks_four_workers_four_merged_prs(bed: Bed) -> None:
         if letter == "a":  # one agent looks at its sandbox's environment (checked for tokens below)
             turns.insert(0, Turn(tool_calls=[("run", {"command": "env; git config --list --show-origin"})]))
         bed.script(number, "worker", steps(*turns))
-    bed.start_workers(4)
+    bed.start_pool(4)
     report = bed.reconcile()
     assert len(report.new) == 4
     for number in tasks.values():
@@ -47,6 +47,8 @@ def test_four_tasks_four_workers_four_merged_prs(bed: Bed) -> None:
         task = int(pr.head.ref.split("/")[1].split("-")[0])
         assert f"Closes #{task}" in pr.body
         assert "orchestra:attempts" in pr.body
+    # Merged branches are deleted (just after the merge closed the task).
+    wait_for(lambda: [b.name for b in bed.owner_repo().get_branches()] == ["main"], timeout=20, what="branches deleted")
     main = bed.owner_repo().get_branch("main").commit.sha
     files = {c.path for c in bed.owner_repo().get_contents("items", ref=main)}
     assert {f"items/{x}.txt" for x in "abcd"} <= files
