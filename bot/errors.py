@@ -113,6 +113,29 @@ class PushRejected(OrchestraError):
     recovery = "Check branch protection for `orchestra/*` branches, then comment `/orchestra retry`."
 
 
+class GitFailed(OrchestraError):
+    """A git command in the worker's workspace (fetch, worktree, merge, commit) failed."""
+
+    headline = "A git operation failed in the worker's workspace."
+    recovery = "Check that the branch and the default branch exist and are readable, then comment `/orchestra retry`."
+
+
+class VerificationFailed(OrchestraError):
+    """The task's setup or acceptance commands still failed after the agent's bounded attempts."""
+
+    headline = "The acceptance commands did not pass."
+    recovery = "Read the output above; clarify the task or fix the commands, then comment `/orchestra retry`."
+
+
+class UnexpectedFailure(OrchestraError):
+    """A job stopped on an error the orchestra has no name for (a bug, or an outside failure)."""
+
+    headline = "An unexpected error stopped this step."
+    recovery = ("The queue retries the job a few times; if this stays, the worker logs hold the traceback — "
+                "comment `/orchestra retry` once it is fixed.")
+    label = None
+
+
 class ConflictUnresolved(OrchestraError):
     """The PR still conflicts with the default branch after the bounded conflict attempts."""
 
@@ -132,6 +155,14 @@ class QueueUnavailable(OrchestraError):
 
     headline = "The orchestra's job queue is unreachable."
     recovery = "Check that Redis is running and ORCHESTRA_REDIS_URL points at it; redeliver the webhook."
+    label = None
+
+
+class LocalRunFailed(OrchestraError):
+    """Local mode (`orchestra run` / `orchestra demo`) ended without a closed goal, or could not bring the result back."""
+
+    headline = "The local run did not finish."
+    recovery = "Open the localhub pages named above to see what each task needs, then run again."
     label = None
 
 

@@ -1,4 +1,9 @@
-"""Turn a typed error into the comment (and label) the error table says, on the issue it concerns."""
+"""One way every job reports a failure on the forge: a comment saying what happened and how to retry.
+
+The comment is the error's `comment()` (headline, detail, recovery; see `bot/errors.py`),
+upserted under one marker per (step, issue) so a retried job edits it instead of piling up
+copies; the error's `label` (usually `needs-human`) becomes the task's state label.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-from bot.errors import OrchestraError
+from bot.errors import NEEDS_HUMAN, ForgeError, OrchestraError
+from bot.forge import markers
 from bot.forge.client import Forge
 from bot.repoconfig import RepoConfig
 from bot.states import State
@@ -14,28 +20,59 @@ from bot.states import State
 log = logging.getLogger(__name__)
 
 
-def report_failure(forge: Forge, number: int, error: OrchestraError, config: RepoConfig | None) -> None:
-    """One comment per error kind on the issue (edited in place when it recurs), and the error's label."""
-    forge.upsert_comment(number, f"failure-{type(error).__name__}", error.comment())
-    if error.label is not None:
-        forge.set_state(number, State(error.label), config or RepoConfig())
+def failure_marker(step: str) -> str:
+    """The marker of the failure comment of one step (e.g. ``failure-implement``)."""
+    return f"failure-{step}"
+
+
+def report_failure(
+    forge: Forge,
+    config: RepoConfig,
+    number: int,
+    error: OrchestraError,
+    *,
+    step: str,
+    task: int | None = None,
+    also_on: int | None = None,
+) -> None:
+    """Comment `error` on `number` (and on `also_on`, e.g. the PR) and leave its label on `task`.
+
+    `task` defaults to `number`. Reporting must not hide the original error: a forge failure
+    while reporting is logged, not raised.
+    """
+    body = f"{error.comment()}\n\n<sub>step: `{step}` · {type(error).__name__}</sub>"
+    target_task = number if task is None else task
+    try:
+        forge.upsert_comment(number, failure_marker(step), body)
+        if also_on is not None and also_on != number:
+            forge.upsert_comment(also_on, failure_marker(step), body)
+        if error.label == NEEDS_HUMAN:
+            forge.set_state(target_task, State.NEEDS_HUMAN, config)
+            for pr in {n for n in (number, also_on) if n is not None and n != target_task}:
+                forge.add_labels(pr, config.label(State.NEEDS_HUMAN.value))
+    except ForgeError as exc:
+        log.error("could not report %s on #%s: %s", type(error).__name__, number, exc)
+
+
+def clear_failure(forge: Forge, number: int, step: str) -> None:
+    """Replace a step's failure comment by a short 'resolved' note (only when one exists)."""
+    marker = failure_marker(step)
+    existing = [c for c in forge.list_comments(number) if forge._is_bot(c.author) and markers.has_tag(c.body, marker)]
+    if existing:
+        forge.upsert_comment(number, marker, f"~~An earlier failure of `{step}`~~ — resolved by a later attempt.")
 
 
 @contextlib.contextmanager
 def failures_reported(forge: Forge, number: int, config: RepoConfig | None) -> Iterator[None]:
-    """Report any OrchestraError raised inside on issue `number`.
+    """Report any OrchestraError raised inside on issue `number` (the planner's jobs).
 
     Errors that leave a label (a person must act) are swallowed once reported: retrying the job
-    cannot help. Transient ones (no label: forge or model unavailable, rate limits) are
-    re-raised after the comment so the queue's retries apply.
+    cannot help. Transient ones (no label) are re-raised after the comment so the queue's retries apply.
     """
     try:
         yield
     except OrchestraError as error:
-        try:
-            report_failure(forge, number, error, config)
-        except OrchestraError as nested:
-            log.warning("could not report %s on #%s: %s", type(error).__name__, number, nested)
-            raise error from nested
+        # One comment per error kind (edited in place when it recurs), as the planner's tests expect.
+        report_failure(forge, config or RepoConfig(), number, error, step=type(error).__name__)
         if error.label is None:
             raise

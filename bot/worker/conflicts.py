@@ -1,0 +1,117 @@
+"""Conflicts: after the default branch moves, find the orchestra PRs that no longer merge and resolve them.
+
+`scan_conflicts` polls each open orchestra PR until the forge has computed `mergeable` (bounded
+backoff) and enqueues a `resolve_conflict` job for each conflicting one. `resolve_conflict`
+merges the default branch into the PR branch in a worktree; when files conflict, the
+conflict-role agent resolves them with BOTH intents in its prompt (this PR's task, and the
+descriptions of the commits that landed since the merge base); then the acceptance commands
+run again and the merge is pushed. Bounded by `max_conflict_attempts` (counted on the PR).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.errors import ConflictUnresolved
+from bot.queue.jobs import JobRequest
+from bot.settings import Role
+from bot.states import State
+from bot.worker import attempts as attempts_mod
+from bot.worker import publish
+from bot.worker.ci import pr_task
+from bot.worker.implement import agent_error
+from bot.worker.pulls import conflicting, open_orchestra_prs, settled
+from bot.worker.session import WorkerContext, run_role, task_prompt_context, verify
+from bot.worker.workspace import REMOTE_PREFIX, Worktree
+
+MARKERS = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
+#: Characters of one conflicted file shown in the prompt.
+HUNK_CHARS = 12_000
+
+
+def scan_conflicts(ctx: WorkerContext, base_sha: str) -> list[int]:
+    """Enqueue a conflict job for every open orchestra PR on the default branch that no longer merges."""
+    default = ctx.forge.default_branch()
+    found = []
+    for pull in open_orchestra_prs(ctx.forge):
+        if pull.base_ref != default:
+            continue
+        pr = settled(ctx.forge, pull.number)
+        if pr.state == "open" and conflicting(pr):
+            ctx.executor.submit(JobRequest.make("resolve_conflict", repo=ctx.repo, pr=pr.number, base_sha=base_sha,
+                                                installation_id=ctx.installation_id))
+            found.append(pr.number)
+    return found
+
+
+def conflict_hunks(worktree: Worktree, paths: list[str]) -> list[dict[str, str]]:
+    """Each conflicted file's text (with its markers), capped around the first conflict."""
+    files = []
+    for path in paths:
+        try:
+            text = (worktree.path / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = "(binary or unreadable file; decide with `run git show :2:PATH` / `:3:PATH`)"
+        if len(text) > HUNK_CHARS:
+            first = max(0, text.find("<<<<<<<") - 2000)
+            text = ("…\n" if first else "") + text[first:first + HUNK_CHARS] + "\n…"
+        files.append({"path": path, "hunks": text})
+    return files
+
+
+def unresolved(worktree: Worktree, paths: list[str]) -> list[str]:
+    """The paths that still hold conflict markers."""
+    left = []
+    for path in paths:
+        file = worktree.path / path
+        if file.is_file() and MARKERS.search(file.read_text(encoding="utf-8", errors="replace")):
+            left.append(path)
+    return left
+
+
+def resolve_conflict(ctx: WorkerContext, pr_number: int, base_sha: str) -> str:
+    """The resolve_conflict job's core; returns what it did in a few words."""
+    pr = ctx.forge.get_pr(pr_number)
+    if pr.state != "open":
+        return "PR is not open"
+    counters = attempts_mod.read(pr.body)
+    if base_sha in counters.conflict_bases:
+        return "already tried for this base"
+    limit = ctx.config.max_conflict_attempts
+    if counters.conflict >= limit:
+        raise ConflictUnresolved(f"{counters.conflict} of {limit} conflict attempts were made on PR #{pr.number}; "
+                                 f"it still conflicts with `{pr.base_ref}`.")
+    task = pr_task(ctx, pr)
+    ctx.workspace.fetch()
+    base = REMOTE_PREFIX + pr.base_ref
+    with ctx.workspace.worktree(REMOTE_PREFIX + pr.head_ref) as worktree:
+        conflicted = worktree.merge(base, f"Merge {pr.base_ref} into {pr.head_ref}")
+        counters = counters.model_copy(update={"conflict": counters.conflict + 1,
+                                               "conflict_bases": [*counters.conflict_bases, base_sha]})
+        summary = "The merge was clean."
+        if conflicted:
+            ctx.forge.set_state(task.number, State.WORKING, ctx.config)
+            since = ctx.workspace.merge_base(worktree.head(), base) or base
+            variables = {**task_prompt_context(ctx, task), "pr_number": pr.number, "base_branch": pr.base_ref,
+                         "landed": ctx.workspace.log_messages(since, base), "conflicts": conflict_hunks(worktree, conflicted)}
+            result = run_role(ctx, Role.CONFLICT, variables, worktree, label=f"conflict-{task.number}")
+            counters = counters.add_usage(Role.CONFLICT.value, result.usage)
+            attempts_mod.save(ctx.forge, pr.number, counters)
+            if not result.ok:
+                raise agent_error(result, f"the conflict resolution of PR #{pr.number} did not finish")
+            left = unresolved(worktree, conflicted)
+            if left:
+                raise ConflictUnresolved(f"conflict markers remain in {', '.join(left)}")
+            verification = verify(ctx, worktree, task.acceptance)
+            if not verification.ok:
+                raise ConflictUnresolved(f"after resolving, the acceptance commands fail:\n\n```\n{verification.tail}\n```")
+            summary = result.report.markdown()
+        else:
+            attempts_mod.save(ctx.forge, pr.number, counters)
+        worktree.commit_all(f"Merge {pr.base_ref} into {pr.head_ref}")
+        sha = publish.push(ctx, worktree, pr.head_ref)
+    ctx.forge.set_state(task.number, State.REVIEW, ctx.config)
+    files = ", ".join(f"`{p}`" for p in conflicted) or "no file"
+    ctx.forge.upsert_comment(pr.number, f"conflict-{counters.conflict}",
+                             f"**Merged `{pr.base_ref}` into this branch** (pushed `{sha[:8]}`; conflicts in {files}).\n\n{summary}")
+    return f"merged {pr.base_ref} ({len(conflicted)} conflicted files)"

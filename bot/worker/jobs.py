@@ -1,0 +1,112 @@
+"""The worker's job entry points: plain functions of plain values (see bot/queue/jobs.py).
+
+Each builds its collaborators from the process runtime (`build_context`) and calls a core
+function. Failures end in a comment (bot/failures.py): an error that needs a person leaves
+`needs-human` and the job ends normally (retrying would only spend money again); a transient
+one (forge or model unavailable, rate limit) is reported and re-raised so RQ retries the job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from bot import runtime
+from bot.errors import OrchestraError, UnexpectedFailure
+from bot.failures import report_failure
+from bot.forge.types import PullRequest
+from bot.llm.types import ChatModel
+from bot.settings import Role
+from bot.tasks import task_number_from_branch
+from bot.worker import ci, conflicts, implement, merge, review
+from bot.worker.claim import current_claimant
+from bot.worker.session import WorkerContext
+from bot.worker.workspace import Identity, Workspace
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def build_context(repo: str, installation_id: int | None) -> WorkerContext:
+    """The collaborators of one job: forge, the repo's config, prompts, notes, workspace, models."""
+    rt = runtime.current()
+    forge = rt.forge(repo, installation_id)
+    config = forge.repo_config()
+    settings = rt.settings
+    workspace = Workspace(rt.state_dir, repo, forge.git_remote_url(), forge.git_env,
+                          Identity(settings.git_author_name, settings.git_author_email))
+
+    def model_for(role: Role) -> ChatModel:
+        return rt.model(role, config)
+
+    return WorkerContext(
+        repo=repo, forge=forge, config=config, settings=settings, executor=rt.executor, workspace=workspace,
+        model_for=model_for,
+        installation_id=installation_id, overrides=forge.prompt_overrides(),
+        notes=forge.read_file(config.notes_file) or "",
+    )
+
+
+def _reported(ctx: WorkerContext, step: str, number: int | None, pr: int | None, core: Callable[[], T]) -> T | None:
+    """Run `core`; on an OrchestraError comment it (and re-raise it when it is transient)."""
+    target = number if number is not None else pr
+    try:
+        result = core()
+    except OrchestraError as exc:
+        log.warning("%s on %s: %s: %s", step, ctx.repo, type(exc).__name__, exc)
+        if target is not None:
+            report_failure(ctx.forge, ctx.config, target, exc, step=step, task=number, also_on=pr)
+        if exc.label is None:
+            raise
+        return None
+    except Exception as exc:  # the job boundary: say so on the forge, then fail loudly for RQ's registry
+        if target is not None:
+            unexpected = UnexpectedFailure(f"{type(exc).__name__} in `{step}` (details in the worker log)")
+            report_failure(ctx.forge, ctx.config, target, unexpected, step=step, task=number, also_on=pr)
+        raise
+    log.info("%s on %s: %s", step, ctx.repo, f"PR #{result.number}" if isinstance(result, PullRequest) else result)
+    return result
+
+
+def _pr_and_task(ctx: WorkerContext, pr: int | None, branch: str | None) -> tuple[int | None, int | None]:
+    found = ci.find_pr(ctx, pr, branch)
+    if found is None:
+        return pr, task_number_from_branch(branch or "")
+    return found.number, task_number_from_branch(found.head_ref)
+
+
+def implement_task(repo: str, number: int, installation_id: int | None) -> str:
+    ctx = build_context(repo, installation_id)
+    pr = _reported(ctx, "implement", number, None, lambda: implement.run_task(ctx, number, current_claimant()))
+    return f"PR #{pr.number}" if pr is not None else "nothing done"
+
+
+def fix_ci(repo: str, pr: int | None, branch: str | None, head_sha: str, installation_id: int | None) -> str | None:
+    ctx = build_context(repo, installation_id)
+    pr_number, task = _pr_and_task(ctx, pr, branch)
+    return _reported(ctx, "fix_ci", task, pr_number, lambda: ci.fix_ci(ctx, pr_number, branch, head_sha))
+
+
+def maybe_merge(repo: str, pr: int | None, branch: str | None, head_sha: str, installation_id: int | None) -> str | None:
+    ctx = build_context(repo, installation_id)
+    pr_number, task = _pr_and_task(ctx, pr, branch)
+    return _reported(ctx, "merge", task, pr_number, lambda: merge.maybe_merge(ctx, pr_number, branch, head_sha))
+
+
+def scan_conflicts(repo: str, base_sha: str, installation_id: int | None) -> list[int] | None:
+    ctx = build_context(repo, installation_id)
+    return _reported(ctx, "scan_conflicts", None, None, lambda: conflicts.scan_conflicts(ctx, base_sha))
+
+
+def resolve_conflict(repo: str, pr: int, base_sha: str, installation_id: int | None) -> str | None:
+    ctx = build_context(repo, installation_id)
+    _, task = _pr_and_task(ctx, pr, None)
+    return _reported(ctx, "resolve_conflict", task, pr, lambda: conflicts.resolve_conflict(ctx, pr, base_sha))
+
+
+def address_review(repo: str, pr: int, review_id: int | str, installation_id: int | None) -> str | None:
+    ctx = build_context(repo, installation_id)
+    _, task = _pr_and_task(ctx, pr, None)
+    return _reported(ctx, "address_review", task, pr, lambda: review.address_review(ctx, pr, review_id))
+

@@ -1,0 +1,47 @@
+"""`OrchestraWorker`: RQ's forking worker with a claim lease that follows the job-monitoring interval.
+
+RQ keeps a started job in its StartedJobRegistry while the worker heartbeats (every
+`job_monitoring_interval`); the entry lapses `interval + 60 s` after the last beat, and the next
+maintenance pass of any worker marks the job abandoned and retries it (its `Retry`) or fails it.
+Here the grace is `2 × interval` (at least 5 s) — the same 60 s at RQ's default 30 s interval —
+so a deployment (or a test) that beats faster also detects a dead worker faster; and an idle
+worker wakes for maintenance at least every `maintenance_interval`, not only every `worker_ttl`.
+
+Run it with ``rq worker -w bot.worker.rqworker.OrchestraWorker --with-scheduler urgent default implement``
+(the `orchestra worker` command can pass it as its worker class).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from rq.job import Job
+from rq.worker import Worker
+
+MIN_GRACE_S = 5
+
+
+class OrchestraWorker(Worker):
+    """A forking RQ worker whose started jobs lapse `2 × job_monitoring_interval` after the last heartbeat."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not logging.getLogger().handlers:  # job outcomes (bot.*) in the worker's log, as RQ's own lines
+            logging.basicConfig(level=os.environ.get("ORCHESTRA_LOG_LEVEL", "INFO"),
+                                format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+
+    @property
+    def lease_grace_s(self) -> int:
+        return max(MIN_GRACE_S, 2 * int(self.job_monitoring_interval))
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        interval = int(self.job_monitoring_interval)
+        if job.timeout and job.timeout > 0:
+            return int(min(job.timeout - working_time, interval)) + self.lease_grace_s
+        return interval + self.lease_grace_s
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return max(1, min(self.worker_ttl - 15, int(self.maintenance_interval)))

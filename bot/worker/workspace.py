@@ -1,0 +1,197 @@
+"""The git workspace of a worker: one bare mirror per repository, fetched per job, and a worktree per job.
+
+Credentials never touch disk: each command that talks to the forge gets the `Authorization`
+header through `GIT_CONFIG_COUNT/KEY/VALUE` in its own environment (`Forge.git_env()`), and the
+remote is a plain URL given on the command line — nothing lands in `.git/config`, a remote URL,
+a log line or the agent's sandbox. No global or system git config is read (`GIT_CONFIG_GLOBAL`
+is /dev/null) and nothing changes the process's working directory. Concurrent jobs share a
+mirror safely: a file lock (fcntl) serialises fetches and worktree bookkeeping; worktrees are
+detached, so two jobs on one branch never fight over a checked-out ref.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import GitFailed
+
+log = logging.getLogger(__name__)
+
+#: Where fetched branches live in the mirror (remote-tracking refs, never checked out).
+REMOTE_PREFIX = "refs/remotes/origin/"
+GIT_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the bot's commits are by."""
+
+    name: str
+    email: str
+
+
+def base_env(identity: Identity | None = None) -> dict[str, str]:
+    """A minimal environment for git: no global/system config, no prompts, the bot's identity."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "HOME": os.devnull,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+    }
+    if identity is not None:
+        env |= {
+            "GIT_AUTHOR_NAME": identity.name, "GIT_AUTHOR_EMAIL": identity.email,
+            "GIT_COMMITTER_NAME": identity.name, "GIT_COMMITTER_EMAIL": identity.email,
+        }
+    return env
+
+
+def run_git(args: list[str], *, cwd: Path, env: Mapping[str, str], check: bool = True,
+            timeout: float = GIT_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    """Run one git command; GitFailed (with stderr, never the environment) when `check` and it fails."""
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, env=dict(env), capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise GitFailed(f"`git {args[0]}` timed out after {timeout:g}s") from exc
+    if check and done.returncode != 0:
+        raise GitFailed(f"`git {' '.join(_printable(args))}` failed (exit {done.returncode}): {done.stderr.strip()[-1500:]}")
+    return done
+
+
+def _printable(args: list[str]) -> list[str]:
+    return [re.sub(r"://[^/@]*@", "://", a) for a in args]
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive fcntl lock on `path` (created if needed), held for the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class Worktree:
+    """One job's checkout (detached HEAD) in a temporary directory."""
+
+    def __init__(self, path: Path, workspace: Workspace) -> None:
+        self.path = path
+        self.workspace = workspace
+
+    def git(self, *args: str, check: bool = True, auth: bool = False) -> subprocess.CompletedProcess[str]:
+        env = base_env(self.workspace.identity)
+        if auth:
+            env |= self.workspace.auth_env()
+        return run_git(list(args), cwd=self.path, env=env, check=check)
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").stdout.strip()
+
+    def commit_all(self, message: str) -> str | None:
+        """Stage everything and commit; the new sha, or None when there was nothing to commit."""
+        self.git("add", "-A")
+        if self.git("diff", "--cached", "--quiet", check=False).returncode == 0 and not self.merging():
+            return None
+        self.git("commit", "-q", "--no-verify", "-m", message)
+        return self.head()
+
+    def merging(self) -> bool:
+        """True while a merge is in progress (MERGE_HEAD exists)."""
+        return self.git("rev-parse", "-q", "--verify", "MERGE_HEAD", check=False).returncode == 0
+
+    def merge(self, ref: str, message: str) -> list[str]:
+        """Merge `ref` into HEAD; the conflicted paths (the merge stays in progress), or [] when clean."""
+        done = self.git("merge", "--no-ff", "--no-edit", "-m", message, ref, check=False)
+        conflicted = self.conflicted()
+        if done.returncode != 0 and not conflicted:
+            raise GitFailed(f"`git merge {ref}` failed: {done.stderr.strip()[-1500:] or done.stdout.strip()[-1500:]}")
+        return conflicted
+
+    def conflicted(self) -> list[str]:
+        out = self.git("diff", "--name-only", "--diff-filter=U").stdout
+        return [line for line in out.splitlines() if line.strip()]
+
+    def push(self, branch: str) -> bool:
+        """Push HEAD to `branch` (no force); False when the forge rejected it as not a fast-forward."""
+        done = self.git("push", "--porcelain", self.workspace.remote_url, f"HEAD:refs/heads/{branch}",
+                        check=False, auth=True)
+        if done.returncode == 0:
+            return True
+        text = f"{done.stdout}\n{done.stderr}"
+        if re.search(r"rejected|non-fast-forward|fetch first|stale info", text):
+            return False
+        raise GitFailed(f"push to {branch} failed: {done.stderr.strip()[-1500:]}")
+
+
+class Workspace:
+    """The bare mirror of one repository under the state dir, and worktrees made from it."""
+
+    def __init__(self, root: Path, repo: str, remote_url: str, auth_env: Callable[[], Mapping[str, str]],
+                 identity: Identity) -> None:
+        self.root = Path(root)
+        self.repo = repo
+        self.remote_url = remote_url
+        self.auth_env = auth_env
+        self.identity = identity
+        safe = repo.replace("/", "__")
+        self.mirror = self.root / "mirrors" / f"{safe}.git"
+        self.lock_path = self.root / "mirrors" / f"{safe}.lock"
+        self.worktrees_dir = self.root / "worktrees"
+
+    def _git(self, *args: str, auth: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = base_env(self.identity) | (dict(self.auth_env()) if auth else {})
+        return run_git(list(args), cwd=self.mirror, env=env, check=check)
+
+    def fetch(self) -> None:
+        """Create the mirror on first use, then fetch every branch into `refs/remotes/origin/*`."""
+        with file_lock(self.lock_path):
+            if not (self.mirror / "HEAD").exists():
+                self.mirror.mkdir(parents=True, exist_ok=True)
+                self._git("init", "-q", "--bare")
+            self._git("fetch", "-q", "--prune", "--no-tags", self.remote_url,
+                      f"+refs/heads/*:{REMOTE_PREFIX}*", auth=True)
+
+    def sha(self, branch: str) -> str | None:
+        """The fetched tip of `branch`, or None when the forge has no such branch."""
+        done = self._git("rev-parse", "-q", "--verify", f"{REMOTE_PREFIX}{branch}^{{commit}}", check=False)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    def log_messages(self, since: str, until: str, limit: int = 20) -> list[str]:
+        """Subject and body of the commits in `since..until` (first parent only), newest first."""
+        done = self._git("log", "--first-parent", f"-n{limit}", "--format=%s%n%n%b%x00", f"{since}..{until}")
+        return [m.strip() for m in done.stdout.split("\0") if m.strip()]
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        done = self._git("merge-base", a, b, check=False)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    @contextlib.contextmanager
+    def worktree(self, start: str) -> Iterator[Worktree]:
+        """A detached worktree at `start` (a sha or a ref) in a fresh temp dir, removed afterwards."""
+        self.worktrees_dir.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix="wt-", dir=self.worktrees_dir))
+        with file_lock(self.lock_path):
+            self._git("worktree", "add", "-q", "--detach", str(path), start)
+        try:
+            yield Worktree(path, self)
+        finally:
+            with file_lock(self.lock_path):
+                self._git("worktree", "remove", "--force", str(path), check=False)
+                shutil.rmtree(path, ignore_errors=True)
+                self._git("worktree", "prune", check=False)
