@@ -56,8 +56,13 @@ def handle_handoffs(planner: Planner, number: int) -> Changes | None:
     return changes
 
 
-def task_closed(planner: Planner, number: int) -> DispatchResult | None:
-    """The `on_task_closed` job: a task (or sub-goal) closed or its PR merged; dispatch its goal again."""
+def task_closed(planner: Planner, number: int) -> int | None:
+    """The `on_task_closed` job: a task (or sub-goal) closed or its PR merged; wake its goal.
+
+    The goal's work (handoffs, dispatch, completion) is done by its one `handoff` job, never by
+    two jobs at once: run side by side, each could leave completing the goal to the other (one
+    still sees the task open, the other an unprocessed handoff). Returns the goal woken.
+    """
     issue = planner.forge.get_issue(number)
     spec = parse_task_body(issue.body)
     if spec is None:
@@ -65,8 +70,8 @@ def task_closed(planner: Planner, number: int) -> DispatchResult | None:
     goal = planner.forge.get_issue(spec.goal)
     if goal.state == "closed":
         return None
-    record = load_record(planner.forge, goal.number)
-    return refresh(planner, goal, record, find_tasks(planner.forge, planner.config, goal.number))
+    planner.submit("handoff", goal.number)
+    return goal.number
 
 
 def dispatch_only(planner: Planner, number: int) -> DispatchResult | None:

@@ -1,8 +1,9 @@
 """Executors decide where a job runs: RQ on Redis (`RQExecutor`) or a thread pool in-process.
 
 Both keep at most one live job per id (`bot/queue/jobs.py`): a job with the same id that is
-queued, started, deferred or scheduled is not submitted again ("already live"); one that
-finished, failed or was stopped is replaced by the new submission.
+still waiting is not submitted again ("already live"); one that is running runs once more when
+it ends (`bot/queue/runs.py`: a trigger is never lost); one that finished, failed or was stopped
+is replaced by the new submission.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from bot.errors import QueueUnavailable
+from bot.queue import runs
 from bot.queue.jobs import QUEUES, JobRequest
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,11 @@ class RQExecutor:
                     self._enqueue(job)
                     return SubmitResult(jid, job.kind, new=True)
                 except DuplicateJobError:
+                    seen = runs.note_submission(self.connection, jid, job.spec.timeout + 60)
+                    if seen == "again":
+                        return SubmitResult(jid, job.kind, new=False)
+                    if seen == "finished":
+                        self._await_end(jid)
                     if self._live(jid):
                         return SubmitResult(jid, job.kind, new=False)
             return SubmitResult(jid, job.kind, new=False)  # replaced meanwhile by another process
@@ -93,14 +100,26 @@ class RQExecutor:
         spec = job.spec
         retry = Retry(max=spec.retries, interval=RETRY_INTERVALS[: spec.retries]) if spec.retries else None
         self.queues[spec.queue].enqueue_call(
-            spec.func,
+            runs.run_job,
             kwargs=dict(job.args),
+            meta={runs.KIND_META: job.kind},
             timeout=spec.timeout,
             job_id=job.job_id,
             retry=retry,
             description=f"{job.kind} {job.args}",
             unique=True,  # atomic: two web processes racing enqueue one job
         )
+
+    def _await_end(self, jid: str, bound_s: float = 5.0) -> None:
+        """A job past its last check is still marked started for a moment: wait (bounded) until
+        RQ records its end, so the new submission replaces it instead of folding into it."""
+        deadline = time.monotonic() + bound_s
+        while time.monotonic() < deadline:
+            status = self.connection.hget(Job.key_for(jid), "status")
+            if status is None or (status.decode() if isinstance(status, bytes) else str(status)) != "started":
+                return
+            time.sleep(0.005)
+        log.warning("job %s still marked started %.0fs after its last check", jid, bound_s)
 
     def _live(self, jid: str) -> bool:
         """True when the job is live; a finished/failed one is deleted so it can be replaced."""
@@ -150,45 +169,65 @@ def resolve(dotted: str) -> Callable[..., Any]:
 
 
 class InlineExecutor:
-    """Jobs on a thread pool in this process (the Action, local mode, the demo)."""
+    """Jobs on a thread pool in this process (the Action, local mode, the demo).
+
+    Per id, a job is waiting, running, or gone. A submission while it waits folds into it; while
+    it runs, the job runs once more when it ends (a trigger is never lost); otherwise it is new.
+    """
 
     def __init__(self, workers: int = 4, resolver: Callable[[str], Callable[..., Any]] = resolve) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orchestra-job")
         self._resolver = resolver
         self._lock = threading.Lock()
         self._live: dict[str, Future[Any]] = {}
+        self._state: dict[str, str] = {}  # id -> "waiting" | "running" | "again"
         self.failures: dict[str, BaseException] = {}
         self.results: dict[str, Any] = {}
 
     def submit(self, job: JobRequest) -> SubmitResult:
         jid = job.job_id
         with self._lock:
-            running = self._live.get(jid)
-            if running is not None and not running.done():
+            state = self._state.get(jid)
+            if state is not None:
+                if state != "waiting":
+                    self._state[jid] = "again"
                 return SubmitResult(jid, job.kind, new=False)
+            self._state[jid] = "waiting"
             self._live[jid] = self._pool.submit(self._run, jid, job)
         return SubmitResult(jid, job.kind, new=True)
 
     def live(self, job_id: str) -> bool:
         with self._lock:
-            future = self._live.get(job_id)
-            return future is not None and not future.done()
+            return job_id in self._state
 
     def cancel(self, job_id: str) -> bool:
         with self._lock:
             future = self._live.get(job_id)
-            return future is not None and future.cancel()
+            if self._state.get(job_id) == "waiting" and future is not None and future.cancel():
+                del self._state[job_id]
+                return True
+            return False
 
     def _run(self, jid: str, job: JobRequest) -> Any:
         func = self._resolver(job.spec.func)
-        try:
-            result = func(**job.args)
-        except Exception as exc:  # a job's failure is recorded, as RQ's failed registry would
-            log.exception("job %s failed", jid)
-            self.failures[jid] = exc
-            raise
-        self.results[jid] = result
-        return result
+        for _round in range(runs.MAX_RERUNS + 1):
+            with self._lock:
+                self._state[jid] = "running"
+            try:
+                result = func(**job.args)
+            except Exception as exc:  # a job's failure is recorded, as RQ's failed registry would
+                log.exception("job %s failed", jid)
+                self.failures[jid] = exc
+                with self._lock:
+                    self._state.pop(jid, None)
+                raise
+            self.results[jid] = result
+            with self._lock:
+                if self._state.get(jid) != "again" or _round == runs.MAX_RERUNS:
+                    self._state.pop(jid, None)
+                    return result
+            log.info("job %s runs again: triggered while it ran", jid)
+        return None
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait until no job is running (jobs may submit more jobs); TimeoutError past `timeout`."""

@@ -58,7 +58,8 @@ def test_rq_executor_enqueues_once_while_live_and_replaces_a_finished_job(redis_
     queue = Queue("default", connection=redis_conn)
     assert queue.job_ids == [first.job_id]
     job = Job.fetch(first.job_id, connection=redis_conn)
-    assert job.func_name == "bot.planner.jobs.plan_goal"
+    assert job.func_name == "bot.queue.runs.run_job" and job.meta["orchestra_kind"] == "plan"
+    assert JOBS[job.meta["orchestra_kind"]].func == "bot.planner.jobs.plan_goal"
     assert job.kwargs == {"repo": "octo/cat.web", "number": 12, "installation_id": 3}
     assert job.timeout == JOBS["plan"].timeout and job.retries_left == JOBS["plan"].retries
 
@@ -83,10 +84,11 @@ def test_rq_executor_without_redis_raises_queue_unavailable() -> None:
 
 
 def test_inline_executor_runs_jobs_and_keeps_one_live_copy() -> None:
-    gate = threading.Event()
+    gate, started = threading.Event(), threading.Event()
     ran: list[dict] = []
 
     def job(**kwargs: object) -> str:
+        started.set()
         gate.wait(5)
         ran.append(kwargs)
         return "done"
@@ -94,13 +96,15 @@ def test_inline_executor_runs_jobs_and_keeps_one_live_copy() -> None:
     executor = InlineExecutor(workers=2, resolver=lambda path: job)
     try:
         assert executor.submit(plan()).new
+        assert started.wait(5)
+        assert not executor.submit(plan()).new  # running: folded, and it runs once more at its end
         assert not executor.submit(plan()).new
         gate.set()
         executor.drain(10)
-        assert ran == [{"repo": "octo/cat.web", "number": 12, "installation_id": 3}]
+        assert ran == [{"repo": "octo/cat.web", "number": 12, "installation_id": 3}] * 2
         assert executor.results[plan().job_id] == "done"
         assert executor.submit(plan()).new  # finished: replaced
         executor.drain(10)
-        assert len(ran) == 2
+        assert len(ran) == 3
     finally:
         executor.shutdown()

@@ -186,7 +186,7 @@ def test_command_job_carries_verb_text_and_sender(client: FlaskClient, redis_con
     payload = _command()
     response = deliver(client, "issue_comment", payload)
     job = Job.fetch(response.json["jobs"][0]["id"], connection=redis_conn)
-    assert job.func_name == "bot.commands.run_command"
+    assert job.meta["orchestra_kind"] == "command"
     assert job.kwargs["verb"] == "replan"
     assert job.kwargs["text"] == "split the API work\nand keep the docs"
     assert job.kwargs["sender"] == payload["sender"]["login"]
