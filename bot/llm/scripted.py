@@ -64,6 +64,8 @@ class ScriptedModel:
 def scripted_model(spec: str) -> ScriptedModel:
     """Build the model for ``scripted:<name>``; unknown names are a ConfigError listing the known ones."""
     name = spec.split(":", 1)[1] if ":" in spec else spec
+    if name == "demo":
+        import bot.demo  # noqa: F401  (registers `scripted:demo`, the default model, on first use)
     with _LOCK:
         factory = _REGISTRY.get(name)
     if factory is None:
