@@ -77,11 +77,25 @@ class CommandContext:
     installation_id: int | None
 
 
+#: Modules that register verb handlers; each is imported (when present) before a command runs.
+HANDLER_MODULES = ("bot.planner.commands", "bot.worker.commands")
+
+
+def load_handlers() -> None:
+    """Import every handler module that exists, so its `@handles` registrations are in HANDLERS."""
+    import importlib
+
+    for name in HANDLER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise  # the module exists but one of its imports is missing: that is a bug
+
+
 #: A verb handler returns the reply to post (Markdown) or None for no reply.
 VerbHandler = Callable[[CommandContext], "str | None"]
 HANDLERS: dict[str, VerbHandler] = {}
-#: Modules whose import registers verb handlers; `run_command` imports them (each area appends its own).
-HANDLER_MODULES = ["bot.worker.commands"]
 
 
 def handles(verb: str) -> Callable[[VerbHandler], VerbHandler]:
@@ -110,8 +124,10 @@ def denial(sender: str, verb: str) -> str:
 
 def execute(ctx: CommandContext, verb: str) -> str | None:
     """Run one command; return the reply posted (if any). Changes nothing for unauthorised senders."""
-    if verb not in VERBS:
-        reply: str | None = f"I don't know `{PREFIX} {verb}`.\n\n{HELP_TEXT}"
+    if verb == "help":
+        reply: str | None = HELP_TEXT
+    elif verb not in VERBS:
+        reply = f"I don't know `{PREFIX} {verb}`.\n\n{HELP_TEXT}"
     elif not authorize(ctx.forge, ctx.sender):
         reply = denial(ctx.sender, verb)
     elif verb not in HANDLERS:
@@ -126,13 +142,10 @@ def execute(ctx: CommandContext, verb: str) -> str | None:
 def run_command(repo: str, number: int, comment_id: int, verb: str, text: str, sender: str,
                 installation_id: int | None) -> str | None:
     """The `command` job: take collaborators from the process runtime and execute."""
-    import importlib
-
     from bot import runtime
     from bot.errors import ConfigError
 
-    for module in HANDLER_MODULES:
-        importlib.import_module(module)
+    load_handlers()
     rt = runtime.current()
     forge = rt.forge(repo, installation_id)
     try:

@@ -158,6 +158,14 @@ class QueueUnavailable(OrchestraError):
     label = None
 
 
+class LocalRunFailed(OrchestraError):
+    """Local mode (`orchestra run` / `orchestra demo`) ended without a closed goal, or could not bring the result back."""
+
+    headline = "The local run did not finish."
+    recovery = "Open the localhub pages named above to see what each task needs, then run again."
+    label = None
+
+
 def _table() -> list[tuple[str, str, str, str | None]]:
     rows: list[tuple[str, str, str, str | None]] = []
     pending: list[type[OrchestraError]] = [OrchestraError]

@@ -7,7 +7,9 @@ copies; the error's `label` (usually `needs-human`) becomes the task's state lab
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 from bot.errors import NEEDS_HUMAN, ForgeError, OrchestraError
 from bot.forge import markers
@@ -58,3 +60,19 @@ def clear_failure(forge: Forge, number: int, step: str) -> None:
     existing = [c for c in forge.list_comments(number) if forge._is_bot(c.author) and markers.has_tag(c.body, marker)]
     if existing:
         forge.upsert_comment(number, marker, f"~~An earlier failure of `{step}`~~ — resolved by a later attempt.")
+
+
+@contextlib.contextmanager
+def failures_reported(forge: Forge, number: int, config: RepoConfig | None) -> Iterator[None]:
+    """Report any OrchestraError raised inside on issue `number` (the planner's jobs).
+
+    Errors that leave a label (a person must act) are swallowed once reported: retrying the job
+    cannot help. Transient ones (no label) are re-raised after the comment so the queue's retries apply.
+    """
+    try:
+        yield
+    except OrchestraError as error:
+        # One comment per error kind (edited in place when it recurs), as the planner's tests expect.
+        report_failure(forge, config or RepoConfig(), number, error, step=type(error).__name__)
+        if error.label is None:
+            raise

@@ -35,6 +35,7 @@ ROOT_MODULES: list[str] = [
     "localhub.githttp",
     "localhub.api.internal",
     "localhub.pages",
+    "localhub.api.actions",  # an /api/v3 route (workflow dispatches) and /_localhub/dispatches
 ]
 
 

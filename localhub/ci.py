@@ -14,15 +14,15 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from localhub import gitops
+from localhub.background import Pending
 
 CHECK_NAME = "ci"
 SCRIPT_PATH = ".localhub/ci.sh"
@@ -138,8 +138,7 @@ class LocalCI:
         self.workdir = Path(workdir)
         self.timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="localhub-ci")
-        self._pending: set[Future[Any]] = set()
-        self._lock = threading.Lock()
+        self._pending = Pending()
         self.on_finished: list[Callable[[CiJob, CiResult], None]] = []
 
     @staticmethod
@@ -152,15 +151,8 @@ class LocalCI:
         if not self.wants(job):
             return None
         run_id = self.sink.ci_queued(job)
-        future = self._pool.submit(self._run, job, run_id)
-        with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(self._forget)
+        self._pending.submit(self._pool, self._run, job, run_id)
         return run_id
-
-    def _forget(self, future: Future[Any]) -> None:
-        with self._lock:
-            self._pending.discard(future)
 
     def _run(self, job: CiJob, run_id: int) -> None:
         self.sink.ci_started(run_id)
@@ -178,16 +170,7 @@ class LocalCI:
 
     def drain(self, timeout: float = 60.0) -> bool:
         """Wait until no run is queued or running; True if that happened within `timeout`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                pending = set(self._pending)
-            if not pending:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            wait(pending, timeout=remaining)
+        return self._pending.drain(timeout)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

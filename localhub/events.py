@@ -9,12 +9,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
+from localhub.background import Pending
 from localhub.store import Row, Store, now_iso
 
 APP_HOOK_ID = 0  # deliveries to the App's webhook URL are recorded under hook id 0
@@ -50,7 +51,7 @@ class Events:
         # One sender thread per target URL: deliveries to a receiver arrive in the order they were
         # emitted, and a slow receiver delays only its own queue, never the API.
         self._senders: dict[str, ThreadPoolExecutor] = {}
-        self._pending: set[Future[None]] = set()
+        self._pending = Pending()
         self._lock = threading.Lock()
 
     # -- emission ---------------------------------------------------------------------------
@@ -116,14 +117,8 @@ class Events:
             sender = self._senders.get(target.url)
             if sender is None:
                 sender = self._senders[target.url] = ThreadPoolExecutor(1, thread_name_prefix="localhub-hook")
-            future = sender.submit(self._deliver, delivery_id, target.url, body.encode(), headers, event)
-            self._pending.add(future)
-        future.add_done_callback(self._forget)
+            self._pending.submit(sender, self._deliver, delivery_id, target.url, body.encode(), headers, event)
         return delivery_id
-
-    def _forget(self, future: Future[None]) -> None:
-        with self._lock:
-            self._pending.discard(future)
 
     # -- delivery ---------------------------------------------------------------------------
     def _deliver(self, delivery_id: int, url: str, body: bytes, headers: dict[str, str], event: str) -> None:
@@ -165,16 +160,7 @@ class Events:
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every pending delivery is sent; True if all finished within `timeout`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                pending = set(self._pending)
-            if not pending:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            wait(pending, timeout=remaining)
+        return self._pending.drain(timeout)
 
     def close(self) -> None:
         with self._lock:

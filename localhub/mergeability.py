@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from localhub import checkstore, gitops, pullstore
+from localhub.background import Pending
 from localhub.store import Row, Store
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class Mergeability:
         self.git_dir_of = git_dir_of  # repo row -> Path of its bare repo
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localhub-mergeable")
         self._queued: set[int] = set()
-        self._futures: set[Future[None]] = set()
+        self._pending = Pending()
         self._lock = threading.Lock()
 
     def schedule(self, issue_id: int) -> None:
@@ -49,13 +49,7 @@ class Mergeability:
             if issue_id in self._queued:
                 return
             self._queued.add(issue_id)
-            future = self._pool.submit(self._compute, issue_id)
-            self._futures.add(future)
-        future.add_done_callback(self._forget)
-
-    def _forget(self, future: Future[None]) -> None:
-        with self._lock:
-            self._futures.discard(future)
+            self._pending.submit(self._pool, self._compute, issue_id)
 
     def _compute(self, issue_id: int) -> None:
         with self._lock:
@@ -99,16 +93,7 @@ class Mergeability:
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until no computation is queued or running; True if so within `timeout`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                pending = set(self._futures)
-            if not pending:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            wait(pending, timeout=remaining)
+        return self._pending.drain(timeout)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -64,11 +64,15 @@ def no_content() -> Response:
 
 
 def body_json() -> dict[str, Any]:
-    """The request's JSON object (GitHub answers 400 "Problems parsing JSON" otherwise)."""
-    if not request.data:
+    """The request's JSON object (GitHub answers 400 "Problems parsing JSON" otherwise).
+
+    Like GitHub, the body is read as JSON whatever the Content-Type (`curl -d` sends a form type).
+    """
+    raw = request.get_data(cache=True)
+    if not raw:
         return {}
     try:
-        data = json.loads(request.data)
+        data = json.loads(raw)
     except ValueError:
         raise ApiError(400, "Problems parsing JSON") from None
     if not isinstance(data, dict):
@@ -115,6 +119,21 @@ def repo_or_404(owner: str, name: str) -> Row:
     return repo
 
 
+def user_or_404(login: str) -> Row:
+    user = hub().store.user_by_login(login)
+    if user is None:
+        not_found()
+    return user
+
+
+def collaborator_or_404(repo: Row, login: str) -> Row:
+    """The user `login`; 404 unless they hold a permission on `repo` (collaborators, assignees)."""
+    user = hub().store.user_by_login(login)
+    if user is None or hub().store.permission(repo, user) is None:
+        not_found()
+    return user
+
+
 def has_permission(repo: Row, needed: str) -> bool:
     user = caller()
     if user is None:
@@ -138,6 +157,27 @@ def require_permission(repo: Row, needed: str) -> None:
     fail(403, "Must have admin rights to Repository." if needed == "admin"
          else "Resource not accessible by integration" if g.get("installation_id")
          else "Must have push access to repository.")
+
+
+def authorized_repo(owner: str, name: str, needed: str) -> Row:
+    """The repository, once the caller holds `needed` on it (404 / 403 as `require_permission`)."""
+    repo = repo_or_404(owner, name)
+    require_permission(repo, needed)
+    return repo
+
+
+def authorized_repo_and_caller(owner: str, name: str, needed: str) -> tuple[Row, Row]:
+    """The repository and the signed-in caller (401 when anonymous), once the caller holds `needed`."""
+    repo = repo_or_404(owner, name)
+    user = require_caller()
+    require_permission(repo, needed)
+    return repo, user
+
+
+def require_author_or(repo: Row, user: Row, row: Row, needed: str) -> None:
+    """The author of `row` (an issue, comment or PR) may change it; anyone else needs `needed`."""
+    if row["user_id"] != user["id"]:
+        require_permission(repo, needed)
 
 
 def page_args() -> tuple[int, int]:

@@ -48,6 +48,10 @@ class HubConfig:
     rate_limit: int = 5000
     threads: int = 16
 
+    def __post_init__(self) -> None:
+        # git runs in other directories (imports, CI checkouts): a relative path would break there.
+        self.state_dir = Path(self.state_dir).resolve()
+
 
 class LocalHub:
     """A GitHub-compatible forge on one machine; `start()` serves it on a free port in a thread."""

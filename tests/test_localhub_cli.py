@@ -32,6 +32,17 @@ def test_import_command(tmp_path: Path, capsys) -> None:
     assert main(["localhub", "import", str(source), "--repo", "acme/tool", "--state", str(state)]) == 2
 
 
+def test_import_with_a_relative_state_directory(tmp_path: Path) -> None:
+    source = make_repo(tmp_path / "src", {"a.txt": "a\n"})
+    result = subprocess.run(
+        [sys.executable, "-m", "localhub", "import", "src", "--repo", "acme/rel", "--state", "state"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "state" / "git" / "acme" / "rel.git").is_dir()
+    assert source.is_dir()
+
+
 def test_serve_command(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "localhub", "serve", "--port", "0", "--state", str(tmp_path / "state"),

@@ -131,6 +131,23 @@ def test_errors_have_github_shape(localhub) -> None:
     assert invalid.value.data["message"] == "Validation Failed"
 
 
+def test_a_json_body_sent_with_a_form_content_type_is_read_as_json(localhub) -> None:
+    """`curl -d '{...}'` sends application/x-www-form-urlencoded; GitHub reads the JSON anyway."""
+    import requests
+
+    token = localhub.add_user("alice")
+    localhub.github("alice").get_user().create_repo("curl")
+    answer = requests.post(
+        f"{localhub.api_url}/repos/alice/curl/issues",
+        data='{"title": "From curl", "labels": ["goal"]}',
+        headers={"Authorization": f"token {token}", "Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["title"] == "From curl"
+    assert [label["name"] for label in answer.json()["labels"]] == ["goal"]
+
+
 def test_import_keeps_branches_and_head(localhub, tmp_path: Path) -> None:
     localhub.add_user("alice")
     source = make_repo(tmp_path / "src", {"a.txt": "a\n"}, branch="trunk")

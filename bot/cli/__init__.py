@@ -15,8 +15,11 @@ COMMAND_MODULES = [
     "bot.cli.config_cmd",
     "bot.cli.localhub_cmd",
     "bot.cli.agent_cmd",
-    "bot.cli.serve_cmd",
+    "bot.cli.run_cmd",
+    "bot.cli.demo_cmd",
     "bot.cli.reconcile_cmd",
+    "bot.cli.serve_cmd",
+    "bot.cli.action_cmd",
 ]
 
 

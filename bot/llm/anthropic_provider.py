@@ -7,8 +7,8 @@ from typing import Any
 import anthropic
 import httpx2
 
-from bot.llm.pricing import PriceTable
-from bot.llm.retry import RetryPolicy, Transient, call_with_retries, scrub, status_failure
+from bot.llm.provider import ProviderModel
+from bot.llm.retry import Transient
 from bot.llm.types import Message, Reply, ToolCall, ToolSpec, Usage
 
 CACHE = {"type": "ephemeral"}
@@ -92,31 +92,10 @@ def reply_from_wire(message: Any, default_model: str) -> Reply:
     )
 
 
-class AnthropicModel:
-    """A ChatModel over `client.messages`; retries are ours (the client has max_retries=0)."""
+class AnthropicModel(ProviderModel[anthropic.Anthropic]):
+    """A ChatModel over `client.messages`, streaming when asked or when the answer may be long."""
 
-    def __init__(
-        self,
-        spec: str,
-        model: str,
-        client: anthropic.Anthropic,
-        *,
-        prices: PriceTable,
-        policy: RetryPolicy,
-        context_window: int,
-        stream: bool = False,
-        secrets: tuple[str, ...] = (),
-    ) -> None:
-        self.spec = spec
-        self.model = model
-        self.context_window = context_window
-        self._client = client
-        self._prices = prices
-        self._policy = policy
-        self._stream = stream
-        self._secrets = secrets
-
-    def complete(self, messages: list[Message], tools: list[ToolSpec], *, max_tokens: int = 4096) -> Reply:
+    def _request(self, messages: list[Message], tools: list[ToolSpec], max_tokens: int) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": self.model,
             "max_tokens": max_tokens,
@@ -127,13 +106,11 @@ class AnthropicModel:
             params["system"] = system
         if tools:
             params["tools"] = to_wire_tools(tools)
-        stream = self._stream or max_tokens > STREAM_ABOVE_MAX_TOKENS
-        reply = call_with_retries(lambda: self._attempt(params, stream), self._policy, what=self.spec)
-        return reply.model_copy(update={"usage": self._prices.cost(self.model, reply.usage)})
+        return params
 
-    def _attempt(self, params: dict[str, Any], stream: bool) -> Reply:
+    def _attempt(self, params: dict[str, Any]) -> Reply:
         try:
-            if stream:
+            if self._stream or params["max_tokens"] > STREAM_ABOVE_MAX_TOKENS:
                 with self._client.messages.stream(**params) as events:
                     message = events.get_final_message()
             else:
@@ -141,11 +118,11 @@ class AnthropicModel:
         except anthropic.APIStatusError as exc:
             detail = exc.api_message or exc.message
             status = exc.status_code if exc.status_code >= 400 else STATUS_OF_ERROR_TYPE.get(str(exc.type), 400)
-            raise status_failure(self.spec, status, exc.response.headers, detail, self._secrets) from exc
+            raise self._status_failure(status, exc.response.headers, detail) from exc
         except anthropic.APIConnectionError as exc:
-            raise Transient(f"{self.spec}: {scrub(exc.message, self._secrets)}") from exc
-        except httpx2.TransportError as exc:  # a streamed body cut mid-way is not wrapped by the SDK
-            raise Transient(f"{self.spec}: connection lost mid-answer: {type(exc).__name__}") from exc
+            raise self._unreachable(exc.message) from exc
+        except httpx2.TransportError as exc:
+            raise self._cut_off(exc) from exc
         if message.stop_reason is None:  # a stream that ended before message_delta
             raise Transient(f"{self.spec}: the stream ended before a stop_reason")
         return reply_from_wire(message, self.model)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx2
 import openai
 
-from bot.llm.pricing import PriceTable
-from bot.llm.retry import RetryPolicy, Transient, call_with_retries, scrub, status_failure
+from bot.llm.provider import ProviderModel
+from bot.llm.retry import Transient
 from bot.llm.types import Message, Reply, ToolCall, ToolSpec, Usage
 
 _STOP = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use", "length": "max_tokens"}
@@ -67,34 +69,34 @@ def usage_from_wire(usage: Any) -> Usage:
     )
 
 
-class OpenAIChatModel:
-    """A ChatModel over `client.chat.completions`; retries are ours (the client has max_retries=0)."""
+class OpenAIModel(ProviderModel[openai.OpenAI]):
+    """What the OpenAI APIs share: how the SDK's failures become ours."""
+
+    @contextmanager
+    def _failures(self) -> Iterator[None]:
+        try:
+            yield
+        except openai.APIStatusError as exc:
+            raise self._status_failure(exc.status_code, exc.response.headers, exc.message) from exc
+        except openai.APIConnectionError as exc:
+            raise self._unreachable(exc.message) from exc
+        except openai.APIError as exc:  # an error object inside a 200 stream, or a malformed answer
+            raise self._unreachable(exc.message) from exc
+        except httpx2.TransportError as exc:
+            raise self._cut_off(exc) from exc
+
+
+class OpenAIChatModel(OpenAIModel):
+    """A ChatModel over `client.chat.completions`."""
 
     def __init__(
-        self,
-        spec: str,
-        model: str,
-        client: openai.OpenAI,
-        *,
-        prices: PriceTable,
-        policy: RetryPolicy,
-        context_window: int,
-        stream: bool = False,
-        compatible: bool = False,
-        secrets: tuple[str, ...] = (),
+        self, spec: str, model: str, client: openai.OpenAI, *, compatible: bool = False, **options: Any
     ) -> None:
-        self.spec = spec
-        self.model = model
-        self.context_window = context_window
-        self._client = client
-        self._prices = prices
-        self._policy = policy
-        self._stream = stream
+        super().__init__(spec, model, client, **options)
         # OpenAI's newer models take max_completion_tokens; local servers know max_tokens.
         self._max_tokens_key = "max_tokens" if compatible else "max_completion_tokens"
-        self._secrets = secrets
 
-    def complete(self, messages: list[Message], tools: list[ToolSpec], *, max_tokens: int = 4096) -> Reply:
+    def _request(self, messages: list[Message], tools: list[ToolSpec], max_tokens: int) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": self.model,
             "messages": to_wire_messages(messages),
@@ -102,22 +104,13 @@ class OpenAIChatModel:
         }
         if tools:
             params["tools"] = to_wire_tools(tools)
-        reply = call_with_retries(lambda: self._attempt(params), self._policy, what=self.spec)
-        return reply.model_copy(update={"usage": self._prices.cost(self.model, reply.usage)})
+        return params
 
     def _attempt(self, params: dict[str, Any]) -> Reply:
-        try:
+        with self._failures():
             if self._stream:
                 return self._streamed(params)
             completion = self._client.chat.completions.create(**params)
-        except openai.APIStatusError as exc:
-            raise status_failure(self.spec, exc.status_code, exc.response.headers, exc.message, self._secrets) from exc
-        except openai.APIConnectionError as exc:
-            raise Transient(f"{self.spec}: {scrub(exc.message, self._secrets)}") from exc
-        except openai.APIError as exc:  # an error object inside a 200 stream, or a malformed answer
-            raise Transient(f"{self.spec}: {scrub(exc.message, self._secrets)}") from exc
-        except httpx2.TransportError as exc:  # a streamed body cut mid-way is not wrapped by the SDK
-            raise Transient(f"{self.spec}: connection lost mid-answer: {type(exc).__name__}") from exc
         choice = completion.choices[0]
         calls = [
             ToolCall(id=c.id, name=c.function.name, arguments=parse_arguments(c.function.arguments))

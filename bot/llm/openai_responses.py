@@ -11,12 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx2
-import openai
-
-from bot.llm.openai_provider import parse_arguments
-from bot.llm.pricing import PriceTable
-from bot.llm.retry import RetryPolicy, Transient, call_with_retries, scrub, status_failure
+from bot.llm.openai_provider import OpenAIModel, parse_arguments
+from bot.llm.retry import Transient
 from bot.llm.types import Message, Reply, ToolCall, ToolSpec, Usage
 
 STATE_KEY = "openai-responses"
@@ -87,31 +83,10 @@ def reply_from_wire(response: Any, default_model: str) -> Reply:
     )
 
 
-class OpenAIResponsesModel:
-    """A ChatModel over `client.responses` with ``store: false``; retries are ours."""
+class OpenAIResponsesModel(OpenAIModel):
+    """A ChatModel over `client.responses` with ``store: false``."""
 
-    def __init__(
-        self,
-        spec: str,
-        model: str,
-        client: openai.OpenAI,
-        *,
-        prices: PriceTable,
-        policy: RetryPolicy,
-        context_window: int,
-        stream: bool = False,
-        secrets: tuple[str, ...] = (),
-    ) -> None:
-        self.spec = spec
-        self.model = model
-        self.context_window = context_window
-        self._client = client
-        self._prices = prices
-        self._policy = policy
-        self._stream = stream
-        self._secrets = secrets
-
-    def complete(self, messages: list[Message], tools: list[ToolSpec], *, max_tokens: int = 4096) -> Reply:
+    def _request(self, messages: list[Message], tools: list[ToolSpec], max_tokens: int) -> dict[str, Any]:
         instructions, items = to_wire_input(messages)
         params: dict[str, Any] = {
             "model": self.model,
@@ -124,20 +99,11 @@ class OpenAIResponsesModel:
             params["instructions"] = instructions
         if tools:
             params["tools"] = to_wire_tools(tools)
-        reply = call_with_retries(lambda: self._attempt(params), self._policy, what=self.spec)
-        return reply.model_copy(update={"usage": self._prices.cost(self.model, reply.usage)})
+        return params
 
     def _attempt(self, params: dict[str, Any]) -> Reply:
-        try:
+        with self._failures():
             response = self._streamed(params) if self._stream else self._client.responses.create(**params)
-        except openai.APIStatusError as exc:
-            raise status_failure(self.spec, exc.status_code, exc.response.headers, exc.message, self._secrets) from exc
-        except openai.APIConnectionError as exc:
-            raise Transient(f"{self.spec}: {scrub(exc.message, self._secrets)}") from exc
-        except openai.APIError as exc:  # an error object inside a 200 stream, or a malformed answer
-            raise Transient(f"{self.spec}: {scrub(exc.message, self._secrets)}") from exc
-        except httpx2.TransportError as exc:  # a streamed body cut mid-way is not wrapped by the SDK
-            raise Transient(f"{self.spec}: connection lost mid-answer: {type(exc).__name__}") from exc
         return reply_from_wire(response, self.model)
 
     def _streamed(self, params: dict[str, Any]) -> Any:

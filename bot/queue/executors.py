@@ -53,6 +53,14 @@ class Executor(Protocol):
         """Run `job` (eventually), unless a job with its id is already live."""
         ...
 
+    def live(self, job_id: str) -> bool:
+        """True while a job with this id is waiting to run or running."""
+        ...
+
+    def cancel(self, job_id: str) -> bool:
+        """Drop the job if it has not started; True when a waiting job was dropped. Running jobs finish."""
+        ...
+
 
 class RQExecutor:
     """Jobs on RQ queues (`urgent`, `default`, `implement`); run by `orchestra worker`."""
@@ -106,6 +114,26 @@ class RQExecutor:
             Job.fetch(jid, connection=self.connection).delete()
         return False
 
+    def live(self, job_id: str) -> bool:
+        try:
+            return Job.fetch(job_id, connection=self.connection).get_status(refresh=False) in LIVE_STATES
+        except NoSuchJobError:
+            return False
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise QueueUnavailable(f"cannot read job {job_id}: {exc}") from exc
+
+    def cancel(self, job_id: str) -> bool:
+        try:
+            job = Job.fetch(job_id, connection=self.connection)
+            if job.get_status(refresh=False) == JobStatus.STARTED or job.get_status(refresh=False) not in LIVE_STATES:
+                return False
+            job.delete()  # removes it from its queue and registries: it never runs
+        except NoSuchJobError:
+            return False
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise QueueUnavailable(f"cannot cancel job {job_id}: {exc}") from exc
+        return True
+
     def queue_depths(self) -> dict[str, int]:
         """Jobs waiting per queue (for /metrics)."""
         try:
@@ -140,6 +168,16 @@ class InlineExecutor:
                 return SubmitResult(jid, job.kind, new=False)
             self._live[jid] = self._pool.submit(self._run, jid, job)
         return SubmitResult(jid, job.kind, new=True)
+
+    def live(self, job_id: str) -> bool:
+        with self._lock:
+            future = self._live.get(job_id)
+            return future is not None and not future.done()
+
+    def cancel(self, job_id: str) -> bool:
+        with self._lock:
+            future = self._live.get(job_id)
+            return future is not None and future.cancel()
 
     def _run(self, jid: str, job: JobRequest) -> Any:
         func = self._resolver(job.spec.func)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, Response, g
 
 from localhub.auth import AppConfig, mint_installation_token
-from localhub.rest import ApiError, hub, json_response, not_found, paginate, repo_or_404, shapes
+from localhub.rest import (
+    ApiError,
+    hub,
+    json_response,
+    not_found,
+    paginate,
+    repo_or_404,
+    shapes,
+    user_or_404,
+)
 from localhub.shapes import APP_EVENTS, APP_PERMISSIONS
 from localhub.store import Row
 
@@ -90,9 +99,7 @@ def repo_installation(owner: str, name: str) -> Response:
 @bp.get("/users/<login>/installation")
 def account_installation(login: str) -> Response:
     app = require_jwt()
-    account = hub().store.user_by_login(login)
-    if account is None:
-        not_found()
+    account = user_or_404(login)
     return json_response(installation_shape(app, account))
 
 

@@ -10,6 +10,8 @@ from localhub import checkstore, gitops
 from localhub.checkruns import AppInfo
 from localhub.rest import (
     ApiError,
+    authorized_repo,
+    authorized_repo_and_caller,
     body_json,
     hub,
     invalid,
@@ -19,7 +21,6 @@ from localhub.rest import (
     paginate,
     repo_or_404,
     require_caller,
-    require_permission,
     shapes,
     urls,
 )
@@ -119,8 +120,7 @@ def update_run(owner: str, name: str, run_id: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/check-runs/<int:run_id>")
 def get_run(owner: str, name: str, run_id: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     return json_response(hub().checks.run(shapes(), _run_or_404(repo, run_id)))
 
 
@@ -131,8 +131,7 @@ def _paged(key: str, items: list[Any]) -> Response:
 
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>/check-runs")
 def list_runs(owner: str, name: str, ref: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     args = request.args
     rows = checkstore.runs_for(hub().store, repo["id"], _ref_sha(repo, ref), latest=args.get("filter") != "all")
     if args.get("check_name"):
@@ -146,8 +145,7 @@ def list_runs(owner: str, name: str, ref: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>/check-suites")
 def list_suites(owner: str, name: str, ref: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     rows = checkstore.suites_for(hub().store, repo["id"], _ref_sha(repo, ref))
     return _paged("check_suites", [hub().checks.suite(shapes(), r) for r in rows])
 
@@ -155,9 +153,7 @@ def list_suites(owner: str, name: str, ref: str) -> Response:
 # -- statuses ---------------------------------------------------------------------------------
 @bp.post("/repos/<owner>/<name>/statuses/<sha>")
 def create_status(owner: str, name: str, sha: str) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "write")
+    repo, user = authorized_repo_and_caller(owner, name, "write")
     data = body_json()
     if data.get("state") not in STATUS_STATES:
         invalid("Status", "state", "custom", "state is not included in the list")
@@ -170,16 +166,14 @@ def create_status(owner: str, name: str, sha: str) -> Response:
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>/statuses")
 @bp.get("/repos/<owner>/<name>/statuses/<path:ref>")  # the legacy path PyGithub's get_statuses() uses
 def list_statuses(owner: str, name: str, ref: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     rows = checkstore.statuses_for(hub().store, repo["id"], _ref_sha(repo, ref))
     return paginate(rows, lambda row: hub().checks.status(shapes(), row))
 
 
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>/status")
 def combined_status(owner: str, name: str, ref: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     sha = _ref_sha(repo, ref)
     rows = checkstore.statuses_for(hub().store, repo["id"], sha, latest=True)
     sh = shapes()

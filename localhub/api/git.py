@@ -8,6 +8,7 @@ from localhub import gitshapes
 from localhub.gitrepo import ZERO_SHA, GitFailed
 from localhub.repos import git_for
 from localhub.rest import (
+    authorized_repo,
     body_json,
     fail,
     hub,
@@ -16,9 +17,7 @@ from localhub.rest import (
     no_content,
     not_found,
     paginate,
-    repo_or_404,
     require_caller,
-    require_permission,
     shapes,
 )
 from localhub.store import Row
@@ -27,8 +26,7 @@ bp = Blueprint("git", __name__)
 
 
 def _repo(owner: str, name: str, needed: str = "read") -> tuple[Row, str]:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, needed)
+    repo = authorized_repo(owner, name, needed)
     return repo, f"{hub().store.user_by_id(repo['owner_id'])['login']}/{repo['name']}"
 
 

@@ -11,6 +11,7 @@ from localhub import hooks
 from localhub.events import delivery_shape
 from localhub.rest import (
     ApiError,
+    authorized_repo_and_caller,
     body_json,
     hub,
     invalid,
@@ -18,21 +19,11 @@ from localhub.rest import (
     no_content,
     not_found,
     paginate,
-    repo_or_404,
-    require_caller,
-    require_permission,
     shapes,
 )
 from localhub.store import Row
 
 bp = Blueprint("hooks", __name__)
-
-
-def _admin_repo(owner: str, name: str) -> tuple[Row, Row]:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "admin")
-    return repo, user
 
 
 def _hook_or_404(repo: Row, hook_id: int) -> Row:
@@ -59,7 +50,7 @@ def _config(data: dict[str, Any], creating: bool) -> dict[str, Any]:
 
 @bp.post("/repos/<owner>/<name>/hooks")
 def create_hook(owner: str, name: str) -> Response:
-    repo, user = _admin_repo(owner, name)
+    repo, user = authorized_repo_and_caller(owner, name, "admin")
     data = body_json()
     if data.get("name", "web") != "web":
         invalid("Hook", "name", "invalid")
@@ -78,19 +69,19 @@ def create_hook(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/hooks")
 def list_hooks(owner: str, name: str) -> Response:
-    repo, _ = _admin_repo(owner, name)
+    repo, _ = authorized_repo_and_caller(owner, name, "admin")
     return paginate(hooks.hooks(hub().store, repo["id"]), lambda row: hooks.hook_shape(shapes(), row))
 
 
 @bp.get("/repos/<owner>/<name>/hooks/<int:hook_id>")
 def get_hook(owner: str, name: str, hook_id: int) -> Response:
-    repo, _ = _admin_repo(owner, name)
+    repo, _ = authorized_repo_and_caller(owner, name, "admin")
     return json_response(hooks.hook_shape(shapes(), _hook_or_404(repo, hook_id)))
 
 
 @bp.patch("/repos/<owner>/<name>/hooks/<int:hook_id>")
 def update_hook(owner: str, name: str, hook_id: int) -> Response:
-    repo, _ = _admin_repo(owner, name)
+    repo, _ = authorized_repo_and_caller(owner, name, "admin")
     row = _hook_or_404(repo, hook_id)
     data = body_json()
     changes: dict[str, Any] = _config(data, creating=False)
@@ -105,21 +96,21 @@ def update_hook(owner: str, name: str, hook_id: int) -> Response:
 
 @bp.delete("/repos/<owner>/<name>/hooks/<int:hook_id>")
 def delete_hook(owner: str, name: str, hook_id: int) -> Response:
-    repo, _ = _admin_repo(owner, name)
+    repo, _ = authorized_repo_and_caller(owner, name, "admin")
     hooks.delete_hook(hub().store, _hook_or_404(repo, hook_id)["id"])
     return no_content()
 
 
 @bp.post("/repos/<owner>/<name>/hooks/<int:hook_id>/pings")
 def ping_hook(owner: str, name: str, hook_id: int) -> Response:
-    repo, user = _admin_repo(owner, name)
+    repo, user = authorized_repo_and_caller(owner, name, "admin")
     hooks.send_ping(hub().events, hub().shapes(), _hook_or_404(repo, hook_id), user)
     return no_content()
 
 
 @bp.get("/repos/<owner>/<name>/hooks/<int:hook_id>/deliveries")
 def list_deliveries(owner: str, name: str, hook_id: int) -> Response:
-    repo, _ = _admin_repo(owner, name)
+    repo, _ = authorized_repo_and_caller(owner, name, "admin")
     rows = hub().events.deliveries(_hook_or_404(repo, hook_id)["id"])
     return paginate(rows, delivery_shape)
 
@@ -134,13 +125,13 @@ def _delivery_or_404(repo: Row, hook_id: int, delivery_id: int) -> Row:
 
 @bp.get("/repos/<owner>/<name>/hooks/<int:hook_id>/deliveries/<int:delivery_id>")
 def get_delivery(owner: str, name: str, hook_id: int, delivery_id: int) -> Response:
-    repo, _ = _admin_repo(owner, name)
+    repo, _ = authorized_repo_and_caller(owner, name, "admin")
     return json_response(delivery_shape(_delivery_or_404(repo, hook_id, delivery_id), full=True))
 
 
 @bp.post("/repos/<owner>/<name>/hooks/<int:hook_id>/deliveries/<int:delivery_id>/attempts")
 def redeliver(owner: str, name: str, hook_id: int, delivery_id: int) -> Response:
-    repo, _ = _admin_repo(owner, name)
+    repo, _ = authorized_repo_and_caller(owner, name, "admin")
     row = _delivery_or_404(repo, hook_id, delivery_id)
     try:
         hub().events.redeliver(row["id"])

@@ -9,6 +9,8 @@ from flask import Blueprint, Response, request
 from localhub import issues as model
 from localhub import payloads
 from localhub.rest import (
+    authorized_repo,
+    authorized_repo_and_caller,
     body_json,
     has_permission,
     hub,
@@ -18,8 +20,8 @@ from localhub.rest import (
     not_found,
     paginate,
     repo_or_404,
+    require_author_or,
     require_caller,
-    require_permission,
     shapes,
 )
 from localhub.store import Row, now_iso
@@ -79,9 +81,7 @@ def _label_name(item: Any) -> Any:
 
 @bp.post("/repos/<owner>/<name>/issues")
 def create_issue(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "read")
+    repo, user = authorized_repo_and_caller(owner, name, "read")
     data = body_json()
     title = data.get("title")
     if not isinstance(title, str | int) or str(title).strip() == "":
@@ -109,16 +109,14 @@ def create_issue(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/issues")
 def list_issues(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     rows = model.list_issues(hub().store, repo["id"], dict(request.args))
     return paginate(rows, shapes().issue)
 
 
 @bp.get("/repos/<owner>/<name>/issues/<int:number>")
 def get_issue(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     return json_response(shapes().issue(issue_or_404(repo, number)))
 
 
@@ -127,8 +125,7 @@ def update_issue(owner: str, name: str, number: int) -> Response:
     repo = repo_or_404(owner, name)
     user = require_caller()
     issue = issue_or_404(repo, number)
-    if issue["user_id"] != user["id"]:
-        require_permission(repo, "triage")
+    require_author_or(repo, user, issue, "triage")
     data = body_json()
     store = hub().store
     changes = {k: {"from": issue[k]} for k in ("title", "body") if k in data and data[k] != issue[k]}
@@ -181,8 +178,7 @@ def _emit_comment(repo: Row, action: str, comment: Row, user: Row, **extra: Any)
 
 @bp.get("/repos/<owner>/<name>/issues/<int:number>/comments")
 def list_comments(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     issue = issue_or_404(repo, number)
     since = model._normal_since(request.args["since"]) if request.args.get("since") else ""
     rows = hub().store.all("SELECT * FROM comments WHERE issue_id=? AND updated_at>=? ORDER BY id",
@@ -192,8 +188,7 @@ def list_comments(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/issues/comments")
 def list_repo_comments(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     since = model._normal_since(request.args["since"]) if request.args.get("since") else ""
     order = "DESC" if request.args.get("direction") == "desc" else "ASC"
     rows = hub().store.all(f"SELECT * FROM comments WHERE repo_id=? AND updated_at>=? ORDER BY id {order}",
@@ -203,9 +198,7 @@ def list_repo_comments(owner: str, name: str) -> Response:
 
 @bp.post("/repos/<owner>/<name>/issues/<int:number>/comments")
 def create_comment(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "read")
+    repo, user = authorized_repo_and_caller(owner, name, "read")
     issue = issue_or_404(repo, number)
     body = body_json().get("body")
     if not isinstance(body, str) or not body:
@@ -227,8 +220,7 @@ def create_comment(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/issues/comments/<int:comment_id>")
 def get_comment(owner: str, name: str, comment_id: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     return json_response(shapes().comment(comment_or_404(repo, comment_id)))
 
 
@@ -237,8 +229,7 @@ def update_comment(owner: str, name: str, comment_id: int) -> Response:
     repo = repo_or_404(owner, name)
     user = require_caller()
     comment = comment_or_404(repo, comment_id)
-    if comment["user_id"] != user["id"]:
-        require_permission(repo, "write")
+    require_author_or(repo, user, comment, "write")
     body = body_json().get("body")
     if not isinstance(body, str) or not body:
         invalid("IssueComment", "body")
@@ -254,8 +245,7 @@ def delete_comment(owner: str, name: str, comment_id: int) -> Response:
     repo = repo_or_404(owner, name)
     user = require_caller()
     comment = comment_or_404(repo, comment_id)
-    if comment["user_id"] != user["id"]:
-        require_permission(repo, "write")
+    require_author_or(repo, user, comment, "write")
     issue_comment = dict(comment)
     _emit_comment(repo, "deleted", issue_comment, user)
     with hub().store.write() as db:

@@ -11,7 +11,10 @@ from flask import Blueprint, Response, request
 from localhub import issues as model
 from localhub.api.issues import apply_assignees, apply_labels, emit_issue, issue_or_404
 from localhub.rest import (
+    authorized_repo,
+    authorized_repo_and_caller,
     body_json,
+    collaborator_or_404,
     fail,
     hub,
     invalid,
@@ -19,9 +22,6 @@ from localhub.rest import (
     no_content,
     not_found,
     paginate,
-    repo_or_404,
-    require_caller,
-    require_permission,
     shapes,
 )
 from localhub.store import Row
@@ -39,17 +39,14 @@ def label_or_404(repo: Row, name: str) -> Row:
 
 @bp.get("/repos/<owner>/<name>/labels")
 def list_labels(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     rows = hub().store.all("SELECT * FROM labels WHERE repo_id=? ORDER BY name", (repo["id"],))
     return paginate(rows, shapes().label)
 
 
 @bp.post("/repos/<owner>/<name>/labels")
 def create_label(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_caller()
-    require_permission(repo, "write")
+    repo, _ = authorized_repo_and_caller(owner, name, "write")
     data = body_json()
     label_name = data.get("name")
     if not isinstance(label_name, str) or not label_name:
@@ -70,15 +67,13 @@ def create_label(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/labels/<path:label>")
 def get_label(owner: str, name: str, label: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     return json_response(shapes().label(label_or_404(repo, label)))
 
 
 @bp.patch("/repos/<owner>/<name>/labels/<path:label>")
 def update_label(owner: str, name: str, label: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "write")
+    repo = authorized_repo(owner, name, "write")
     row = label_or_404(repo, label)
     data = body_json()
     fields: dict[str, Any] = {}
@@ -99,8 +94,7 @@ def update_label(owner: str, name: str, label: str) -> Response:
 
 @bp.delete("/repos/<owner>/<name>/labels/<path:label>")
 def delete_label(owner: str, name: str, label: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "write")
+    repo = authorized_repo(owner, name, "write")
     row = label_or_404(repo, label)
     with hub().store.write() as db:
         db.execute("DELETE FROM issue_labels WHERE label_id=?", (row["id"],))
@@ -124,16 +118,13 @@ def _label_names(data: Any) -> list[Any]:
 
 @bp.get("/repos/<owner>/<name>/issues/<int:number>/labels")
 def list_issue_labels(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     issue = issue_or_404(repo, number)
     return paginate(shapes().issue_labels(issue["id"]), shapes().label)
 
 
 def _change_labels(owner: str, name: str, number: int, replace: bool) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "triage")
+    repo, user = authorized_repo_and_caller(owner, name, "triage")
     issue = issue_or_404(repo, number)
     try:
         data = json.loads(request.data or b"{}")
@@ -155,18 +146,14 @@ def replace_issue_labels(owner: str, name: str, number: int) -> Response:
 
 @bp.delete("/repos/<owner>/<name>/issues/<int:number>/labels")
 def clear_issue_labels(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "triage")
+    repo, user = authorized_repo_and_caller(owner, name, "triage")
     apply_labels(repo, issue_or_404(repo, number), user, [], replace=True)
     return no_content()
 
 
 @bp.delete("/repos/<owner>/<name>/issues/<int:number>/labels/<path:label>")
 def remove_issue_label(owner: str, name: str, number: int, label: str) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "triage")
+    repo, user = authorized_repo_and_caller(owner, name, "triage")
     issue = issue_or_404(repo, number)
     row = hub().store.one("SELECT * FROM labels WHERE repo_id=? AND name=?", (repo["id"], label))
     if row is None or not model.remove_label(hub().store, issue, row):
@@ -179,18 +166,14 @@ def remove_issue_label(owner: str, name: str, number: int, label: str) -> Respon
 # -- assignees -------------------------------------------------------------------------------
 @bp.post("/repos/<owner>/<name>/issues/<int:number>/assignees")
 def add_assignees(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "triage")
+    repo, user = authorized_repo_and_caller(owner, name, "triage")
     issue = apply_assignees(repo, issue_or_404(repo, number), user, list(body_json().get("assignees") or []), "add")
     return json_response(shapes().issue(issue), 201)
 
 
 @bp.delete("/repos/<owner>/<name>/issues/<int:number>/assignees")
 def remove_assignees(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "triage")
+    repo, user = authorized_repo_and_caller(owner, name, "triage")
     logins = list(body_json().get("assignees") or [])
     issue = apply_assignees(repo, issue_or_404(repo, number), user, logins, "remove")
     return json_response(shapes().issue(issue))
@@ -198,8 +181,7 @@ def remove_assignees(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/assignees")
 def list_assignable(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     store = hub().store
     ids = [repo["owner_id"]] + [r["user_id"] for r in store.all(
         "SELECT user_id FROM collaborators WHERE repo_id=? ORDER BY user_id", (repo["id"],))]
@@ -209,9 +191,6 @@ def list_assignable(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/assignees/<login>")
 def check_assignable(owner: str, name: str, login: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
-    user = hub().store.user_by_login(login)
-    if user is None or hub().store.permission(repo, user) is None:
-        not_found()
+    repo = authorized_repo(owner, name, "read")
+    collaborator_or_404(repo, login)
     return no_content()

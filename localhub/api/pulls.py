@@ -10,6 +10,8 @@ from localhub import gitops, pullstore
 from localhub.pullflow import MergeRefused
 from localhub.rest import (
     ApiError,
+    authorized_repo,
+    authorized_repo_and_caller,
     body_json,
     hub,
     invalid,
@@ -17,8 +19,8 @@ from localhub.rest import (
     not_found,
     paginate,
     repo_or_404,
+    require_author_or,
     require_caller,
-    require_permission,
     urls,
 )
 from localhub.store import Row
@@ -55,9 +57,7 @@ def _branch_name(repo: Row, given: Any, field: str) -> str:
 
 @bp.post("/repos/<owner>/<name>/pulls")
 def create_pull(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "read")
+    repo, user = authorized_repo_and_caller(owner, name, "read")
     data = body_json()
     if not str(data.get("title") or "").strip():
         invalid("PullRequest", "title")
@@ -89,8 +89,7 @@ def create_pull(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/pulls")
 def list_pulls(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     args = request.args
     state = args.get("state", "open")
     if state not in ("open", "closed", "all"):
@@ -107,8 +106,7 @@ def list_pulls(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>")
 def get_pull(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     return json_response(pull_json(pull_or_404(repo, number)))
 
 
@@ -117,8 +115,7 @@ def update_pull(owner: str, name: str, number: int) -> Response:
     repo = repo_or_404(owner, name)
     user = require_caller()
     pull = pull_or_404(repo, number)
-    if pull["user_id"] != user["id"]:
-        require_permission(repo, "write")
+    require_author_or(repo, user, pull, "write")
     data = body_json()
     store = hub().store
     changes: dict[str, Any] = {}
@@ -159,8 +156,7 @@ def _change_base(repo: Row, pull: Row, base: Any) -> None:
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/files")
 def list_files(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     pull = pull_or_404(repo, number)
     shapes = hub().pulls.pull_shapes(repo, urls().web)
     return paginate(shapes.files(pull), lambda entry: shapes.file(pull, entry))
@@ -168,8 +164,7 @@ def list_files(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/merge")
 def is_merged(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     if not pull_or_404(repo, number)["merged"]:
         not_found()
     return Response(status=204)
@@ -177,9 +172,7 @@ def is_merged(owner: str, name: str, number: int) -> Response:
 
 @bp.put("/repos/<owner>/<name>/pulls/<int:number>/merge")
 def merge_pull(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "write")
+    repo, user = authorized_repo_and_caller(owner, name, "write")
     pull = pull_or_404(repo, number)
     data = body_json()
     method = data.get("merge_method") or "merge"

@@ -7,7 +7,9 @@ from flask import Blueprint, Response
 from localhub.repos import RepoExists, create_repo
 from localhub.rest import (
     PERMISSION_ORDER,
+    authorized_repo,
     body_json,
+    collaborator_or_404,
     fail,
     hub,
     invalid,
@@ -16,10 +18,9 @@ from localhub.rest import (
     not_found,
     paginate,
     permissions_of,
-    repo_or_404,
     require_caller,
-    require_permission,
     shapes,
+    user_or_404,
 )
 from localhub.store import Row, now_iso
 
@@ -76,15 +77,13 @@ def get_org(org: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>")
 def get_repo(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     return json_response(shapes().repo(repo, permissions_of(repo)))
 
 
 @bp.patch("/repos/<owner>/<name>")
 def update_repo(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "admin")
+    repo = authorized_repo(owner, name, "admin")
     data = body_json()
     fields = {k: data[k] for k in ("description", "default_branch", "private") if k in data}
     if fields:
@@ -113,28 +112,21 @@ def _collaborator_shape(user: Row, permission: str) -> dict:
 
 @bp.get("/repos/<owner>/<name>/collaborators")
 def list_collaborators(owner: str, name: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "write")
+    repo = authorized_repo(owner, name, "write")
     return paginate(_collaborators(repo), lambda pair: _collaborator_shape(*pair))
 
 
 @bp.get("/repos/<owner>/<name>/collaborators/<login>")
 def check_collaborator(owner: str, name: str, login: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
-    user = hub().store.user_by_login(login)
-    if user is None or hub().store.permission(repo, user) is None:
-        not_found()
+    repo = authorized_repo(owner, name, "read")
+    collaborator_or_404(repo, login)
     return no_content()
 
 
 @bp.put("/repos/<owner>/<name>/collaborators/<login>")
 def add_collaborator(owner: str, name: str, login: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "admin")
-    user = hub().store.user_by_login(login)
-    if user is None:
-        not_found()
+    repo = authorized_repo(owner, name, "admin")
+    user = user_or_404(login)
     role = ROLE_INPUT.get(str(body_json().get("permission", "push")))
     if role is None:
         invalid("Repository", "permission", "invalid")
@@ -160,11 +152,8 @@ def add_collaborator(owner: str, name: str, login: str) -> Response:
 
 @bp.delete("/repos/<owner>/<name>/collaborators/<login>")
 def remove_collaborator(owner: str, name: str, login: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "admin")
-    user = hub().store.user_by_login(login)
-    if user is None:
-        not_found()
+    repo = authorized_repo(owner, name, "admin")
+    user = user_or_404(login)
     with hub().store.write() as db:
         db.execute("DELETE FROM collaborators WHERE repo_id=? AND user_id=?", (repo["id"], user["id"]))
     return no_content()
@@ -172,8 +161,7 @@ def remove_collaborator(owner: str, name: str, login: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/collaborators/<login>/permission")
 def collaborator_permission(owner: str, name: str, login: str) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     user = hub().store.user_by_login(login)
     if user is None:
         fail(404, f"{login} is not a user")

@@ -11,14 +11,13 @@ from localhub.api.pulls import pull_or_404
 from localhub.pullshapes import PullShapes
 from localhub.rest import (
     ApiError,
+    authorized_repo,
+    authorized_repo_and_caller,
     body_json,
     hub,
     invalid,
     json_response,
     paginate,
-    repo_or_404,
-    require_caller,
-    require_permission,
     urls,
 )
 from localhub.store import Row
@@ -46,9 +45,7 @@ def _emit(repo: Row, event: str, action: str, pull: Row, user: Row, **objects: A
 
 @bp.post("/repos/<owner>/<name>/pulls/<int:number>/reviews")
 def create_review(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "read")
+    repo, user = authorized_repo_and_caller(owner, name, "read")
     pull = pull_or_404(repo, number)
     data = body_json()
     event = data.get("event")
@@ -73,8 +70,7 @@ def create_review(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/reviews")
 def list_reviews(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     pull = pull_or_404(repo, number)
     shapes = _shapes(repo, urls().web)
     return paginate(pullstore.reviews(hub().store, pull["issue_id"]), lambda r: shapes.review(r, pull))
@@ -101,42 +97,47 @@ def _add_comment(repo: Row, pull: Row, user: Row, review_id: int | None, data: d
     return comment
 
 
-@bp.post("/repos/<owner>/<name>/pulls/<int:number>/comments")
-def create_review_comment(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "read")
-    pull = pull_or_404(repo, number)
-    data = body_json()
-    if data.get("in_reply_to"):
-        parent = pullstore.review_comment(hub().store, int(data["in_reply_to"]))
-        if parent is None or parent["pull_id"] != pull["issue_id"]:
-            invalid("PullRequestReviewComment", "in_reply_to", "invalid")
-        data = {**data, "path": parent["path"], "line": parent["line"], "in_reply_to": parent["id"]}
+def _parent_comment(pull: Row, comment_id: int) -> Row:
+    """The review comment replied to; 422 unless it is on this PR."""
+    parent = pullstore.review_comment(hub().store, comment_id)
+    if parent is None or parent["pull_id"] != pull["issue_id"]:
+        invalid("PullRequestReviewComment", "in_reply_to", "invalid")
+    return parent
+
+
+def _as_reply(data: dict[str, Any], parent: Row) -> dict[str, Any]:
+    """A reply sits on its parent's line of its parent's file."""
+    return {**data, "path": parent["path"], "line": parent["line"], "in_reply_to": parent["id"]}
+
+
+def _lone_comment(repo: Row, pull: Row, user: Row, data: dict[str, Any]) -> Response:
+    """A review comment posted on its own: GitHub files it under a COMMENTED review of its own."""
     review = pullstore.insert_review(hub().store, pull, user["id"], "COMMENTED", "", pull["head_sha"])
     comment = _add_comment(repo, pull, user, review["id"], data)
     return json_response(_shapes(repo, urls().web).review_comment(comment, pull), 201)
+
+
+@bp.post("/repos/<owner>/<name>/pulls/<int:number>/comments")
+def create_review_comment(owner: str, name: str, number: int) -> Response:
+    repo, user = authorized_repo_and_caller(owner, name, "read")
+    pull = pull_or_404(repo, number)
+    data = body_json()
+    if data.get("in_reply_to"):
+        data = _as_reply(data, _parent_comment(pull, int(data["in_reply_to"])))
+    return _lone_comment(repo, pull, user, data)
 
 
 @bp.post("/repos/<owner>/<name>/pulls/<int:number>/comments/<int:comment_id>/replies")
 def reply_to_review_comment(owner: str, name: str, number: int, comment_id: int) -> Response:
-    repo = repo_or_404(owner, name)
-    user = require_caller()
-    require_permission(repo, "read")
+    repo, user = authorized_repo_and_caller(owner, name, "read")
     pull = pull_or_404(repo, number)
-    parent = pullstore.review_comment(hub().store, comment_id)
-    if parent is None or parent["pull_id"] != pull["issue_id"]:
-        invalid("PullRequestReviewComment", "in_reply_to", "invalid")
-    data = {**body_json(), "path": parent["path"], "line": parent["line"], "in_reply_to": parent["id"]}
-    review = pullstore.insert_review(hub().store, pull, user["id"], "COMMENTED", "", pull["head_sha"])
-    comment = _add_comment(repo, pull, user, review["id"], data)
-    return json_response(_shapes(repo, urls().web).review_comment(comment, pull), 201)
+    parent = _parent_comment(pull, comment_id)
+    return _lone_comment(repo, pull, user, _as_reply(body_json(), parent))
 
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/comments")
 def list_review_comments(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     pull = pull_or_404(repo, number)
     shapes = _shapes(repo, urls().web)
     return paginate(pullstore.review_comments(hub().store, pull["issue_id"]),

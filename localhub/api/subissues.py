@@ -6,18 +6,17 @@ from flask import Blueprint, Response
 
 from localhub.api.issues import issue_or_404
 from localhub.rest import (
+    authorized_repo,
+    authorized_repo_and_caller,
     body_json,
     hub,
     invalid,
     json_response,
     not_found,
     paginate,
-    repo_or_404,
-    require_caller,
-    require_permission,
     shapes,
 )
-from localhub.store import now_iso
+from localhub.store import Row, Store, now_iso
 
 bp = Blueprint("sub_issues", __name__)
 MAX_SUB_ISSUES = 100
@@ -30,11 +29,17 @@ def _child_id() -> int:
     return value
 
 
+def _set_parent(store: Store, child: Row, parent: Row, parent_id: int | None) -> None:
+    """Attach `child` to `parent_id` (None: detach it from `parent`); both count as updated now."""
+    stamp = now_iso()
+    with store.write() as db:
+        db.execute("UPDATE issues SET parent_id=?, updated_at=? WHERE id=?", (parent_id, stamp, child["id"]))
+        db.execute("UPDATE issues SET updated_at=? WHERE id=?", (stamp, parent["id"]))
+
+
 @bp.post("/repos/<owner>/<name>/issues/<int:number>/sub_issues")
 def add_sub_issue(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_caller()
-    require_permission(repo, "triage")
+    repo, _ = authorized_repo_and_caller(owner, name, "triage")
     parent = issue_or_404(repo, number)
     data = body_json()
     store = hub().store
@@ -48,17 +53,13 @@ def add_sub_issue(owner: str, name: str, number: int) -> Response:
     count = store.one("SELECT COUNT(*) AS n FROM issues WHERE parent_id=?", (parent["id"],))
     if count and count["n"] >= MAX_SUB_ISSUES and child["parent_id"] != parent["id"]:
         invalid("Issue", "sub_issue_id", "invalid", f"Parent cannot have more than {MAX_SUB_ISSUES} sub-issues")
-    stamp = now_iso()
-    with store.write() as db:
-        db.execute("UPDATE issues SET parent_id=?, updated_at=? WHERE id=?", (parent["id"], stamp, child["id"]))
-        db.execute("UPDATE issues SET updated_at=? WHERE id=?", (stamp, parent["id"]))
+    _set_parent(store, child, parent, parent["id"])
     return json_response(shapes().issue(store.issue_by_id(parent["id"])), 201)
 
 
 @bp.get("/repos/<owner>/<name>/issues/<int:number>/sub_issues")
 def list_sub_issues(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     parent = issue_or_404(repo, number)
     rows = hub().store.all("SELECT * FROM issues WHERE parent_id=? ORDER BY id", (parent["id"],))
     return paginate(rows, shapes().issue)
@@ -66,25 +67,19 @@ def list_sub_issues(owner: str, name: str, number: int) -> Response:
 
 @bp.delete("/repos/<owner>/<name>/issues/<int:number>/sub_issue")
 def remove_sub_issue(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_caller()
-    require_permission(repo, "triage")
+    repo, _ = authorized_repo_and_caller(owner, name, "triage")
     parent = issue_or_404(repo, number)
     store = hub().store
     child = store.issue_by_id(_child_id())
     if child is None or child["parent_id"] != parent["id"]:
         not_found()
-    stamp = now_iso()
-    with store.write() as db:
-        db.execute("UPDATE issues SET parent_id=NULL, updated_at=? WHERE id=?", (stamp, child["id"]))
-        db.execute("UPDATE issues SET updated_at=? WHERE id=?", (stamp, parent["id"]))
+    _set_parent(store, child, parent, None)
     return json_response(shapes().issue(store.issue_by_id(parent["id"])))
 
 
 @bp.get("/repos/<owner>/<name>/issues/<int:number>/parent")
 def get_parent(owner: str, name: str, number: int) -> Response:
-    repo = repo_or_404(owner, name)
-    require_permission(repo, "read")
+    repo = authorized_repo(owner, name, "read")
     child = issue_or_404(repo, number)
     parent = hub().store.issue_by_id(child["parent_id"]) if child["parent_id"] else None
     if parent is None:

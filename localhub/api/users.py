@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from localhub.rest import hub, json_response, not_found, require_caller, shapes
+from localhub.rest import json_response, require_caller, shapes, user_or_404
 
 bp = Blueprint("users", __name__)
 
@@ -17,7 +17,5 @@ def authenticated_user() -> Response:
 
 @bp.get("/users/<login>")
 def get_user(login: str) -> Response:
-    user = hub().store.user_by_login(login)
-    if user is None:
-        not_found()
+    user = user_or_404(login)
     return json_response(shapes().full_user(user))

@@ -51,3 +51,15 @@ def test_invalid_repo_config_is_reported_once(hub_repo: Callable[[dict], object]
     comments = list(issue.get_comments())
     assert len(comments) == 1 and ".github/orchestra.yml:label_prefix" in comments[0].body
     assert reply is not None and "configuration is invalid" in reply
+
+
+def test_help_is_answered_with_the_command_list(hub_repo: Callable[[dict], object]) -> None:
+    repo = hub_repo({"README.md": "# cat\n"})
+    issue = repo.create_issue("Goal", "x")
+    run_command(repo="octo/cat", number=issue.number, comment_id=78, verb="help", text="", sender="reader",
+                installation_id=7)
+    run_command(repo="octo/cat", number=issue.number, comment_id=79, verb="frobnicate", text="", sender="reader",
+                installation_id=7)
+    help_reply, unknown_reply = (c.body for c in issue.get_comments())
+    assert "Commands I understand" in help_reply and "I don't know" not in help_reply
+    assert "I don't know `/orchestra frobnicate`" in unknown_reply and "Commands I understand" in unknown_reply

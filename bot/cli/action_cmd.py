@@ -1,0 +1,58 @@
+"""`orchestra action`: handle the event a GitHub Actions run was started for (see docs/action.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+from pathlib import Path
+
+from bot.action import DRAIN_TIMEOUT_S, ActionReport, action_settings, run_action
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    action = sub.add_parser(
+        "action", help="handle this GitHub Actions run's event (the `action.yml` entry point)",
+        description="Read GITHUB_EVENT_NAME / GITHUB_EVENT_PATH, route the event like the App does, run its "
+                    "jobs in this process and start one workflow run per ready task (workflow_dispatch). "
+                    "Exits 1 when a job failed.",
+    )
+    action.add_argument("--event-name", help="override GITHUB_EVENT_NAME (replaying a recorded event)")
+    action.add_argument("--event-path", type=Path, help="override GITHUB_EVENT_PATH")
+    action.add_argument("--timeout", type=float, default=DRAIN_TIMEOUT_S,
+                        help=f"seconds to wait for this run's jobs (default {DRAIN_TIMEOUT_S})")
+    action.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    action.set_defaults(func=action_command)
+
+
+def summary_markdown(report: ActionReport) -> str:
+    """The run's report as Markdown (for `$GITHUB_STEP_SUMMARY`)."""
+    what = f"`{report.event}`" + (f" `{report.action}`" if report.action else "")
+    lines = [f"### Agent Orchestra: {what} on {report.repo or 'no repository'}", ""]
+    if not report.jobs:
+        lines.append("Nothing to do for this event.")
+    lines += [f"- job `{r.job_id}`" + ("" if r.new else " (already running)") for r in report.jobs]
+    if report.dispatched:
+        lines.append("- started a workflow run for task " + ", ".join(f"#{n}" for n in report.dispatched))
+    lines += [f"- **failed** `{jid}`: {error}" for jid, error in report.failures.items()]
+    return "\n".join(lines) + "\n"
+
+
+def action_command(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    if args.event_name:
+        env["GITHUB_EVENT_NAME"] = args.event_name
+    if args.event_path:
+        env["GITHUB_EVENT_PATH"] = str(args.event_path)
+    logging.basicConfig(level=action_settings(env).log_level, format="%(levelname)s %(name)s: %(message)s")
+    report = run_action(env, timeout_s=args.timeout)
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    else:
+        print(summary_markdown(report), end="")
+    summary_file = env.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as out:
+            out.write(summary_markdown(report))
+    return 0 if report.ok else 1

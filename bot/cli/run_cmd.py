@@ -1,0 +1,96 @@
+"""`orchestra run`: local mode — the whole orchestra on this machine against a local git repository."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from bot.errors import ConfigError
+from bot.local.progress import make_display
+from bot.local.result import RunSummary
+from bot.local.run import Goal, goal_from_text, run_local
+from bot.local.session import LocalOptions
+from bot.settings import Role, Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser(
+        "run", help="run a goal on a local git repository; the result comes back as a branch",
+        description="Import a local git repository into an embedded localhub, file the goal, run the planner and "
+                    "N workers, and fetch the merged result as branch orchestra/goal-<n>. Your checked-out "
+                    "branch, index and working tree are never touched.",
+    )
+    run.add_argument("--repo", type=Path, required=True, help="the local git repository (its checked-out branch is the base)")
+    goal = run.add_mutually_exclusive_group(required=True)
+    goal.add_argument("--goal", help="the goal: first line is the title, the rest the description")
+    goal.add_argument("--goal-file", type=Path, help="a file holding the goal (Markdown; first line is the title)")
+    add_run_options(run)
+    run.add_argument("--model", help="model spec for every role, e.g. anthropic:claude-sonnet-4-5 "
+                                     "(default: ORCHESTRA_MODEL / ORCHESTRA_MODEL_<ROLE>)")
+    run.add_argument("--planner-model", help="model spec for the planner only")
+    run.add_argument("--merge", choices=["auto", "review"], default="auto",
+                     help="auto: merge green PRs (default); review: leave them for you on localhub's pages")
+    run.add_argument("--redis", metavar="URL", help="run jobs on RQ workers (subprocesses) against this Redis")
+    run.add_argument("--state", type=Path, help="where the run keeps its state (default: <repo>/.git/orchestra)")
+    run.add_argument("--ci", metavar="COMMAND", help="CI command localhub runs on every push "
+                                                      "(default: .localhub/ci.sh, else test_command, else detected)")
+    run.set_defaults(func=run_command)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options `orchestra run` and `orchestra demo` share."""
+    parser.add_argument("--workers", type=int, default=4, help="jobs run at once (default 4)")
+    parser.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+                        help="give up when the goal is not closed after this long (default 3600)")
+    parser.add_argument("--json", action="store_true", help="print only the final summary as one JSON object")
+
+
+def _goal(args: argparse.Namespace) -> Goal:
+    if args.goal_file is not None:
+        try:
+            text = args.goal_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"--goal-file {args.goal_file}: cannot read: {exc.strerror}") from exc
+    else:
+        text = args.goal
+    goal = goal_from_text(text or "")
+    if not goal.title:
+        raise ConfigError("the goal is empty: pass --goal TEXT or --goal-file FILE")
+    return goal
+
+
+def _check_model(args: argparse.Namespace, environ: dict[str, str]) -> None:
+    named = args.model or environ.get("ORCHESTRA_MODEL") or all(
+        environ.get(f"ORCHESTRA_MODEL_{role.value.upper()}") for role in Role)
+    if not named:
+        raise ConfigError("no model: pass --model SPEC (e.g. anthropic:claude-sonnet-4-5, openai:gpt-5.2, "
+                          "openai-compatible:MODEL@http://127.0.0.1:8000/v1) or set ORCHESTRA_MODEL; "
+                          "`orchestra demo` runs without one")
+
+
+def report(summary: RunSummary, json_output: bool) -> int:
+    """Print the summary (text or one JSON object); 0 when the goal closed, 1 otherwise."""
+    if json_output:
+        print(json.dumps(summary.as_json()), flush=True)
+    else:
+        print(summary.text(), flush=True)
+    if not summary.ok:
+        print(f"orchestra: {summary.problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    environ = dict(os.environ)
+    _check_model(args, environ)
+    goal = _goal(args)
+    options = LocalOptions(repo=args.repo, workers=args.workers, model=args.model, planner_model=args.planner_model,
+                           merge=args.merge, redis_url=args.redis, state_dir=args.state, ci_command=args.ci)
+    display = make_display(args.json)
+    summary = run_local(options, Settings.from_env(environ), goal, display, timeout_s=args.timeout)
+    return report(summary, args.json)

@@ -1,0 +1,1 @@
+"""Local mode: the whole orchestra on one machine against a local git repository (`orchestra run`)."""

@@ -1,0 +1,86 @@
+"""The end of a local run: the merged result fetched into the user's repo, and the summary printed or as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.local import userrepo
+from bot.local.session import LocalSession
+from bot.local.snapshot import DONE, Snapshot
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What `orchestra run` reports (and prints as one JSON object with `--json`)."""
+
+    ok: bool
+    goal: int
+    goal_url: str
+    tasks: int
+    tasks_done: int
+    prs_merged: int
+    conflicts_resolved: int
+    ci_fixes: int
+    duration_s: float
+    tokens: int
+    cost_usd: float
+    branch: str | None
+    commit: str | None
+    localhub_url: str
+    state_dir: str
+    by_state: dict[str, int] = field(default_factory=dict)
+    needs_human: list[int] = field(default_factory=list)
+    problem: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def text(self) -> str:
+        """The summary a person reads at the end of the run."""
+        lines = [
+            f"Goal #{self.goal}: {'closed' if self.ok else 'NOT finished'} in {self.duration_s:.0f}s — "
+            f"{self.tasks_done}/{self.tasks} tasks done, {self.prs_merged} PRs merged, "
+            f"{self.conflicts_resolved} conflicts resolved, {self.ci_fixes} CI fixes, "
+            f"{self.tokens:,} tokens (${self.cost_usd:.4f}).",
+        ]
+        if self.branch:
+            lines.append(f"The result is branch `{self.branch}` ({(self.commit or '')[:12]}) in your repository; "
+                         f"your checked-out branch and working tree were not touched.")
+            lines.append(f"  git log --oneline {self.branch}    git diff HEAD...{self.branch}")
+        if self.problem:
+            lines.append(self.problem)
+        lines.append(f"Everything the run did (issues, PRs, checks, comments) is kept in {self.state_dir}; "
+                     f"browse it with `orchestra localhub serve --state {self.state_dir}/localhub`.")
+        return "\n".join(lines)
+
+
+def fetch_result(session: LocalSession, goal: int) -> tuple[str, str]:
+    """Fetch localhub's default branch into `orchestra/goal-<n>` of the user's repo; (branch, sha)."""
+    forge = session.person_forge()
+    remote = f"{session.hub_url}/{session.repo_full_name}.git"
+    return userrepo.fetch_result(session.repo_path, remote, session.default_branch, goal, forge.git_env())
+
+
+def summarise(session: LocalSession, snapshot: Snapshot, duration_s: float, branch: str | None,
+              commit: str | None, problem: str = "") -> RunSummary:
+    return RunSummary(
+        ok=snapshot.closed and not problem,
+        goal=snapshot.goal,
+        goal_url=f"{session.repo_url}/issues/{snapshot.goal}",
+        tasks=len(snapshot.tasks),
+        tasks_done=sum(1 for task in snapshot.tasks if task.state == DONE),
+        prs_merged=snapshot.prs_merged,
+        conflicts_resolved=snapshot.conflicts_resolved,
+        ci_fixes=snapshot.ci_fixes,
+        duration_s=round(duration_s, 1),
+        tokens=snapshot.tokens,
+        cost_usd=snapshot.cost_usd,
+        branch=branch,
+        commit=commit,
+        localhub_url=session.pages_url,
+        state_dir=str(session.state_dir),
+        by_state=snapshot.by_state(),
+        needs_human=[task.number for task in snapshot.needs_human()],
+        problem=problem,
+    )

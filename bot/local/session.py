@@ -1,0 +1,305 @@
+"""The embedded stack of local mode: localhub with the user's repo, the webhook app, the executor, the runtime.
+
+Nothing is short-circuited: the person files the goal through localhub's REST API, localhub
+sends signed webhooks to the webhook app served on a free port, the app routes them into jobs,
+and the executor runs the jobs (a thread pool here, or RQ workers with `--redis`), which talk to
+localhub through the forge client and git over HTTP exactly as they would to GitHub.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from github import Auth, Github
+from pydantic import SecretStr
+from waitress import wasyncore
+from waitress.server import create_server
+
+from bot import runtime as runtime_mod
+from bot.errors import ConfigError
+from bot.forge.client import Forge
+from bot.forge.retry import RetryPolicy
+from bot.local import userrepo
+from bot.local.forge import LocalForge
+from bot.queue.executors import Executor, InlineExecutor, RQExecutor
+from bot.repoconfig import RepoConfig
+from bot.settings import Role, RoleModels, Settings
+from localhub.server import HubConfig, LocalHub
+from webhooks.app import create_app
+
+log = logging.getLogger(__name__)
+
+#: The person who owns the imported repository and files the goal.
+PERSON = "you"
+#: The bot's user on localhub (local mode authenticates with a token, not as an App).
+BOT = "orchestra-bot"
+#: Forge calls in-process need no pause between writes (localhub has no secondary limits to respect).
+LOCAL_POLICY = RetryPolicy(write_spacing_s=None)
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    """What `orchestra run` was asked to do (besides the goal)."""
+
+    repo: Path
+    workers: int = 4
+    model: str | None = None
+    planner_model: str | None = None
+    merge: str | None = "auto"
+    redis_url: str | None = None
+    state_dir: Path | None = None
+    ci_command: str | None = None
+    repo_name: str | None = None
+
+
+class LocalExecutor(InlineExecutor):
+    """The in-process executor, which can also walk away from jobs still running when the run gives up."""
+
+    def abandon(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _WebServer:
+    """The webhook app served by waitress on a free loopback port, in one background thread."""
+
+    def __init__(self, app: Any, threads: int = 8) -> None:
+        self._server: Any = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="orchestra")
+        self.url = f"http://127.0.0.1:{self._server.effective_port}"
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="orchestra-webhooks", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        server = self._server
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.1, map=server._map, use_poll=True, count=1)
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        wasyncore.close_all(server._map)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+
+
+def role_models(base: RoleModels, model: str | None, planner_model: str | None) -> RoleModels:
+    """The base specs, with `model` for every role and `planner_model` for the planner."""
+    specs = {role.value: base.for_role(role) for role in Role}
+    if model:
+        specs = {role: model for role in specs}
+    if planner_model:
+        specs[Role.PLANNER.value] = planner_model
+    return RoleModels(**specs)
+
+
+@dataclass
+class LocalSession:
+    """Start with `start()` (or `with`); everything stops with `stop()`; state stays in `state_dir`."""
+
+    options: LocalOptions
+    base_settings: Settings
+    repo_path: Path = field(init=False)
+    state_dir: Path = field(init=False)
+    repo_full_name: str = field(init=False)
+    default_branch: str = field(init=False)
+    config: RepoConfig = field(init=False)
+    ci_command: str | None = field(init=False, default=None)
+    ci_source: str = field(init=False, default="")
+    hub: LocalHub = field(init=False)
+    settings: Settings = field(init=False)
+    executor: Executor = field(init=False)
+    person_token: str = field(init=False, default_factory=lambda: f"lh_{PERSON}_{secrets.token_hex(12)}")
+    bot_token: str = field(init=False, default_factory=lambda: f"lh_{BOT}_{secrets.token_hex(12)}")
+    _web: _WebServer | None = field(init=False, default=None)
+    _workers: list[subprocess.Popen[bytes]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.repo_path = userrepo.check_repo(self.options.repo)
+        self.default_branch = userrepo.current_branch(self.repo_path)
+        self.config = userrepo.read_config(self.repo_path)
+        if self.options.ci_command:
+            self.ci_command, self.ci_source = self.options.ci_command, "--ci"
+        else:
+            self.ci_command, self.ci_source = userrepo.detect_ci_command(self.repo_path, self.config)
+        name = self.options.repo_name or _repo_slug(self.repo_path.name)
+        self.repo_full_name = f"{PERSON}/{name}"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        root = self.options.state_dir or userrepo.default_state_dir(self.repo_path)
+        self.state_dir = Path(root).expanduser().resolve() / f"run-{stamp}-{secrets.token_hex(2)}"
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> LocalSession:
+        """Start localhub with the imported repo, the webhook app, the executor and (with --redis) the workers."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.hub = LocalHub(HubConfig(state_dir=self.state_dir / "localhub",
+                                      users={PERSON: self.person_token, BOT: self.bot_token})).start()
+        try:
+            self._start_stack()
+        except BaseException:
+            self.stop(abandon=True)
+            raise
+        return self
+
+    def _start_stack(self) -> None:
+        self.hub.import_repo(self.repo_path, self.repo_full_name, self.ci_command)
+        self._grant_bot_write()
+        self._write_person_token()
+        self.settings = self._settings()
+        self.executor = self._executor()
+        secret = self.settings.webhook_secret
+        assert secret is not None
+        self._web = _WebServer(create_app(self.settings, self.executor))
+        self._web.start()
+        self.hub.set_app_webhook(self._web.url + "/webhook", secret.get_secret_value())
+        runtime_mod.install(runtime_mod.Runtime(self.settings, self.executor, forge_factory=self.bot_forge))
+        if self.options.redis_url:
+            self._start_rq_workers()
+
+    def stop(self, *, abandon: bool = False) -> None:
+        """Stop the workers, the webhook app and localhub. `abandon`: do not wait for running jobs."""
+        self.hub.events.app_webhook = None  # no further deliveries, so nothing new is enqueued
+        executor = getattr(self, "executor", None)
+        if isinstance(executor, LocalExecutor):
+            if abandon:
+                executor.abandon()
+            else:
+                executor.shutdown()
+        for proc in self._workers:
+            proc.terminate()
+        for proc in self._workers:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if self._web is not None:
+            self._web.stop()
+        self.hub.stop()
+        runtime_mod.reset()
+
+    def __enter__(self) -> LocalSession:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop(abandon=exc[0] is not None)
+
+    # -- collaborators ----------------------------------------------------------------------
+    @property
+    def hub_url(self) -> str:
+        return self.hub.url
+
+    @property
+    def repo_url(self) -> str:
+        """The repository's web URL on localhub (`/issues/<n>`, `/pull/<n>` are its pages)."""
+        return f"{self.hub.url}/{self.repo_full_name}"
+
+    @property
+    def pages_url(self) -> str:
+        """localhub's issue list of the repository: goal, tasks, labels; PRs and checks are linked."""
+        return f"{self.repo_url}/issues?state=all"
+
+    @property
+    def merge_policy(self) -> str:
+        """`--merge`, else the repository's committed `merge.policy`."""
+        return self.options.merge or self.config.merge.policy
+
+    @property
+    def person_token_file(self) -> Path:
+        """The person's localhub token (mode 0600), for merging PRs or commenting commands through the API."""
+        return self.state_dir / f"{PERSON}.token"
+
+    def merge_hint(self) -> str:
+        """How a person merges a PR of this run from a shell (the review policy)."""
+        api = f"{self.hub.api_url}/repos/{self.repo_full_name}"
+        return (f'curl -X PUT -H "Authorization: token $(cat {self.person_token_file})" {api}/pulls/NUMBER/merge')
+
+    def _write_person_token(self) -> None:
+        descriptor = os.open(self.person_token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(self.person_token + "\n")
+
+    def bot_forge(self, repo: str, installation_id: int | None = None) -> Forge:
+        """The bot's forge in this process (the merge policy of `--merge` applied to the repo config)."""
+        return LocalForge(repo, Auth.Token(self.bot_token), api_url=self.hub.api_url, server_url=self.hub.url,
+                          bot_login=BOT, policy=LOCAL_POLICY, merge_policy=self.options.merge)
+
+    def person_forge(self) -> Forge:
+        """The person's view of the repository (filing the goal, reading progress)."""
+        return Forge(self.repo_full_name, Auth.Token(self.person_token), api_url=self.hub.api_url,
+                     server_url=self.hub.url, bot_login=BOT, policy=LOCAL_POLICY)
+
+    def person_github(self) -> Github:
+        return Github(base_url=self.hub.api_url, auth=Auth.Token(self.person_token), retry=None,
+                      seconds_between_requests=0, seconds_between_writes=0)
+
+    def _grant_bot_write(self) -> None:
+        owner, _, name = self.repo_full_name.partition("/")
+        response = requests.put(f"{self.hub.api_url}/repos/{owner}/{name}/collaborators/{BOT}",
+                                json={"permission": "admin"}, timeout=10,
+                                headers={"Authorization": f"token {self.person_token}"})
+        response.raise_for_status()
+
+    def _settings(self) -> Settings:
+        base = self.base_settings
+        models = role_models(base.models, self.options.model, self.options.planner_model)
+        return base.model_copy(update={
+            "app_id": None, "private_key": None, "token": SecretStr(self.bot_token),
+            "webhook_secret": SecretStr(secrets.token_hex(16)), "api_url": self.hub.api_url,
+            "server_url": self.hub.url, "bot_login": BOT, "state_dir": self.state_dir / "work",
+            "models": models, "redis_url": self.options.redis_url or base.redis_url,
+        })
+
+    def _executor(self) -> Executor:
+        if self.options.redis_url:
+            return RQExecutor.from_url(self.options.redis_url)
+        return LocalExecutor(workers=max(1, self.options.workers))
+
+    # -- RQ workers (`--redis`) ---------------------------------------------------------------
+    def worker_env(self) -> dict[str, str]:
+        """The environment of an `orchestra worker` process serving this session (secrets included)."""
+        settings = self.settings
+        env = dict(os.environ)
+        env |= {
+            "ORCHESTRA_TOKEN": self.bot_token, "ORCHESTRA_API_URL": settings.api_url,
+            "ORCHESTRA_SERVER_URL": settings.server_url, "ORCHESTRA_BOT_LOGIN": BOT,
+            "ORCHESTRA_STATE_DIR": str(settings.state_dir), "ORCHESTRA_REDIS_URL": settings.redis_url,
+            "ORCHESTRA_LOCAL_MERGE_POLICY": self.options.merge or "",
+        }
+        for role in Role:
+            env[f"ORCHESTRA_MODEL_{role.value.upper()}"] = settings.models.for_role(role)
+        return env
+
+    def _start_rq_workers(self) -> None:
+        logs = self.state_dir / "workers"
+        logs.mkdir(parents=True, exist_ok=True)
+        env = self.worker_env()
+        for index in range(max(1, self.options.workers)):
+            with open(logs / f"worker-{index + 1}.log", "ab") as out:
+                self._workers.append(subprocess.Popen(
+                    [sys.executable, "-m", "bot.local.rqworker", f"local-{os.getpid()}-{index + 1}"],
+                    env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                ))
+
+    # -- the goal ---------------------------------------------------------------------------
+    def file_goal(self, title: str, body: str) -> int:
+        """File the goal as the person, labelled `<prefix>:goal`; its number."""
+        if not title.strip():
+            raise ConfigError("the goal is empty: pass --goal TEXT or --goal-file FILE")
+        repo = self.person_github().get_repo(self.repo_full_name)
+        issue = repo.create_issue(title=title.strip()[:250], body=body, labels=[self.config.label("goal")])
+        return int(issue.number)
+
+
+def _repo_slug(name: str) -> str:
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-.") or "repo"
+    return slug[:90]

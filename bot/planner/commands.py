@@ -1,0 +1,117 @@
+"""The planner's `/orchestra` verbs: plan, replan, status, pause, resume, cancel.
+
+`bot/commands.py` has already checked that the sender may write; each handler returns the one
+reply to post (or None when it posts its own). Work that needs the model runs in the `plan`
+job, never in the command job: `replan` records the request on the goal and enqueues it.
+"""
+
+from __future__ import annotations
+
+from bot.commands import CommandContext, handles
+from bot.planner.core import Planner, refresh, save_status
+from bot.planner.dispatch import implement_job
+from bot.planner.goal import find_tasks
+from bot.planner.planning import open_goal, request_replan
+from bot.planner.publish import close_open
+from bot.planner.record import load_record
+from bot.queue.jobs import JobRequest
+from bot.states import Kind, State, label_name
+from bot.tasks import parse_task_body
+
+
+def planner_for(ctx: CommandContext) -> Planner:
+    """A Planner for command handlers: no model (they never plan themselves)."""
+
+    def no_model() -> object:
+        raise RuntimeError("command handlers do not call the planner model")
+
+    return Planner(forge=ctx.forge, config=ctx.config, executor=ctx.executor, model=no_model,  # type: ignore[arg-type]
+                   state_dir=ctx.settings.state_dir, installation_id=ctx.installation_id)
+
+
+def _not_a_goal(ctx: CommandContext) -> str | None:
+    issue = ctx.forge.get_issue(ctx.number)
+    if parse_task_body(issue.body) is not None and label_name(ctx.config.label_prefix, Kind.GOAL) not in issue.labels:
+        return f"#{ctx.number} is a task, not a goal: run this command on its goal."
+    return None
+
+
+@handles("plan")
+def plan(ctx: CommandContext) -> str | None:
+    if (problem := _not_a_goal(ctx)) is not None:
+        return problem
+    record = load_record(ctx.forge, ctx.number)
+    if record.version > 0 and record.pending is None:
+        return (f"This goal already has a plan (version {record.version}); it stays as it is. "
+                "`/orchestra replan <what to change>` revises it.")
+    goal_label = label_name(ctx.config.label_prefix, Kind.GOAL)
+    ctx.forge.ensure_labels(ctx.config)
+    if goal_label not in ctx.forge.get_issue(ctx.number).labels:
+        ctx.forge.add_labels(ctx.number, goal_label)
+    planner_for(ctx).submit("plan", ctx.number)
+    return "Planning this goal; the plan will appear in the status comment."
+
+
+@handles("replan")
+def replan(ctx: CommandContext) -> str | None:
+    if (problem := _not_a_goal(ctx)) is not None:
+        return problem
+    if not ctx.text.strip():
+        return "Tell me what to change: `/orchestra replan <what to change>`."
+    if load_record(ctx.forge, ctx.number).version == 0:
+        return "This goal has no plan yet: `/orchestra plan` makes one (your guidance is kept below)."
+    request_replan(planner_for(ctx), ctx.number, ctx.sender, ctx.text, ctx.comment_id)
+    return None  # the request comment is the reply; the plan job edits it with what changed
+
+
+@handles("status")
+def status(ctx: CommandContext) -> str | None:
+    if (problem := _not_a_goal(ctx)) is not None:
+        return problem
+    planner = planner_for(ctx)
+    goal, record, tasks = open_goal(planner, ctx.number)
+    save_status(planner, goal, record, tasks)
+    return "The status comment above is up to date."
+
+
+@handles("pause")
+def pause(ctx: CommandContext) -> str | None:
+    ctx.forge.ensure_labels(ctx.config)
+    ctx.forge.add_labels(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
+    return "Paused: no new work starts here; work already running finishes. `/orchestra resume` continues."
+
+
+@handles("resume")
+def resume(ctx: CommandContext) -> str | None:
+    ctx.forge.remove_label(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
+    planner_for(ctx).submit("dispatch", ctx.number)
+    return "Resumed: ready tasks are being dispatched again."
+
+
+@handles("cancel")
+def cancel(ctx: CommandContext) -> str | None:
+    if (problem := _not_a_goal(ctx)) is not None:
+        return problem
+    planner = planner_for(ctx)
+    ctx.forge.ensure_labels(ctx.config)
+    ctx.forge.add_labels(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
+    closed = _cancel_tree(planner, ctx.number, depth=0)
+    goal, record, tasks = open_goal(planner, ctx.number)
+    refresh(planner, goal, record, tasks, note="Cancelled: open tasks were closed as not planned.")
+    return (f"Cancelled: closed {len(closed)} open task(s) as not planned and dropped their queued jobs. "
+            "The goal stays open and paused; `/orchestra replan` or `/orchestra resume` can pick it up again.")
+
+
+def _cancel_tree(planner: Planner, goal: int, depth: int) -> list[int]:
+    """Drop queued jobs and close open tasks of `goal` and its sub-goals as not planned."""
+    tasks = find_tasks(planner.forge, planner.config, goal)
+    for job in ("plan", "handoff", "dispatch"):
+        planner.executor.cancel(JobRequest.make(job, repo=planner.repo, number=goal, installation_id=None).job_id)
+    closed: list[int] = []
+    for task in tasks:
+        if task.subgoal and task.open and depth < planner.config.planner.max_depth:
+            closed += _cancel_tree(planner, task.number, depth + 1)
+        if not task.subgoal:
+            planner.executor.cancel(implement_job(planner.repo, task.number, None).job_id)
+    closed += [t.number for t in close_open(planner.forge, tasks, "the goal was cancelled with `/orchestra cancel`")]
+    return closed

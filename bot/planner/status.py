@@ -1,0 +1,144 @@
+"""The goal's one status comment (a checklist, edited in place) and its closing summary.
+
+Per task it shows the state, the pull request, attempts, tokens and cost. The PR is looked up
+by the task's branch (`bot/tasks.py:branch_name`) only for tasks in review or closed as done;
+attempts and usage are read from the PR body's `orchestra:attempts` and `orchestra:usage` data
+markers the worker writes (a number or `{"count": n}`; a `Usage` dump or a `UsageMeter` dict).
+Anything missing is shown as unknown rather than failing the comment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.forge import markers
+from bot.forge.client import Forge
+from bot.forge.types import PullRequest
+from bot.llm.types import Usage
+from bot.planner.goal import GoalTask
+from bot.planner.record import RECORD_MARKER, STATUS_MARKER, PlannerRecord
+from bot.repoconfig import RepoConfig
+from bot.states import State
+from bot.tasks import branch_name
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """What the status shows for one task."""
+
+    task: GoalTask
+    state: str
+    pr: PullRequest | None = None
+    attempts: int | None = None
+    usage: Usage | None = None
+
+
+def _usage(data: Any) -> Usage | None:
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("total"), dict):
+        data = data["total"]
+    try:
+        return Usage.model_validate({k: v for k, v in data.items() if k in Usage.model_fields})
+    except ValueError:
+        return None
+
+
+def _attempts(data: Any) -> int | None:
+    if isinstance(data, dict):
+        data = data.get("count")
+    return data if isinstance(data, int) and not isinstance(data, bool) else None
+
+
+def gather(forge: Forge, config: RepoConfig, tasks: list[GoalTask]) -> list[TaskFacts]:
+    """Facts for every task; PRs are read only where one is expected."""
+    facts = []
+    for task in tasks:
+        state = task.state(config)
+        if not task.open:
+            label = "done" if task.issue.state_reason in (None, "completed") else "not planned"
+        else:
+            label = state.value if state else "open"
+        pr = None
+        if not task.subgoal and (state == State.REVIEW or label == "done"):
+            pr = forge.find_pr(branch_name(task.number, task.issue.title), state="all")
+        body = pr.body if pr else ""
+        facts.append(TaskFacts(task, label, pr, _attempts(markers.read_data(body, "attempts")),
+                               _usage(markers.read_data(body, "usage"))))
+    return facts
+
+
+def _row(fact: TaskFacts) -> str:
+    task = fact.task
+    box = "x" if not task.open else " "
+    kind = "sub-goal " if task.subgoal else ""
+    parts = [fact.state]
+    if fact.pr is not None:
+        parts.append(f"PR #{fact.pr.number}" + (" merged" if fact.pr.merged else ""))
+    if fact.attempts is not None:
+        parts.append(f"attempts {fact.attempts}")
+    if fact.usage is not None:
+        parts.append(f"{fact.usage.total_tokens:,} tokens · ${fact.usage.cost_usd:.2f}")
+    deps = f" (after {', '.join(f'#{n}' for n in sorted(task.spec.depends_on))})" if task.spec.depends_on and task.open else ""
+    return f"- [{box}] {kind}#{task.number} {task.issue.title}{deps} — {' · '.join(parts)}"
+
+
+def totals(record: PlannerRecord, facts: list[TaskFacts]) -> Usage:
+    """The planner's usage plus every task's recorded usage."""
+    total = record.usage
+    for fact in facts:
+        if fact.usage is not None:
+            total = total + fact.usage
+    return total
+
+
+def render_status(record: PlannerRecord, facts: list[TaskFacts], *, paused: bool, note: str = "") -> str:
+    """The status comment's Markdown, with the record as a hidden data marker."""
+    closed = sum(1 for f in facts if not f.task.open)
+    head = f"### Agent Orchestra plan (version {record.version}): {closed}/{len(facts)} closed"
+    lines = [markers.tag(STATUS_MARKER), head]
+    if paused:
+        lines.append("\n**Paused**: no new work starts; `/orchestra resume` continues.")
+    if note:
+        lines.append(f"\n{note}")
+    lines.append("")
+    lines += [_row(f) for f in facts] or ["(no tasks yet)"]
+    total = totals(record, facts)
+    lines.append(f"\nTokens so far: {total.total_tokens:,} (planner {record.usage.total_tokens:,}) · "
+                 f"cost ${total.cost_usd:.2f}")
+    if record.notes:
+        lines.append("\n**Design decisions**\n" + "\n".join(f"- {n}" for n in record.notes))
+    lines.append("\n" + markers.data_marker(RECORD_MARKER, record.model_dump(mode="json")))
+    return "\n".join(lines)
+
+
+def _duration(start: str | None) -> str:
+    if not start:
+        return "unknown"
+    try:
+        seconds = int((datetime.now(UTC) - datetime.fromisoformat(start)).total_seconds())
+    except ValueError:
+        return "unknown"
+    hours, rest = divmod(max(seconds, 0), 3600)
+    return f"{hours}h {rest // 60}m" if hours else f"{rest // 60}m {rest % 60}s"
+
+
+def render_summary(record: PlannerRecord, facts: list[TaskFacts]) -> str:
+    """The closing summary: tasks, PRs, time, tokens, cost."""
+    done = [f for f in facts if f.state == "done"]
+    dropped = [f for f in facts if f.state == "not planned"]
+    prs = [f"#{f.pr.number}" for f in facts if f.pr is not None]
+    total = totals(record, facts)
+    lines = [
+        "### Goal complete",
+        "",
+        f"- tasks: {len(done)} done, {len(dropped)} closed as not planned, {len(facts)} in all",
+        f"- pull requests: {', '.join(prs) or 'none found'}",
+        f"- time since planning began: {_duration(record.started_at)}",
+        f"- tokens: {total.total_tokens:,} (planner {record.usage.total_tokens:,}; input {total.input_tokens:,}, "
+        f"output {total.output_tokens:,})",
+        f"- cost: ${total.cost_usd:.2f}",
+    ]
+    return "\n".join(lines)

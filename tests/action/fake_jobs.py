@@ -1,0 +1,53 @@
+"""Stand-ins for the planner's plan job and the worker's implement job, keeping their contracts.
+
+`plan_goal` writes three tasks the way the planner does (task body with the hidden marker, the
+task and state labels, a sub-issue link) — two ready, one waiting on the first — and submits
+an `implement` job for each ready task to the runtime's executor. `implement_task` records the
+task it was asked to do. Any other job runs for real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot import runtime
+from bot.queue.executors import resolve
+from bot.queue.jobs import JobRequest
+from bot.states import Kind, State, label_name
+from bot.tasks import TaskSpec, render_task_body
+
+PLAN = (("tax", "Add sales tax to the cart", ()), ("discount", "Add discount codes", ()),
+        ("receipt", "Print a receipt with tax", ("tax",)))
+
+
+class FakeJobs:
+    def __init__(self) -> None:
+        self.planned: list[tuple[str, int]] = []
+        self.implemented: list[tuple[str, int]] = []
+        self.tasks: dict[str, int] = {}
+
+    def plan_goal(self, repo: str, number: int, installation_id: int | None) -> None:
+        rt = runtime.current()
+        forge = rt.forge(repo, installation_id)
+        config = forge.repo_config()
+        forge.ensure_labels(config)
+        self.planned.append((repo, number))
+        for key, title, deps in PLAN:
+            spec = TaskSpec(goal=number, key=key, title=title, objective=f"{title}.",
+                            depends_on=[self.tasks[d] for d in deps], depends_on_keys=list(deps))
+            state = State.WAITING if deps else State.READY
+            issue = forge.create_issue(title, render_task_body(spec), labels=[
+                label_name(config.label_prefix, Kind.TASK), label_name(config.label_prefix, state)])
+            forge.add_sub_issue(number, issue.id)
+            self.tasks[key] = issue.number
+            if state is State.READY:
+                rt.executor.submit(JobRequest.make("implement", repo=repo, number=issue.number,
+                                                   installation_id=installation_id))
+
+    def implement_task(self, repo: str, number: int, installation_id: int | None) -> None:
+        self.implemented.append((repo, number))
+
+    def resolver(self, dotted: str) -> Callable[..., Any]:
+        fakes = {"bot.planner.jobs.plan_goal": self.plan_goal, "bot.worker.jobs.implement_task": self.implement_task}
+        return fakes.get(dotted) or resolve(dotted)

@@ -1,0 +1,40 @@
+"""The status comment and the summary render from whatever is known: missing PRs, attempts or usage
+show as unknown instead of failing, the worker's usage markers (a `Usage` or a `UsageMeter` dict) are
+summed with the planner's own, and the record round-trips through the hidden marker."""
+
+from __future__ import annotations
+
+from bot.forge import markers
+from bot.forge.types import Issue, PullRequest
+from bot.llm.types import Usage
+from bot.planner.goal import GoalTask
+from bot.planner.record import RECORD_MARKER, PlannerRecord
+from bot.planner.status import TaskFacts, _attempts, _usage, render_status, render_summary
+from bot.tasks import TaskSpec
+
+
+def fact(number: int, state: str, open_: bool = True, **extra: object) -> TaskFacts:
+    issue = Issue(id=number, number=number, title=f"Task {number}", state="open" if open_ else "closed")
+    spec = TaskSpec(goal=1, key=f"t{number}", title=f"Task {number}", objective="o", depends_on=[2] if number == 3 else [])
+    return TaskFacts(GoalTask(issue, spec), state, **extra)  # type: ignore[arg-type]
+
+
+def test_status_rows_tolerate_missing_data_and_sum_usage() -> None:
+    pr = PullRequest(number=9, title="t", head_ref="orchestra/2-x", head_sha="a", base_ref="main", merged=True)
+    facts = [fact(2, "done", open_=False, pr=pr, attempts=2, usage=Usage(input_tokens=1000, output_tokens=500, cost_usd=0.25)),
+             fact(3, "waiting")]
+    record = PlannerRecord(version=2, usage=Usage(input_tokens=100, output_tokens=10, cost_usd=0.01), notes=["cents"])
+    text = render_status(record, facts, paused=False)
+    assert "- [x] #2 Task 2 — done · PR #9 merged · attempts 2 · 1,500 tokens · $0.25" in text
+    assert "- [ ] #3 Task 3 (after #2) — waiting" in text
+    assert "Tokens so far: 1,610 (planner 110) · cost $0.26" in text and "- cents" in text
+    assert PlannerRecord.model_validate(markers.read_data(text, RECORD_MARKER)) == record
+    summary = render_summary(record, facts)
+    assert "1 done, 0 closed as not planned, 2 in all" in summary and "pull requests: #9" in summary
+
+
+def test_worker_markers_are_read_tolerantly() -> None:
+    assert _usage({"total": {"input_tokens": 5, "output_tokens": 1, "cost_usd": 0.5}, "rows": []}) == Usage(
+        input_tokens=5, output_tokens=1, cost_usd=0.5)
+    assert _usage("garbage") is None and _usage({"input_tokens": "many"}) is None
+    assert _attempts(3) == 3 and _attempts({"count": 2}) == 2 and _attempts(True) is None and _attempts(None) is None
