@@ -14,6 +14,8 @@ import bot.worker.commands  # noqa: F401  (registers `fix` and `retry`)
 from bot.cli import main
 from bot.commands import CommandContext, execute
 from bot.errors import GitFailed
+from bot.forge import markers
+from bot.llm.types import Usage
 from bot.queue.executors import RQExecutor
 from bot.repoconfig import MergePolicy, RepoConfig
 from bot.settings import Settings
@@ -74,6 +76,11 @@ def test_rerun_continues_the_branch_and_updates_the_one_pr(bed: Bed) -> None:
     recorder = Recorder()
     task, pr_number = _implement(bed, "Add item r", "items/r.txt", "item r\n", recorder)
     forge = bed.forge()
+    body = forge.get_pr(pr_number).body
+    # The planner's status comment reads these: attempts `count` and the usage `total`.
+    assert markers.read_data(body, "attempts")["count"] == 0
+    total = Usage.model_validate(markers.read_data(body, "usage")["total"])
+    assert total.input_tokens > 0 and total.calls == 2
     assert "orchestra:review" in forge.get_issue(task).labels
     assert [job.kind for job in recorder.submitted] == ["handoff"]
     # A crash after the PR was opened leaves the task `working`; the retried job continues.
