@@ -3,7 +3,7 @@
 ``<!-- orchestra:attempts {"ci_fix": 1, "ci_fix_shas": ["ab12…"], "conflict": 0, "review": 0,
 "usage": {"worker": {...}, "ci_fix": {...}}} -->`` survives the loss of Redis, so the bounds on
 CI-fix and conflict attempts hold whatever the queue forgets. The planner's status comment reads
-`usage` to report tokens and cost per task and role.
+`usage` (mirrored, summed, in a second `usage` marker) to report tokens and cost per task and role.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from bot.forge.client import Forge
 from bot.llm.types import Usage
 
 MARKER = "attempts"
+USAGE_MARKER = "usage"
 
 
 class RoleUsage(BaseModel):
@@ -25,6 +26,7 @@ class RoleUsage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    calls: int = 0
     runs: int = 0
 
 
@@ -45,7 +47,8 @@ class Attempts(BaseModel):
         old = self.usage.get(role, RoleUsage())
         new = RoleUsage(input_tokens=old.input_tokens + usage.input_tokens,
                         output_tokens=old.output_tokens + usage.output_tokens,
-                        cost_usd=round(old.cost_usd + usage.cost_usd, 6), runs=old.runs + 1)
+                        cost_usd=round(old.cost_usd + usage.cost_usd, 6), calls=old.calls + usage.calls,
+                        runs=old.runs + 1)
         return self.model_copy(update={"usage": {**self.usage, role: new}})
 
     @property
@@ -69,8 +72,18 @@ def read(body: str | None) -> Attempts:
 
 
 def write(body: str | None, attempts: Attempts) -> str:
-    """`body` with the attempts marker set."""
-    return markers.write_data(body, MARKER, attempts.model_dump(mode="json"))
+    """`body` with the attempts marker (plus `count`, all extra attempts) and the usage marker set.
+
+    The planner's status comment reads `count` from the attempts marker and `total` from the
+    usage marker (``<!-- orchestra:usage {"total": {...}, "roles": {...}} -->``).
+    """
+    data = {**attempts.model_dump(mode="json"), "count": attempts.ci_fix + attempts.conflict + attempts.review}
+    body = markers.write_data(body, MARKER, data)
+    total = {"input_tokens": sum(u.input_tokens for u in attempts.usage.values()),
+             "output_tokens": sum(u.output_tokens for u in attempts.usage.values()),
+             "cost_usd": attempts.total_usd, "calls": sum(u.calls for u in attempts.usage.values())}
+    roles = {role: u.model_dump(mode="json") for role, u in attempts.usage.items()}
+    return markers.write_data(body, USAGE_MARKER, {"total": total, "roles": roles})
 
 
 def save(forge: Forge, pr_number: int, attempts: Attempts) -> None:

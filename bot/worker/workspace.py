@@ -6,7 +6,8 @@ remote is a plain URL given on the command line — nothing lands in `.git/confi
 a log line or the agent's sandbox. No global or system git config is read (`GIT_CONFIG_GLOBAL`
 is /dev/null) and nothing changes the process's working directory. Concurrent jobs share a
 mirror safely: a file lock (fcntl) serialises fetches and worktree bookkeeping; worktrees are
-detached, so two jobs on one branch never fight over a checked-out ref.
+detached, so two jobs on one branch never fight over a checked-out ref. Git runs as plain
+subprocesses: each command's environment is explicit, which is what the credential rule needs.
 """
 
 from __future__ import annotations

@@ -297,7 +297,7 @@ class Recorder:
         return [job.kind for job in self.submitted]
 
 
-def wait_checks(bed: Bed, sha: str, state: str, timeout: float = 60) -> None:
+def wait_checks(bed: Bed, sha: str, state: str, timeout: float = 90) -> None:
     """Wait until localhub's CI has concluded `state` on `sha`."""
     from tests.support.waiting import wait_for
 

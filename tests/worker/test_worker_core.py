@@ -11,8 +11,11 @@ import threading
 import pytest
 
 import bot.worker.commands  # noqa: F401  (registers `fix` and `retry`)
+from bot.cli import main
 from bot.commands import CommandContext, execute
 from bot.errors import GitFailed
+from bot.forge import markers
+from bot.llm.types import Usage
 from bot.queue.executors import RQExecutor
 from bot.repoconfig import MergePolicy, RepoConfig
 from bot.settings import Settings
@@ -73,6 +76,11 @@ def test_rerun_continues_the_branch_and_updates_the_one_pr(bed: Bed) -> None:
     recorder = Recorder()
     task, pr_number = _implement(bed, "Add item r", "items/r.txt", "item r\n", recorder)
     forge = bed.forge()
+    body = forge.get_pr(pr_number).body
+    # The planner's status comment reads these: attempts `count` and the usage `total`.
+    assert markers.read_data(body, "attempts")["count"] == 0
+    total = Usage.model_validate(markers.read_data(body, "usage")["total"])
+    assert total.input_tokens > 0 and total.calls == 2
     assert "orchestra:review" in forge.get_issue(task).labels
     assert [job.kind for job in recorder.submitted] == ["handoff"]
     # A crash after the PR was opened leaves the task `working`; the retried job continues.
@@ -172,7 +180,7 @@ def test_review_and_fix_command_are_addressed_and_answered(bed: Bed) -> None:
     assert bed.owner_repo().get_contents("items/v.txt", ref=main_head).decoded_content == b"item v, louder.\n"
 
 
-def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed) -> None:
+def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed, capsys: pytest.CaptureFixture[str]) -> None:
     waiting = bed.add_task("Add item w", ["test -f items/w.txt"], ["items/w.txt"])
     _, pr_number = _implement(bed, "Add item y", "items/y.txt", "item y\n")
     wait_checks(bed, bed.forge().get_pr(pr_number).head_sha, "success")
@@ -185,6 +193,15 @@ def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed) -> None:
     assert any(jid.endswith(f"-{waiting}") for jid in first.new)
     again = reconcile.reconcile(forge, forge.repo_config(), executor)
     assert again.new == [] and sorted(again.live) == sorted(first.new)
+
+    # The command line does the same from the process runtime.
+    bed.conn.flushdb()
+    bed.install_runtime(executor)
+    assert main(["reconcile", "--repo", REPO]) == 0
+    out = capsys.readouterr().out
+    assert "2 enqueued, 0 already live" in out and f"implement-acme_sapp-{waiting}" in out
+    assert main(["reconcile", "--repo", REPO]) == 0
+    assert "0 enqueued, 2 already live" in capsys.readouterr().out
 
 
 def test_blocked_agent_leaves_a_failure_comment_and_needs_human(bed: Bed) -> None:

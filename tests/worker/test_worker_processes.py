@@ -5,6 +5,9 @@ worker killed mid-task is replaced without a second PR; and no token leaks anywh
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import pytest
 from rq.job import Job
 
@@ -38,7 +41,7 @@ def test_four_tasks_four_workers_four_merged_prs(bed: Bed) -> None:
     report = bed.reconcile()
     assert len(report.new) == 4
     for number in tasks.values():
-        wait_for(lambda n=number: _merged(bed, n), timeout=90, what=f"task #{number} closed by its merged PR")
+        wait_for(lambda n=number: _merged(bed, n), timeout=150, what=f"task #{number} closed by its merged PR")
 
     prs = _prs(bed)
     assert len(prs) == 4
@@ -70,14 +73,27 @@ def test_second_task_resolves_its_conflict_and_both_changes_land(bed: Bed) -> No
     resolved = "[app]\nname = demo\nsize = 2\nmode = fast\n"
     first = bed.add_task("Grow size", ["grep -q 'size = 2' config.ini"], ["config.ini"])
     second = bed.add_task("Add mode", ["grep -q 'mode = fast' config.ini"], ["config.ini"])
-    bed.script(first, "worker", steps(write("config.ini", "[app]\nname = demo\nsize = 2\n"), finish("size 2")))
-    bed.script(second, "worker", steps(write("config.ini", "[app]\nname = demo\nsize = 1\nmode = fast\n"), finish("mode")))
+    # Both agents start from the same main: each one's first model call waits until the other has asked.
+    started = {first: threading.Event(), second: threading.Event()}
+
+    def together(task: int, other: int, content: str, summary: str) -> Callable[[int, dict], Turn]:
+        then = steps(write("config.ini", content), finish(summary))
+
+        def pick(step: int, body: dict) -> Turn:
+            started[task].set()
+            started[other].wait(60)
+            return then(step, body)
+
+        return pick
+
+    bed.script(first, "worker", together(first, second, "[app]\nname = demo\nsize = 2\n", "size 2"))
+    bed.script(second, "worker", together(second, first, "[app]\nname = demo\nsize = 1\nmode = fast\n", "mode"))
     for task in (first, second):
         bed.script(task, "conflict", steps(write("config.ini", resolved), finish("kept both: size 2 and mode fast")))
     bed.start_workers(2)
     bed.reconcile()
     for task in (first, second):
-        wait_for(lambda t=task: _merged(bed, t), timeout=120, what=f"task #{task} merged")
+        wait_for(lambda t=task: _merged(bed, t), timeout=150, what=f"task #{task} merged")
 
     repo = bed.owner_repo()
     main = repo.get_branch("main").commit.sha
@@ -87,7 +103,7 @@ def test_second_task_resolves_its_conflict_and_both_changes_land(bed: Bed) -> No
     prompt = conflict_prompts[0]
     assert "<<<<<<<" in prompt and "Intent 2" in prompt
     assert ("Grow size" in prompt) and ("Add mode" in prompt)  # both intents: this task and the landed one
-    wait_for(lambda: bed.forge().check_state(main).state == "success", timeout=60, what="CI green on main")
+    wait_for(lambda: bed.forge().check_state(main).state == "success", timeout=90, what="CI green on main")
     assert len(_prs(bed)) == 2
 
 
@@ -97,7 +113,7 @@ def test_failed_ci_is_fixed_with_the_failing_output_in_the_prompt(bed: Bed) -> N
     bed.script(task, "ci_fix", steps(write("items/c.txt", "item c\n"), finish("Removed the BROKEN word CI rejects")))
     bed.start_workers(2)
     bed.reconcile()
-    wait_for(lambda: _merged(bed, task), timeout=120, what="task merged after the CI fix")
+    wait_for(lambda: _merged(bed, task), timeout=150, what="task merged after the CI fix")
 
     fix_prompts = bed.prompts("ci_fix")
     assert len(fix_prompts) == 1
@@ -110,8 +126,6 @@ def test_failed_ci_is_fixed_with_the_failing_output_in_the_prompt(bed: Bed) -> N
 
 
 def test_worker_killed_mid_task_is_replaced_and_one_pr_exists(bed: Bed) -> None:
-    import threading
-
     task = bed.add_task("Add item k", ["test -f items/k.txt"], ["items/k.txt"])
     reached, release = threading.Event(), threading.Event()
     finished = steps(write("items/k.txt", "item k\n"), finish("Added k"))
@@ -127,14 +141,14 @@ def test_worker_killed_mid_task_is_replaced_and_one_pr_exists(bed: Bed) -> None:
     bed.script(task, "worker", pick)
     bed.start_workers(2)
     bed.reconcile()
-    wait_for(reached.is_set, timeout=60, what="the first worker asked the model")
+    wait_for(reached.is_set, timeout=90, what="the first worker asked the model")
     jid = job_id("implement", {"repo": REPO, "number": task})
     owner = Job.fetch(jid, connection=bed.conn).worker_name
     assert owner in bed.workers
     bed.kill_worker(owner)
     release.set()
 
-    wait_for(lambda: _merged(bed, task), timeout=120, what="another worker completed the task")
+    wait_for(lambda: _merged(bed, task), timeout=150, what="another worker completed the task")
     prs = _prs(bed)
     assert len(prs) == 1 and prs[0].merged
     claim = next(c.body for c in bed.forge().list_comments(task) if "orchestra:claim" in c.body)
