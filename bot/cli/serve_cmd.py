@@ -62,11 +62,13 @@ def worker_command(args: argparse.Namespace) -> int:
     from rq.worker_pool import WorkerPool
 
     from bot.queue.jobs import QUEUES
+    from bot.worker.rqworker import OrchestraWorker
 
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level)
     connection = redis.Redis.from_url(settings.redis_url)
     # Queue order is priority: fixing open PRs (urgent) before planning (default) before new work.
-    pool = WorkerPool(list(QUEUES), connection=connection, num_workers=args.processes)
+    # OrchestraWorker: a dead worker's claim lapses after a few heartbeats, not RQ's default lease.
+    pool = WorkerPool(list(QUEUES), connection=connection, num_workers=args.processes, worker_class=OrchestraWorker)
     pool.start(burst=args.burst, logging_level=settings.log_level)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from github.CheckRun import CheckRun
 from github.CommitStatus import CommitStatus
 from github.GithubException import GithubException
@@ -84,11 +86,15 @@ class PullVerbs(ForgeBase):
 
     @verb
     def delete_branch(self, name: str) -> None:
-        """Delete a branch; one already gone is not an error."""
+        """Delete a branch; one already gone is not an error.
+
+        Calls GitHub's documented `DELETE /git/refs/heads/NAME`: PyGithub's lazy `get_git_ref`
+        builds the singular `/git/ref/...` URL, which answers GET only, so its `delete()` misses.
+        """
 
         def delete() -> None:
             try:
-                self.repo.get_git_ref(f"heads/{name}").delete()
+                self.repo._requester.requestJsonAndCheck("DELETE", f"{self.repo.url}/git/refs/heads/{quote(name)}")
             except GithubException as exc:
                 if exc.status not in (404, 422):
                     raise

@@ -12,7 +12,7 @@ import time
 from bot.queue.jobs import JobRequest
 from bot.tasks import task_number_from_branch
 from bot.worker.ci import find_pr
-from bot.worker.pulls import approvals, branch_sha, conflicting, delete_branch, settled
+from bot.worker.pulls import approvals, branch_sha, conflicting, settled
 from bot.worker.session import WorkerContext
 
 #: Pauses between merge attempts refused because the base moved or mergeability was unknown.
@@ -70,7 +70,7 @@ def _try_merge(ctx: WorkerContext, number: int, head_sha: str) -> str | None:
 def after_merge(ctx: WorkerContext, head_ref: str) -> None:
     """Delete the branch (if configured) and make sure the task is closed."""
     if ctx.config.merge.delete_branch:
-        delete_branch(ctx.forge, head_ref)
+        ctx.forge.delete_branch(head_ref)
     task = task_number_from_branch(head_ref)
     if task is not None and ctx.forge.get_issue(task).state != "closed":
         ctx.forge.update_issue(task, state="closed", state_reason="completed")

@@ -107,24 +107,3 @@ def review_notes(forge: Forge, number: int, review_id: int) -> list[ReviewNote]:
 def branch_sha(forge: Forge, name: str) -> str:
     """The tip of branch `name` on the forge."""
     return forge._call("get branch", lambda: str(forge.repo.get_branch(name).commit.sha))
-
-
-def delete_branch(forge: Forge, name: str) -> None:
-    """Delete branch `name`; one already gone is not an error.
-
-    `Forge.delete_branch` goes through a lazy `get_git_ref`, whose URL is the singular
-    `/git/ref/...` (GET only), so its DELETE misses; this calls `DELETE /git/refs/heads/NAME`.
-    """
-    from urllib.parse import quote
-
-    from github.GithubException import GithubException
-
-    def delete() -> None:
-        try:
-            forge.repo._requester.requestJsonAndCheck("DELETE", f"{forge.repo.url}/git/refs/heads/{quote(name)}")
-        except GithubException as exc:
-            if exc.status not in (404, 422):
-                raise
-            log.info("branch %s was already gone (HTTP %s)", name, exc.status)
-
-    forge._call("delete branch", delete)

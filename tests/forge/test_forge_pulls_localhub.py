@@ -47,5 +47,6 @@ def test_pull_request_life_cycle(localhub: LocalhubHandle, localhub_app: Localhu
     assert forge.get_pr(green.number).merged
     assert forge.find_pr("orchestra/2-green") is None
     forge.delete_branch("orchestra/2-green")
+    assert "orchestra/2-green" not in [b.name for b in forge.repo.get_branches()]
     forge.delete_branch("orchestra/2-green")  # already gone: not an error
     assert forge.merge_pr(broken.number, "squash", sha="0" * 40) is False  # head moved past the sha
