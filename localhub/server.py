@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Response
-from waitress import wasyncore
-from waitress.server import create_server
 
 from localhub import payloads
 from localhub.app import create_app
@@ -22,6 +19,7 @@ from localhub.gitrepo import ZERO_SHA
 from localhub.metrics import Metrics
 from localhub.ratelimit import RateLimiter
 from localhub.repos import git_for, import_repo, touch_pushed
+from localhub.serving import ServedApp
 from localhub.shapes import Shapes
 from localhub.store import Row, Store
 
@@ -69,9 +67,7 @@ class LocalHub:
         #: `callback(repo, action, issue, user, extra)` when the issues API changes a PR's issue half
         #: (labeled, assigned, closed, edited, ...): the pulls module emits `pull_request` for it.
         self.pull_issue_changes: list[PullIssueChange] = []
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._served: ServedApp | None = None
         self._bootstrap()
         self.on_stop: list[Callable[[], None]] = []
         attach(self)  # pull requests, checks, local CI (localhub.attach)
@@ -147,40 +143,29 @@ class LocalHub:
     def api_url(self) -> str:
         return self.url + "/api/v3"
 
-    def _bind(self) -> None:
-        self._server = create_server(self.app, host=self.config.host, port=self.config.port,
-                                     threads=self.config.threads, ident="localhub")
-        self.config.port = int(self._server.effective_port)
-        self._stopping.clear()
+    def _bind(self) -> ServedApp:
+        self._served = ServedApp(self.app, host=self.config.host, port=self.config.port,
+                                 threads=self.config.threads, ident="localhub")
+        self.config.port = self._served.port
+        return self._served
 
     def start(self) -> LocalHub:
         """Serve in a background thread; `config.port` 0 picks a free port (then kept for restarts)."""
-        self._bind()
-        self._thread = threading.Thread(target=self._loop, name="localhub-server", daemon=True)
-        self._thread.start()
+        self._bind().start("localhub-server")
         self.announce_installation()
         return self
 
     def serve_forever(self, ready: Callable[[LocalHub], None] | None = None) -> None:
         """Serve in this thread until `stop()` (or Ctrl-C); `ready(self)` runs once the port is bound."""
-        self._bind()
+        served = self._bind()
         if ready is not None:
             ready(self)
-        self._loop()
-
-    def _loop(self) -> None:
-        server = self._server
-        while not self._stopping.is_set():
-            wasyncore.loop(timeout=0.1, map=server._map, use_poll=True, count=1)
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        wasyncore.close_all(server._map)
+        served.serve()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._server = None
+        if self._served is not None:
+            self._served.stop()
+            self._served = None
         for close in self.on_stop:
             close()
         self.events.drain(timeout=10)

@@ -13,17 +13,13 @@ import os
 import secrets
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import requests
 from github import Auth, Github
 from pydantic import SecretStr
-from waitress import wasyncore
-from waitress.server import create_server
 
 from bot import runtime as runtime_mod
 from bot.errors import ConfigError
@@ -35,6 +31,7 @@ from bot.queue.executors import Executor, InlineExecutor, RQExecutor
 from bot.repoconfig import RepoConfig
 from bot.settings import Role, RoleModels, Settings
 from localhub.server import HubConfig, LocalHub
+from localhub.serving import ServedApp
 from webhooks.app import create_app
 
 log = logging.getLogger(__name__)
@@ -69,30 +66,6 @@ class LocalExecutor(InlineExecutor):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-class _WebServer:
-    """The webhook app served by waitress on a free loopback port, in one background thread."""
-
-    def __init__(self, app: Any, threads: int = 8) -> None:
-        self._server: Any = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="orchestra")
-        self.url = f"http://127.0.0.1:{self._server.effective_port}"
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="orchestra-webhooks", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _loop(self) -> None:
-        server = self._server
-        while not self._stopping.is_set():
-            wasyncore.loop(timeout=0.1, map=server._map, use_poll=True, count=1)
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        wasyncore.close_all(server._map)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=10)
-
-
 def role_models(base: RoleModels, model: str | None, planner_model: str | None) -> RoleModels:
     """The base specs, with `model` for every role and `planner_model` for the planner."""
     specs = {role.value: base.for_role(role) for role in Role}
@@ -121,7 +94,7 @@ class LocalSession:
     executor: Executor = field(init=False)
     person_token: str = field(init=False, default_factory=lambda: f"lh_{PERSON}_{secrets.token_hex(12)}")
     bot_token: str = field(init=False, default_factory=lambda: f"lh_{BOT}_{secrets.token_hex(12)}")
-    _web: _WebServer | None = field(init=False, default=None)
+    _web: ServedApp | None = field(init=False, default=None)
     _workers: list[subprocess.Popen[bytes]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -159,8 +132,8 @@ class LocalSession:
         self.executor = self._executor()
         secret = self.settings.webhook_secret
         assert secret is not None
-        self._web = _WebServer(create_app(self.settings, self.executor))
-        self._web.start()
+        self._web = ServedApp(create_app(self.settings, self.executor), ident="orchestra")
+        self._web.start("orchestra-webhooks")
         self.hub.set_app_webhook(self._web.url + "/webhook", secret.get_secret_value())
         runtime_mod.install(runtime_mod.Runtime(self.settings, self.executor, forge_factory=self.bot_forge))
         if self.options.redis_url:
