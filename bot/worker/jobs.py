@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from bot import runtime
-from bot.errors import OrchestraError, UnexpectedFailure
+from bot.errors import OrchestraError, PushRejected, UnexpectedFailure
 from bot.failures import report_failure
 from bot.forge.types import PullRequest
 from bot.llm.types import ChatModel
+from bot.queue.jobs import JobRequest
 from bot.settings import Role
 from bot.tasks import task_number_from_branch
 from bot.worker import ci, conflicts, implement, merge, review
@@ -48,17 +49,27 @@ def build_context(repo: str, installation_id: int | None) -> WorkerContext:
     )
 
 
-def _reported(ctx: WorkerContext, step: str, number: int | None, pr: int | None, core: Callable[[], T]) -> T | None:
-    """Run `core`; on an OrchestraError comment it (and re-raise it when it is transient)."""
+def _reported(ctx: WorkerContext, step: str, number: int | None, pr: int | None, core: Callable[[], T],
+              again: JobRequest | None = None) -> T | None:
+    """Run `core`; on an OrchestraError comment it (and re-raise it when it is transient).
+
+    `again` is given for the jobs that maintain an open PR (CI fix, conflict, review): when their
+    push is rejected because another job on the same PR moved the branch first, their work is
+    stale rather than failed, so the job is submitted again (it runs once more, on the moved
+    branch, after this run: bot/queue/runs.py) instead of asking a person.
+    """
     target = number if number is not None else pr
     try:
         result = core()
+    except PushRejected as exc:
+        if again is None:
+            _failed(ctx, step, number, pr, exc)
+            return None
+        log.info("%s on %s: the branch moved under it (%s); running it again", step, ctx.repo, exc)
+        ctx.executor.submit(again)
+        return None
     except OrchestraError as exc:
-        log.warning("%s on %s: %s: %s", step, ctx.repo, type(exc).__name__, exc)
-        if target is not None:
-            report_failure(ctx.forge, ctx.config, target, exc, step=step, task=number, also_on=pr)
-        if exc.label is None:
-            raise
+        _failed(ctx, step, number, pr, exc)
         return None
     except Exception as exc:  # the job boundary: say so on the forge, then fail loudly for RQ's registry
         if target is not None:
@@ -67,6 +78,16 @@ def _reported(ctx: WorkerContext, step: str, number: int | None, pr: int | None,
         raise
     log.info("%s on %s: %s", step, ctx.repo, f"PR #{result.number}" if isinstance(result, PullRequest) else result)
     return result
+
+
+def _failed(ctx: WorkerContext, step: str, number: int | None, pr: int | None, exc: OrchestraError) -> None:
+    """Comment a typed failure (and re-raise it when it is transient: the queue retries it)."""
+    log.warning("%s on %s: %s: %s", step, ctx.repo, type(exc).__name__, exc)
+    target = number if number is not None else pr
+    if target is not None:
+        report_failure(ctx.forge, ctx.config, target, exc, step=step, task=number, also_on=pr)
+    if exc.label is None:
+        raise exc
 
 
 def _pr_and_task(ctx: WorkerContext, pr: int | None, branch: str | None) -> tuple[int | None, int | None]:
@@ -85,7 +106,8 @@ def implement_task(repo: str, number: int, installation_id: int | None) -> str:
 def fix_ci(repo: str, pr: int | None, branch: str | None, head_sha: str, installation_id: int | None) -> str | None:
     ctx = build_context(repo, installation_id)
     pr_number, task = _pr_and_task(ctx, pr, branch)
-    return _reported(ctx, "fix_ci", task, pr_number, lambda: ci.fix_ci(ctx, pr_number, branch, head_sha))
+    again = JobRequest.make("fix_ci", repo=repo, pr=pr, branch=branch, head_sha=head_sha, installation_id=installation_id)
+    return _reported(ctx, "fix_ci", task, pr_number, lambda: ci.fix_ci(ctx, pr_number, branch, head_sha), again)
 
 
 def maybe_merge(repo: str, pr: int | None, branch: str | None, head_sha: str, installation_id: int | None) -> str | None:
@@ -102,11 +124,13 @@ def scan_conflicts(repo: str, base_sha: str, installation_id: int | None) -> lis
 def resolve_conflict(repo: str, pr: int, base_sha: str, installation_id: int | None) -> str | None:
     ctx = build_context(repo, installation_id)
     _, task = _pr_and_task(ctx, pr, None)
-    return _reported(ctx, "resolve_conflict", task, pr, lambda: conflicts.resolve_conflict(ctx, pr, base_sha))
+    again = JobRequest.make("resolve_conflict", repo=repo, pr=pr, base_sha=base_sha, installation_id=installation_id)
+    return _reported(ctx, "resolve_conflict", task, pr, lambda: conflicts.resolve_conflict(ctx, pr, base_sha), again)
 
 
 def address_review(repo: str, pr: int, review_id: int | str, installation_id: int | None) -> str | None:
     ctx = build_context(repo, installation_id)
     _, task = _pr_and_task(ctx, pr, None)
-    return _reported(ctx, "address_review", task, pr, lambda: review.address_review(ctx, pr, review_id))
+    again = JobRequest.make("address_review", repo=repo, pr=pr, review_id=review_id, installation_id=installation_id)
+    return _reported(ctx, "address_review", task, pr, lambda: review.address_review(ctx, pr, review_id), again)
 
