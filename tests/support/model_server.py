@@ -70,12 +70,23 @@ class RecordedRequest:
 Policy = Callable[[dict[str, Any], str], Turn]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up (an SDK closing its keep-alive connection, a cut answer) are normal here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class ModelServer:
     """The stand-in: `.script(turns)` or `.policy(fn)`, `.fail_next(kind, n)`, `.requests`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.stand_in = self  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]
