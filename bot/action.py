@@ -117,15 +117,6 @@ def _workflow_file(workflow_ref: str) -> str | None:
     return path.rsplit("/", 1)[-1] if "/.github/workflows/" in path else None
 
 
-class ActionForge(Forge):
-    """A Forge whose repo config has the Action's inputs laid over `.github/orchestra.yml`."""
-
-    inputs: ActionInputs = ActionInputs()
-
-    def repo_config(self) -> RepoConfig:
-        return self.inputs.overlay(super().repo_config())
-
-
 def action_settings(env: Mapping[str, str]) -> Settings:
     """Settings from the runner's environment: the token is required; the bot is `github-actions[bot]`
     unless `ORCHESTRA_BOT_LOGIN` says otherwise (an App token acts as `<app-slug>[bot]`)."""
@@ -225,15 +216,14 @@ def run_action(
     token = settings.token.get_secret_value() if settings.token else ""
 
     def forge(repo: str, installation_id: int | None = None) -> Forge:
-        made = ActionForge(repo, Auth.Token(token), api_url=settings.api_url, server_url=settings.server_url,
-                           bot_login=settings.bot_login, policy=forge_policy)
-        made.inputs = inputs
-        return made
+        return Forge(repo, Auth.Token(token), api_url=settings.api_url, server_url=settings.server_url,
+                     bot_login=settings.bot_login, policy=forge_policy)
 
     inline = InlineExecutor(resolver=resolver)
     local = [(str(job.args["repo"]), int(job.args["number"])) for job in jobs if job.kind == "implement"]
     executor = DispatchExecutor(inline, workflow_dispatcher(forge, inputs.workflow), local_tasks=local)
-    runtime.install(Runtime(settings, executor, forge_factory=forge, model_factory=model_factory, model_env=env))
+    runtime.install(Runtime(settings, executor, forge_factory=forge, model_factory=model_factory, model_env=env,
+                            config_overlay=inputs.overlay))
     try:
         report.jobs = [executor.submit(job) for job in jobs]
         inline.drain(timeout_s)

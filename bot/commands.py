@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.ledger import comments
+
 if TYPE_CHECKING:  # the web process imports this module for `parse` only: keep it light
     from bot.forge.client import Forge
     from bot.queue.executors import Executor
@@ -135,7 +137,7 @@ def execute(ctx: CommandContext, verb: str) -> str | None:
     else:
         reply = HANDLERS[verb](ctx)
     if reply:
-        ctx.forge.upsert_comment(ctx.number, f"reply-{ctx.comment_id}", reply)
+        comments.upsert(ctx.forge, ctx.number, f"reply-{ctx.comment_id}", reply)
     return reply
 
 
@@ -149,9 +151,9 @@ def run_command(repo: str, number: int, comment_id: int, verb: str, text: str, s
     rt = runtime.current()
     forge = rt.forge(repo, installation_id)
     try:
-        config = forge.repo_config()
+        config = rt.repo_config(forge)
     except ConfigError as exc:  # say so where the command was given, once
-        forge.upsert_comment(number, f"reply-{comment_id}", exc.comment())
+        comments.upsert(forge, number, f"reply-{comment_id}", exc.comment())
         return exc.comment()
     ctx = CommandContext(
         forge=forge, config=config, settings=rt.settings,

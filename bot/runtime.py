@@ -21,6 +21,8 @@ from bot.settings import Role, Settings
 
 ForgeFactory = Callable[[str, "int | None"], Forge]
 ModelFactory = Callable[[str], ChatModel]
+#: What a way of running lays over a repository's committed config (local mode's `--merge`, the Action's inputs).
+ConfigOverlay = Callable[[RepoConfig], RepoConfig]
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Runtime:
     model_factory: ModelFactory | None = None
     #: Environment the model SDKs read keys and base URLs from (None: the process environment).
     model_env: Mapping[str, str] | None = None
+    #: Laid over every repository's committed config for this process's jobs.
+    config_overlay: ConfigOverlay | None = None
     #: Extra context for one-off callers (e.g. the local-mode progress display); never required.
     extras: dict[str, object] = field(default_factory=dict)
 
@@ -43,6 +47,13 @@ class Runtime:
         from bot.forge.auth import forge_for
 
         return forge_for(self.settings, repo, installation_id)
+
+    def repo_config(self, forge: Forge) -> RepoConfig:
+        """The repository's committed config with this process's overlay laid over it."""
+        from bot.repofiles import read_config
+
+        config = read_config(forge)
+        return self.config_overlay(config) if self.config_overlay is not None else config
 
     def model_spec(self, role: Role | str, config: RepoConfig | None = None) -> str:
         from bot.llm.factory import spec_for_role

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.ledger.labels import Kind, kind_of_label
+from bot.ledger.taskbody import task_number_from_branch
 from bot.queue.jobs import JobRequest
-
-#: Default label prefix in the web process; the job checks the repo's own prefix again.
-LABEL_PREFIX = "orchestra"
-#: Branches the bot opens: `orchestra/<task number>-<slug>`.
-BRANCH = re.compile(r"^orchestra/(\d+)(?:-|$)")
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,14 @@ def label_names(obj: dict[str, Any] | None) -> list[str]:
     return [str(label.get("name")) for label in (obj or {}).get("labels") or [] if isinstance(label, dict)]
 
 
+def labelled(obj: dict[str, Any] | None, kind: Kind) -> bool:
+    """True when the issue payload carries a label naming `kind` under some prefix (`<prefix>:goal`).
+
+    The web process cannot read the repository's `label_prefix`; the job checks it.
+    """
+    return any(kind_of_label(name) == kind for name in label_names(obj))
+
+
 def orchestra_task_number(branch: str | None) -> int | None:
     """The task number an `orchestra/<n>-…` branch works on, else None."""
-    match = BRANCH.match(branch or "")
-    return int(match.group(1)) if match else None
+    return task_number_from_branch(branch or "")

@@ -18,7 +18,7 @@ def reconcile_command(args: argparse.Namespace) -> int:
 
     rt = runtime.current()
     forge = rt.forge(args.repo, args.installation_id)
-    report = reconcile(forge, forge.repo_config(), rt.executor, args.installation_id)
+    report = reconcile(forge, rt.repo_config(forge), rt.executor, args.installation_id)
     for job_id in report.new:
         print(f"enqueued {job_id}")
     for job_id in report.live:

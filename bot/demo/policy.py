@@ -18,10 +18,10 @@ from typing import Any
 
 from bot.demo.plan import UNIT_TASKS, demo_plan
 from bot.demo.work import CHANGES, docstring_for
-from bot.forge import markers
+from bot.ledger import markers
+from bot.ledger.taskbody import TASK_MARKER
 from bot.llm.scripted import call
 from bot.llm.types import Message, Reply, ToolCall, ToolSpec
-from bot.tasks import TASK_MARKER
 
 CI_COMMAND = "python3 -m unittest discover -s tests -t ."
 MISSING_DOCSTRING = re.compile(r"(unitconv/[\w/]+\.py): module has no docstring")

@@ -18,9 +18,6 @@ from bot.forge.base import verb
 from bot.forge.issues import IssueVerbs
 from bot.forge.pulls import PullVerbs
 from bot.forge.types import Permission
-from bot.repoconfig import CONFIG_PATH, RepoConfig, parse_repo_config
-
-PROMPTS_DIR = ".github/orchestra/prompts"
 
 
 class Forge(IssueVerbs, PullVerbs):
@@ -52,31 +49,19 @@ class Forge(IssueVerbs, PullVerbs):
         return self._call("read file", fetch)
 
     @verb
-    def repo_config(self) -> RepoConfig:
-        """`.github/orchestra.yml` from the default branch; defaults when absent; ConfigError when invalid."""
-        text = self.read_file(CONFIG_PATH)
-        return RepoConfig() if text is None else parse_repo_config(text, CONFIG_PATH)
+    def list_dir(self, path: str, ref: str | None = None) -> list[str]:
+        """Paths of the files directly in directory `path` at `ref` (default branch); [] when absent."""
+        branch = ref or self.default_branch()
 
-    @verb
-    def prompt_overrides(self) -> dict[str, str]:
-        """Role name → prompt text from `.github/orchestra/prompts/*.md` on the default branch."""
-        branch = self.default_branch()
-
-        def fetch() -> dict[str, str]:
+        def fetch() -> list[str]:
             try:
-                listing = self.repo.get_contents(PROMPTS_DIR, ref=branch)
+                listing = self.repo.get_contents(path, ref=branch)
             except UnknownObjectException:
-                return {}
+                return []
             entries = listing if isinstance(listing, list) else [listing]
-            found: dict[str, str] = {}
-            for entry in entries:
-                if entry.type == "file" and entry.name.endswith(".md"):
-                    text = self.repo.get_contents(entry.path, ref=branch)
-                    if not isinstance(text, list):
-                        found[entry.name.removesuffix(".md")] = text.decoded_content.decode("utf-8", errors="replace")
-            return found
+            return [entry.path for entry in entries if entry.type == "file"]
 
-        return self._call("prompt overrides", fetch)
+        return self._call("list dir", fetch)
 
     @verb
     def permission(self, login: str) -> Permission:

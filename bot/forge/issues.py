@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Collection, Mapping
 
 from github.GithubException import GithubException
 from github.IssueComment import IssueComment as GhComment
 
-from bot.forge import markers
 from bot.forge.base import ForgeBase, opt, to_comment, to_issue, verb
-from bot.forge.labels import orchestra_labels
 from bot.forge.types import Comment, Issue
-from bot.repoconfig import RepoConfig
-from bot.states import State, label_name
 
-_ensured: set[tuple[str, str, str]] = set()
+_ensured: set[tuple[str, str, frozenset[str]]] = set()
 _ensured_lock = threading.Lock()
 
 #: How many of the newest issues/comments a create looks through after an ambiguous failure.
@@ -96,36 +93,20 @@ class IssueVerbs(ForgeBase):
     def list_comments(self, number: int) -> list[Comment]:
         return self._call("list comments", lambda: [to_comment(c) for c in self.repo.get_issue(number).get_comments()])
 
-    def _bot_comments(self, number: int) -> list[Comment]:
-        return [c for c in self.list_comments(number) if self._is_bot(c.author)]
-
     @verb
-    def comment(self, number: int, body: str) -> Comment:
-        """Post a comment; after an ambiguous failure, the bot's newest comment with this body counts."""
+    def comment(self, number: int, body: str, recover: Callable[[], Comment | None] | None = None) -> Comment:
+        """Post a comment; after an ambiguous failure, `recover` (default: the bot's newest comment
+        with this body) finds the comment an earlier attempt posted."""
 
-        def recover() -> Comment | None:
-            mine = self._bot_comments(number)
+        def newest() -> Comment | None:
+            mine = [c for c in self.list_comments(number) if self._is_bot(c.author)]
             return mine[-1] if mine and mine[-1].body == body else None
 
-        return self._call("comment", lambda: to_comment(self.repo.get_issue(number).create_comment(body)), recover)
+        create = lambda: to_comment(self.repo.get_issue(number).create_comment(body))  # noqa: E731
+        return self._call("comment", create, recover or newest)
 
     @verb
-    def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
-        """The one bot comment tagged `marker`: edited in place when it exists, else posted once."""
-        text = body if markers.has_tag(body, marker) else f"{markers.tag(marker)}\n{body}"
-
-        def find() -> Comment | None:
-            return next((c for c in self._bot_comments(number) if markers.has_tag(c.body, marker)), None)
-
-        existing = find()
-        if existing is None:
-            create = lambda: to_comment(self.repo.get_issue(number).create_comment(text))  # noqa: E731
-            return self._keep_one(number, marker, self._call("upsert comment", create, find))
-        if existing.body == text:
-            return existing
-        return self._edit_comment(existing.id, text)
-
-    def _edit_comment(self, comment_id: int, text: str) -> Comment:
+    def edit_comment(self, comment_id: int, text: str) -> Comment:
         def edit() -> Comment:
             raw = GhComment(self.repo._requester, url=f"{self.repo.url}/issues/comments/{comment_id}")
             raw.edit(text)
@@ -133,36 +114,28 @@ class IssueVerbs(ForgeBase):
 
         return self._call("edit comment", edit)
 
-    def _keep_one(self, number: int, marker: str, created: Comment) -> Comment:
-        """Two jobs racing may both have posted: keep the oldest tagged comment, delete the others."""
-        tagged = [c for c in self._bot_comments(number) if markers.has_tag(c.body, marker)]
-        if len(tagged) <= 1:
-            return created
-        for extra in tagged[1:]:
-            self._delete_comment(extra.id)
-        keep = tagged[0]
-        return keep if keep.body == created.body else self._edit_comment(keep.id, created.body)
+    @verb
+    def delete_comment(self, comment_id: int) -> None:
+        """Delete a comment; one already gone is not an error."""
 
-    def _delete_comment(self, comment_id: int) -> None:
         def delete() -> None:
             try:
                 GhComment(self.repo._requester, url=f"{self.repo.url}/issues/comments/{comment_id}").delete()
             except GithubException as exc:
-                if exc.status != 404:  # the other racer deleted it first
+                if exc.status != 404:  # another racer deleted it first
                     raise
 
         self._call("delete comment", delete)
 
     @verb
-    def ensure_labels(self, config: RepoConfig) -> None:
-        """Create every orchestra label that is missing (once per process per repository)."""
-        key = (self.api_url, self.repo_full_name, config.label_prefix)
+    def ensure_labels(self, specs: Mapping[str, tuple[str, str]]) -> None:
+        """Create every label of `specs` (name → colour, description) that is missing, once per process."""
+        key = (self.api_url, self.repo_full_name, frozenset(specs))
         with _ensured_lock:
             if key in _ensured:
                 return
-        wanted = orchestra_labels(config.label_prefix)
         existing = self._call("list labels", lambda: {label.name for label in self.repo.get_labels()})
-        for name, (color, description) in wanted.items():
+        for name, (color, description) in specs.items():
             if name not in existing:
                 self._create_label(name, color, description)
         with _ensured_lock:
@@ -180,19 +153,19 @@ class IssueVerbs(ForgeBase):
         self._call("create label", create)
 
     @verb
-    def set_state(self, number: int, state: State, config: RepoConfig) -> None:
-        """Leave exactly one state label, `state`, on the issue; no request when it is already so."""
-        target = label_name(config.label_prefix, state)
-        states = {label_name(config.label_prefix, s) for s in State}
+    def replace_labels(self, number: int, *, drop: Collection[str], add: Collection[str]) -> None:
+        """Remove the labels in `drop` and put those in `add`; no write when nothing would change."""
+        dropped = set(drop) - set(add)
 
         def apply() -> None:
             raw = self._issue(number)
             current = [label.name for label in raw.labels]
-            wanted = [name for name in current if name not in states] + [target]
+            wanted = [name for name in current if name not in dropped]
+            wanted += [name for name in add if name not in wanted]
             if sorted(wanted) != sorted(current):
                 raw.set_labels(*wanted)
 
-        self._call("set state", apply)
+        self._call("replace labels", apply)
 
     @verb
     def add_labels(self, number: int, *labels: str) -> None:

@@ -10,7 +10,7 @@ from github.GithubException import GithubException
 from github.PaginatedList import PaginatedList
 
 from bot.forge.base import ForgeBase, opt, to_pull, verb
-from bot.forge.types import CheckFailure, CheckState, PullRequest
+from bot.forge.types import CheckFailure, CheckState, PullRequest, PullSummary, ReviewNote
 
 #: Check-run conclusions that mean the check failed (neutral and skipped do not).
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"})
@@ -35,6 +35,17 @@ class PullVerbs(ForgeBase):
     @verb
     def get_pr(self, number: int) -> PullRequest:
         return self._call("get pr", lambda: to_pull(self._pull(number)))
+
+    @verb
+    def list_prs(self, state: str = "open") -> list[PullSummary]:
+        """Pull requests as listed (one request per page; a list answer carries no mergeability)."""
+
+        def fetch() -> list[PullSummary]:
+            return [PullSummary(number=raw.number, title=raw.title or "", body=raw.body or "", state="closed" if raw.state == "closed" else "open",
+                                merged=raw.merged_at is not None, head_ref=raw.head.ref, head_sha=raw.head.sha,
+                                base_ref=raw.base.ref) for raw in self.repo.get_pulls(state=state)]
+
+        return self._call("list prs", fetch)
 
     @verb
     def open_or_update_pr(self, head: str, base: str, title: str, body: str) -> PullRequest:
@@ -151,3 +162,39 @@ class PullVerbs(ForgeBase):
             text=(output.text or "") if output else "",
             annotations=annotations,
         )
+
+    @verb
+    def branch_sha(self, name: str) -> str:
+        """The tip of branch `name`."""
+        return self._call("get branch", lambda: str(self.repo.get_branch(name).commit.sha))
+
+    @verb
+    def approvals(self, number: int) -> int:
+        """People whose latest review of the PR approves it."""
+
+        def fetch() -> int:
+            latest: dict[str, str] = {}
+            for review in self.repo.get_pull(number).get_reviews():
+                if review.user is not None and review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                    latest[review.user.login] = review.state
+            return sum(1 for state in latest.values() if state == "APPROVED")
+
+        return self._call("list reviews", fetch)
+
+    @verb
+    def review_notes(self, number: int, review_id: int) -> list[ReviewNote]:
+        """The review's body and its line comments (or, for a standalone review comment id, that comment)."""
+
+        def fetch() -> list[ReviewNote]:
+            pull = self.repo.get_pull(number)
+            notes: list[ReviewNote] = []
+            for review in pull.get_reviews():
+                if review.id == review_id and (review.body or "").strip():
+                    notes.append(ReviewNote(author=review.user.login if review.user else "", body=review.body))
+            for comment in pull.get_review_comments():
+                if review_id in (comment.pull_request_review_id, comment.id):
+                    notes.append(ReviewNote(author=comment.user.login if comment.user else "", body=comment.body,
+                                            path=comment.path or "", line=comment.line or comment.original_line))
+            return notes
+
+        return self._call("read review", fetch)

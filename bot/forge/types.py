@@ -58,6 +58,28 @@ class PullRequest(_Snapshot):
     labels: list[str] = []
 
 
+class PullSummary(_Snapshot):
+    """A pull request as a list answer carries it (no mergeability)."""
+
+    number: int
+    title: str = ""
+    body: str = ""
+    state: Literal["open", "closed"] = "open"
+    merged: bool = False
+    head_ref: str
+    head_sha: str = ""
+    base_ref: str
+
+
+class ReviewNote(_Snapshot):
+    """One thing a reviewer said: the review's body or one of its line comments."""
+
+    author: str
+    body: str
+    path: str = ""
+    line: int | None = None
+
+
 class CheckFailure(_Snapshot):
     """One failing check run or commit status, with what it said."""
 

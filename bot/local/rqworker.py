@@ -16,8 +16,7 @@ from github import Auth
 import bot.demo  # noqa: F401  (registers scripted:demo, the demo's model, in this worker process)
 from bot import runtime as runtime_mod
 from bot.forge.client import Forge
-from bot.local.forge import LocalForge
-from bot.local.session import LOCAL_POLICY
+from bot.local.session import LOCAL_POLICY, merge_overlay
 from bot.queue.executors import RQExecutor
 from bot.queue.jobs import QUEUES
 from bot.settings import Settings
@@ -33,11 +32,12 @@ def main(argv: list[str]) -> int:
     merge = os.environ.get("ORCHESTRA_LOCAL_MERGE_POLICY") or None
 
     def forge_factory(repo: str, installation_id: int | None = None) -> Forge:
-        return LocalForge(repo, Auth.Token(token), api_url=settings.api_url, server_url=settings.server_url,
-                          bot_login=settings.bot_login, policy=LOCAL_POLICY, merge_policy=merge)
+        return Forge(repo, Auth.Token(token), api_url=settings.api_url, server_url=settings.server_url,
+                     bot_login=settings.bot_login, policy=LOCAL_POLICY)
 
     executor = RQExecutor.from_url(settings.redis_url)
-    runtime_mod.install(runtime_mod.Runtime(settings, executor, forge_factory=forge_factory))
+    runtime_mod.install(runtime_mod.Runtime(settings, executor, forge_factory=forge_factory,
+                                            config_overlay=merge_overlay(merge)))
     name = argv[0] if argv else None
     worker = OrchestraWorker([executor.queues[queue] for queue in QUEUES], connection=executor.connection, name=name)
     worker.work(with_scheduler=True)

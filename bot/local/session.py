@@ -26,9 +26,9 @@ from bot.errors import ConfigError
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
 from bot.local import userrepo
-from bot.local.forge import LocalForge
 from bot.queue.executors import Executor, InlineExecutor, RQExecutor
 from bot.repoconfig import RepoConfig
+from bot.runtime import ConfigOverlay
 from bot.settings import Role, RoleModels, Settings
 from localhub.server import HubConfig, LocalHub
 from localhub.serving import ServedApp
@@ -64,6 +64,20 @@ class LocalExecutor(InlineExecutor):
 
     def abandon(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def merge_overlay(policy: str | None) -> ConfigOverlay | None:
+    """`--merge auto|review` laid over the committed config, in this process only: the result branch
+    holds only the work, never a config edit made for the run."""
+    if not policy:
+        return None
+
+    def overlay(config: RepoConfig) -> RepoConfig:
+        if config.merge.policy == policy:
+            return config
+        return config.model_copy(update={"merge": config.merge.model_copy(update={"policy": policy})})
+
+    return overlay
 
 
 def role_models(base: RoleModels, model: str | None, planner_model: str | None) -> RoleModels:
@@ -135,7 +149,8 @@ class LocalSession:
         self._web = ServedApp(create_app(self.settings, self.executor), ident="orchestra")
         self._web.start("orchestra-webhooks")
         self.hub.set_app_webhook(self._web.url + "/webhook", secret.get_secret_value())
-        runtime_mod.install(runtime_mod.Runtime(self.settings, self.executor, forge_factory=self.bot_forge))
+        runtime_mod.install(runtime_mod.Runtime(self.settings, self.executor, forge_factory=self.bot_forge,
+                                                config_overlay=merge_overlay(self.options.merge)))
         if self.options.redis_url:
             self._start_rq_workers()
 
@@ -202,9 +217,9 @@ class LocalSession:
             out.write(self.person_token + "\n")
 
     def bot_forge(self, repo: str, installation_id: int | None = None) -> Forge:
-        """The bot's forge in this process (the merge policy of `--merge` applied to the repo config)."""
-        return LocalForge(repo, Auth.Token(self.bot_token), api_url=self.hub.api_url, server_url=self.hub.url,
-                          bot_login=BOT, policy=LOCAL_POLICY, merge_policy=self.options.merge)
+        """The bot's forge in this process."""
+        return Forge(repo, Auth.Token(self.bot_token), api_url=self.hub.api_url, server_url=self.hub.url,
+                     bot_login=BOT, policy=LOCAL_POLICY)
 
     def person_forge(self) -> Forge:
         """The person's view of the repository (filing the goal, reading progress)."""

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.forge.client import Forge
-from bot.planner.record import load_record
+from bot.ledger import attempts
+from bot.ledger.labels import Kind, State, label_name, state_from_labels
+from bot.ledger.record import load_record
+from bot.ledger.taskbody import parse_task_body, task_number_from_branch
 from bot.repoconfig import RepoConfig
-from bot.states import Kind, State, label_name, state_from_labels
-from bot.tasks import parse_task_body, task_number_from_branch
-from bot.worker import attempts
 
 #: How a task's state is shown once its issue is closed.
 DONE, CLOSED = "done", "closed"

@@ -8,15 +8,16 @@ job, never in the command job: `replan` records the request on the goal and enqu
 from __future__ import annotations
 
 from bot.commands import CommandContext, handles
+from bot.ledger import labels
+from bot.ledger.goaltree import find_tasks
+from bot.ledger.labels import Kind, State, label_name
+from bot.ledger.record import load_record
+from bot.ledger.taskbody import parse_task_body
 from bot.planner.core import Planner, refresh, save_status
 from bot.planner.dispatch import implement_job
-from bot.planner.goal import find_tasks
 from bot.planner.planning import open_goal, request_replan
 from bot.planner.publish import close_open
-from bot.planner.record import load_record
 from bot.queue.jobs import JobRequest
-from bot.states import Kind, State, label_name
-from bot.tasks import parse_task_body
 
 
 def planner_for(ctx: CommandContext) -> Planner:
@@ -45,7 +46,7 @@ def plan(ctx: CommandContext) -> str | None:
         return (f"This goal already has a plan (version {record.version}); it stays as it is. "
                 "`/orchestra replan <what to change>` revises it.")
     goal_label = label_name(ctx.config.label_prefix, Kind.GOAL)
-    ctx.forge.ensure_labels(ctx.config)
+    labels.ensure(ctx.forge, ctx.config)
     if goal_label not in ctx.forge.get_issue(ctx.number).labels:
         ctx.forge.add_labels(ctx.number, goal_label)
     planner_for(ctx).submit("plan", ctx.number)
@@ -76,7 +77,7 @@ def status(ctx: CommandContext) -> str | None:
 
 @handles("pause")
 def pause(ctx: CommandContext) -> str | None:
-    ctx.forge.ensure_labels(ctx.config)
+    labels.ensure(ctx.forge, ctx.config)
     ctx.forge.add_labels(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
     return "Paused: no new work starts here; work already running finishes. `/orchestra resume` continues."
 
@@ -93,7 +94,7 @@ def cancel(ctx: CommandContext) -> str | None:
     if (problem := _not_a_goal(ctx)) is not None:
         return problem
     planner = planner_for(ctx)
-    ctx.forge.ensure_labels(ctx.config)
+    labels.ensure(ctx.forge, ctx.config)
     ctx.forge.add_labels(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
     closed = _cancel_tree(planner, ctx.number, depth=0)
     goal, record, tasks = open_goal(planner, ctx.number)

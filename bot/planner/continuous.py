@@ -11,13 +11,13 @@ dispatches, rewrites the status, and completes the goal when nothing is left ope
 from __future__ import annotations
 
 from bot.forge.types import Issue
+from bot.ledger.goaltree import find_tasks
+from bot.ledger.labels import Kind, label_name
+from bot.ledger.record import load_record
+from bot.ledger.taskbody import parse_task_body
 from bot.planner.core import Planner, ask_planner, record_usage, refresh, unprocessed_handoffs
 from bot.planner.dispatch import DispatchResult
-from bot.planner.goal import find_tasks
 from bot.planner.planning import Changes, apply_plan
-from bot.planner.record import load_record
-from bot.states import Kind, label_name
-from bot.tasks import parse_task_body
 
 MAX_ROUNDS = 3
 

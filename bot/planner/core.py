@@ -14,16 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot import repofiles
 from bot.forge.client import Forge
 from bot.forge.types import Comment, Issue
-from bot.llm.types import ChatModel
-from bot.planner import checkout
-from bot.planner.agent import PlanOutcome, PlanRequest, run_planner
-from bot.planner.dispatch import DispatchResult, dispatch_goal
-from bot.planner.goal import GoalTask, find_tasks, goal_position, is_paused
-from bot.planner.notes import load_notes
-from bot.planner.plan import Existing, Rules
-from bot.planner.record import (
+from bot.ledger import comments
+from bot.ledger.goaltree import GoalTask, find_tasks, goal_position, is_paused
+from bot.ledger.labels import State
+from bot.ledger.record import (
     STATUS_MARKER,
     PlannerRecord,
     load_record,
@@ -31,14 +28,18 @@ from bot.planner.record import (
     pending_replans,
     read_handoffs,
 )
+from bot.ledger.taskbody import parse_task_body
+from bot.llm.types import ChatModel
+from bot.planner import checkout
+from bot.planner.agent import PlanOutcome, PlanRequest, run_planner
+from bot.planner.dispatch import DispatchResult, dispatch_goal
+from bot.planner.plan import Existing, Rules
 from bot.planner.repomap import build_repo_map
 from bot.planner.status import gather, render_status, render_summary
 from bot.queue.executors import Executor
 from bot.queue.jobs import JobRequest
 from bot.repoconfig import RepoConfig
 from bot.settings import Budget
-from bot.states import State
-from bot.tasks import parse_task_body
 
 
 @dataclass
@@ -100,9 +101,9 @@ def ask_planner(planner: Planner, goal: Issue, tasks: list[GoalTask], *, first: 
     with planner.worktree() as root:
         request = PlanRequest(
             repo=planner.repo, goal=goal, config=planner.config, rules=existing_rules(planner, tasks, depth, first),
-            repo_map=build_repo_map(root, planner.config), notes=load_notes(planner.forge, planner.config),
+            repo_map=build_repo_map(root, planner.config), notes=repofiles.read_notes(planner.forge, planner.config),
             guidance=guidance, open_tasks=task_lines(planner, tasks), handoffs=handoffs or [], parent=parent,
-            owned_paths=spec_paths, overrides=planner.forge.prompt_overrides(),
+            owned_paths=spec_paths, overrides=repofiles.read_prompt_overrides(planner.forge),
         )
         transcripts = planner.state_dir / "transcripts"
         transcripts.mkdir(parents=True, exist_ok=True)
@@ -122,7 +123,7 @@ def save_status(planner: Planner, goal: Issue, record: PlannerRecord, tasks: lis
     merged = current.merged_with(record)
     facts = gather(planner.forge, planner.config, tasks)
     paused = is_paused(planner.forge, planner.config, goal) and goal.state == "open"
-    planner.forge.upsert_comment(goal.number, STATUS_MARKER, render_status(merged, facts, paused=paused, note=note))
+    comments.upsert(planner.forge, goal.number, STATUS_MARKER, render_status(merged, facts, paused=paused, note=note))
 
 
 def unprocessed_handoffs(planner: Planner, tasks: list[GoalTask], record: PlannerRecord) -> list[tuple[int, int, str]]:
@@ -138,13 +139,13 @@ def unprocessed_handoffs(planner: Planner, tasks: list[GoalTask], record: Planne
 
 
 def refresh(planner: Planner, goal: Issue, record: PlannerRecord, tasks: list[GoalTask],
-            comments: list[Comment] | None = None, note: str = "") -> DispatchResult:
+            listing: list[Comment] | None = None, note: str = "") -> DispatchResult:
     """Dispatch, rewrite the status, and complete the goal when nothing is left open."""
     result = dispatch_goal(planner.forge, planner.config, planner.executor, goal, tasks, planner.installation_id)
     if result.ready or result.subgoals_planned:
         tasks = find_tasks(planner.forge, planner.config, goal.number)
     if record.version > 0 and not result.paused and not any(t.open for t in tasks):
-        listing = comments if comments is not None else planner.forge.list_comments(goal.number)
+        listing = listing if listing is not None else planner.forge.list_comments(goal.number)
         if not pending_replans(planner.forge, listing) and not unprocessed_handoffs(planner, tasks, record):
             complete(planner, goal, record, tasks)
             return result
@@ -156,8 +157,8 @@ def complete(planner: Planner, goal: Issue, record: PlannerRecord, tasks: list[G
     """Post the summary, close the goal, and wake the parent goal of a sub-goal."""
     record = record.model_copy(update={"closed_at": record.closed_at or now_iso()})
     facts = gather(planner.forge, planner.config, tasks)
-    planner.forge.upsert_comment(goal.number, "summary", render_summary(record, facts))
-    planner.forge.upsert_comment(goal.number, STATUS_MARKER, render_status(record, facts, paused=False))
+    comments.upsert(planner.forge, goal.number, "summary", render_summary(record, facts))
+    comments.upsert(planner.forge, goal.number, STATUS_MARKER, render_status(record, facts, paused=False))
     planner.forge.update_issue(goal.number, state="closed", state_reason="completed")
     parent, _depth = goal_position(goal)
     if parent is not None:

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 
 from bot.forge.client import Forge
 from bot.forge.types import Issue
-from bot.planner.goal import GoalTask, is_paused
+from bot.ledger import labels
+from bot.ledger.goaltree import GoalTask, is_paused
+from bot.ledger.labels import Kind, State, label_name
 from bot.queue.executors import Executor
 from bot.queue.jobs import JobRequest
 from bot.repoconfig import RepoConfig
-from bot.states import Kind, State, label_name
 
 OPEN_STATES = (None, State.WAITING, State.READY)
 
@@ -73,7 +74,7 @@ def dispatch_goal(forge: Forge, config: RepoConfig, executor: Executor, goal: Is
             continue
         target = State.WAITING if _open_numbers(forge, tasks, task.spec.depends_on) else State.READY
         if state != target:
-            forge.set_state(task.number, target, config)
+            labels.set_state(forge, task.number, target, config)
         if target == State.READY:
             candidates.append(task)
             result.ready.append(task.number)

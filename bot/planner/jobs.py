@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot import runtime
 from bot.errors import ConfigError
-from bot.failures import failures_reported
+from bot.ledger.failures import failures_reported
 from bot.planner.continuous import dispatch_only, handle_handoffs, task_closed
 from bot.planner.core import Planner
 from bot.planner.planning import plan_goal as plan_goal_core
@@ -17,7 +17,7 @@ from bot.settings import Budget, Role
 def _planner(repo: str, installation_id: int | None) -> Planner:
     rt = runtime.current()
     forge = rt.forge(repo, installation_id)
-    config = forge.repo_config()
+    config = rt.repo_config(forge)
     budget = rt.settings.task_budget
     steps = Budget(max_steps=config.agent.max_steps, max_tokens=budget.max_tokens, max_usd=budget.max_usd,
                    max_wall_s=budget.max_wall_s)

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.forge import markers
 from bot.forge.types import Issue
-from bot.planner.core import Planner, ask_planner, plan_dump, record_usage, refresh, save_status
-from bot.planner.goal import GoalTask, find_tasks, goal_position
-from bot.planner.plan import Plan
-from bot.planner.publish import close_obsolete, close_open, publish_tasks
-from bot.planner.record import (
+from bot.ledger import comments, labels, markers
+from bot.ledger.goaltree import GoalTask, find_tasks, goal_position
+from bot.ledger.labels import Kind, State, label_name, state_from_labels
+from bot.ledger.record import (
     REPLAN_MARKER,
     PlannerRecord,
-    is_bot_comment,
     load_record,
     now_iso,
     pending_replans,
     replan_request_body,
 )
-from bot.states import State, label_name, state_from_labels
+from bot.planner.core import Planner, ask_planner, plan_dump, record_usage, refresh, save_status
+from bot.planner.plan import Plan
+from bot.planner.publish import close_obsolete, close_open, publish_tasks
 
 #: Rounds of a plan job: requests that arrive while it runs are taken in the next round.
 MAX_ROUNDS = 3
@@ -67,10 +66,10 @@ def apply_plan(planner: Planner, goal: Issue, record: PlannerRecord, tasks: list
 def plan_goal(planner: Planner, number: int) -> Changes | None:
     """The plan job: first plan (or finish publishing it), then any re-plan requests, then dispatch."""
     goal = planner.forge.get_issue(number)
-    if goal.state == "closed" or goal.is_pull:
-        return None
-    comments = planner.forge.list_comments(number)
-    record = load_record(planner.forge, number, comments)
+    if goal.state == "closed" or goal.is_pull or label_name(planner.config.label_prefix, Kind.GOAL) not in goal.labels:
+        return None  # the web process routes any `<prefix>:goal`; only this repository's own prefix counts
+    listing = planner.forge.list_comments(number)
+    record = load_record(planner.forge, number, listing)
     tasks = find_tasks(planner.forge, planner.config, number, thorough=True)
     changes = None
     if record.version == 0 and record.pending is None and tasks:
@@ -87,13 +86,13 @@ def plan_goal(planner: Planner, number: int) -> Changes | None:
         if label_name(planner.config.label_prefix, State.NEEDS_HUMAN) in goal.labels:
             planner.forge.remove_label(number, label_name(planner.config.label_prefix, State.NEEDS_HUMAN))
     for _ in range(MAX_ROUNDS):
-        requests = pending_replans(planner.forge, comments)
+        requests = pending_replans(planner.forge, listing)
         if not requests:
             break
         record, tasks, changes = replan(planner, goal, record, tasks, requests)
-        comments = planner.forge.list_comments(number)
+        listing = planner.forge.list_comments(number)
     _mark_subgoal_working(planner, goal)
-    refresh(planner, goal, record, tasks, comments)
+    refresh(planner, goal, record, tasks, listing)
     return changes
 
 
@@ -109,7 +108,7 @@ def replan(planner: Planner, goal: Issue, record: PlannerRecord, tasks: list[Goa
     for request in requests:
         comment_id = int(request["comment"])
         body = replan_request_body(str(request.get("sender", "")), str(request.get("text", "")), comment_id, summary)
-        planner.forge.upsert_comment(goal.number, f"{REPLAN_MARKER}-{comment_id}", body)
+        comments.upsert(planner.forge, goal.number, f"{REPLAN_MARKER}-{comment_id}", body)
     save_status(planner, goal, record, tasks, note=f"Re-planned: {changes.describe()}.")
     return record, tasks, changes
 
@@ -119,8 +118,8 @@ def request_replan(planner: Planner, number: int, sender: str, text: str, commen
     body = replan_request_body(sender, text, comment_id)
     existing = planner.forge.list_comments(number)
     tag = f"{REPLAN_MARKER}-{comment_id}"
-    if not any(is_bot_comment(planner.forge, c) and markers.has_tag(c.body, tag) for c in existing):
-        planner.forge.upsert_comment(number, tag, body)
+    if not any(comments.is_bot(planner.forge, c) and markers.has_tag(c.body, tag) for c in existing):
+        comments.upsert(planner.forge, number, tag, body)
     planner.submit("plan", number)
 
 
@@ -129,7 +128,7 @@ def _mark_subgoal_working(planner: Planner, goal: Issue) -> None:
     parent, _depth = goal_position(goal)
     current = state_from_labels(planner.config.label_prefix, goal.labels)
     if parent is not None and current in (None, State.WAITING, State.READY):
-        planner.forge.set_state(goal.number, State.WORKING, planner.config)
+        labels.set_state(planner.forge, goal.number, State.WORKING, planner.config)
 
 
 def open_goal(planner: Planner, number: int) -> tuple[Issue, PlannerRecord, list[GoalTask]]:

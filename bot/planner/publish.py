@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from github.GithubException import GithubException
 
-from bot.forge import markers
 from bot.forge.client import Forge
 from bot.forge.types import Issue
-from bot.planner.goal import TASKLIST_SECTION, GoalTask
+from bot.ledger import comments, labels, markers
+from bot.ledger.goaltree import TASKLIST_SECTION, GoalTask
+from bot.ledger.labels import Kind, State, label_name
+from bot.ledger.taskbody import GOAL_MARKER, TaskSpec, render_task_body
 from bot.planner.plan import Obsolete, Plan, PlannedTask, topological
 from bot.repoconfig import RepoConfig
-from bot.states import Kind, State, label_name
-from bot.tasks import GOAL_MARKER, TaskSpec, render_task_body
 
 
 def task_spec(goal: int, task: PlannedTask, known: dict[str, GoalTask], version: int) -> TaskSpec:
@@ -42,7 +42,7 @@ def issue_body(spec: TaskSpec, depth: int) -> str:
 def publish_tasks(forge: Forge, config: RepoConfig, goal: Issue, plan: Plan, version: int,
                   existing: list[GoalTask], depth: int) -> list[GoalTask]:
     """Create the plan's tasks that do not exist yet (by key), link them; return the ones created."""
-    forge.ensure_labels(config)
+    labels.ensure(forge, config)
     known = {t.key: t for t in existing}
     linked = {issue.number for issue in forge.list_sub_issues(goal.number)}
     created: list[GoalTask] = []
@@ -54,8 +54,8 @@ def publish_tasks(forge: Forge, config: RepoConfig, goal: Issue, plan: Plan, ver
         spec = task_spec(goal.number, task, known, version)
         ready = all(not known[d].open for d in task.depends_on)
         kind = Kind.GOAL if spec.kind == "subgoal" else Kind.TASK
-        labels = [label_name(config.label_prefix, kind), label_name(config.label_prefix, State.READY if ready else State.WAITING)]
-        issue = forge.create_issue(spec.title, issue_body(spec, depth), labels)
+        names = [label_name(config.label_prefix, kind), label_name(config.label_prefix, State.READY if ready else State.WAITING)]
+        issue = forge.create_issue(spec.title, issue_body(spec, depth), names)
         _link(forge, goal, issue)
         known[task.key] = GoalTask(issue, spec)
         created.append(known[task.key])
@@ -83,7 +83,7 @@ def close_obsolete(forge: Forge, tasks: list[GoalTask], obsolete: list[Obsolete]
         task = by_key.get(item.key)
         if task is None or not task.open:
             continue
-        forge.upsert_comment(task.number, "obsolete", f"The planner closed this task as not planned: {item.reason}")
+        comments.upsert(forge, task.number, "obsolete", f"The planner closed this task as not planned: {item.reason}")
         forge.update_issue(task.number, state="closed", state_reason="not_planned")
         closed.append(task)
     return closed

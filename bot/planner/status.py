@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.forge import markers
 from bot.forge.client import Forge
 from bot.forge.types import PullRequest
+from bot.ledger import markers
+from bot.ledger.goaltree import GoalTask
+from bot.ledger.labels import State
+from bot.ledger.record import RECORD_MARKER, STATUS_MARKER, PlannerRecord
+from bot.ledger.taskbody import branch_name
 from bot.llm.types import Usage
-from bot.planner.goal import GoalTask
-from bot.planner.record import RECORD_MARKER, STATUS_MARKER, PlannerRecord
 from bot.repoconfig import RepoConfig
-from bot.states import State
-from bot.tasks import branch_name
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from bot.errors import AgentFailed, CIAttemptsExhausted
 from bot.forge.types import CheckFailure, PullRequest
+from bot.ledger import attempts as attempts_mod
+from bot.ledger import comments, labels
+from bot.ledger.labels import State
+from bot.ledger.taskbody import task_number_from_branch
 from bot.settings import Role
-from bot.states import State
-from bot.tasks import task_number_from_branch
-from bot.worker import attempts as attempts_mod
 from bot.worker import publish
 from bot.worker.implement import agent_error
 from bot.worker.session import Task, WorkerContext, load_task, run_role, task_prompt_context
@@ -71,7 +72,7 @@ def fix_ci(ctx: WorkerContext, pr_number: int | None, branch: str | None, head_s
     attempt = counters.ci_fix + 1
     counters = counters.model_copy(update={"ci_fix": attempt, "ci_fix_shas": [*counters.ci_fix_shas, head_sha]})
     attempts_mod.save(ctx.forge, pr.number, counters)  # counted before the run: a crash still spends it
-    ctx.forge.set_state(task.number, State.WORKING, ctx.config)
+    labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
     variables = {**task_prompt_context(ctx, task), "pr_number": pr.number, "attempt": attempt, "max_attempts": limit,
                  "failures": [{"name": f.name, "output": check_output(f)} for f in checks.failures],
                  "instructions": instructions}
@@ -85,7 +86,7 @@ def fix_ci(ctx: WorkerContext, pr_number: int | None, branch: str | None, head_s
         if worktree.commit_all(f"Fix CI: {task.title} (#{task.number})") is None:
             raise AgentFailed(f"the CI fix of PR #{pr.number} changed no file: {result.report.summary}")
         sha = publish.push(ctx, worktree, pr.head_ref)
-    ctx.forge.set_state(task.number, State.REVIEW, ctx.config)
-    ctx.forge.upsert_comment(pr.number, f"ci-fix-{attempt}",
+    labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
+    comments.upsert(ctx.forge, pr.number, f"ci-fix-{attempt}",
                              f"**CI fix attempt {attempt} of {limit}** (pushed `{sha[:8]}`)\n\n{result.report.markdown()}")
     return f"pushed fix attempt {attempt}"

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from bot.commands import CommandContext, handles
 from bot.forge.types import PullRequest
+from bot.ledger import attempts as attempts_mod
+from bot.ledger import labels
+from bot.ledger.labels import State, state_from_labels
+from bot.ledger.taskbody import branch_name, task_number_from_branch
 from bot.queue.jobs import JobRequest
-from bot.states import State, state_from_labels
-from bot.tasks import branch_name, task_number_from_branch
-from bot.worker import attempts as attempts_mod
-from bot.worker.pulls import branch_sha, conflicting, settled
+from bot.worker.pulls import conflicting, settled
 from bot.worker.review import fix_review_id
 
 
@@ -48,7 +49,7 @@ def retry(ctx: CommandContext) -> str | None:
     existing = ctx.forge.find_pr(branch_name(ctx.number, issue.title))
     if existing is not None:
         return _retry_pr(ctx, existing)
-    ctx.forge.set_state(ctx.number, State.READY, ctx.config)
+    labels.set_state(ctx.forge, ctx.number, State.READY, ctx.config)
     ctx.executor.submit(JobRequest.make("implement", repo=ctx.forge.repo_full_name, number=ctx.number,
                                         installation_id=ctx.installation_id))
     return f"Retrying task #{ctx.number}: a worker will pick it up."
@@ -62,16 +63,16 @@ def _retry_pr(ctx: CommandContext, pr: PullRequest) -> str:
                                                             "conflict_bases": []})
     attempts_mod.save(ctx.forge, pr.number, counters)
     ctx.forge.remove_label(pr.number, ctx.config.label(State.NEEDS_HUMAN.value))
-    labels = ctx.forge.get_issue(task).labels
-    if state_from_labels(ctx.config.label_prefix, labels) in (State.NEEDS_HUMAN, None):
-        ctx.forge.set_state(task, State.REVIEW, ctx.config)
+    current = ctx.forge.get_issue(task).labels
+    if state_from_labels(ctx.config.label_prefix, current) in (State.NEEDS_HUMAN, None):
+        labels.set_state(ctx.forge, task, State.REVIEW, ctx.config)
     repo, inst = ctx.forge.repo_full_name, ctx.installation_id
     checks = ctx.forge.check_state(pr.head_sha)
     if checks.state == "failure":
         job = JobRequest.make("fix_ci", repo=repo, pr=pr.number, branch=pr.head_ref, head_sha=pr.head_sha, installation_id=inst)
         what = "fix CI"
     elif conflicting(settled(ctx.forge, pr.number)):
-        job = JobRequest.make("resolve_conflict", repo=repo, pr=pr.number, base_sha=branch_sha(ctx.forge, pr.base_ref),
+        job = JobRequest.make("resolve_conflict", repo=repo, pr=pr.number, base_sha=ctx.forge.branch_sha(pr.base_ref),
                               installation_id=inst)
         what = "resolve the conflict"
     else:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 
 from bot.errors import ConflictUnresolved
+from bot.ledger import attempts as attempts_mod
+from bot.ledger import comments, labels
+from bot.ledger.labels import State
 from bot.queue.jobs import JobRequest
 from bot.settings import Role
-from bot.states import State
-from bot.worker import attempts as attempts_mod
 from bot.worker import publish
 from bot.worker.ci import pr_task
 from bot.worker.implement import agent_error
@@ -90,7 +91,7 @@ def resolve_conflict(ctx: WorkerContext, pr_number: int, base_sha: str) -> str:
                                                "conflict_bases": [*counters.conflict_bases, base_sha]})
         summary = "The merge was clean."
         if conflicted:
-            ctx.forge.set_state(task.number, State.WORKING, ctx.config)
+            labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
             since = ctx.workspace.merge_base(worktree.head(), base) or base
             variables = {**task_prompt_context(ctx, task), "pr_number": pr.number, "base_branch": pr.base_ref,
                          "landed": ctx.workspace.log_messages(since, base), "conflicts": conflict_hunks(worktree, conflicted)}
@@ -110,8 +111,8 @@ def resolve_conflict(ctx: WorkerContext, pr_number: int, base_sha: str) -> str:
             attempts_mod.save(ctx.forge, pr.number, counters)
         worktree.commit_all(f"Merge {pr.base_ref} into {pr.head_ref}")
         sha = publish.push(ctx, worktree, pr.head_ref)
-    ctx.forge.set_state(task.number, State.REVIEW, ctx.config)
+    labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
     files = ", ".join(f"`{p}`" for p in conflicted) or "no file"
-    ctx.forge.upsert_comment(pr.number, f"conflict-{counters.conflict}",
+    comments.upsert(ctx.forge, pr.number, f"conflict-{counters.conflict}",
                              f"**Merged `{pr.base_ref}` into this branch** (pushed `{sha[:8]}`; conflicts in {files}).\n\n{summary}")
     return f"merged {pr.base_ref} ({len(conflicted)} conflicted files)"

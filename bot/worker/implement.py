@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from bot.agent import AgentResult
 from bot.errors import AgentFailed, BudgetExceeded, ModelError, OrchestraError, VerificationFailed
 from bot.forge.types import PullRequest
+from bot.ledger.claims import Claimant, claim
+from bot.ledger.labels import State, state_from_labels
 from bot.llm.types import Usage
 from bot.settings import Role
-from bot.states import State, state_from_labels
 from bot.worker import publish
-from bot.worker.claim import Claimant, claim
 from bot.worker.session import (
     START,
     Task,

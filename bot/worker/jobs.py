@@ -9,19 +9,23 @@ one (forge or model unavailable, rate limit) is reported and re-raised so RQ ret
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from typing import TypeVar
 
-from bot import runtime
+from rq import get_current_job
+
+from bot import repofiles, runtime
 from bot.errors import OrchestraError, PushRejected, UnexpectedFailure
-from bot.failures import report_failure
 from bot.forge.types import PullRequest
+from bot.ledger.claims import Claimant
+from bot.ledger.failures import report_failure
+from bot.ledger.taskbody import task_number_from_branch
 from bot.llm.types import ChatModel
 from bot.queue.jobs import JobRequest
 from bot.settings import Role
-from bot.tasks import task_number_from_branch
 from bot.worker import ci, conflicts, implement, merge, review
-from bot.worker.claim import current_claimant
 from bot.worker.session import WorkerContext
 from bot.worker.workspace import Identity, Workspace
 
@@ -33,7 +37,7 @@ def build_context(repo: str, installation_id: int | None) -> WorkerContext:
     """The collaborators of one job: forge, the repo's config, prompts, notes, workspace, models."""
     rt = runtime.current()
     forge = rt.forge(repo, installation_id)
-    config = forge.repo_config()
+    config = rt.repo_config(forge)
     settings = rt.settings
     workspace = Workspace(rt.state_dir, repo, forge.git_remote_url(), forge.git_env,
                           Identity(settings.git_author_name, settings.git_author_email))
@@ -44,9 +48,22 @@ def build_context(repo: str, installation_id: int | None) -> WorkerContext:
     return WorkerContext(
         repo=repo, forge=forge, config=config, settings=settings, executor=rt.executor, workspace=workspace,
         model_for=model_for,
-        installation_id=installation_id, overrides=forge.prompt_overrides(),
+        installation_id=installation_id, overrides=repofiles.read_prompt_overrides(forge),
         notes=forge.read_file(config.notes_file) or "",
     )
+
+
+def current_claimant() -> Claimant:
+    """The claimant of the running job: RQ's worker name and attempt, else this process."""
+    job = get_current_job()
+    worker = os.environ.get("RQ_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
+    if job is None:
+        return Claimant(worker=worker, attempt=1)
+    # Each start (first run, RQ retry, retry after a lapsed heartbeat) counts in the job's meta.
+    attempt = 1 + int(job.meta.get("attempts_started", 0))
+    job.meta["attempts_started"] = attempt
+    job.save_meta()
+    return Claimant(worker=job.worker_name or worker, attempt=attempt, job_id=job.id)
 
 
 def _reported(ctx: WorkerContext, step: str, number: int | None, pr: int | None, core: Callable[[], T],

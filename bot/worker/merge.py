@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 
+from bot.ledger.taskbody import task_number_from_branch
 from bot.queue.jobs import JobRequest
-from bot.tasks import task_number_from_branch
 from bot.worker.ci import find_pr
-from bot.worker.pulls import approvals, branch_sha, conflicting, settled
+from bot.worker.pulls import conflicting, settled
 from bot.worker.session import WorkerContext
 
 #: Pauses between merge attempts refused because the base moved or mergeability was unknown.
@@ -54,12 +54,12 @@ def _try_merge(ctx: WorkerContext, number: int, head_sha: str) -> str | None:
         return None  # a later check's completion may have been folded into this job (same job id)
     if conflicting(pr):
         ctx.executor.submit(JobRequest.make("resolve_conflict", repo=ctx.repo, pr=pr.number,
-                                            base_sha=branch_sha(ctx.forge, pr.base_ref),
+                                            base_sha=ctx.forge.branch_sha(pr.base_ref),
                                             installation_id=ctx.installation_id))
         return "conflicts: resolve_conflict enqueued"
     if pr.mergeable is not True:
         return None
-    if policy.required_approvals and approvals(ctx.forge, pr.number) < policy.required_approvals:
+    if policy.required_approvals and ctx.forge.approvals(pr.number) < policy.required_approvals:
         return f"waiting for {policy.required_approvals} approval(s)"
     if not ctx.forge.merge_pr(pr.number, policy.method, sha=head_sha):
         return None

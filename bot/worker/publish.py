@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.errors import PushRejected
-from bot.forge import markers
 from bot.forge.types import PullRequest
+from bot.ledger import attempts as attempts_mod
+from bot.ledger import comments, labels, markers
+from bot.ledger.labels import State
 from bot.queue.jobs import JobRequest
-from bot.states import State
-from bot.worker import attempts as attempts_mod
 from bot.worker.session import Task, WorkerContext
 from bot.worker.workspace import REMOTE_PREFIX, Worktree
 
@@ -66,8 +66,8 @@ def publish_implementation(ctx: WorkerContext, task: Task, result: ImplementResu
     existing = ctx.forge.find_pr(task.branch)
     body = pr_body(task, result, existing.body if existing else None)
     pr = ctx.forge.open_or_update_pr(head=task.branch, base=ctx.forge.default_branch(), title=task.title, body=body)
-    ctx.forge.set_state(task.number, State.REVIEW, ctx.config)
-    ctx.forge.upsert_comment(task.number, HANDOFF_MARKER, handoff_comment(task, pr, result))
+    labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
+    comments.upsert(ctx.forge, task.number, HANDOFF_MARKER, handoff_comment(task, pr, result))
     if task.spec.goal:
         ctx.executor.submit(JobRequest.make("handoff", repo=ctx.repo, number=task.spec.goal,
                                             installation_id=ctx.installation_id))

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.forge.client import Forge
+from bot.ledger import attempts as attempts_mod
+from bot.ledger.labels import Kind, State, label_name, state_from_labels
+from bot.ledger.taskbody import branch_name
 from bot.queue.executors import Executor
 from bot.queue.jobs import JobRequest
 from bot.repoconfig import RepoConfig
-from bot.states import Kind, State, label_name, state_from_labels
-from bot.tasks import branch_name
-from bot.worker import attempts as attempts_mod
-from bot.worker.pulls import branch_sha, conflicting, open_orchestra_prs, settled
+from bot.worker.pulls import conflicting, open_orchestra_prs, settled
 
 
 @dataclass
@@ -49,7 +49,7 @@ def reconcile(forge: Forge, config: RepoConfig, executor: Executor, installation
         checks = forge.check_state(pr.head_sha)
         common = {"repo": repo, "pr": pr.number, "installation_id": installation_id}
         if conflicting(pr):
-            job = JobRequest.make("resolve_conflict", base_sha=branch_sha(forge, pr.base_ref), **common)
+            job = JobRequest.make("resolve_conflict", base_sha=forge.branch_sha(pr.base_ref), **common)
         elif checks.state == "failure":
             if pr.head_sha in attempts_mod.read(pr.body).ci_fix_shas:
                 continue

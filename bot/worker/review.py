@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from bot.commands import parse
 from bot.errors import AgentFailed
+from bot.forge.types import ReviewNote
+from bot.ledger import attempts as attempts_mod
+from bot.ledger import comments, labels
+from bot.ledger.labels import State
 from bot.settings import Role
-from bot.states import State
-from bot.worker import attempts as attempts_mod
 from bot.worker import publish
 from bot.worker.ci import pr_task
 from bot.worker.implement import agent_error
-from bot.worker.pulls import ReviewNote, review_notes
 from bot.worker.session import WorkerContext, run_role, task_prompt_context, verify
 from bot.worker.workspace import REMOTE_PREFIX
 
@@ -33,7 +34,7 @@ def notes_for(ctx: WorkerContext, pr_number: int, review_id: int | str) -> list[
         comment = next((c for c in ctx.forge.list_comments(pr_number) if c.id == comment_id), None)
         command = parse(comment.body) if comment else None
         return [ReviewNote(author=comment.author, body=command.text)] if comment and command and command.text else []
-    return review_notes(ctx.forge, pr_number, int(review_id))
+    return ctx.forge.review_notes(pr_number, int(review_id))
 
 
 def address_review(ctx: WorkerContext, pr_number: int, review_id: int | str) -> str:
@@ -45,7 +46,7 @@ def address_review(ctx: WorkerContext, pr_number: int, review_id: int | str) -> 
     if not notes:
         return "nothing to address"
     task = pr_task(ctx, pr)
-    ctx.forge.set_state(task.number, State.WORKING, ctx.config)
+    labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
     variables = {**task_prompt_context(ctx, task), "pr_number": pr.number,
                  "review_comments": [{"author": n.author, "path": n.path, "line": n.line, "body": n.body} for n in notes]}
     ctx.workspace.fetch()
@@ -60,8 +61,8 @@ def address_review(ctx: WorkerContext, pr_number: int, review_id: int | str) -> 
         if worktree.commit_all(f"Address review: {task.title} (#{task.number})") is None:
             raise AgentFailed(f"the review agent changed no file: {result.report.summary}")
         sha = publish.push(ctx, worktree, pr.head_ref)
-    ctx.forge.set_state(task.number, State.REVIEW, ctx.config)
+    labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
     check = "passed" if verification.ok else f"FAILED:\n```\n{verification.tail}\n```"
-    ctx.forge.upsert_comment(pr.number, f"review-{review_id}",
+    comments.upsert(ctx.forge, pr.number, f"review-{review_id}",
                              f"**Addressed the review** (pushed `{sha[:8]}`; acceptance {check})\n\n{result.report.markdown()}")
     return "addressed"

@@ -12,12 +12,12 @@ from typing import Any
 from bot.agent import AgentResult, Sandbox, Toolbox, run_agent
 from bot.forge.client import Forge
 from bot.forge.types import Issue
+from bot.ledger.taskbody import TaskSpec, branch_name, parse_task_body
 from bot.llm.types import ChatModel
 from bot.prompting import policy_context, render_prompt
 from bot.queue.executors import Executor
 from bot.repoconfig import RepoConfig
 from bot.settings import Budget, Role, Settings
-from bot.tasks import TaskSpec, branch_name, parse_task_body
 from bot.worker.workspace import Workspace, Worktree
 
 #: Tail of the verification output kept for prompts and the PR body.

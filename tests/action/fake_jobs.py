@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot import runtime
+from bot import repofiles, runtime
+from bot.ledger import labels
+from bot.ledger.labels import Kind, State, label_name
+from bot.ledger.taskbody import TaskSpec, render_task_body
 from bot.queue.executors import resolve
 from bot.queue.jobs import JobRequest
-from bot.states import Kind, State, label_name
-from bot.tasks import TaskSpec, render_task_body
 
 PLAN = (("tax", "Add sales tax to the cart", ()), ("discount", "Add discount codes", ()),
         ("receipt", "Print a receipt with tax", ("tax",)))
@@ -30,8 +31,8 @@ class FakeJobs:
     def plan_goal(self, repo: str, number: int, installation_id: int | None) -> None:
         rt = runtime.current()
         forge = rt.forge(repo, installation_id)
-        config = forge.repo_config()
-        forge.ensure_labels(config)
+        config = repofiles.read_config(forge)
+        labels.ensure(forge, config)
         self.planned.append((repo, number))
         for key, title, deps in PLAN:
             spec = TaskSpec(goal=number, key=key, title=title, objective=f"{title}.",

@@ -10,9 +10,9 @@ import pytest
 
 from bot.action import run_action
 from bot.forge.retry import RetryPolicy
+from bot.ledger.taskbody import TaskSpec, render_task_body
 from bot.llm.scripted import call, register_script, turns, unregister_script
 from bot.llm.types import Reply
-from bot.tasks import TaskSpec, render_task_body
 from tests.action.helpers import BOT, REPO, make_action_repo
 from tests.support import schemas
 from tests.support.localhub import LocalhubHandle

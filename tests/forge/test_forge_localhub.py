@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from bot import repofiles
 from bot.commands import HANDLERS, CommandContext, execute
 from bot.forge import Forge, RetryPolicy, forge_for
-from bot.forge.markers import data_marker
+from bot.ledger import comments, labels
+from bot.ledger.labels import State
+from bot.ledger.markers import data_marker
 from bot.queue import InlineExecutor
 from bot.repoconfig import RepoConfig
 from bot.settings import Settings
-from bot.states import State
 from localhub.faults import Faults
 from tests.support.localhub import LocalhubApp, LocalhubHandle
 
@@ -55,9 +57,9 @@ def test_a_command_from_a_read_only_user_changes_nothing_but_one_polite_reply(
     for _attempt in range(2):  # a retried job must not reply twice
         reply = execute(_context(app_forge, goal.number, "reader"), "pause")
         assert reply is not None and "only people with write access" in reply
-    comments = list(goal.get_comments())
-    assert len(comments) == 1 and comments[0].user.login == "orchestra[bot]"
-    assert "@reader" in comments[0].body
+    posted = list(goal.get_comments())
+    assert len(posted) == 1 and posted[0].user.login == "orchestra[bot]"
+    assert "@reader" in posted[0].body
     assert obeyed == []
     assert [label.name for label in owner.get_issue(goal.number).labels] == []
 
@@ -77,16 +79,16 @@ def test_100_forge_calls_under_10_percent_faults_apply_each_effect_exactly_once(
 ) -> None:
     config = RepoConfig()
     localhub.hub.faults = Faults(rate=0.1, seed=20261128)
-    app_forge.ensure_labels(config)  # 8 label creates + 1 list
+    labels.ensure(app_forge, config)  # 8 label creates + 1 list
     issues = [app_forge.create_issue(f"Task {i}", f"Body {i}\n\n{data_marker('task', {'key': i})}", ["orchestra:task"])
               for i in range(20)]
     for issue in issues:
-        app_forge.set_state(issue.number, State.READY, config)
+        labels.set_state(app_forge, issue.number, State.READY, config)
     for i, issue in enumerate(issues[:10]):
         app_forge.comment(issue.number, f"note {i}")
         app_forge.comment(issue.number, f"second note {i}")
-        app_forge.upsert_comment(issue.number, "status", f"status v1 of {i}")
-        app_forge.upsert_comment(issue.number, "status", f"status v2 of {i}")
+        comments.upsert(app_forge, issue.number, "status", f"status v1 of {i}")
+        comments.upsert(app_forge, issue.number, "status", f"status v2 of {i}")
     for issue in issues[10:]:
         app_forge.add_sub_issue(issues[0].number, issue.id)
     assert sum(app_forge.calls.values()) >= 100
@@ -100,8 +102,8 @@ def test_100_forge_calls_under_10_percent_faults_apply_each_effect_exactly_once(
     assert sorted(label.name for label in repo.get_labels()) == sorted(
         {"orchestra:goal", "orchestra:task", *(f"orchestra:{s.value}" for s in State)})
     for i, issue in enumerate(issues):
-        labels = sorted(label.name for label in repo.get_issue(issue.number).labels)
-        assert labels == ["orchestra:ready", "orchestra:task"]
+        names = sorted(label.name for label in repo.get_issue(issue.number).labels)
+        assert names == ["orchestra:ready", "orchestra:task"]
         bodies = [c.body for c in repo.get_issue(issue.number).get_comments()]
         if i < 10:
             assert bodies.count(f"note {i}") == 1 and bodies.count(f"second note {i}") == 1
@@ -117,16 +119,16 @@ def test_issue_verbs_round_trip_on_localhub(localhub: LocalhubHandle, app_forge:
     assert app_forge.default_branch() == "main"
     assert app_forge.read_file("README.md") == "# cat\n"
     assert app_forge.read_file("missing.txt") is None
-    assert app_forge.repo_config() == config
-    assert app_forge.prompt_overrides() == {}
-    app_forge.ensure_labels(config)
+    assert repofiles.read_config(app_forge) == config
+    assert repofiles.read_prompt_overrides(app_forge) == {}
+    labels.ensure(app_forge, config)
     goal = app_forge.create_issue("Goal", "g", ["orchestra:goal"])
     task = app_forge.create_issue("Task", "t", ["orchestra:task"])
     app_forge.add_sub_issue(goal.number, task.id)
     app_forge.add_sub_issue(goal.number, task.id)  # linking twice is not an error
     assert [i.number for i in app_forge.list_sub_issues(goal.number)] == [task.number]
     assert [i.number for i in app_forge.list_issues(labels=["orchestra:task"])] == [task.number]
-    app_forge.set_state(task.number, State.WORKING, config)
+    labels.set_state(app_forge, task.number, State.WORKING, config)
     app_forge.assign(task.number, "octo")
     assert app_forge.get_issue(task.number).assignees == ["octo"]
     app_forge.unassign(task.number, "octo")

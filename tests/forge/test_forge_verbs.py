@@ -9,11 +9,13 @@ import pytest
 import responses
 from github import Auth
 
+from bot import repofiles
 from bot.errors import ConfigError, ForgeUnavailable, RateLimited
 from bot.forge import Forge, Permission, RetryPolicy
-from bot.forge.markers import tag
+from bot.ledger import comments, labels
+from bot.ledger.labels import State
+from bot.ledger.markers import tag
 from bot.repoconfig import RepoConfig
-from bot.states import State
 
 API = "http://forge.test:9000/api/v3"
 REPO = f"{API}/repos/octo/cat"
@@ -122,7 +124,7 @@ def test_upsert_comment_edits_the_bots_tagged_comment_in_place(forge: Forge) -> 
     ])
     responses.get(f"{REPO}/issues/5/comments/2", json=comment_json(2, f"{tag('status')}\nold"))
     responses.patch(f"{REPO}/issues/comments/2", json=comment_json(2, f"{tag('status')}\nnew"))
-    result = forge.upsert_comment(5, "status", "new")
+    result = comments.upsert(forge, 5, "status", "new")
     assert result.id == 2 and result.body.endswith("new")
     assert not [c for c in responses.calls if c.request.method == "POST"]
 
@@ -131,7 +133,7 @@ def test_upsert_comment_edits_the_bots_tagged_comment_in_place(forge: Forge) -> 
 def test_upsert_comment_posts_once_when_there_is_none(forge: Forge) -> None:
     responses.get(f"{REPO}/issues/5/comments", json=[comment_json(1, f"{tag('status')}\nby a person", user="ann")])
     responses.post(f"{REPO}/issues/5/comments", status=201, json=comment_json(9, f"{tag('status')}\nhello"))
-    forge.upsert_comment(5, "status", "hello")
+    comments.upsert(forge, 5, "status", "hello")
     post = next(c for c in responses.calls if c.request.method == "POST")
     assert json.loads(post.request.body)["body"] == f"{tag('status')}\nhello"
 
@@ -140,7 +142,7 @@ def test_upsert_comment_posts_once_when_there_is_none(forge: Forge) -> None:
 def test_set_state_leaves_exactly_one_state_label(forge: Forge) -> None:
     responses.get(f"{REPO}/issues/5", json=issue_json(5, labels=("orchestra:task", "orchestra:ready", "bug")))
     responses.put(f"{REPO}/issues/5/labels", json=[])
-    forge.set_state(5, State.WORKING, RepoConfig())
+    labels.set_state(forge, 5, State.WORKING, RepoConfig())
     put = next(c for c in responses.calls if c.request.method == "PUT")
     assert sorted(json.loads(put.request.body)) == ["bug", "orchestra:task", "orchestra:working"]
 
@@ -148,7 +150,7 @@ def test_set_state_leaves_exactly_one_state_label(forge: Forge) -> None:
 @responses.activate
 def test_set_state_is_idempotent(forge: Forge) -> None:
     responses.get(f"{REPO}/issues/5", json=issue_json(5, labels=("orchestra:task", "orchestra:working")))
-    forge.set_state(5, State.WORKING, RepoConfig())
+    labels.set_state(forge, 5, State.WORKING, RepoConfig())
     assert [c.request.method for c in responses.calls] == ["GET"]
 
 
@@ -157,8 +159,8 @@ def test_ensure_labels_creates_only_missing_labels_once_per_process(forge: Forge
     responses.get(f"{REPO}/labels", json=[{"name": "zz:goal", "color": "fff"}])
     responses.post(f"{REPO}/labels", status=201, json={"name": "x", "color": "fff"})
     config = RepoConfig(label_prefix="zz")
-    forge.ensure_labels(config)
-    forge.ensure_labels(config)
+    labels.ensure(forge, config)
+    labels.ensure(forge, config)
     created = [json.loads(c.request.body)["name"] for c in responses.calls if c.request.method == "POST"]
     assert "zz:goal" not in created and "zz:task" in created and "zz:needs-human" in created
     assert len(created) == 7
@@ -245,13 +247,13 @@ def test_permission_of_a_stranger_is_none(forge: Forge) -> None:
 def test_repo_config_defaults_when_missing_and_names_the_file_when_invalid(forge: Forge) -> None:
     responses.get(REPO, json={"full_name": "octo/cat", "default_branch": "trunk", "url": REPO})
     responses.get(f"{REPO}/contents/.github/orchestra.yml", status=404, json={"message": "Not Found"})
-    assert forge.repo_config() == RepoConfig()
+    assert repofiles.read_config(forge) == RepoConfig()
     assert responses.calls[-1].request.params["ref"] == "trunk"
     responses.replace(responses.GET, f"{REPO}/contents/.github/orchestra.yml", json={
         "type": "file", "encoding": "base64", "name": "orchestra.yml", "path": ".github/orchestra.yml",
         "content": base64.b64encode(b"bogus_key: 1\n").decode()})
     with pytest.raises(ConfigError, match=r"\.github/orchestra\.yml:bogus_key"):
-        forge.repo_config()
+        repofiles.read_config(forge)
     assert forge.calls["default_branch"] == 2 and forge.calls["read_file"] == 2
 
 
@@ -281,6 +283,6 @@ def test_upsert_comment_that_raced_another_job_keeps_only_the_oldest(forge: Forg
     responses.get(f"{REPO}/issues/5/comments", json=[comment_json(3, f"{tag('status')}\nother job"), comment_json(9, mine)])
     responses.delete(f"{REPO}/issues/comments/9", status=204)
     responses.patch(f"{REPO}/issues/comments/3", json=comment_json(3, mine))
-    kept = forge.upsert_comment(5, "status", "fresh")
+    kept = comments.upsert(forge, 5, "status", "fresh")
     assert kept.id == 3 and kept.body == mine
     assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET", "DELETE", "PATCH"]

@@ -1,6 +1,6 @@
 """Hidden markers round-trip JSON and Markdown, are replaced in place, and never leak '-->'."""
 
-from bot.forge import markers
+from bot.ledger import markers
 
 
 def test_data_marker_round_trips_and_is_replaced_not_appended() -> None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from bot.cli import main
 from bot.demo.plan import demo_plan
 from bot.demo.policy import file_text, union
-from bot.forge import markers
+from bot.ledger import markers
 from bot.local.progress import PlainDisplay, RichDisplay, make_display, summary_line
 from bot.local.run import goal_from_text
 from bot.local.session import role_models

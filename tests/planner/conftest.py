@@ -14,10 +14,11 @@ from pydantic import SecretStr
 from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry
 
-from bot import runtime
+from bot import repofiles, runtime
 from bot.forge.auth import forge_for
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
+from bot.ledger import labels
 from bot.planner.core import Planner
 from bot.queue.executors import RQExecutor
 from bot.queue.jobs import JobRequest
@@ -75,7 +76,7 @@ class Bed:
 
     def planner(self, model: Callable[[], Any]) -> Planner:
         forge = self.forge()
-        return Planner(forge=forge, config=forge.repo_config(), executor=self.executor, model=model,
+        return Planner(forge=forge, config=repofiles.read_config(forge), executor=self.executor, model=model,
                        state_dir=self.settings.state_dir, budget=Budget(max_steps=20))
 
 
@@ -105,7 +106,7 @@ def bed(localhub: LocalhubHandle, redis_conn: redis.Redis, model_server: ModelSe
                         state_dir=tmp_path / "state", models=RoleModels(planner="openai:gpt-test"))
     executor = RQExecutor(redis_conn)
     bed = Bed(localhub, settings, executor, redis_conn, tmp_path)
-    bed.forge().ensure_labels(bed.forge().repo_config())
+    labels.ensure(bed.forge(), repofiles.read_config(bed.forge()))
     runtime.install(runtime.Runtime(
         settings=settings, executor=executor,
         forge_factory=lambda name, inst: forge_for(settings, name, inst, policy=RetryPolicy(write_spacing_s=None, scale=0.001)),

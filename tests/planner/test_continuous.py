@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.planner.record import handoff_comment
+from bot.ledger.record import handoff_comment
 from tests.planner.conftest import Bed, system_text, task
 from tests.support.model_server import ModelServer, Turn
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import ModelUnavailable, PlanInvalid
-from bot.failures import failures_reported
+from bot.ledger.failures import failures_reported
 from bot.repoconfig import RepoConfig
 from tests.planner.conftest import Bed
 

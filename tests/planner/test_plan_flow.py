@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.forge import markers
-from bot.tasks import parse_task_body
+from bot.ledger import markers
+from bot.ledger.taskbody import parse_task_body
 from tests.planner.conftest import REPO, Bed, arguments, system_text, task, tool_results
 from tests.support.model_server import ModelServer, Turn
 

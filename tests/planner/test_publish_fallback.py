@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from github.GithubException import GithubException
 
-from bot.forge import markers
+from bot.ledger import markers
+from bot.ledger.goaltree import find_tasks
 from bot.llm.scripted import call, register_script, scripted_model, turns, unregister_script
 from bot.llm.types import Reply
-from bot.planner.goal import find_tasks
 from bot.planner.planning import plan_goal
 from tests.planner.conftest import Bed, task
 

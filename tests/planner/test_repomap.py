@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.planner.checkout import mirror_path, readonly_checkout
-from bot.planner.notes import load_notes
 from bot.planner.repomap import build_repo_map, detect_test_command, generic_outline, python_outline
 from bot.repoconfig import RepoConfig
+from bot.repofiles import read_notes as load_notes
 from tests.planner.conftest import Bed
 
 FILES = {

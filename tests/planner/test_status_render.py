@@ -4,13 +4,13 @@ summed with the planner's own, and the record round-trips through the hidden mar
 
 from __future__ import annotations
 
-from bot.forge import markers
 from bot.forge.types import Issue, PullRequest
+from bot.ledger import markers
+from bot.ledger.goaltree import GoalTask
+from bot.ledger.record import RECORD_MARKER, PlannerRecord
+from bot.ledger.taskbody import TaskSpec
 from bot.llm.types import Usage
-from bot.planner.goal import GoalTask
-from bot.planner.record import RECORD_MARKER, PlannerRecord
 from bot.planner.status import TaskFacts, _attempts, _usage, render_status, render_summary
-from bot.tasks import TaskSpec
 
 
 def fact(number: int, state: str, open_: bool = True, **extra: object) -> TaskFacts:

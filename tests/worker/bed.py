@@ -19,12 +19,14 @@ from typing import Any
 import redis
 from werkzeug.serving import make_server
 
+from bot import repofiles
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
+from bot.ledger import labels
+from bot.ledger.taskbody import TaskSpec, render_task_body
 from bot.queue.executors import RQExecutor
 from bot.repoconfig import RepoConfig
 from bot.settings import Role, RoleModels, Settings
-from bot.tasks import TaskSpec, render_task_body
 from bot.worker.reconcile import ReconcileReport, reconcile
 from bot.worker.session import WorkerContext
 from bot.worker.workspace import Identity, Workspace
@@ -119,7 +121,7 @@ class Bed:
 
     def reconcile(self) -> ReconcileReport:
         forge = self.forge()
-        return reconcile(forge, forge.repo_config(), RQExecutor(self.conn))
+        return reconcile(forge, repofiles.read_config(forge), RQExecutor(self.conn))
 
     # -- in-process jobs ---------------------------------------------------------------------
     def model_env(self) -> dict[str, str]:
@@ -132,7 +134,7 @@ class Bed:
         forge = self.forge()
         model = make_model("openai:gpt-stand-in", env=self.model_env())
         workspace = Workspace(self.state_dir, REPO, forge.git_remote_url(), forge.git_env, Identity("Orchestra Bot", "bot@example.com"))
-        return WorkerContext(repo=REPO, forge=forge, config=config or forge.repo_config(),
+        return WorkerContext(repo=REPO, forge=forge, config=config or repofiles.read_config(forge),
                              settings=Settings(state_dir=self.state_dir, bot_login=BOT), executor=executor,
                              workspace=workspace, model_for=lambda role: model)
 
@@ -275,7 +277,7 @@ def make_bed(root: Path, hub: Any, model: ModelServer, redis_url: str, conn: red
     bed = Bed(root=root, hub=hub, model=model, redis_url=redis_url, conn=conn, owner_token=owner_token,
               bot_token=bot_token, state_dir=root / "state")
     bed.owner_repo().add_to_collaborators(BOT, "push")
-    bed.forge().ensure_labels(RepoConfig())
+    labels.ensure(bed.forge(), RepoConfig())
     bed.goal = int(bed.owner_repo().create_issue("Goal: items", labels=["orchestra:goal"]).number)
     model.policy(bed._policy)
     return bed

@@ -11,16 +11,17 @@ import threading
 import pytest
 
 import bot.worker.commands  # noqa: F401  (registers `fix` and `retry`)
+from bot import repofiles
 from bot.cli import main
 from bot.commands import CommandContext, execute
 from bot.errors import GitFailed
-from bot.forge import markers
+from bot.ledger import labels, markers
+from bot.ledger.claims import Claimant
 from bot.llm.types import Usage
 from bot.queue.executors import RQExecutor
 from bot.repoconfig import MergePolicy, RepoConfig
 from bot.settings import Settings
 from bot.worker import implement, jobs, merge, reconcile
-from bot.worker.claim import Claimant
 from bot.worker.workspace import REMOTE_PREFIX
 from tests.support.model_server import Turn
 from tests.worker.bed import BOT, REPO, Bed, Recorder, finish, steps, wait_checks, write
@@ -84,7 +85,7 @@ def test_rerun_continues_the_branch_and_updates_the_one_pr(bed: Bed) -> None:
     assert "orchestra:review" in forge.get_issue(task).labels
     assert [job.kind for job in recorder.submitted] == ["handoff"]
     # A crash after the PR was opened leaves the task `working`; the retried job continues.
-    forge.set_state(task, implement.State.WORKING, forge.repo_config())
+    labels.set_state(forge, task, implement.State.WORKING, repofiles.read_config(forge))
     bed.script(task, "worker", steps(write("items/r2.txt", "more\n"), finish("continued")))
     again = implement.run_task(bed.context(recorder), task, Claimant("other-worker", 2))
     assert again is not None and again.number == pr_number
@@ -137,7 +138,7 @@ def test_ci_fixes_are_bounded_per_pr_and_per_head_then_needs_human(bed: Bed) -> 
 def _command(bed: Bed, executor: object, number: int, verb: str, text: str = "") -> CommandContext:
     forge = bed.forge()
     comment = bed.owner_repo().get_issue(number).create_comment(f"/orchestra {verb} {text}".strip())
-    return CommandContext(forge=forge, config=forge.repo_config(), settings=Settings(bot_login=BOT), executor=executor,
+    return CommandContext(forge=forge, config=repofiles.read_config(forge), settings=Settings(bot_login=BOT), executor=executor,
                           number=number, comment_id=comment.id, sender="acme", text=text, installation_id=None)
 
 
@@ -187,11 +188,11 @@ def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed, capsys: pytest.
     bed.conn.flushdb()  # Redis lost
     forge = bed.forge()
     executor = RQExecutor(bed.conn)
-    first = reconcile.reconcile(forge, forge.repo_config(), executor)
+    first = reconcile.reconcile(forge, repofiles.read_config(forge), executor)
     kinds = sorted(jid.split("-")[0] for jid in first.new)
     assert kinds == ["implement", "maybe_merge"]
     assert any(jid.endswith(f"-{waiting}") for jid in first.new)
-    again = reconcile.reconcile(forge, forge.repo_config(), executor)
+    again = reconcile.reconcile(forge, repofiles.read_config(forge), executor)
     assert again.new == [] and sorted(again.live) == sorted(first.new)
 
     # The command line does the same from the process runtime.

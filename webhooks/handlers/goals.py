@@ -1,22 +1,25 @@
-"""Goals: an issue labelled `orchestra:goal` (opened with it, or labelled later) is planned."""
+"""Goals: an issue labelled `<prefix>:goal` (opened with it, or labelled later) is planned.
+
+Any prefix is routed (the web process cannot read the repository's `label_prefix`); the plan
+job plans only an issue that carries the repository's own goal label.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bot.ledger.labels import Kind, kind_of_label
 from bot.queue.jobs import JobRequest
-from bot.states import Kind, label_name
-from webhooks.event import LABEL_PREFIX, Event, label_names
+from webhooks.event import Event, labelled
 from webhooks.router import Router
 
 router = Router()
-GOAL_LABEL = label_name(LABEL_PREFIX, Kind.GOAL)
 
 
 @router.register("issues", action="opened")
 def on_issues_opened(event: Event) -> Iterator[JobRequest]:
     issue = event.payload.get("issue") or {}
-    if GOAL_LABEL not in label_names(issue):
+    if not labelled(issue, Kind.GOAL):
         return
     yield event.job("plan", number=issue["number"])
 
@@ -25,6 +28,6 @@ def on_issues_opened(event: Event) -> Iterator[JobRequest]:
 def on_issues_labeled(event: Event) -> Iterator[JobRequest]:
     label = event.payload.get("label") or {}
     issue = event.payload.get("issue") or {}
-    if label.get("name") != GOAL_LABEL or issue.get("state") == "closed":
+    if kind_of_label(str(label.get("name", ""))) != Kind.GOAL or issue.get("state") == "closed":
         return
     yield event.job("plan", number=issue["number"])

@@ -1,21 +1,20 @@
-"""Tasks: a closed task issue wakes its dependants and its goal's planner."""
+"""Tasks: a closed task issue (labelled `<prefix>:task`) wakes its dependants and its goal's planner."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bot.ledger.labels import Kind
 from bot.queue.jobs import JobRequest
-from bot.states import Kind, label_name
-from webhooks.event import LABEL_PREFIX, Event, label_names
+from webhooks.event import Event, labelled
 from webhooks.router import Router
 
 router = Router()
-TASK_LABEL = label_name(LABEL_PREFIX, Kind.TASK)
 
 
 @router.register("issues", action="closed")
 def on_issues_closed(event: Event) -> Iterator[JobRequest]:
     issue = event.payload.get("issue") or {}
-    if TASK_LABEL not in label_names(issue):
+    if not labelled(issue, Kind.TASK):
         return
     yield event.job("on_task_closed", number=issue["number"])

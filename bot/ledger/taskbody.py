@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.forge import markers
+from bot.ledger import markers
 
 TASK_MARKER = "task"
 GOAL_MARKER = "goal"
@@ -88,5 +88,5 @@ def branch_name(number: int, title: str) -> str:
 
 def task_number_from_branch(branch: str) -> int | None:
     """The task number in ``orchestra/<n>-<slug>``, or None for other branches."""
-    match = re.match(r"^(?:refs/heads/)?orchestra/(\d+)-", branch)
+    match = re.match(r"^(?:refs/heads/)?orchestra/(\d+)(?:-|$)", branch)
     return int(match.group(1)) if match else None

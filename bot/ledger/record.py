@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bot.forge import markers
 from bot.forge.client import Forge
 from bot.forge.types import Comment
+from bot.ledger import markers
+from bot.ledger.comments import is_bot
 from bot.llm.types import Usage
 
 STATUS_MARKER = "status"
@@ -43,11 +44,6 @@ class PlannerRecord(BaseModel):
         return newer.model_copy(update={"handoffs_done": done, "version": max(self.version, newer.version)})
 
 
-def is_bot_comment(forge: Forge, comment: Comment) -> bool:
-    """True when the bot wrote `comment` (only the bot's comments carry planner state)."""
-    return comment.author.lower() == forge.bot_login.lower()
-
-
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -55,14 +51,14 @@ def now_iso() -> str:
 def status_comment(forge: Forge, goal: int) -> Comment | None:
     """The bot's status comment on the goal, if it exists."""
     return next((c for c in forge.list_comments(goal)
-                 if is_bot_comment(forge, c) and markers.has_tag(c.body, STATUS_MARKER)), None)
+                 if is_bot(forge, c) and markers.has_tag(c.body, STATUS_MARKER)), None)
 
 
 def load_record(forge: Forge, goal: int, comments: list[Comment] | None = None) -> PlannerRecord:
     """The record in the status comment (a fresh one when there is none or it is unreadable)."""
     listing = comments if comments is not None else forge.list_comments(goal)
     for comment in listing:
-        if is_bot_comment(forge, comment) and markers.has_tag(comment.body, STATUS_MARKER):
+        if is_bot(forge, comment) and markers.has_tag(comment.body, STATUS_MARKER):
             data = markers.read_data(comment.body, RECORD_MARKER)
             if isinstance(data, dict):
                 try:
@@ -81,7 +77,7 @@ def read_handoffs(forge: Forge, task: int, done: set[int]) -> list[tuple[int, st
     """(comment id, text) of the bot's handoff comments on `task` not in `done`."""
     found = []
     for comment in forge.list_comments(task):
-        if comment.id in done or not is_bot_comment(forge, comment) or not markers.has_tag(comment.body, HANDOFF_MARKER):
+        if comment.id in done or not is_bot(forge, comment) or not markers.has_tag(comment.body, HANDOFF_MARKER):
             continue
         found.append((comment.id, _strip_markers(comment.body)))
     return found
@@ -104,7 +100,7 @@ def pending_replans(forge: Forge, comments: list[Comment]) -> list[dict[str, Any
     """Re-plan requests on the goal that have not been applied yet, oldest first."""
     found = []
     for comment in comments:
-        if not is_bot_comment(forge, comment):
+        if not is_bot(forge, comment):
             continue
         data = markers.read_data(comment.body, REPLAN_MARKER)
         if isinstance(data, dict) and not data.get("done") and isinstance(data.get("comment"), int):

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.forge import markers
 from bot.forge.client import Forge
 from bot.forge.types import Issue
+from bot.ledger import markers
+from bot.ledger.labels import Kind, State, label_name, state_from_labels
+from bot.ledger.taskbody import GOAL_MARKER, TaskSpec, parse_task_body
 from bot.repoconfig import RepoConfig
-from bot.states import Kind, State, label_name, state_from_labels
-from bot.tasks import GOAL_MARKER, TaskSpec, parse_task_body
 
 #: The goal's bot-owned body section holding a task list when sub-issue links are unavailable.
 TASKLIST_SECTION = "tasks"

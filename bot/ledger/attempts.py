@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.forge import markers
 from bot.forge.client import Forge
+from bot.ledger import markers
 from bot.llm.types import Usage
 
 MARKER = "attempts"

@@ -12,10 +12,10 @@ import logging
 from collections.abc import Iterator
 
 from bot.errors import NEEDS_HUMAN, ForgeError, OrchestraError
-from bot.forge import markers
 from bot.forge.client import Forge
+from bot.ledger import comments, labels
+from bot.ledger.labels import State
 from bot.repoconfig import RepoConfig
-from bot.states import State
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,11 @@ def report_failure(
     body = f"{error.comment()}\n\n<sub>step: `{step}` · {type(error).__name__}</sub>"
     target_task = number if task is None else task
     try:
-        forge.upsert_comment(number, failure_marker(step), body)
+        comments.upsert(forge, number, failure_marker(step), body)
         if also_on is not None and also_on != number:
-            forge.upsert_comment(also_on, failure_marker(step), body)
+            comments.upsert(forge, also_on, failure_marker(step), body)
         if error.label == NEEDS_HUMAN:
-            forge.set_state(target_task, State.NEEDS_HUMAN, config)
+            labels.set_state(forge, target_task, State.NEEDS_HUMAN, config)
             for pr in {n for n in (number, also_on) if n is not None and n != target_task}:
                 forge.add_labels(pr, config.label(State.NEEDS_HUMAN.value))
     except ForgeError as exc:
@@ -57,9 +57,8 @@ def report_failure(
 def clear_failure(forge: Forge, number: int, step: str) -> None:
     """Replace a step's failure comment by a short 'resolved' note (only when one exists)."""
     marker = failure_marker(step)
-    existing = [c for c in forge.list_comments(number) if forge._is_bot(c.author) and markers.has_tag(c.body, marker)]
-    if existing:
-        forge.upsert_comment(number, marker, f"~~An earlier failure of `{step}`~~ — resolved by a later attempt.")
+    if comments.find(forge, number, marker) is not None:
+        comments.upsert(forge, number, marker, f"~~An earlier failure of `{step}`~~ — resolved by a later attempt.")
 
 
 @contextlib.contextmanager

@@ -1,0 +1,39 @@
+"""What the orchestra reads from a repository's default branch: its config, prompt overrides and notes.
+
+`.github/orchestra.yml` (the `RepoConfig`), `.github/orchestra/prompts/<role>.md` (a role's
+prompt replaced) and the notes file the config names (a short field guide every agent reads).
+"""
+
+from __future__ import annotations
+
+from bot.forge.client import Forge
+from bot.prompting import OVERRIDE_DIR
+from bot.repoconfig import CONFIG_PATH, RepoConfig, parse_repo_config
+
+#: Longer notes are cut (with a note saying so): the file is meant to stay a short field guide.
+MAX_NOTES_CHARS = 12_000
+
+
+def read_config(forge: Forge) -> RepoConfig:
+    """`.github/orchestra.yml` from the default branch; defaults when absent; ConfigError when invalid."""
+    text = forge.read_file(CONFIG_PATH)
+    return RepoConfig() if text is None else parse_repo_config(text, CONFIG_PATH)
+
+
+def read_prompt_overrides(forge: Forge) -> dict[str, str]:
+    """Role name → prompt text from `.github/orchestra/prompts/*.md` on the default branch."""
+    found: dict[str, str] = {}
+    for path in forge.list_dir(OVERRIDE_DIR):
+        if path.endswith(".md"):
+            text = forge.read_file(path)
+            if text is not None:
+                found[path.rsplit("/", 1)[-1].removesuffix(".md")] = text
+    return found
+
+
+def read_notes(forge: Forge, config: RepoConfig) -> str:
+    """The notes file's text on the default branch ("" when absent), cut to `MAX_NOTES_CHARS`."""
+    text = forge.read_file(config.notes_file) or ""
+    if len(text) > MAX_NOTES_CHARS:
+        text = text[:MAX_NOTES_CHARS] + f"\n\n(notes cut at {MAX_NOTES_CHARS} characters; the file is longer)"
+    return text
