@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
 from bot.agent.paths import PathGuard, glob_match
+from bot.git import git_entries
 
 
 class ToolFailure(Exception):
@@ -155,14 +155,9 @@ def _match_lines(text: str, needle: str) -> list[int]:
 def _git_files(root: Path, rel_base: str) -> list[str] | None:
     if not (root / ".git").exists():
         return None
-    argv = ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", rel_base]
-    try:
-        done = subprocess.run(argv, capture_output=True, timeout=30, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_CONFIG_NOSYSTEM": "1"})
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode != 0:
-        return None
-    return sorted({n for n in done.stdout.decode("utf-8", "replace").split("\0") if n})
+    entries = git_entries(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", rel_base,
+                          timeout=30)
+    return None if entries is None else sorted(set(entries))
 
 
 def _walk(root: Path, base: Path) -> list[str]:

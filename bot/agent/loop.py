@@ -8,8 +8,6 @@ without a tool call, and rejections of a terminal tool's arguments.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from bot.agent.result import AgentResult, AgentStatus, BudgetName, Handoff
 from bot.agent.tools import Terminal, Toolbox
 from bot.agent.transcript import Transcript
 from bot.errors import ModelError
+from bot.git import git_entries
 from bot.llm.types import ChatModel, Message, ToolCall, Usage
 from bot.settings import Budget
 
@@ -182,16 +181,9 @@ def _git_dirty(workdir: Path) -> set[str]:
     """Paths git sees as changed or untracked (empty when `workdir` is not a git checkout)."""
     if not (workdir / ".git").exists():
         return set()
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(workdir), "status", "--porcelain=v1", "-z", "-uall"],
-            capture_output=True, timeout=60, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_CONFIG_NOSYSTEM": "1"},
-        )
-    except (OSError, subprocess.TimeoutExpired):
+    entries = git_entries(workdir, "status", "--porcelain=v1", "-z", "-uall")
+    if entries is None:
         return set()
-    if done.returncode != 0:
-        return set()
-    entries = done.stdout.decode("utf-8", "replace").split("\0")
     paths: set[str] = set()
     skip = False
     for entry in entries:

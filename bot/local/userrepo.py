@@ -8,33 +8,19 @@ into a ref that is not checked out changes no working tree and no index.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 from bot.errors import ConfigError, LocalRunFailed
+from bot.git import base_env, run_git
 from bot.repoconfig import CONFIG_PATH, RepoConfig, parse_repo_config
 
 #: localhub runs this script at the pushed commit when the repo has no CI command.
 CI_SCRIPT = ".localhub/ci.sh"
 
 
-def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """A minimal environment for git: no global/system config, never a prompt."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "HOME": os.environ.get("HOME", os.devnull),
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_TERMINAL_PROMPT": "0",
-    }
-    return env | (extra or {})
-
-
 def git(repo: Path, *args: str, extra_env: dict[str, str] | None = None, check: bool = True) -> str:
-    """Run git in `repo`; stdout, or GitFailed with git's own message (credentials never shown)."""
-    result = subprocess.run(["git", *args], cwd=repo, env=git_env(extra_env), capture_output=True, text=True)
+    """Run git in `repo`; stdout, or LocalRunFailed with git's own message (credentials never shown)."""
+    result = run_git(list(args), cwd=repo, env=base_env() | (extra_env or {}), check=False)
     if check and result.returncode != 0:
         raise LocalRunFailed(f"git {args[0]} in {repo}: {result.stderr.strip() or result.stdout.strip()}")
     return result.stdout.strip()
@@ -45,13 +31,11 @@ def check_repo(path: Path) -> Path:
     path = Path(path).expanduser().resolve()
     if not path.is_dir():
         raise ConfigError(f"--repo {path}: no such directory")
-    result = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path, env=git_env(),
-                            capture_output=True, text=True)
+    result = run_git(["rev-parse", "--show-toplevel"], cwd=path, env=base_env(), check=False)
     if result.returncode != 0:
         raise ConfigError(f"--repo {path}: not a git repository (run `git init` and commit first)")
     root = Path(result.stdout.strip())
-    if subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, env=git_env(),
-                      capture_output=True).returncode != 0:
+    if run_git(["rev-parse", "--verify", "-q", "HEAD"], cwd=root, env=base_env(), check=False).returncode != 0:
         raise ConfigError(f"--repo {root}: the repository has no commit yet; commit your code first")
     return root
 

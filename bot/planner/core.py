@@ -17,6 +17,7 @@ from typing import Any
 from bot import repofiles
 from bot.forge.client import Forge
 from bot.forge.types import Comment, Issue
+from bot.git import Mirror
 from bot.ledger import comments
 from bot.ledger.goaltree import GoalTask, find_tasks, goal_position, is_paused
 from bot.ledger.labels import State
@@ -30,7 +31,6 @@ from bot.ledger.record import (
 )
 from bot.ledger.taskbody import parse_task_body
 from bot.llm.types import ChatModel
-from bot.planner import checkout
 from bot.planner.agent import PlanOutcome, PlanRequest, run_planner
 from bot.planner.dispatch import DispatchResult, dispatch_goal
 from bot.planner.plan import Existing, Rules
@@ -65,7 +65,7 @@ class Planner:
             with self.checkout() as path:
                 yield path
         else:
-            with checkout.readonly_checkout(self.forge, self.state_dir) as path:
+            with Mirror.of(self.forge, self.state_dir).checkout(self.forge.default_branch()) as path:
                 yield path
 
     def submit(self, kind: str, number: int) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import ast
 import json
 import re
-import subprocess
 from collections import Counter
 from pathlib import Path
 
+from bot.git import git_entries
 from bot.repoconfig import RepoConfig
 
 DEFAULT_BUDGET_TOKENS = 6000
@@ -39,11 +39,7 @@ GENERIC_DEF = re.compile(
 
 def list_files(root: Path) -> list[str]:
     """Tracked files (git ls-files when `root` is a checkout, else a walk), minus vendored and generated ones."""
-    try:
-        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, timeout=60)
-        names = [n for n in done.stdout.decode("utf-8", "replace").split("\0") if n] if done.returncode == 0 else []
-    except (OSError, subprocess.TimeoutExpired):
-        names = []
+    names = git_entries(root, "ls-files", "-z") or []
     if not names:
         names = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
     return sorted(n for n in names if _wanted(root, n))

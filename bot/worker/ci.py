@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.errors import AgentFailed, CIAttemptsExhausted
 from bot.forge.types import CheckFailure, PullRequest
+from bot.git import REMOTE_PREFIX
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import comments, labels
 from bot.ledger.labels import State
@@ -17,7 +18,6 @@ from bot.settings import Role
 from bot.worker import publish
 from bot.worker.implement import agent_error
 from bot.worker.session import Task, WorkerContext, load_task, run_role, task_prompt_context
-from bot.worker.workspace import REMOTE_PREFIX
 
 #: Characters of one check's output given to the agent (the tail, where failures are).
 CHECK_OUTPUT_CHARS = 8000
@@ -76,8 +76,8 @@ def fix_ci(ctx: WorkerContext, pr_number: int | None, branch: str | None, head_s
     variables = {**task_prompt_context(ctx, task), "pr_number": pr.number, "attempt": attempt, "max_attempts": limit,
                  "failures": [{"name": f.name, "output": check_output(f)} for f in checks.failures],
                  "instructions": instructions}
-    ctx.workspace.fetch()
-    with ctx.workspace.worktree(REMOTE_PREFIX + pr.head_ref) as worktree:
+    ctx.mirror.fetch()
+    with ctx.mirror.worktree(REMOTE_PREFIX + pr.head_ref) as worktree:
         result = run_role(ctx, Role.CI_FIX, variables, worktree, label=f"ci-fix-{task.number}-{attempt}")
         counters = counters.add_usage(Role.CI_FIX.value, result.usage)
         attempts_mod.save(ctx.forge, pr.number, counters)

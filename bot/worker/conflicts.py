@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from bot.errors import ConflictUnresolved
+from bot.git import REMOTE_PREFIX, Worktree
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import comments, labels
 from bot.ledger.labels import State
@@ -23,7 +24,6 @@ from bot.worker.ci import pr_task
 from bot.worker.implement import agent_error
 from bot.worker.pulls import conflicting, open_orchestra_prs, settled
 from bot.worker.session import WorkerContext, run_role, task_prompt_context, verify
-from bot.worker.workspace import REMOTE_PREFIX, Worktree
 
 MARKERS = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 #: Characters of one conflicted file shown in the prompt.
@@ -83,18 +83,18 @@ def resolve_conflict(ctx: WorkerContext, pr_number: int, base_sha: str) -> str:
         raise ConflictUnresolved(f"{counters.conflict} of {limit} conflict attempts were made on PR #{pr.number}; "
                                  f"it still conflicts with `{pr.base_ref}`.")
     task = pr_task(ctx, pr)
-    ctx.workspace.fetch()
+    ctx.mirror.fetch()
     base = REMOTE_PREFIX + pr.base_ref
-    with ctx.workspace.worktree(REMOTE_PREFIX + pr.head_ref) as worktree:
+    with ctx.mirror.worktree(REMOTE_PREFIX + pr.head_ref) as worktree:
         conflicted = worktree.merge(base, f"Merge {pr.base_ref} into {pr.head_ref}")
         counters = counters.model_copy(update={"conflict": counters.conflict + 1,
                                                "conflict_bases": [*counters.conflict_bases, base_sha]})
         summary = "The merge was clean."
         if conflicted:
             labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
-            since = ctx.workspace.merge_base(worktree.head(), base) or base
+            since = ctx.mirror.merge_base(worktree.head(), base) or base
             variables = {**task_prompt_context(ctx, task), "pr_number": pr.number, "base_branch": pr.base_ref,
-                         "landed": ctx.workspace.log_messages(since, base), "conflicts": conflict_hunks(worktree, conflicted)}
+                         "landed": ctx.mirror.log_messages(since, base), "conflicts": conflict_hunks(worktree, conflicted)}
             result = run_role(ctx, Role.CONFLICT, variables, worktree, label=f"conflict-{task.number}")
             counters = counters.add_usage(Role.CONFLICT.value, result.usage)
             attempts_mod.save(ctx.forge, pr.number, counters)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.agent import AgentResult
 from bot.errors import AgentFailed, BudgetExceeded, ModelError, OrchestraError, VerificationFailed
 from bot.forge.types import PullRequest
+from bot.git import REMOTE_PREFIX, Worktree
 from bot.ledger.claims import Claimant, claim
 from bot.ledger.labels import State, state_from_labels
 from bot.llm.types import Usage
@@ -28,7 +29,6 @@ from bot.worker.session import (
     task_prompt_context,
     verify,
 )
-from bot.worker.workspace import REMOTE_PREFIX, Worktree
 
 #: Agent runs per job: the first, and one more told why the verification failed.
 MAX_ROUNDS = 2
@@ -88,10 +88,10 @@ def run_task(ctx: WorkerContext, number: int, claimant: Claimant) -> PullRequest
     if existing is not None and state == State.REVIEW:
         return existing  # done before (a redelivered or reconciled job): nothing twice
     claim(ctx.forge, ctx.config, number, claimant)
-    ctx.workspace.fetch()
-    on_forge = ctx.workspace.sha(task.branch)
+    ctx.mirror.fetch()
+    on_forge = ctx.mirror.sha(task.branch)
     start = REMOTE_PREFIX + (task.branch if on_forge else ctx.forge.default_branch())
-    with ctx.workspace.worktree(start) as worktree:
+    with ctx.mirror.worktree(start) as worktree:
         result = implement(ctx, task, worktree)
         if result.commit is None and on_forge is None:
             raise AgentFailed(f"the agent finished task #{number} without changing any file: {result.agent.report.summary}")

@@ -19,6 +19,7 @@ from rq import get_current_job
 from bot import repofiles, runtime
 from bot.errors import OrchestraError, PushRejected, UnexpectedFailure
 from bot.forge.types import PullRequest
+from bot.git import Identity, Mirror
 from bot.ledger.claims import Claimant
 from bot.ledger.failures import report_failure
 from bot.ledger.taskbody import task_number_from_branch
@@ -27,26 +28,24 @@ from bot.queue.jobs import JobRequest
 from bot.settings import Role
 from bot.worker import ci, conflicts, implement, merge, review
 from bot.worker.session import WorkerContext
-from bot.worker.workspace import Identity, Workspace
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 def build_context(repo: str, installation_id: int | None) -> WorkerContext:
-    """The collaborators of one job: forge, the repo's config, prompts, notes, workspace, models."""
+    """The collaborators of one job: forge, the repo's config, prompts, notes, the repository's mirror, models."""
     rt = runtime.current()
     forge = rt.forge(repo, installation_id)
     config = rt.repo_config(forge)
     settings = rt.settings
-    workspace = Workspace(rt.state_dir, repo, forge.git_remote_url(), forge.git_env,
-                          Identity(settings.git_author_name, settings.git_author_email))
+    mirror = Mirror.of(forge, rt.state_dir, Identity(settings.git_author_name, settings.git_author_email))
 
     def model_for(role: Role) -> ChatModel:
         return rt.model(role, config)
 
     return WorkerContext(
-        repo=repo, forge=forge, config=config, settings=settings, executor=rt.executor, workspace=workspace,
+        repo=repo, forge=forge, config=config, settings=settings, executor=rt.executor, mirror=mirror,
         model_for=model_for,
         installation_id=installation_id, overrides=repofiles.read_prompt_overrides(forge),
         notes=forge.read_file(config.notes_file) or "",

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from bot.errors import PushRejected
 from bot.forge.types import PullRequest
+from bot.git import REMOTE_PREFIX, Worktree
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import comments, labels, markers
 from bot.ledger.labels import State
 from bot.queue.jobs import JobRequest
 from bot.worker.session import Task, WorkerContext
-from bot.worker.workspace import REMOTE_PREFIX, Worktree
 
 if TYPE_CHECKING:
     from bot.worker.implement import ImplementResult
@@ -27,8 +27,8 @@ def push(ctx: WorkerContext, worktree: Worktree, branch: str) -> str:
     for _attempt in range(MAX_PUSHES):
         if worktree.push(branch):
             return worktree.head()
-        ctx.workspace.fetch()
-        if ctx.workspace.sha(branch) is None:
+        ctx.mirror.fetch()
+        if ctx.mirror.sha(branch) is None:
             continue
         conflicted = worktree.merge(REMOTE_PREFIX + branch, f"Merge the forge's {branch}")
         if conflicted:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.commands import parse
 from bot.errors import AgentFailed
 from bot.forge.types import ReviewNote
+from bot.git import REMOTE_PREFIX
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import comments, labels
 from bot.ledger.labels import State
@@ -18,7 +19,6 @@ from bot.worker import publish
 from bot.worker.ci import pr_task
 from bot.worker.implement import agent_error
 from bot.worker.session import WorkerContext, run_role, task_prompt_context, verify
-from bot.worker.workspace import REMOTE_PREFIX
 
 FIX_PREFIX = "fix-"
 
@@ -49,8 +49,8 @@ def address_review(ctx: WorkerContext, pr_number: int, review_id: int | str) -> 
     labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
     variables = {**task_prompt_context(ctx, task), "pr_number": pr.number,
                  "review_comments": [{"author": n.author, "path": n.path, "line": n.line, "body": n.body} for n in notes]}
-    ctx.workspace.fetch()
-    with ctx.workspace.worktree(REMOTE_PREFIX + pr.head_ref) as worktree:
+    ctx.mirror.fetch()
+    with ctx.mirror.worktree(REMOTE_PREFIX + pr.head_ref) as worktree:
         result = run_role(ctx, Role.REVIEW, variables, worktree, label=f"review-{task.number}")
         counters = attempts_mod.read(ctx.forge.get_pr(pr.number).body)
         counters = counters.add_usage(Role.REVIEW.value, result.usage).model_copy(update={"review": counters.review + 1})

@@ -12,13 +12,13 @@ from typing import Any
 from bot.agent import AgentResult, Sandbox, Toolbox, run_agent
 from bot.forge.client import Forge
 from bot.forge.types import Issue
+from bot.git import Mirror, Worktree
 from bot.ledger.taskbody import TaskSpec, branch_name, parse_task_body
 from bot.llm.types import ChatModel
 from bot.prompting import policy_context, render_prompt
 from bot.queue.executors import Executor
 from bot.repoconfig import RepoConfig
 from bot.settings import Budget, Role, Settings
-from bot.worker.workspace import Workspace, Worktree
 
 #: Tail of the verification output kept for prompts and the PR body.
 OUTPUT_TAIL = 3000
@@ -34,7 +34,7 @@ class WorkerContext:
     config: RepoConfig
     settings: Settings
     executor: Executor
-    workspace: Workspace
+    mirror: Mirror
     model_for: Callable[[Role], ChatModel]
     installation_id: int | None = None
     overrides: Mapping[str, str] | None = None

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.planner.checkout import mirror_path, readonly_checkout
+from bot.git import Mirror, mirror_path
 from bot.planner.repomap import build_repo_map, detect_test_command, generic_outline, python_outline
 from bot.repoconfig import RepoConfig
 from bot.repofiles import read_notes as load_notes
@@ -67,14 +67,14 @@ def test_a_large_repo_is_cut_to_the_budget_with_a_note(git_repo_factory: Callabl
 
 def test_the_checkout_reads_the_default_branch_and_keeps_the_token_out_of_git_config(bed: Bed) -> None:
     forge = bed.forge()
-    with readonly_checkout(forge, bed.settings.state_dir) as root:
+    with Mirror.of(forge, bed.settings.state_dir).checkout("main") as root:
         assert (root / "shop" / "cart.py").read_text().startswith("class Cart")
     assert not root.exists()
     mirror = mirror_path(bed.settings.state_dir, forge.repo_full_name)
     token = bed.settings.token.get_secret_value()  # type: ignore[union-attr]
     config = (mirror / "config").read_text()
     assert token not in config and "extraheader" not in config.lower() and "x-access-token" not in config
-    with readonly_checkout(forge, bed.settings.state_dir) as again:  # a second use fetches into the same mirror
+    with Mirror.of(forge, bed.settings.state_dir).checkout("main") as again:  # a second use fetches into the same mirror
         assert (again / "README.md").exists()
 
 

@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 from bot import repofiles
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
+from bot.git import Identity, Mirror
 from bot.ledger import labels
 from bot.ledger.taskbody import TaskSpec, render_task_body
 from bot.queue.executors import RQExecutor
@@ -29,7 +30,6 @@ from bot.repoconfig import RepoConfig
 from bot.settings import Role, RoleModels, Settings
 from bot.worker.reconcile import ReconcileReport, reconcile
 from bot.worker.session import WorkerContext
-from bot.worker.workspace import Identity, Workspace
 from tests.support.git_repos import make_repo
 from tests.support.model_server import ModelServer, Turn
 from webhooks.app import create_app
@@ -133,10 +133,10 @@ class Bed:
 
         forge = self.forge()
         model = make_model("openai:gpt-stand-in", env=self.model_env())
-        workspace = Workspace(self.state_dir, REPO, forge.git_remote_url(), forge.git_env, Identity("Orchestra Bot", "bot@example.com"))
+        mirror = Mirror.of(forge, self.state_dir, Identity("Orchestra Bot", "bot@example.com"))
         return WorkerContext(repo=REPO, forge=forge, config=config or repofiles.read_config(forge),
                              settings=Settings(state_dir=self.state_dir, bot_login=BOT), executor=executor,
-                             workspace=workspace, model_for=lambda role: model)
+                             mirror=mirror, model_for=lambda role: model)
 
     def install_runtime(self, executor: Any) -> None:
         """Make `bot.worker.jobs` entry points run in this process against this bed."""

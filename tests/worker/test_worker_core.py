@@ -15,6 +15,7 @@ from bot import repofiles
 from bot.cli import main
 from bot.commands import CommandContext, execute
 from bot.errors import GitFailed
+from bot.git import REMOTE_PREFIX
 from bot.ledger import labels, markers
 from bot.ledger.claims import Claimant
 from bot.llm.types import Usage
@@ -22,7 +23,6 @@ from bot.queue.executors import RQExecutor
 from bot.repoconfig import MergePolicy, RepoConfig
 from bot.settings import Settings
 from bot.worker import implement, jobs, merge, reconcile
-from bot.worker.workspace import REMOTE_PREFIX
 from tests.support.model_server import Turn
 from tests.worker.bed import BOT, REPO, Bed, Recorder, finish, steps, wait_checks, write
 
@@ -46,8 +46,8 @@ def test_workspace_keeps_credentials_off_disk_and_removes_worktrees(bed: Bed) ->
 
     def job() -> None:
         try:
-            ctx.workspace.fetch()
-            with ctx.workspace.worktree(REMOTE_PREFIX + "main") as wt:
+            ctx.mirror.fetch()
+            with ctx.mirror.worktree(REMOTE_PREFIX + "main") as wt:
                 assert (wt.path / "config.ini").exists()
                 listing = wt.git("config", "--list", "--show-origin").stdout
                 assert bed.bot_token not in listing and "extraheader" not in listing.lower()
@@ -60,15 +60,15 @@ def test_workspace_keeps_credentials_off_disk_and_removes_worktrees(bed: Bed) ->
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    with pytest.raises(RuntimeError), ctx.workspace.worktree(REMOTE_PREFIX + "main") as wt:
+    with pytest.raises(RuntimeError), ctx.mirror.worktree(REMOTE_PREFIX + "main") as wt:
         kept = wt.path
         raise RuntimeError("the job failed")
     assert not kept.exists()
-    assert list(ctx.workspace.worktrees_dir.iterdir()) == []
-    config = (ctx.workspace.mirror / "config").read_text()
+    assert list(ctx.mirror.worktrees_dir.iterdir()) == []
+    config = (ctx.mirror.path / "config").read_text()
     assert bed.bot_token not in config and "url" not in config
-    assert ctx.workspace.sha("main") and ctx.workspace.sha("no-such-branch") is None
-    with pytest.raises(GitFailed), ctx.workspace.worktree("refs/remotes/origin/no-such-branch"):
+    assert ctx.mirror.sha("main") and ctx.mirror.sha("no-such-branch") is None
+    with pytest.raises(GitFailed), ctx.mirror.worktree("refs/remotes/origin/no-such-branch"):
         pass
     assert bed.leak_report() == []
 

@@ -1,4 +1,10 @@
-"""The git workspace of a worker: one bare mirror per repository, fetched per job, and a worktree per job.
+"""Git for every part of the bot: one bare mirror per repository, its lock, worktrees, the environment, credentials.
+
+The planner (a read-only checkout of the default branch), the workers (a worktree per job),
+the agent (status and file listings of its worktree) and local mode (the user's repository)
+all run git through `run_git` with `base_env`. Per repository there is one mirror under the
+state dir (`mirrors/<owner>__<repo>.git`) with one lock file; every branch is fetched into
+`refs/remotes/origin/*` and nothing is ever pruned from under another job.
 
 Credentials never touch disk: each command that talks to the forge gets the `Authorization`
 header through `GIT_CONFIG_COUNT/KEY/VALUE` in its own environment (`Forge.git_env()`), and the
@@ -23,8 +29,12 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import GitFailed
+
+if TYPE_CHECKING:
+    from bot.forge.client import Forge
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +82,19 @@ def run_git(args: list[str], *, cwd: Path, env: Mapping[str, str], check: bool =
     return done
 
 
+def git_entries(cwd: Path, *args: str, timeout: float = 60) -> list[str] | None:
+    """The NUL-separated entries a `-z` git command prints (ls-files, status), or None when git
+    cannot answer (not a checkout, git missing, timed out): callers fall back to walking files."""
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, env=base_env(), capture_output=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return [entry for entry in done.stdout.decode("utf-8", "replace").split("\0") if entry]
+
+
 def _printable(args: list[str]) -> list[str]:
     return [re.sub(r"://[^/@]*@", "://", a) for a in args]
 
@@ -91,14 +114,14 @@ def file_lock(path: Path) -> Iterator[None]:
 class Worktree:
     """One job's checkout (detached HEAD) in a temporary directory."""
 
-    def __init__(self, path: Path, workspace: Workspace) -> None:
+    def __init__(self, path: Path, mirror: Mirror) -> None:
         self.path = path
-        self.workspace = workspace
+        self.mirror = mirror
 
     def git(self, *args: str, check: bool = True, auth: bool = False) -> subprocess.CompletedProcess[str]:
-        env = base_env(self.workspace.identity)
+        env = base_env(self.mirror.identity)
         if auth:
-            env |= self.workspace.auth_env()
+            env |= self.mirror.auth_env()
         return run_git(list(args), cwd=self.path, env=env, check=check)
 
     def head(self) -> str:
@@ -130,7 +153,7 @@ class Worktree:
 
     def push(self, branch: str) -> bool:
         """Push HEAD to `branch` (no force); False when the forge rejected it as not a fast-forward."""
-        done = self.git("push", "--porcelain", self.workspace.remote_url, f"HEAD:refs/heads/{branch}",
+        done = self.git("push", "--porcelain", self.mirror.remote_url, f"HEAD:refs/heads/{branch}",
                         check=False, auth=True)
         if done.returncode == 0:
             return True
@@ -140,30 +163,38 @@ class Worktree:
         raise GitFailed(f"push to {branch} failed: {done.stderr.strip()[-1500:]}")
 
 
-class Workspace:
-    """The bare mirror of one repository under the state dir, and worktrees made from it."""
+def mirror_path(state_dir: Path, repo: str) -> Path:
+    """Where the one bare mirror of `repo` (``owner/name``) lives under `state_dir`."""
+    return Path(state_dir) / "mirrors" / (re.sub(r"[^A-Za-z0-9._-]", "__", repo) + ".git")
 
-    def __init__(self, root: Path, repo: str, remote_url: str, auth_env: Callable[[], Mapping[str, str]],
-                 identity: Identity) -> None:
-        self.root = Path(root)
+
+class Mirror:
+    """The bare mirror of one repository under the state dir, and detached worktrees made from it."""
+
+    def __init__(self, state_dir: Path, repo: str, remote_url: str, auth_env: Callable[[], Mapping[str, str]],
+                 identity: Identity | None = None) -> None:
         self.repo = repo
         self.remote_url = remote_url
         self.auth_env = auth_env
         self.identity = identity
-        safe = repo.replace("/", "__")
-        self.mirror = self.root / "mirrors" / f"{safe}.git"
-        self.lock_path = self.root / "mirrors" / f"{safe}.lock"
-        self.worktrees_dir = self.root / "worktrees"
+        self.path = mirror_path(state_dir, repo)
+        self.lock_path = self.path.with_suffix(".lock")
+        self.worktrees_dir = Path(state_dir) / "worktrees"
+
+    @classmethod
+    def of(cls, forge: Forge, state_dir: Path, identity: Identity | None = None) -> Mirror:
+        """The mirror of the forge's repository, fetched with the forge's credentials."""
+        return cls(state_dir, forge.repo_full_name, forge.git_remote_url(), forge.git_env, identity)
 
     def _git(self, *args: str, auth: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = base_env(self.identity) | (dict(self.auth_env()) if auth else {})
-        return run_git(list(args), cwd=self.mirror, env=env, check=check)
+        return run_git(list(args), cwd=self.path, env=env, check=check)
 
     def fetch(self) -> None:
         """Create the mirror on first use, then fetch every branch into `refs/remotes/origin/*`."""
         with file_lock(self.lock_path):
-            if not (self.mirror / "HEAD").exists():
-                self.mirror.mkdir(parents=True, exist_ok=True)
+            if not (self.path / "HEAD").exists():
+                self.path.mkdir(parents=True, exist_ok=True)
                 self._git("init", "-q", "--bare")
             self._git("fetch", "-q", "--prune", "--no-tags", self.remote_url,
                       f"+refs/heads/*:{REMOTE_PREFIX}*", auth=True)
@@ -181,6 +212,13 @@ class Workspace:
     def merge_base(self, a: str, b: str) -> str | None:
         done = self._git("merge-base", a, b, check=False)
         return done.stdout.strip() if done.returncode == 0 else None
+
+    @contextlib.contextmanager
+    def checkout(self, branch: str) -> Iterator[Path]:
+        """A fresh, detached, read-only-by-convention checkout of `branch` as the forge has it now."""
+        self.fetch()
+        with self.worktree(REMOTE_PREFIX + branch) as worktree:
+            yield worktree.path
 
     @contextlib.contextmanager
     def worktree(self, start: str) -> Iterator[Worktree]:
