@@ -1,9 +1,11 @@
-"""The composition root of a process: settings, the executor, and how to build forges and models.
+"""The runtime of a process: settings, the executor, the job functions, how to build forges and models.
 
-Job functions are plain functions of plain values; they ask `current()` for their collaborators.
-An RQ worker process builds its runtime lazily from the environment (RQ executor on the
-settings' Redis); local mode, the demo and the Action `install()` one with the in-process
-executor. Tests install a runtime pointing at localhub and the model stand-in.
+Each way of running the orchestra (`bot/modes/`) composes one `Runtime` in one visible place —
+the server's RQ workers from the environment, the Action from the runner's event, local mode
+and the demo around an embedded localhub — and hands it to the jobs: an in-process executor
+calls `runtime.perform(job)`; an RQ worker process `install()`s its runtime once at start and
+RQ's entry (`bot/queue/runs.py:run_job`) performs each job with `current()`. Job functions take
+the runtime as their first argument; nothing is built behind their back.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.forge.client import Forge
+from bot.llm.scripted import PolicyFactory
 from bot.llm.types import ChatModel
-from bot.queue.executors import Executor
+from bot.queue.kinds import Executor, JobRequest
 from bot.repoconfig import RepoConfig
 from bot.settings import Role, Settings
 
@@ -23,6 +27,8 @@ ForgeFactory = Callable[[str, "int | None"], Forge]
 ModelFactory = Callable[[str], ChatModel]
 #: What a way of running lays over a repository's committed config (local mode's `--merge`, the Action's inputs).
 ConfigOverlay = Callable[[RepoConfig], RepoConfig]
+#: A job kind's entry point: the runtime, then the kind's plain arguments (see bot/jobs.py).
+JobFunction = Callable[..., Any]
 
 
 @dataclass
@@ -31,14 +37,26 @@ class Runtime:
 
     settings: Settings
     executor: Executor
+    #: A kind's name → its entry point (`bot.jobs.FUNCTIONS`, or a test's own).
+    jobs: Mapping[str, JobFunction] = field(default_factory=dict)
     forge_factory: ForgeFactory | None = None
     model_factory: ModelFactory | None = None
+    #: Scripted models this process can build (`scripted:<name>` → its policy factory).
+    scripts: Mapping[str, PolicyFactory] = field(default_factory=dict)
     #: Environment the model SDKs read keys and base URLs from (None: the process environment).
     model_env: Mapping[str, str] | None = None
     #: Laid over every repository's committed config for this process's jobs.
     config_overlay: ConfigOverlay | None = None
     #: Extra context for one-off callers (e.g. the local-mode progress display); never required.
     extras: dict[str, object] = field(default_factory=dict)
+
+    def perform(self, job: JobRequest) -> Any:
+        """Run `job` to its end in this process, with this runtime."""
+        function = self.jobs.get(job.kind)
+        if function is None:
+            raise RuntimeError(f"this process's runtime has no function for job kind {job.kind!r} "
+                               "(its composition root passes `jobs=bot.jobs.FUNCTIONS`)")
+        return function(self, **job.args)
 
     def forge(self, repo: str, installation_id: int | None = None) -> Forge:
         """A Forge for `repo` with this process's credentials."""
@@ -67,7 +85,7 @@ class Runtime:
             return self.model_factory(spec)
         from bot.llm.factory import make_model
 
-        return make_model(spec, env=self.model_env)
+        return make_model(spec, env=self.model_env, scripts=self.scripts)
 
     @property
     def state_dir(self) -> Path:
@@ -80,7 +98,7 @@ _current: Runtime | None = None
 
 
 def install(runtime: Runtime) -> Runtime:
-    """Make `runtime` the one this process's jobs use."""
+    """Make `runtime` the one this process's RQ jobs use (called once by the process's composition root)."""
     global _current
     with _lock:
         _current = runtime
@@ -88,19 +106,16 @@ def install(runtime: Runtime) -> Runtime:
 
 
 def reset() -> None:
-    """Forget the installed runtime (tests)."""
+    """Forget the installed runtime (tests, and a local run that ends)."""
     global _current
     with _lock:
         _current = None
 
 
 def current() -> Runtime:
-    """The installed runtime, or one built from the environment (an RQ worker process)."""
-    global _current
+    """The runtime this process's composition root installed; RuntimeError when none was."""
     with _lock:
         if _current is None:
-            from bot.queue.executors import RQExecutor
-
-            settings = Settings.from_env()
-            _current = Runtime(settings=settings, executor=RQExecutor.from_url(settings.redis_url))
+            raise RuntimeError("no runtime is installed in this process: an RQ worker must be started by "
+                               "`orchestra worker` (or a mode's worker), which composes and installs one")
         return _current

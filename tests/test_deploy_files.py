@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from bot.action import ACTION_ROUTER
 from bot.cli import build_parser
+from bot.modes.action import ACTION_ROUTER
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -56,11 +56,12 @@ def test_unreadable_private_key_path_is_a_config_error(tmp_path) -> None:
 
 
 def test_the_default_model_builds_in_a_fresh_process() -> None:
-    """`scripted:demo` is the default spec: it must build without anyone importing bot.demo first."""
+    """`scripted:demo` is the default spec: it must build without anyone importing bot.modes.demo first."""
     import subprocess
     import sys
 
-    code = "from bot.llm.factory import make_model; print(make_model('scripted:demo').spec)"
+    code = ("from bot.modes.server import worker_runtime; from bot.settings import Settings; "
+            "print(worker_runtime(Settings()).model('worker').spec)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "scripted:demo"

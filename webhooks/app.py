@@ -17,8 +17,8 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from bot.errors import ConfigError, QueueUnavailable
-from bot.queue.executors import Executor, RQExecutor
-from bot.queue.jobs import JobRequest
+from bot.queue.executors import RQExecutor
+from bot.queue.kinds import Executor, JobRequest
 from bot.settings import Settings
 from webhooks.deliveries import DeliveryLog, MemoryDeliveryLog, RedisDeliveryLog
 from webhooks.event import Event

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.ledger.labels import Kind, kind_of_label
 from bot.ledger.taskbody import task_number_from_branch
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
 from webhooks.event import Event
 
 Handler = Callable[[Event], Iterable[JobRequest]]

@@ -8,7 +8,7 @@ import logging
 import os
 from pathlib import Path
 
-from bot.action import DRAIN_TIMEOUT_S, ActionReport, action_settings, run_action
+from bot.modes.action import DRAIN_TIMEOUT_S, ActionReport, action_settings, run_action
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -36,8 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def build_model(spec: str) -> ChatModel:
-    """The one place the CLI turns a spec into a model."""
-    return make_model(spec)
+    """The one place the CLI turns a spec into a model (the demo's scripted model is offered too)."""
+    from bot.modes.demo import SCRIPTS
+
+    return make_model(spec, scripts=SCRIPTS)
 
 
 def _read_optional(path: Path) -> str:

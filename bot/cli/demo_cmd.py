@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from bot.cli.run_cmd import report
-from bot.local.progress import make_display
+from bot.modes.local.progress import make_display
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    from bot.demo.run import run_demo
+    from bot.modes.demo.run import run_demo
 
     summary = run_demo(make_display(args.json), workers=max(1, args.workers), directory=args.dir,
                        timeout_s=args.timeout)

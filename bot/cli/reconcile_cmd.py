@@ -13,10 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def reconcile_command(args: argparse.Namespace) -> int:
-    from bot import runtime
+    from bot.modes.server import worker_runtime
+    from bot.settings import Settings
     from bot.worker.reconcile import reconcile
 
-    rt = runtime.current()
+    rt = worker_runtime(Settings.from_env())
     forge = rt.forge(args.repo, args.installation_id)
     report = reconcile(forge, rt.repo_config(forge), rt.executor, args.installation_id)
     for job_id in report.new:

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from bot.errors import ConfigError
-from bot.local.progress import make_display
-from bot.local.result import RunSummary
-from bot.local.run import Goal, goal_from_text, run_local
-from bot.local.session import LocalOptions
+from bot.modes.local.progress import make_display
+from bot.modes.local.result import RunSummary
+from bot.modes.local.run import Goal, goal_from_text, run_local
+from bot.modes.local.session import LocalOptions
 from bot.settings import Role, Settings
 
 

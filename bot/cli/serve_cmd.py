@@ -61,14 +61,15 @@ def worker_command(args: argparse.Namespace) -> int:
     import redis
     from rq.worker_pool import WorkerPool
 
-    from bot.queue.jobs import QUEUES
-    from bot.worker.rqworker import OrchestraWorker
+    from bot.modes.server import ServerWorker
+    from bot.queue.kinds import QUEUES
 
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level)
     connection = redis.Redis.from_url(settings.redis_url)
     # Queue order is priority: fixing open PRs (urgent) before planning (default) before new work.
-    # OrchestraWorker: a dead worker's claim lapses after a few heartbeats, not RQ's default lease.
-    pool = WorkerPool(list(QUEUES), connection=connection, num_workers=args.processes, worker_class=OrchestraWorker)
+    # ServerWorker composes each worker process's runtime; a dead worker's claim lapses after a few
+    # heartbeats, not RQ's default lease (bot/queue/rqworker.py).
+    pool = WorkerPool(list(QUEUES), connection=connection, num_workers=args.processes, worker_class=ServerWorker)
     pool.start(burst=args.burst, logging_level=settings.log_level)
     return 0

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
-from bot.errors import NEEDS_HUMAN, ForgeError, OrchestraError
+from bot.errors import NEEDS_HUMAN, ForgeError, OrchestraError, UnexpectedFailure
 from bot.forge.client import Forge
 from bot.ledger import comments, labels
 from bot.ledger.labels import State
@@ -62,16 +62,25 @@ def clear_failure(forge: Forge, number: int, step: str) -> None:
 
 
 @contextlib.contextmanager
-def failures_reported(forge: Forge, number: int, config: RepoConfig | None) -> Iterator[None]:
-    """Report any OrchestraError raised inside on issue `number` (the planner's jobs).
+def failures_reported(forge: Forge, number: int, config: RepoConfig | None, *, step: str | None = None,
+                      task: int | None = None, also_on: int | None = None) -> Iterator[None]:
+    """The job boundary: report any error raised inside on issue `number`, as the error table says.
 
-    Errors that leave a label (a person must act) are swallowed once reported: retrying the job
-    cannot help. Transient ones (no label) are re-raised after the comment so the queue's retries apply.
+    An OrchestraError that leaves a label (a person must act) is swallowed once reported: retrying
+    the job cannot help. A transient one (no label) is re-raised after the comment so the queue's
+    retries apply. Anything else is a bug or an outside failure: it is reported as
+    `UnexpectedFailure` and re-raised, so the queue keeps it (RQ's failed registry) with its traceback.
+    Without `step`, the comment is per error kind (one comment per kind, edited when it recurs).
     """
     try:
         yield
     except OrchestraError as error:
-        # One comment per error kind (edited in place when it recurs), as the planner's tests expect.
-        report_failure(forge, config or RepoConfig(), number, error, step=type(error).__name__)
+        report_failure(forge, config or RepoConfig(), number, error, step=step or type(error).__name__,
+                       task=task, also_on=also_on)
         if error.label is None:
             raise
+    except Exception as exc:
+        where = step or "job"
+        unexpected = UnexpectedFailure(f"{type(exc).__name__} in `{where}` (details in the worker log)")
+        report_failure(forge, config or RepoConfig(), number, unexpected, step=where, task=task, also_on=also_on)
+        raise

@@ -14,7 +14,7 @@ from bot.llm.openai_provider import OpenAIChatModel
 from bot.llm.openai_responses import OpenAIResponsesModel
 from bot.llm.pricing import COMPATIBLE_CONTEXT_WINDOW, PRICES_ENV, PriceTable, load_prices
 from bot.llm.retry import RetryPolicy
-from bot.llm.scripted import scripted_model
+from bot.llm.scripted import PolicyFactory, scripted_model
 from bot.llm.spec import ModelSpec, parse_spec
 from bot.llm.types import ChatModel
 from bot.repoconfig import RepoConfig
@@ -37,14 +37,16 @@ def make_model(
     retry: RetryPolicy | None = None,
     prices: PriceTable | None = None,
     stream: bool = False,
+    scripts: Mapping[str, PolicyFactory] | None = None,
 ) -> ChatModel:
     """The model a spec names. Keys and base URLs come from `env` (default: the process
     environment, read now) the way the SDKs read them; `timeout_s` bounds one attempt,
     `max_retry_s` all attempts (or pass a full `retry` policy); `prices` defaults to the
-    shipped table layered with the file named by ``ORCHESTRA_PRICES`` in `env`."""
+    shipped table layered with the file named by ``ORCHESTRA_PRICES`` in `env`; `scripts` are the
+    scripted models the caller offers (``scripted:<name>``)."""
     parsed = parse_spec(spec)
     if parsed.provider == "scripted":
-        return scripted_model(str(parsed))
+        return scripted_model(str(parsed), scripts)
     environ = os.environ if env is None else env
     table = prices if prices is not None else load_prices(environ.get(PRICES_ENV))
     policy = retry or RetryPolicy(max_retry_s=max_retry_s)

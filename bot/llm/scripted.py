@@ -1,15 +1,16 @@
 """Scripted models: deterministic stand-ins chosen by spec (``scripted:<name>``).
 
 A scripted model is a *demonstration and test device, not a model*: a policy function
-decides each reply from the conversation so far. The offline demo registers its policies
-under names such as ``scripted:demo``; tests register their own with `register_script`.
+decides each reply from the conversation so far. The offline demo's `scripted:demo` is offered
+by each way of running it (`bot/modes/`: the runtime's `scripts`, passed to `make_model`);
+tests register their own with `register_script`.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from bot.errors import ConfigError
 from bot.llm.types import Message, Reply, ToolCall, ToolSpec, Usage
@@ -61,15 +62,15 @@ class ScriptedModel:
         return reply.model_copy(update={"usage": usage, "model": reply.model or self.spec})
 
 
-def scripted_model(spec: str) -> ScriptedModel:
-    """Build the model for ``scripted:<name>``; unknown names are a ConfigError listing the known ones."""
+def scripted_model(spec: str, scripts: Mapping[str, PolicyFactory] | None = None) -> ScriptedModel:
+    """Build the model for ``scripted:<name>`` from `scripts` (what the process's composition root
+    offers, e.g. the demo's) or the registry; unknown names are a ConfigError listing the known ones."""
     name = spec.split(":", 1)[1] if ":" in spec else spec
-    if name == "demo":
-        import bot.demo  # noqa: F401  (registers `scripted:demo`, the default model, on first use)
+    offered = dict(scripts or {})
     with _LOCK:
-        factory = _REGISTRY.get(name)
+        factory = offered.get(name) or _REGISTRY.get(name)
     if factory is None:
-        known = ", ".join(f"scripted:{n}" for n in script_names()) or "none registered"
+        known = ", ".join(f"scripted:{n}" for n in sorted({*offered, *script_names()})) or "none registered"
         raise ConfigError(f"model {spec!r}: no such scripted model; known: {known}")
     return ScriptedModel(spec, factory())
 

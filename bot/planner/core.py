@@ -36,8 +36,7 @@ from bot.planner.dispatch import DispatchResult, dispatch_goal
 from bot.planner.plan import Existing, Rules
 from bot.planner.repomap import build_repo_map
 from bot.planner.status import gather, render_status, render_summary
-from bot.queue.executors import Executor
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import Executor, JobRequest
 from bot.repoconfig import RepoConfig
 from bot.settings import Budget
 

@@ -21,8 +21,7 @@ from bot.forge.types import Issue
 from bot.ledger import labels
 from bot.ledger.goaltree import GoalTask, is_paused
 from bot.ledger.labels import Kind, State, label_name
-from bot.queue.executors import Executor
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import Executor, JobRequest
 from bot.repoconfig import RepoConfig
 
 OPEN_STATES = (None, State.WAITING, State.READY)

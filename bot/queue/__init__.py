@@ -1,6 +1,6 @@
-"""The job queue: the job table and the executors that run jobs (RQ on Redis, or in-process)."""
+"""The job queue: the job kinds and the executors that run jobs (RQ on Redis, or in-process)."""
 
-from bot.queue.executors import Executor, InlineExecutor, RQExecutor, SubmitResult
-from bot.queue.jobs import JOBS, JobKind, JobRequest, job_id
+from bot.queue.executors import InlineExecutor, RQExecutor
+from bot.queue.kinds import JOBS, Executor, JobKind, JobRequest, SubmitResult, job_id
 
 __all__ = ["JOBS", "Executor", "InlineExecutor", "JobKind", "JobRequest", "RQExecutor", "SubmitResult", "job_id"]

@@ -9,15 +9,13 @@ is replaced by the new submission.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import redis
 from rq import Queue, Retry
@@ -26,7 +24,7 @@ from rq.job import Job, JobStatus
 
 from bot.errors import QueueUnavailable
 from bot.queue import runs
-from bot.queue.jobs import QUEUES, JobRequest
+from bot.queue.kinds import QUEUES, JobRequest, SubmitResult
 
 log = logging.getLogger(__name__)
 
@@ -37,31 +35,6 @@ LIVE_STATES = frozenset(
 )
 #: Seconds between RQ's retries of a failed job (its count is the kind's `retries`).
 RETRY_INTERVALS = [30, 120, 600]
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    """What `submit` did: the job's id, and False when an identical job was already live."""
-
-    job_id: str
-    kind: str
-    new: bool
-
-
-class Executor(Protocol):
-    """Where jobs run."""
-
-    def submit(self, job: JobRequest) -> SubmitResult:
-        """Run `job` (eventually), unless a job with its id is already live."""
-        ...
-
-    def live(self, job_id: str) -> bool:
-        """True while a job with this id is waiting to run or running."""
-        ...
-
-    def cancel(self, job_id: str) -> bool:
-        """Drop the job if it has not started; True when a waiting job was dropped. Running jobs finish."""
-        ...
 
 
 class RQExecutor:
@@ -161,11 +134,8 @@ class RQExecutor:
             raise QueueUnavailable(f"cannot read queue depths: {exc}") from exc
 
 
-def resolve(dotted: str) -> Callable[..., Any]:
-    """The function a dotted path names (imported on first use, in the process that runs it)."""
-    module, _, name = dotted.rpartition(".")
-    func: Callable[..., Any] = getattr(importlib.import_module(module), name)
-    return func
+#: How an in-process executor runs one job to its end (a runtime's `perform`).
+Perform = Callable[[JobRequest], Any]
 
 
 class InlineExecutor:
@@ -175,14 +145,18 @@ class InlineExecutor:
     it runs, the job runs once more when it ends (a trigger is never lost); otherwise it is new.
     """
 
-    def __init__(self, workers: int = 4, resolver: Callable[[str], Callable[..., Any]] = resolve) -> None:
+    def __init__(self, workers: int = 4, perform: Perform | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orchestra-job")
-        self._resolver = resolver
+        self._perform = perform
         self._lock = threading.Lock()
         self._live: dict[str, Future[Any]] = {}
         self._state: dict[str, str] = {}  # id -> "waiting" | "running" | "again"
         self.failures: dict[str, BaseException] = {}
         self.results: dict[str, Any] = {}
+
+    def bind(self, perform: Perform) -> None:
+        """Say how this executor runs a job (a runtime's `perform`, once the runtime is composed)."""
+        self._perform = perform
 
     def submit(self, job: JobRequest) -> SubmitResult:
         jid = job.job_id
@@ -209,12 +183,13 @@ class InlineExecutor:
             return False
 
     def _run(self, jid: str, job: JobRequest) -> Any:
-        func = self._resolver(job.spec.func)
+        if self._perform is None:
+            raise RuntimeError("an InlineExecutor runs jobs once it is bound to a runtime's perform")
         for _round in range(runs.MAX_RERUNS + 1):
             with self._lock:
                 self._state[jid] = "running"
             try:
-                result = func(**job.args)
+                result = self._perform(job)
             except Exception as exc:  # a job's failure is recorded, as RQ's failed registry would
                 log.exception("job %s failed", jid)
                 self.failures[jid] = exc

@@ -13,8 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
-from bot.queue.executors import Executor, SubmitResult
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import Executor, JobRequest, SubmitResult
 
 #: The job kind that leaves this process.
 FANNED_OUT = "implement"

@@ -17,7 +17,7 @@ from typing import Any
 import redis
 from rq import get_current_job
 
-from bot.queue.jobs import JOBS
+from bot.queue.kinds import JobRequest
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +57,16 @@ KIND_META = "orchestra_kind"
 
 
 def run_job(**args: Any) -> Any:
-    """What RQ runs: the kind's function, again while triggers arrived during the run."""
-    from bot.queue.executors import resolve
+    """What RQ runs: the kind's function (with the runtime this worker process installed at start),
+    again while triggers arrived during the run."""
+    from bot import runtime
 
     job = get_current_job()
     if job is None:
         raise RuntimeError("run_job runs inside an RQ worker; call the kind's function directly instead")
-    spec = JOBS[job.meta[KIND_META]]
-    func = resolve(spec.func)
+    request = JobRequest(job.meta[KIND_META], args)
+    spec = request.spec
+    rt = runtime.current()
     connection = job.connection
     running, again, done = keys(job.id)
     connection.delete(done)
@@ -72,7 +74,7 @@ def run_job(**args: Any) -> Any:
     result: Any = None
     for round_ in range(MAX_RERUNS + 1):
         try:
-            result = func(**args)
+            result = rt.perform(request)
         except Exception:
             # RQ's retry (if any) runs it again with fresh state; a later submission replaces it.
             connection.delete(running, again)

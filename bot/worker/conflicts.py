@@ -17,7 +17,7 @@ from bot.git import REMOTE_PREFIX, Worktree
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import comments, labels
 from bot.ledger.labels import State
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
 from bot.settings import Role
 from bot.worker import publish
 from bot.worker.ci import pr_task

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from bot.ledger.taskbody import task_number_from_branch
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
 from bot.worker.ci import find_pr
 from bot.worker.pulls import conflicting, settled
 from bot.worker.session import WorkerContext

@@ -11,7 +11,7 @@ from bot.git import REMOTE_PREFIX, Worktree
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import comments, labels, markers
 from bot.ledger.labels import State
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
 from bot.worker.session import Task, WorkerContext
 
 if TYPE_CHECKING:

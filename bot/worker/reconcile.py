@@ -14,8 +14,7 @@ from bot.forge.client import Forge
 from bot.ledger import attempts as attempts_mod
 from bot.ledger.labels import Kind, State, label_name, state_from_labels
 from bot.ledger.taskbody import branch_name
-from bot.queue.executors import Executor
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import Executor, JobRequest
 from bot.repoconfig import RepoConfig
 from bot.worker.pulls import conflicting, open_orchestra_prs, settled
 

@@ -16,7 +16,7 @@ from bot.git import Mirror, Worktree
 from bot.ledger.taskbody import TaskSpec, branch_name, parse_task_body
 from bot.llm.types import ChatModel
 from bot.prompting import policy_context, render_prompt
-from bot.queue.executors import Executor
+from bot.queue.kinds import Executor
 from bot.repoconfig import RepoConfig
 from bot.settings import Budget, Role, Settings
 

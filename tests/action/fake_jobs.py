@@ -8,15 +8,12 @@ task it was asked to do. Any other job runs for real.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from bot import repofiles, runtime
+from bot.jobs import FUNCTIONS
 from bot.ledger import labels
 from bot.ledger.labels import Kind, State, label_name
 from bot.ledger.taskbody import TaskSpec, render_task_body
-from bot.queue.executors import resolve
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
+from bot.runtime import JobFunction, Runtime
 
 PLAN = (("tax", "Add sales tax to the cart", ()), ("discount", "Add discount codes", ()),
         ("receipt", "Print a receipt with tax", ("tax",)))
@@ -28,10 +25,9 @@ class FakeJobs:
         self.implemented: list[tuple[str, int]] = []
         self.tasks: dict[str, int] = {}
 
-    def plan_goal(self, repo: str, number: int, installation_id: int | None) -> None:
-        rt = runtime.current()
+    def plan_goal(self, rt: Runtime, repo: str, number: int, installation_id: int | None) -> None:
         forge = rt.forge(repo, installation_id)
-        config = repofiles.read_config(forge)
+        config = rt.repo_config(forge)
         labels.ensure(forge, config)
         self.planned.append((repo, number))
         for key, title, deps in PLAN:
@@ -46,9 +42,10 @@ class FakeJobs:
                 rt.executor.submit(JobRequest.make("implement", repo=repo, number=issue.number,
                                                    installation_id=installation_id))
 
-    def implement_task(self, repo: str, number: int, installation_id: int | None) -> None:
+    def implement_task(self, rt: Runtime, repo: str, number: int, installation_id: int | None) -> None:
         self.implemented.append((repo, number))
 
-    def resolver(self, dotted: str) -> Callable[..., Any]:
-        fakes = {"bot.planner.jobs.plan_goal": self.plan_goal, "bot.worker.jobs.implement_task": self.implement_task}
-        return fakes.get(dotted) or resolve(dotted)
+    @property
+    def jobs(self) -> dict[str, JobFunction]:
+        """The real job table with `plan` and `implement` replaced by these stand-ins."""
+        return {**FUNCTIONS, "plan": self.plan_goal, "implement": self.implement_task}

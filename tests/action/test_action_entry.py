@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot.action import ActionInputs, jobs_for, run_action
 from bot.cli import main
 from bot.errors import ConfigError
 from bot.forge.retry import RetryPolicy
+from bot.modes.action import ActionInputs, jobs_for, run_action
 from bot.repoconfig import RepoConfig
 from bot.settings import Settings
 from tests.action.fake_jobs import FakeJobs
@@ -52,7 +52,7 @@ def test_goal_event_plans_then_dispatches_one_run_per_ready_task(localhub: Local
     repo = make_action_repo(localhub, tmp_path)
     goal, event = _goal(repo)
     fake = FakeJobs()
-    report = run_action(repo.env("issues", event), resolver=fake.resolver, forge_policy=FAST)
+    report = run_action(repo.env("issues", event), jobs=fake.jobs, forge_policy=FAST)
     assert report.ok, report.failures
     assert fake.planned == [(REPO, goal)]
     ready = [fake.tasks["tax"], fake.tasks["discount"]]
@@ -68,7 +68,7 @@ def test_a_dispatched_run_implements_its_task_here(localhub: LocalhubHandle, tmp
     _goal_number, event = _goal(repo)
     fake = FakeJobs()
     report = run_action(repo.env("workflow_dispatch", _dispatch_event(repo, event, "5")),
-                        resolver=fake.resolver, forge_policy=FAST)
+                        jobs=fake.jobs, forge_policy=FAST)
     assert report.ok and [r.kind for r in report.jobs] == ["implement"]
     assert fake.implemented == [(REPO, 5)]
     assert repo.dispatches() == []
@@ -79,7 +79,7 @@ def test_the_bots_own_events_are_dropped(localhub: LocalhubHandle, tmp_path: Pat
     _goal_number, event = _goal(repo)
     event["sender"] = {**event["sender"], "login": BOT, "type": "Bot"}
     fake = FakeJobs()
-    report = run_action(repo.env("issues", event), resolver=fake.resolver, forge_policy=FAST)
+    report = run_action(repo.env("issues", event), jobs=fake.jobs, forge_policy=FAST)
     assert report.jobs == [] and fake.planned == [] and repo.dispatches() == []
 
 
@@ -89,7 +89,7 @@ def test_commands_from_readers_change_nothing(localhub: LocalhubHandle, tmp_path
     repo.hub.github("bob").get_repo(REPO).get_issue(goal).create_comment("/orchestra plan")
     comment_event = repo.recorded("issue_comment", "created")
     fake = FakeJobs()
-    report = run_action(repo.env("issue_comment", comment_event), resolver=fake.resolver, forge_policy=FAST)
+    report = run_action(repo.env("issue_comment", comment_event), jobs=fake.jobs, forge_policy=FAST)
     assert report.ok and [r.kind for r in report.jobs] == ["command"]
     comments = list(repo.hub.github("alice").get_repo(REPO).get_issue(goal).get_comments())
     replies = [c for c in comments if c.user.login == BOT]
@@ -101,7 +101,7 @@ def test_a_failed_dispatch_fails_the_run(localhub: LocalhubHandle, tmp_path: Pat
     repo = make_action_repo(localhub, tmp_path)
     _goal_number, event = _goal(repo)
     env = repo.env("issues", event, GITHUB_WORKFLOW_REF="", ORCHESTRA_WORKFLOW="")
-    report = run_action(env, resolver=FakeJobs().resolver, forge_policy=FAST)
+    report = run_action(env, jobs=FakeJobs().jobs, forge_policy=FAST)
     assert not report.ok
     [(job, error)] = report.failures.items()
     assert job.startswith("plan-") and "workflow:" in error

@@ -8,16 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.action import run_action
 from bot.forge.retry import RetryPolicy
 from bot.ledger.taskbody import TaskSpec, render_task_body
 from bot.llm.scripted import call, register_script, turns, unregister_script
 from bot.llm.types import Reply
+from bot.modes.action import run_action
 from tests.action.helpers import BOT, REPO, make_action_repo
 from tests.support import schemas
 from tests.support.localhub import LocalhubHandle
-
-pytest.importorskip("bot.worker.jobs", reason="the workers (issue 7) are not on this branch")
 
 SCRIPT = "action-worker"
 FAST = RetryPolicy(attempts=3, scale=0.001, write_spacing_s=None)

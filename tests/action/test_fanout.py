@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.queue.executors import SubmitResult
 from bot.queue.fanout import DispatchExecutor
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest, SubmitResult
 
 
 class Recorder:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bot import repofiles
-from bot.commands import HANDLERS, CommandContext, execute
 from bot.forge import Forge, RetryPolicy, forge_for
 from bot.ledger import comments, labels
 from bot.ledger.labels import State
@@ -18,6 +17,7 @@ from bot.ledger.markers import data_marker
 from bot.queue import InlineExecutor
 from bot.repoconfig import RepoConfig
 from bot.settings import Settings
+from bot.steering import CommandContext, execute
 from localhub.faults import Faults
 from tests.support.localhub import LocalhubApp, LocalhubHandle
 
@@ -52,10 +52,10 @@ def test_a_command_from_a_read_only_user_changes_nothing_but_one_polite_reply(
     localhub.failures[:] = [f for f in localhub.failures if "temp_clone_token" not in f]
     goal = owner.create_issue("Goal", "Do it", labels=[])
     obeyed: list[str] = []
-    monkeypatch.setitem(HANDLERS, "pause", lambda ctx: obeyed.append(ctx.sender) or "Paused.")
+    handlers = {"pause": lambda ctx: obeyed.append(ctx.sender) or "Paused."}
 
     for _attempt in range(2):  # a retried job must not reply twice
-        reply = execute(_context(app_forge, goal.number, "reader"), "pause")
+        reply = execute(_context(app_forge, goal.number, "reader"), "pause", handlers)
         assert reply is not None and "only people with write access" in reply
     posted = list(goal.get_comments())
     assert len(posted) == 1 and posted[0].user.login == "orchestra[bot]"
@@ -63,13 +63,13 @@ def test_a_command_from_a_read_only_user_changes_nothing_but_one_polite_reply(
     assert obeyed == []
     assert [label.name for label in owner.get_issue(goal.number).labels] == []
 
-    execute(_context(app_forge, goal.number, "maint", comment_id=2), "pause")
+    execute(_context(app_forge, goal.number, "maint", comment_id=2), "pause", handlers)
     assert obeyed == ["maint"]
 
 
 def test_an_unknown_verb_gets_the_help_text(localhub: LocalhubHandle, app_forge: Forge) -> None:
     goal = localhub.github("octo").get_repo("octo/cat").create_issue("Goal", "x")
-    reply = execute(_context(app_forge, goal.number, "octo"), "dance")
+    reply = execute(_context(app_forge, goal.number, "octo"), "dance", {})
     assert reply is not None and "/orchestra replan" in reply
     assert app_forge.calls["permission"] == 0
 

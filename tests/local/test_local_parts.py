@@ -13,14 +13,14 @@ import pytest
 from rich.console import Console
 
 from bot.cli import main
-from bot.demo.plan import demo_plan
-from bot.demo.policy import file_text, union
 from bot.ledger import markers
-from bot.local.progress import PlainDisplay, RichDisplay, make_display, summary_line
-from bot.local.run import goal_from_text
-from bot.local.session import role_models
-from bot.local.snapshot import Snapshot, TaskRow, read_attempts
-from bot.local.userrepo import default_state_dir, detect_ci_command, read_config
+from bot.modes.demo.plan import demo_plan
+from bot.modes.demo.policy import file_text, union
+from bot.modes.local.progress import PlainDisplay, RichDisplay, make_display, summary_line
+from bot.modes.local.run import goal_from_text
+from bot.modes.local.session import role_models
+from bot.modes.local.snapshot import Snapshot, TaskRow, read_attempts
+from bot.modes.local.userrepo import default_state_dir, detect_ci_command, read_config
 from bot.planner.plan import Rules, parse_plan
 from bot.repoconfig import RepoConfig
 from bot.settings import RoleModels

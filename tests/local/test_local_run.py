@@ -21,14 +21,14 @@ import pytest
 import requests
 
 from bot.cli import main
-from bot.demo.example import make_demo_repo
-from bot.demo.plan import GOAL_BODY, GOAL_TITLE
-from bot.demo.policy import Turn, finish, reply
 from bot.llm.scripted import call, register_script, unregister_script
 from bot.llm.types import Message, Reply, ToolSpec
-from bot.local.progress import QuietDisplay
-from bot.local.run import Goal, run_local
-from bot.local.session import LocalOptions
+from bot.modes.demo.example import make_demo_repo
+from bot.modes.demo.plan import GOAL_BODY, GOAL_TITLE
+from bot.modes.demo.policy import Turn, finish, reply
+from bot.modes.local.progress import QuietDisplay
+from bot.modes.local.run import Goal, run_local
+from bot.modes.local.session import LocalOptions
 from bot.settings import Settings
 from tests.support.git_repos import git, make_repo
 from tests.support.waiting import wait_for
@@ -151,7 +151,7 @@ def test_run_brings_the_merged_work_back_as_a_branch_and_touches_nothing_else(
 def test_a_task_that_needs_a_person_ends_the_run_non_zero_naming_it(
         tmp_path: Path, scripted_models: None, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.local.run.STALL_S", 1.0)
+    monkeypatch.setattr("bot.modes.local.run.STALL_S", 1.0)
     repo = make_repo(tmp_path / "textstats", PROJECT)
 
     code = main(["run", "--repo", str(repo), "--goal", "Count lines", "--model", "scripted:blocked"])

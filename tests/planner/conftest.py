@@ -14,14 +14,14 @@ from pydantic import SecretStr
 from rq import Queue, SimpleWorker
 from rq.registry import FailedJobRegistry
 
-from bot import repofiles, runtime
+from bot import jobs, repofiles, runtime
 from bot.forge.auth import forge_for
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
 from bot.ledger import labels
 from bot.planner.core import Planner
 from bot.queue.executors import RQExecutor
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
 from bot.settings import Budget, RoleModels, Settings
 from tests.support.localhub import LocalhubHandle
 from tests.support.model_server import ModelServer
@@ -108,7 +108,7 @@ def bed(localhub: LocalhubHandle, redis_conn: redis.Redis, model_server: ModelSe
     bed = Bed(localhub, settings, executor, redis_conn, tmp_path)
     labels.ensure(bed.forge(), repofiles.read_config(bed.forge()))
     runtime.install(runtime.Runtime(
-        settings=settings, executor=executor,
+        settings=settings, executor=executor, jobs=jobs.FUNCTIONS,
         forge_factory=lambda name, inst: forge_for(settings, name, inst, policy=RetryPolicy(write_spacing_s=None, scale=0.001)),
         model_env={"OPENAI_BASE_URL": model_server.openai_base_url, "OPENAI_API_KEY": "test-key"},
     ))

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-import bot.planner.commands  # noqa: F401  (registers the planner's verbs, as run_command does)
-from bot.commands import CommandContext, execute
+from bot.jobs import VERB_HANDLERS
 from bot.llm.scripted import call, register_script, scripted_model, turns, unregister_script
 from bot.llm.types import Reply
 from bot.planner.continuous import dispatch_only
 from bot.planner.core import Planner
 from bot.planner.planning import plan_goal
 from bot.repoconfig import RepoConfig
+from bot.steering import CommandContext, execute
 from tests.planner.conftest import Bed, task
 
 PLAN = {"tasks": [task(f"t{i}", f"Task {i}", [f"t{i}.py"]) for i in range(4)]}
@@ -59,24 +59,24 @@ def test_dispatch_keeps_at_most_max_parallel_tasks_in_flight(bed: Bed, planner: 
 
 def test_pause_resume_status_and_cancel(bed: Bed, planner: Planner) -> None:
     goal = bed.goal()
-    assert execute(ctx(bed, planner, goal), "pause") is not None
+    assert execute(ctx(bed, planner, goal), "pause", VERB_HANDLERS) is not None
     plan_goal(planner, goal)
     repo = bed.person()
     numbers = sorted(i.number for i in repo.get_issue(goal).get_sub_issues())
     assert len(numbers) == 4 and bed.implement_queue() == []  # planned, but nothing dispatched while paused
     assert "**Paused**" in next(c.body for c in repo.get_issue(goal).get_comments() if "orchestra:status" in c.body)
 
-    assert "Resumed" in (execute(ctx(bed, planner, goal), "resume") or "")
+    assert "Resumed" in (execute(ctx(bed, planner, goal), "resume", VERB_HANDLERS) or "")
     assert "orchestra:paused" not in {lb.name for lb in repo.get_issue(goal).labels}
     dispatch_only(planner, goal)  # the dispatch job the resume enqueued
     assert bed.implement_queue() == numbers[:2]
 
-    reply = execute(ctx(bed, planner, goal), "status")
+    reply = execute(ctx(bed, planner, goal), "status", VERB_HANDLERS)
     assert reply == "The status comment above is up to date."
     assert "plan (version 1): 0/4 closed" in next(
         c.body for c in repo.get_issue(goal).get_comments() if "orchestra:status" in c.body)
 
-    reply = execute(ctx(bed, planner, goal), "cancel")
+    reply = execute(ctx(bed, planner, goal), "cancel", VERB_HANDLERS)
     assert reply is not None and "closed 4 open task(s) as not planned" in reply
     assert bed.implement_queue() == []
     for number in numbers:
@@ -89,6 +89,6 @@ def test_pause_resume_status_and_cancel(bed: Bed, planner: Planner) -> None:
 def test_plan_on_a_planned_goal_points_to_replan_and_on_a_task_says_so(bed: Bed, planner: Planner) -> None:
     goal = bed.goal()
     plan_goal(planner, goal)
-    assert "already has a plan (version 1)" in (execute(ctx(bed, planner, goal), "plan") or "")
+    assert "already has a plan (version 1)" in (execute(ctx(bed, planner, goal), "plan", VERB_HANDLERS) or "")
     first_task = min(i.number for i in bed.person().get_issue(goal).get_sub_issues())
-    assert "is a task, not a goal" in (execute(ctx(bed, planner, first_task), "replan", ) or "")
+    assert "is a task, not a goal" in (execute(ctx(bed, planner, first_task), "replan", VERB_HANDLERS) or "")

@@ -31,11 +31,11 @@ def test_inline_executor_cancels_only_waiting_jobs() -> None:
     release = threading.Event()
     started = threading.Event()
 
-    def blocking(**_kwargs: object) -> None:
+    def blocking(_job: object) -> None:
         started.set()
         release.wait(10)
 
-    executor = InlineExecutor(workers=1, resolver=lambda _name: blocking)
+    executor = InlineExecutor(workers=1, perform=blocking)
     first, second = plan(1), plan(2)
     executor.submit(first)
     started.wait(10)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
 from tests.planner.conftest import REPO, Bed, system_text, task
 from tests.support.model_server import ModelServer, Turn
 

@@ -11,6 +11,7 @@ from rq import Queue
 from rq.job import Job
 
 from bot.errors import QueueUnavailable
+from bot.jobs import FUNCTIONS, plan_goal
 from bot.queue import JOBS, InlineExecutor, JobRequest, RQExecutor
 
 RQ_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -36,8 +37,9 @@ def test_job_ids_are_deterministic_distinct_and_in_rqs_alphabet() -> None:
 
 
 def test_every_kind_names_a_bot_jobs_function_and_a_known_queue() -> None:
+    assert set(FUNCTIONS) == set(JOBS)
     for kind in JOBS.values():
-        assert kind.func.startswith(("bot.planner.jobs.", "bot.worker.jobs.", "bot.commands."))
+        assert FUNCTIONS[kind.name].__module__ == "bot.jobs"
         assert kind.queue in {"urgent", "default", "implement"}
         assert "installation_id" in kind.params and "installation_id" not in kind.id_fields
     assert JOBS["fix_ci"].queue == "urgent" and JOBS["plan"].queue == "default"
@@ -59,7 +61,7 @@ def test_rq_executor_enqueues_once_while_live_and_replaces_a_finished_job(redis_
     assert queue.job_ids == [first.job_id]
     job = Job.fetch(first.job_id, connection=redis_conn)
     assert job.func_name == "bot.queue.runs.run_job" and job.meta["orchestra_kind"] == "plan"
-    assert JOBS[job.meta["orchestra_kind"]].func == "bot.planner.jobs.plan_goal"
+    assert FUNCTIONS[job.meta["orchestra_kind"]] is plan_goal
     assert job.kwargs == {"repo": "octo/cat.web", "number": 12, "installation_id": 3}
     assert job.timeout == JOBS["plan"].timeout and job.retries_left == JOBS["plan"].retries
 
@@ -93,7 +95,7 @@ def test_inline_executor_runs_jobs_and_keeps_one_live_copy() -> None:
         ran.append(kwargs)
         return "done"
 
-    executor = InlineExecutor(workers=2, resolver=lambda path: job)
+    executor = InlineExecutor(workers=2, perform=lambda request: job(**request.args))
     try:
         assert executor.submit(plan()).new
         assert started.wait(5)

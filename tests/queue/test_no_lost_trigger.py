@@ -10,8 +10,11 @@ import pytest
 import redis
 from rq import SimpleWorker
 
+from bot import runtime
 from bot.queue.executors import InlineExecutor, RQExecutor
-from bot.queue.jobs import JOBS, JobKind, JobRequest
+from bot.queue.kinds import JOBS, JobKind, JobRequest
+from bot.runtime import Runtime
+from bot.settings import Settings
 from tests.support import sample_jobs
 from tests.support.waiting import wait_for
 
@@ -20,11 +23,21 @@ from tests.support.waiting import wait_for
 def gated_kind() -> Iterator[sample_jobs.Gate]:
     """A job kind `gated` whose function blocks until the test opens the gate."""
     sample_jobs.GATE = gate = sample_jobs.Gate()
-    JOBS["gated"] = JobKind("gated", "tests.support.sample_jobs.gated", "default", 60,
+    JOBS["gated"] = JobKind("gated", "default", 60,
                             ("repo", "number", "installation_id"), ("repo", "number"), retries=0)
+    runtime.install(Runtime(Settings(), RQExecutor.__new__(RQExecutor), jobs={"gated": run_gated}))
     yield gate
     gate.release.set()
     JOBS.pop("gated", None)
+    runtime.reset()
+
+
+def run_gated(_rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> int:
+    return sample_jobs.gated(repo, number, installation_id)
+
+
+def perform(job: JobRequest) -> int:
+    return sample_jobs.gated(**job.args)
 
 
 def gated(number: int = 1) -> JobRequest:
@@ -32,7 +45,7 @@ def gated(number: int = 1) -> JobRequest:
 
 
 def test_inline_submission_while_running_runs_again(gated_kind: sample_jobs.Gate) -> None:
-    executor = InlineExecutor(workers=2)
+    executor = InlineExecutor(workers=2, perform=perform)
     assert executor.submit(gated()).new
     assert gated_kind.started.acquire(timeout=10)
     assert not executor.submit(gated()).new  # folded into the running job ...
@@ -44,7 +57,7 @@ def test_inline_submission_while_running_runs_again(gated_kind: sample_jobs.Gate
 
 
 def test_inline_submissions_while_waiting_fold_into_one_run(gated_kind: sample_jobs.Gate) -> None:
-    executor = InlineExecutor(workers=1)
+    executor = InlineExecutor(workers=1, perform=perform)
     executor.submit(gated(number=1))  # occupies the only thread
     assert gated_kind.started.acquire(timeout=10)
     assert executor.submit(gated(number=2)).new

@@ -12,7 +12,7 @@ from rq import Queue
 from rq.registry import DeferredJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from werkzeug.test import TestResponse
 
-from bot.queue.jobs import QUEUES
+from bot.queue.kinds import QUEUES
 from webhooks.signature import sign
 
 SECRET = "test-secret-not-real"

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import run_command
+from bot.jobs import command
+from bot.modes.server import worker_runtime
+from bot.settings import Settings
 from tests.support.localhub import LocalhubApp, LocalhubHandle
 
 
@@ -35,7 +37,7 @@ def test_read_only_sender_gets_one_polite_reply(hub_repo: Callable[[dict], objec
     repo = hub_repo({"README.md": "# cat\n"})
     issue = repo.create_issue("Goal", "x")
     for _ in range(2):
-        run_command(repo="octo/cat", number=issue.number, comment_id=77, verb="cancel", text="", sender="reader",
+        command(worker_runtime(Settings.from_env()), repo="octo/cat", number=issue.number, comment_id=77, verb="cancel", text="", sender="reader",
                     installation_id=7)
     comments = list(issue.get_comments())
     assert len(comments) == 1 and "only people with write access" in comments[0].body
@@ -46,7 +48,7 @@ def test_invalid_repo_config_is_reported_once(hub_repo: Callable[[dict], object]
     repo = hub_repo({"README.md": "# cat\n", ".github/orchestra.yml": "label_prefix: 'no spaces allowed'\n"})
     issue = repo.create_issue("Goal", "x")
     for _ in range(2):
-        reply = run_command(repo="octo/cat", number=issue.number, comment_id=78, verb="plan", text="", sender="octo",
+        reply = command(worker_runtime(Settings.from_env()), repo="octo/cat", number=issue.number, comment_id=78, verb="plan", text="", sender="octo",
                             installation_id=7)
     comments = list(issue.get_comments())
     assert len(comments) == 1 and ".github/orchestra.yml:label_prefix" in comments[0].body
@@ -56,9 +58,9 @@ def test_invalid_repo_config_is_reported_once(hub_repo: Callable[[dict], object]
 def test_help_is_answered_with_the_command_list(hub_repo: Callable[[dict], object]) -> None:
     repo = hub_repo({"README.md": "# cat\n"})
     issue = repo.create_issue("Goal", "x")
-    run_command(repo="octo/cat", number=issue.number, comment_id=78, verb="help", text="", sender="reader",
+    command(worker_runtime(Settings.from_env()), repo="octo/cat", number=issue.number, comment_id=78, verb="help", text="", sender="reader",
                 installation_id=7)
-    run_command(repo="octo/cat", number=issue.number, comment_id=79, verb="frobnicate", text="", sender="reader",
+    command(worker_runtime(Settings.from_env()), repo="octo/cat", number=issue.number, comment_id=79, verb="frobnicate", text="", sender="reader",
                 installation_id=7)
     help_reply, unknown_reply = (c.body for c in issue.get_comments())
     assert "Commands I understand" in help_reply and "I don't know" not in help_reply

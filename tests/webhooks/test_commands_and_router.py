@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import HANDLERS, VERBS, Command, handles, parse
-from bot.queue.jobs import JobRequest
+from bot.commands import VERBS, Command, parse
+from bot.queue.kinds import JobRequest
+from bot.steering import verb_table
 from webhooks.event import Event, orchestra_task_number
 from webhooks.router import Router
 
@@ -30,10 +31,9 @@ def test_every_documented_verb_is_known() -> None:
     assert not Command("dance").known and Command("plan").known
 
 
-def test_handles_refuses_unknown_verbs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.commands.HANDLERS", dict(HANDLERS))
+def test_the_verb_table_refuses_unknown_verbs() -> None:
     with pytest.raises(ValueError):
-        handles("dance")
+        verb_table({"dance": lambda ctx: None})
 
 
 def test_composed_router_runs_every_matching_handler_and_dedupes_jobs() -> None:

@@ -134,7 +134,7 @@ def test_queue_outage_with_default_delivery_log_is_503() -> None:
 
 def test_inline_executor_dedupes_deliveries_in_memory() -> None:
     ran: list[dict] = []
-    executor = InlineExecutor(workers=1, resolver=lambda path: lambda **kw: ran.append(kw))
+    executor = InlineExecutor(workers=1, perform=lambda job: ran.append(job.args))
     try:
         client = create_app(SETTINGS, executor=executor).test_client()
         assert deliver(client, "issues", goal_opened(), delivery="m1").status_code == 202

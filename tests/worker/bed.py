@@ -138,14 +138,15 @@ class Bed:
                              settings=Settings(state_dir=self.state_dir, bot_login=BOT), executor=executor,
                              mirror=mirror, model_for=lambda role: model)
 
-    def install_runtime(self, executor: Any) -> None:
-        """Make `bot.worker.jobs` entry points run in this process against this bed."""
-        from bot import runtime
+    def install_runtime(self, executor: Any) -> Any:
+        """Make the job entry points (`bot/jobs.py`) run in this process against this bed."""
+        from bot import jobs, runtime
 
-        runtime.install(runtime.Runtime(
+        return runtime.install(runtime.Runtime(
             settings=Settings(state_dir=self.state_dir, bot_login=BOT, token=self.bot_token, api_url=self.hub.api_url,
                               server_url=self.hub.url, models=RoleModels(**{r.value: "openai:gpt-stand-in" for r in Role})),
-            executor=executor, forge_factory=lambda repo, inst: self.forge(), model_env=self.model_env(),
+            executor=executor, jobs=jobs.FUNCTIONS, forge_factory=lambda repo, inst: self.forge(),
+            model_env=self.model_env(),
         ))
 
     # -- the model ---------------------------------------------------------------------------
@@ -189,7 +190,7 @@ class Bed:
             name = f"w{index}-{os.getpid()}"
             log = (self.root / f"{name}.log").open("wb")
             self.workers[name] = subprocess.Popen(
-                [sys.executable, "-m", "rq.cli", "worker", "-w", "bot.worker.rqworker.OrchestraWorker", "-n", name,
+                [sys.executable, "-m", "rq.cli", "worker", "-w", "bot.modes.server.ServerWorker", "-n", name,
                  "--url", self.redis_url, "--job-monitoring-interval", "1", "--maintenance-interval", "1",
                  "--with-scheduler", "urgent", "default", "implement"],
                 env=self.worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
@@ -290,7 +291,7 @@ class Recorder:
         self.submitted: list[Any] = []
 
     def submit(self, job: Any) -> Any:
-        from bot.queue.executors import SubmitResult
+        from bot.queue.kinds import SubmitResult
 
         self.submitted.append(job)
         return SubmitResult(job.job_id, job.kind, new=True)

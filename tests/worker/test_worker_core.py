@@ -10,19 +10,19 @@ import threading
 
 import pytest
 
-import bot.worker.commands  # noqa: F401  (registers `fix` and `retry`)
-from bot import repofiles
+from bot import jobs, repofiles
 from bot.cli import main
-from bot.commands import CommandContext, execute
 from bot.errors import GitFailed
 from bot.git import REMOTE_PREFIX
+from bot.jobs import VERB_HANDLERS
 from bot.ledger import labels, markers
 from bot.ledger.claims import Claimant
 from bot.llm.types import Usage
 from bot.queue.executors import RQExecutor
 from bot.repoconfig import MergePolicy, RepoConfig
 from bot.settings import Settings
-from bot.worker import implement, jobs, merge, reconcile
+from bot.steering import CommandContext, execute
+from bot.worker import implement, merge, reconcile
 from tests.support.model_server import Turn
 from tests.worker.bed import BOT, REPO, Bed, Recorder, finish, steps, wait_checks, write
 
@@ -103,7 +103,7 @@ def test_rerun_continues_the_branch_and_updates_the_one_pr(bed: Bed) -> None:
 
 def test_ci_fixes_are_bounded_per_pr_and_per_head_then_needs_human(bed: Bed) -> None:
     recorder = Recorder()
-    bed.install_runtime(recorder)
+    rt = bed.install_runtime(recorder)
     task, pr_number = _implement(bed, "Add item x", "items/x.txt", "x BROKEN\n", recorder)
     def attempt_n(body: dict) -> Turn:
         system = body["messages"][0]["content"]
@@ -116,20 +116,20 @@ def test_ci_fixes_are_bounded_per_pr_and_per_head_then_needs_human(bed: Bed) -> 
         pr = forge.get_pr(pr_number)
         wait_checks(bed, pr.head_sha, "failure")
         assert merge.maybe_merge(bed.context(recorder), pr_number, None, pr.head_sha) == "checks failed"
-        assert jobs.fix_ci(REPO, pr_number, pr.head_ref, pr.head_sha, None) == f"pushed fix attempt {attempt}"
-        assert jobs.fix_ci(REPO, pr_number, pr.head_ref, pr.head_sha, None) == "stale: the head moved"
+        assert jobs.fix_ci(rt, REPO, pr_number, pr.head_ref, pr.head_sha, None) == f"pushed fix attempt {attempt}"
+        assert jobs.fix_ci(rt, REPO, pr_number, pr.head_ref, pr.head_sha, None) == "stale: the head moved"
     pr = forge.get_pr(pr_number)
     wait_checks(bed, pr.head_sha, "failure")
-    assert jobs.fix_ci(REPO, None, pr.head_ref, pr.head_sha, None) is None  # exhausted: reported, not raised
+    assert jobs.fix_ci(rt, REPO, None, pr.head_ref, pr.head_sha, None) is None  # exhausted: reported, not raised
     assert "orchestra:needs-human" in forge.get_issue(task).labels
     failure = next(c for c in _comments(bed, pr_number) if "orchestra:failure-fix_ci" in c)
     assert "2 of 2 fix attempts" in failure and "/orchestra fix" in failure
     assert len(bed.prompts("ci_fix")) == 2
-    assert jobs.fix_ci(REPO, pr_number, pr.head_ref, pr.head_sha, None) is None
+    assert jobs.fix_ci(rt, REPO, pr_number, pr.head_ref, pr.head_sha, None) is None
     assert len(bed.prompts("ci_fix")) == 2  # one attempt per head, and none past the bound
 
     # `/orchestra retry` on the PR resets the counters and asks for the next fix.
-    reply = execute(_command(bed, recorder, pr_number, "retry"), "retry")
+    reply = execute(_command(bed, recorder, pr_number, "retry"), "retry", VERB_HANDLERS)
     assert reply and "reset" in reply
     assert recorder.submitted[-1].kind == "fix_ci"
     assert '"ci_fix":0' in forge.get_pr(pr_number).body
@@ -160,7 +160,7 @@ def test_review_and_fix_command_are_addressed_and_answered(bed: Bed) -> None:
     recorder = Recorder()
     task, pr_number = _implement(bed, "Add item v", "items/v.txt", "item v\n", recorder)
     bed.script(task, "review", steps(write("items/v.txt", "item v, louder\n"), finish("made it louder")))
-    reply = execute(_command(bed, recorder, pr_number, "fix", "make it louder"), "fix")
+    reply = execute(_command(bed, recorder, pr_number, "fix", "make it louder"), "fix", VERB_HANDLERS)
     assert reply and "On it" in reply
     job = recorder.submitted[-1]
     assert job.kind == "address_review" and str(job.args["review_id"]).startswith("fix-")
@@ -181,7 +181,8 @@ def test_review_and_fix_command_are_addressed_and_answered(bed: Bed) -> None:
     assert bed.owner_repo().get_contents("items/v.txt", ref=main_head).decoded_content == b"item v, louder.\n"
 
 
-def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     waiting = bed.add_task("Add item w", ["test -f items/w.txt"], ["items/w.txt"])
     _, pr_number = _implement(bed, "Add item y", "items/y.txt", "item y\n")
     wait_checks(bed, bed.forge().get_pr(pr_number).head_sha, "success")
@@ -195,9 +196,10 @@ def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed, capsys: pytest.
     again = reconcile.reconcile(forge, repofiles.read_config(forge), executor)
     assert again.new == [] and sorted(again.live) == sorted(first.new)
 
-    # The command line does the same from the process runtime.
+    # The command line does the same with the runtime it composes from the environment.
     bed.conn.flushdb()
-    bed.install_runtime(executor)
+    for name, value in bed.worker_env().items():
+        monkeypatch.setenv(name, value)
     assert main(["reconcile", "--repo", REPO]) == 0
     out = capsys.readouterr().out
     assert "2 enqueued, 0 already live" in out and f"implement-acme_sapp-{waiting}" in out
@@ -207,17 +209,17 @@ def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed, capsys: pytest.
 
 def test_blocked_agent_leaves_a_failure_comment_and_needs_human(bed: Bed) -> None:
     recorder = Recorder()
-    bed.install_runtime(recorder)
+    rt = bed.install_runtime(recorder)
     task = bed.add_task("Add item z", ["test -f items/z.txt"], ["items/z.txt"])
     blocked = Turn(tool_calls=[("finish", {"status": "blocked", "summary": "cannot", "concerns": ["items/ is read-only"]})])
     bed.script(task, "worker", steps(blocked))
-    assert jobs.implement_task(REPO, task, None) == "nothing done"
+    assert jobs.implement_task(rt, REPO, task, None) == "nothing done"
     issue = bed.forge().get_issue(task)
     assert "orchestra:needs-human" in issue.labels
     failure = next(c for c in _comments(bed, task) if "orchestra:failure-implement" in c)
     assert "items/ is read-only" in failure and "/orchestra retry" in failure
 
-    reply = execute(_command(bed, recorder, task, "retry"), "retry")
+    reply = execute(_command(bed, recorder, task, "retry"), "retry", VERB_HANDLERS)
     assert reply and "Retrying" in reply
     assert recorder.submitted[-1].kind == "implement"
     assert "orchestra:ready" in bed.forge().get_issue(task).labels

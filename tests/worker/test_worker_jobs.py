@@ -1,13 +1,13 @@
 """A PR-maintenance job whose push lost the race to another job on the same PR runs again on the
-moved branch instead of asking a person (the job boundary in bot/worker/jobs.py)."""
+moved branch instead of asking a person (the job boundary in bot/jobs.py)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+from bot import jobs
 from bot.errors import PushRejected
-from bot.queue.jobs import JobRequest
-from bot.worker import jobs
+from bot.queue.kinds import JobRequest
 
 
 def test_a_stale_push_in_a_pr_job_is_submitted_again_not_reported() -> None:
@@ -19,5 +19,5 @@ def test_a_stale_push_in_a_pr_job_is_submitted_again_not_reported() -> None:
     def core() -> str:
         raise PushRejected("`orchestra/2-x` moved on the forge and merging it conflicts in a.py")
 
-    assert jobs._reported(ctx, "resolve_conflict", 2, 3, core, again) is None  # type: ignore[arg-type]
+    assert jobs._worker_job(ctx, "resolve_conflict", 2, 3, core, again) is None  # type: ignore[arg-type]
     assert submitted == [again]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from rq.job import Job
 
-from bot.queue.jobs import job_id
+from bot.queue.kinds import job_id
 from tests.support.model_server import Turn
 from tests.support.waiting import wait_for
 from tests.worker.bed import REPO, Bed, finish, steps, write

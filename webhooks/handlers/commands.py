@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bot.commands import parse
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
 from webhooks.event import Event
 from webhooks.router import Router
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bot.ledger.labels import Kind, kind_of_label
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
 from webhooks.event import Event, labelled
 from webhooks.router import Router
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
 from webhooks.event import Event, orchestra_task_number
 from webhooks.router import Router
 

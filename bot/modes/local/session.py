@@ -21,14 +21,16 @@ import requests
 from github import Auth, Github
 from pydantic import SecretStr
 
-from bot import runtime as runtime_mod
+from bot import jobs
 from bot.errors import ConfigError
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
-from bot.local import userrepo
-from bot.queue.executors import Executor, InlineExecutor, RQExecutor
+from bot.modes import demo
+from bot.modes.local import userrepo
+from bot.queue.executors import InlineExecutor, RQExecutor
+from bot.queue.kinds import Executor
 from bot.repoconfig import RepoConfig
-from bot.runtime import ConfigOverlay
+from bot.runtime import ConfigOverlay, Runtime
 from bot.settings import Role, RoleModels, Settings
 from localhub.server import HubConfig, LocalHub
 from localhub.serving import ServedApp
@@ -106,6 +108,7 @@ class LocalSession:
     hub: LocalHub = field(init=False)
     settings: Settings = field(init=False)
     executor: Executor = field(init=False)
+    runtime: Runtime = field(init=False)
     person_token: str = field(init=False, default_factory=lambda: f"lh_{PERSON}_{secrets.token_hex(12)}")
     bot_token: str = field(init=False, default_factory=lambda: f"lh_{BOT}_{secrets.token_hex(12)}")
     _web: ServedApp | None = field(init=False, default=None)
@@ -149,8 +152,10 @@ class LocalSession:
         self._web = ServedApp(create_app(self.settings, self.executor), ident="orchestra")
         self._web.start("orchestra-webhooks")
         self.hub.set_app_webhook(self._web.url + "/webhook", secret.get_secret_value())
-        runtime_mod.install(runtime_mod.Runtime(self.settings, self.executor, forge_factory=self.bot_forge,
-                                                config_overlay=merge_overlay(self.options.merge)))
+        self.runtime = Runtime(self.settings, self.executor, jobs=jobs.FUNCTIONS, forge_factory=self.bot_forge,
+                               scripts=demo.SCRIPTS, config_overlay=merge_overlay(self.options.merge))
+        if isinstance(self.executor, InlineExecutor):
+            self.executor.bind(self.runtime.perform)
         if self.options.redis_url:
             self._start_rq_workers()
 
@@ -173,7 +178,6 @@ class LocalSession:
         if self._web is not None:
             self._web.stop()
         self.hub.stop()
-        runtime_mod.reset()
 
     def __enter__(self) -> LocalSession:
         return self.start()
@@ -274,7 +278,7 @@ class LocalSession:
         for index in range(max(1, self.options.workers)):
             with open(logs / f"worker-{index + 1}.log", "ab") as out:
                 self._workers.append(subprocess.Popen(
-                    [sys.executable, "-m", "bot.local.rqworker", f"local-{os.getpid()}-{index + 1}"],
+                    [sys.executable, "-m", "bot.modes.local.rqworker", f"local-{os.getpid()}-{index + 1}"],
                     env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 ))
 

@@ -16,12 +16,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.demo.plan import UNIT_TASKS, demo_plan
-from bot.demo.work import CHANGES, docstring_for
 from bot.ledger import markers
 from bot.ledger.taskbody import TASK_MARKER
 from bot.llm.scripted import call
 from bot.llm.types import Message, Reply, ToolCall, ToolSpec
+from bot.modes.demo.plan import UNIT_TASKS, demo_plan
+from bot.modes.demo.work import CHANGES, docstring_for
 
 CI_COMMAND = "python3 -m unittest discover -s tests -t ."
 MISSING_DOCSTRING = re.compile(r"(unitconv/[\w/]+\.py): module has no docstring")

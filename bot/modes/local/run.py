@@ -11,10 +11,10 @@ from typing import Any
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
-from bot.local.progress import Display
-from bot.local.result import RunSummary, fetch_result, summarise
-from bot.local.session import LocalExecutor, LocalOptions, LocalSession
-from bot.local.snapshot import Snapshot, take_snapshot
+from bot.modes.local.progress import Display
+from bot.modes.local.result import RunSummary, fetch_result, summarise
+from bot.modes.local.session import LocalExecutor, LocalOptions, LocalSession
+from bot.modes.local.snapshot import Snapshot, take_snapshot
 from bot.queue.executors import RQExecutor
 from bot.settings import Settings
 

@@ -1,18 +1,17 @@
 """The worker's commands: `/orchestra fix <instructions>` on a PR and `/orchestra retry` on a task or a PR.
 
-Imported by `bot.commands.run_command` (through `bot.worker`'s registration import) so the
-handlers are registered whenever a command job runs.
+Composed with the planner's verbs in `bot/jobs.py`.
 """
 
 from __future__ import annotations
 
-from bot.commands import CommandContext, handles
 from bot.forge.types import PullRequest
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import labels
 from bot.ledger.labels import State, state_from_labels
 from bot.ledger.taskbody import branch_name, task_number_from_branch
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
+from bot.steering import CommandContext, VerbHandler
 from bot.worker.pulls import conflicting, settled
 from bot.worker.review import fix_review_id
 
@@ -22,7 +21,6 @@ def _pull(ctx: CommandContext) -> PullRequest | None:
     return ctx.forge.get_pr(ctx.number) if issue.is_pull else None
 
 
-@handles("fix")
 def fix(ctx: CommandContext) -> str | None:
     """Ask the PR's worker to change the PR as the comment says."""
     pr = _pull(ctx)
@@ -37,7 +35,6 @@ def fix(ctx: CommandContext) -> str | None:
     return f"On it: I will change PR #{pr.number} as you asked and reply here."
 
 
-@handles("retry")
 def retry(ctx: CommandContext) -> str | None:
     """A task: implement again. A PR: reset its attempt counters and take the step it needs next."""
     pr = _pull(ctx)
@@ -81,3 +78,10 @@ def _retry_pr(ctx: CommandContext, pr: PullRequest) -> str:
         what = "merge when the policy allows"
     ctx.executor.submit(job)
     return f"Attempt counters of PR #{pr.number} reset; a worker will {what}."
+
+
+#: This area's verbs (composed with the other areas' in `bot/jobs.py`).
+HANDLERS: dict[str, VerbHandler] = {
+    "fix": fix,
+    "retry": retry,
+}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.demo.plan import REGISTRY
+from bot.modes.demo.plan import REGISTRY
 
 Change = list[tuple[str, dict[str, Any]]]
 

@@ -7,7 +7,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from bot.local.userrepo import git
+from bot.modes.local.userrepo import git
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Demo Person", "GIT_AUTHOR_EMAIL": "demo@orchestra.local",
@@ -16,8 +16,8 @@ IDENTITY = {
 
 
 def project_source() -> Path:
-    """Where the bundled project's files are (package data of `bot.demo`)."""
-    return Path(str(resources.files("bot.demo") / "project"))
+    """Where the bundled project's files are (package data of `bot.modes.demo`)."""
+    return Path(str(resources.files("bot.modes.demo") / "project"))
 
 
 def make_demo_repo(target: Path | None = None) -> Path:

@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from bot.local.snapshot import Snapshot
+from bot.modes.local.snapshot import Snapshot
 
 STATE_STYLE = {"waiting": "dim", "ready": "cyan", "working": "yellow", "review": "magenta",
                "needs-human": "bold red", "paused": "dim", "done": "green", "closed": "dim"}

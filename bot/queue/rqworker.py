@@ -7,8 +7,9 @@ Here the grace is `2 × interval` (at least 5 s) — the same 60 s at RQ's defau
 so a deployment (or a test) that beats faster also detects a dead worker faster; and an idle
 worker wakes for maintenance at least every `maintenance_interval`, not only every `worker_ttl`.
 
-Run it with ``rq worker -w bot.worker.rqworker.OrchestraWorker --with-scheduler urgent default implement``
-(the `orchestra worker` command can pass it as its worker class).
+A process running orchestra jobs also needs its runtime composed and installed: the App server's
+`ServerWorker` (bot/modes/server.py, used by `orchestra worker`) and local mode's worker
+(bot/modes/local/rqworker.py) do that around this class.
 """
 
 from __future__ import annotations

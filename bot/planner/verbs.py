@@ -7,7 +7,6 @@ job, never in the command job: `replan` records the request on the goal and enqu
 
 from __future__ import annotations
 
-from bot.commands import CommandContext, handles
 from bot.ledger import labels
 from bot.ledger.goaltree import find_tasks
 from bot.ledger.labels import Kind, State, label_name
@@ -17,7 +16,8 @@ from bot.planner.core import Planner, refresh, save_status
 from bot.planner.dispatch import implement_job
 from bot.planner.planning import open_goal, request_replan
 from bot.planner.publish import close_open
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest
+from bot.steering import CommandContext, VerbHandler
 
 
 def planner_for(ctx: CommandContext) -> Planner:
@@ -37,7 +37,6 @@ def _not_a_goal(ctx: CommandContext) -> str | None:
     return None
 
 
-@handles("plan")
 def plan(ctx: CommandContext) -> str | None:
     if (problem := _not_a_goal(ctx)) is not None:
         return problem
@@ -53,7 +52,6 @@ def plan(ctx: CommandContext) -> str | None:
     return "Planning this goal; the plan will appear in the status comment."
 
 
-@handles("replan")
 def replan(ctx: CommandContext) -> str | None:
     if (problem := _not_a_goal(ctx)) is not None:
         return problem
@@ -65,7 +63,6 @@ def replan(ctx: CommandContext) -> str | None:
     return None  # the request comment is the reply; the plan job edits it with what changed
 
 
-@handles("status")
 def status(ctx: CommandContext) -> str | None:
     if (problem := _not_a_goal(ctx)) is not None:
         return problem
@@ -75,21 +72,18 @@ def status(ctx: CommandContext) -> str | None:
     return "The status comment above is up to date."
 
 
-@handles("pause")
 def pause(ctx: CommandContext) -> str | None:
     labels.ensure(ctx.forge, ctx.config)
     ctx.forge.add_labels(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
     return "Paused: no new work starts here; work already running finishes. `/orchestra resume` continues."
 
 
-@handles("resume")
 def resume(ctx: CommandContext) -> str | None:
     ctx.forge.remove_label(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
     planner_for(ctx).submit("dispatch", ctx.number)
     return "Resumed: ready tasks are being dispatched again."
 
 
-@handles("cancel")
 def cancel(ctx: CommandContext) -> str | None:
     if (problem := _not_a_goal(ctx)) is not None:
         return problem
@@ -116,3 +110,14 @@ def _cancel_tree(planner: Planner, goal: int, depth: int) -> list[int]:
             planner.executor.cancel(implement_job(planner.repo, task.number, None).job_id)
     closed += [t.number for t in close_open(planner.forge, tasks, "the goal was cancelled with `/orchestra cancel`")]
     return closed
+
+
+#: This area's verbs (composed with the other areas' in `bot/jobs.py`).
+HANDLERS: dict[str, VerbHandler] = {
+    "plan": plan,
+    "replan": replan,
+    "status": status,
+    "pause": pause,
+    "resume": resume,
+    "cancel": cancel,
+}

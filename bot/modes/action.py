@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,20 +21,20 @@ from typing import Any
 from github import Auth
 from pydantic import ValidationError
 
-from bot import runtime
+from bot import jobs as job_functions
 from bot.errors import ConfigError
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
-from bot.queue.executors import InlineExecutor, SubmitResult, resolve
+from bot.modes import demo
+from bot.queue.executors import InlineExecutor
 from bot.queue.fanout import DispatchExecutor
-from bot.queue.jobs import JobRequest
+from bot.queue.kinds import JobRequest, SubmitResult
 from bot.repoconfig import RepoConfig
-from bot.runtime import ModelFactory, Runtime
+from bot.runtime import JobFunction, ModelFactory, Runtime
 from bot.settings import Settings
 from webhooks.app import is_own_event
-from webhooks.event import Event, orchestra_task_number
-from webhooks.handlers import ROUTER
-from webhooks.router import Router
+from webhooks.event import Event
+from webhooks.handlers import ACTION_ROUTER
 
 log = logging.getLogger(__name__)
 
@@ -42,39 +42,9 @@ log = logging.getLogger(__name__)
 ACTIONS_BOT = "github-actions[bot]"
 #: GitHub stops a job after 6 hours; the in-process jobs get no longer.
 DRAIN_TIMEOUT_S = 6 * 3600
-FAILED = frozenset({"failure", "timed_out", "startup_failure"})
 #: Workflow-only events that count even when the bot caused them: its own fan-out starts the
 #: task runs, and CI that ran on the bot's pushes is still CI (like `check_suite` for the App).
 OWN_EVENTS_THAT_COUNT = frozenset({"workflow_dispatch", "workflow_run"})
-
-router = Router()
-
-
-@router.register("workflow_dispatch")
-def on_workflow_dispatch(event: Event) -> Iterator[JobRequest]:
-    """A run started for one task (input `task`) implements that task."""
-    inputs = event.payload.get("inputs") or {}
-    task = str(inputs.get("task") or "").strip().lstrip("#")
-    if task.isdigit():
-        yield event.job("implement", number=int(task))
-
-
-@router.register("workflow_run", action="completed")
-def on_workflow_run_completed(event: Event) -> Iterator[JobRequest]:
-    """CI that is itself a workflow: its `check_suite` starts no workflow, its `workflow_run` does."""
-    run = event.payload.get("workflow_run") or {}
-    branch, sha = run.get("head_branch"), run.get("head_sha")
-    if orchestra_task_number(branch) is None or not sha:
-        return
-    pr = next((p.get("number") for p in run.get("pull_requests") or [] if isinstance(p, dict)), None)
-    if run.get("conclusion") in FAILED:
-        yield event.job("fix_ci", pr=pr, branch=branch, head_sha=sha)
-    elif run.get("conclusion") == "success":
-        yield event.job("maybe_merge", pr=pr, branch=branch, head_sha=sha)
-
-
-#: The web app's routes plus the workflow-only ones.
-ACTION_ROUTER = Router.compose(ROUTER, router)
 
 
 @dataclass(frozen=True)
@@ -197,21 +167,21 @@ def run_action(
     env: Mapping[str, str],
     *,
     model_factory: ModelFactory | None = None,
-    resolver: Callable[[str], Callable[..., Any]] = resolve,
+    jobs: Mapping[str, JobFunction] | None = None,
     timeout_s: float = DRAIN_TIMEOUT_S,
     forge_policy: RetryPolicy | None = None,
 ) -> ActionReport:
     """Handle one Action event to the end: route it, run its jobs here, dispatch ready tasks.
 
-    The run's `Runtime` is installed for the duration and reset afterwards. `model_factory`,
-    `resolver` (dotted job path → function) and `forge_policy` are for tests.
+    The run composes its `Runtime` here: its in-process executor performs the jobs. `model_factory`,
+    `jobs` (a kind → its function; default `bot.jobs.FUNCTIONS`) and `forge_policy` are for tests.
     """
     settings = action_settings(env)
     inputs = ActionInputs.from_env(env)
     event = read_event(env)
     report = ActionReport(event.name, event.action, event.repo)
-    jobs = jobs_for(event, settings)
-    if not jobs:
+    requests = jobs_for(event, settings)
+    if not requests:
         return report
     token = settings.token.get_secret_value() if settings.token else ""
 
@@ -219,17 +189,17 @@ def run_action(
         return Forge(repo, Auth.Token(token), api_url=settings.api_url, server_url=settings.server_url,
                      bot_login=settings.bot_login, policy=forge_policy)
 
-    inline = InlineExecutor(resolver=resolver)
-    local = [(str(job.args["repo"]), int(job.args["number"])) for job in jobs if job.kind == "implement"]
+    inline = InlineExecutor()
+    local = [(str(job.args["repo"]), int(job.args["number"])) for job in requests if job.kind == "implement"]
     executor = DispatchExecutor(inline, workflow_dispatcher(forge, inputs.workflow), local_tasks=local)
-    runtime.install(Runtime(settings, executor, forge_factory=forge, model_factory=model_factory, model_env=env,
-                            config_overlay=inputs.overlay))
+    rt = Runtime(settings, executor, jobs=job_functions.FUNCTIONS if jobs is None else jobs, forge_factory=forge,
+                 model_factory=model_factory, scripts=demo.SCRIPTS, model_env=env, config_overlay=inputs.overlay)
+    inline.bind(rt.perform)
     try:
-        report.jobs = [executor.submit(job) for job in jobs]
+        report.jobs = [executor.submit(job) for job in requests]
         inline.drain(timeout_s)
     finally:
         inline.shutdown()
-        runtime.reset()
     report.dispatched = [int(job.args["number"]) for job in executor.dispatched]
     report.failures = {jid: f"{type(exc).__name__}: {exc}" for jid, exc in inline.failures.items()}
     return report

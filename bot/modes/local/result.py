@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.local import userrepo
-from bot.local.session import LocalSession
-from bot.local.snapshot import DONE, Snapshot
+from bot.modes.local import userrepo
+from bot.modes.local.session import LocalSession
+from bot.modes.local.snapshot import DONE, Snapshot
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.demo import DEMO_MODEL
-from bot.demo.example import make_demo_repo
-from bot.demo.plan import GOAL_BODY, GOAL_TITLE
-from bot.local.progress import Display
-from bot.local.result import RunSummary
-from bot.local.run import Goal, run_local
-from bot.local.session import LocalOptions
+from bot.modes.demo import DEMO_MODEL
+from bot.modes.demo.example import make_demo_repo
+from bot.modes.demo.plan import GOAL_BODY, GOAL_TITLE
+from bot.modes.local.progress import Display
+from bot.modes.local.result import RunSummary
+from bot.modes.local.run import Goal, run_local
+from bot.modes.local.session import LocalOptions
 from bot.settings import Settings
 
 

@@ -1,0 +1,236 @@
+"""Every job kind's entry point, and the table that maps a kind to it.
+
+A job is a plain function of the runtime and plain values (`bot/queue/kinds.py` lists each
+kind's parameters): it builds the collaborators its core needs from the runtime, calls the
+core, and reports failures at one boundary (`failures_reported`: an error that needs a person
+leaves its label and the job ends; a transient one is reported and re-raised for the queue's
+retries; anything else is reported as unexpected and re-raised). Executors find the function of
+a kind in `FUNCTIONS` through the runtime (`Runtime.perform`); only processes that run jobs
+import this module, never the web process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rq import get_current_job
+
+from bot import repofiles
+from bot.errors import ConfigError, PushRejected
+from bot.forge.types import PullRequest
+from bot.git import Identity, Mirror
+from bot.ledger import comments
+from bot.ledger.claims import Claimant
+from bot.ledger.failures import failures_reported
+from bot.ledger.taskbody import task_number_from_branch
+from bot.llm.types import ChatModel
+from bot.planner import continuous, planning
+from bot.planner import verbs as planner_verbs
+from bot.planner.core import Planner
+from bot.queue.kinds import JobRequest
+from bot.runtime import JobFunction, Runtime
+from bot.settings import Budget, Role
+from bot.steering import CommandContext, execute, verb_table
+from bot.worker import ci, conflicts, implement, merge, review
+from bot.worker import verbs as worker_verbs
+from bot.worker.session import WorkerContext
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Every `/orchestra` verb's handler: the planner's and the worker's.
+VERB_HANDLERS = verb_table(planner_verbs.HANDLERS, worker_verbs.HANDLERS)
+
+
+# -- collaborators ---------------------------------------------------------------------------
+def planner_for(rt: Runtime, repo: str, installation_id: int | None) -> Planner:
+    """The planner's collaborators for one job on `repo`."""
+    forge = rt.forge(repo, installation_id)
+    config = rt.repo_config(forge)
+    budget = rt.settings.task_budget
+    steps = Budget(max_steps=config.agent.max_steps, max_tokens=budget.max_tokens, max_usd=budget.max_usd,
+                   max_wall_s=budget.max_wall_s)
+    return Planner(forge=forge, config=config, executor=rt.executor, model=lambda: rt.model(Role.PLANNER, config),
+                   state_dir=rt.state_dir, budget=steps, installation_id=installation_id)
+
+
+def worker_context(rt: Runtime, repo: str, installation_id: int | None) -> WorkerContext:
+    """A worker job's collaborators: forge, the repo's config, prompts, notes, the repository's mirror, models."""
+    forge = rt.forge(repo, installation_id)
+    config = rt.repo_config(forge)
+    settings = rt.settings
+    mirror = Mirror.of(forge, rt.state_dir, Identity(settings.git_author_name, settings.git_author_email))
+
+    def model_for(role: Role) -> ChatModel:
+        return rt.model(role, config)
+
+    return WorkerContext(
+        repo=repo, forge=forge, config=config, settings=settings, executor=rt.executor, mirror=mirror,
+        model_for=model_for, installation_id=installation_id,
+        overrides=repofiles.read_prompt_overrides(forge), notes=repofiles.read_notes(forge, config),
+    )
+
+
+def current_claimant() -> Claimant:
+    """The claimant of the running job: RQ's worker name and attempt, else this process."""
+    job = get_current_job()
+    worker = os.environ.get("RQ_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
+    if job is None:
+        return Claimant(worker=worker, attempt=1)
+    # Each start (first run, RQ retry, retry after a lapsed heartbeat) counts in the job's meta.
+    attempt = 1 + int(job.meta.get("attempts_started", 0))
+    job.meta["attempts_started"] = attempt
+    job.save_meta()
+    return Claimant(worker=job.worker_name or worker, attempt=attempt, job_id=job.id)
+
+
+# -- the planner's jobs ----------------------------------------------------------------------
+def _planner_job(rt: Runtime, repo: str, number: int, installation_id: int | None,
+                 core: Callable[[Planner, int], object]) -> None:
+    try:
+        planner = planner_for(rt, repo, installation_id)
+    except ConfigError as error:  # a bad config is said where the goal is, once
+        with failures_reported(rt.forge(repo, installation_id), number, None):
+            raise error
+        return
+    with failures_reported(planner.forge, number, planner.config):
+        core(planner, number)
+
+
+def plan_goal(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
+    """Plan goal `number` (once), apply pending re-plan requests, dispatch ready tasks."""
+    _planner_job(rt, repo, number, installation_id, planning.plan_goal)
+
+
+def dispatch_ready(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
+    """Enqueue goal `number`'s ready tasks and rewrite its status."""
+    _planner_job(rt, repo, number, installation_id, continuous.dispatch_only)
+
+
+def on_task_closed(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
+    """Task `number` closed (or its PR merged): wake its goal's `handoff` job."""
+    _planner_job(rt, repo, number, installation_id, continuous.task_closed)
+
+
+def handoff(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
+    """Fold every unprocessed handoff of goal `number` into the plan; dispatch; complete the goal."""
+    _planner_job(rt, repo, number, installation_id, continuous.handle_handoffs)
+
+
+# -- the worker's jobs -----------------------------------------------------------------------
+def _worker_job(ctx: WorkerContext, step: str, task: int | None, pr: int | None, core: Callable[[], T],
+                again: JobRequest | None = None) -> T | None:
+    """Run `core` inside the failure boundary, reported on the task (and the PR).
+
+    `again` is given for the jobs that maintain an open PR (CI fix, conflict, review): when their
+    push is rejected because another job on the same PR moved the branch first, their work is
+    stale rather than failed, so the job is submitted again (it runs once more, on the moved
+    branch, after this run: bot/queue/runs.py) instead of asking a person.
+    """
+
+    def attempt() -> T | None:
+        try:
+            return core()
+        except PushRejected as exc:
+            if again is None:
+                raise
+            log.info("%s on %s: the branch moved under it (%s); running it again", step, ctx.repo, exc)
+            ctx.executor.submit(again)
+            return None
+
+    target = task if task is not None else pr
+    result: T | None = None
+    if target is None:
+        result = attempt()
+    else:
+        with failures_reported(ctx.forge, target, ctx.config, step=step, task=task, also_on=pr):
+            result = attempt()
+    log.info("%s on %s: %s", step, ctx.repo, f"PR #{result.number}" if isinstance(result, PullRequest) else result)
+    return result
+
+
+def _pr_and_task(ctx: WorkerContext, pr: int | None, branch: str | None) -> tuple[int | None, int | None]:
+    found = ci.find_pr(ctx, pr, branch)
+    if found is None:
+        return pr, task_number_from_branch(branch or "")
+    return found.number, task_number_from_branch(found.head_ref)
+
+
+def implement_task(rt: Runtime, repo: str, number: int, installation_id: int | None) -> str:
+    ctx = worker_context(rt, repo, installation_id)
+    pr = _worker_job(ctx, "implement", number, None, lambda: implement.run_task(ctx, number, current_claimant()))
+    return f"PR #{pr.number}" if pr is not None else "nothing done"
+
+
+def fix_ci(rt: Runtime, repo: str, pr: int | None, branch: str | None, head_sha: str,
+           installation_id: int | None) -> str | None:
+    ctx = worker_context(rt, repo, installation_id)
+    pr_number, task = _pr_and_task(ctx, pr, branch)
+    again = JobRequest.make("fix_ci", repo=repo, pr=pr, branch=branch, head_sha=head_sha, installation_id=installation_id)
+    return _worker_job(ctx, "fix_ci", task, pr_number, lambda: ci.fix_ci(ctx, pr_number, branch, head_sha), again)
+
+
+def maybe_merge(rt: Runtime, repo: str, pr: int | None, branch: str | None, head_sha: str,
+                installation_id: int | None) -> str | None:
+    ctx = worker_context(rt, repo, installation_id)
+    pr_number, task = _pr_and_task(ctx, pr, branch)
+    return _worker_job(ctx, "merge", task, pr_number, lambda: merge.maybe_merge(ctx, pr_number, branch, head_sha))
+
+
+def scan_conflicts(rt: Runtime, repo: str, base_sha: str, installation_id: int | None) -> list[int] | None:
+    ctx = worker_context(rt, repo, installation_id)
+    return _worker_job(ctx, "scan_conflicts", None, None, lambda: conflicts.scan_conflicts(ctx, base_sha))
+
+
+def resolve_conflict(rt: Runtime, repo: str, pr: int, base_sha: str, installation_id: int | None) -> str | None:
+    ctx = worker_context(rt, repo, installation_id)
+    _, task = _pr_and_task(ctx, pr, None)
+    again = JobRequest.make("resolve_conflict", repo=repo, pr=pr, base_sha=base_sha, installation_id=installation_id)
+    return _worker_job(ctx, "resolve_conflict", task, pr, lambda: conflicts.resolve_conflict(ctx, pr, base_sha), again)
+
+
+def address_review(rt: Runtime, repo: str, pr: int, review_id: int | str, installation_id: int | None) -> str | None:
+    ctx = worker_context(rt, repo, installation_id)
+    _, task = _pr_and_task(ctx, pr, None)
+    again = JobRequest.make("address_review", repo=repo, pr=pr, review_id=review_id, installation_id=installation_id)
+    return _worker_job(ctx, "address_review", task, pr, lambda: review.address_review(ctx, pr, review_id), again)
+
+
+# -- commands --------------------------------------------------------------------------------
+def command(rt: Runtime, repo: str, number: int, comment_id: int, verb: str, text: str, sender: str,
+            installation_id: int | None) -> str | None:
+    """The `command` job: check the sender, reply once, run the verb."""
+    forge = rt.forge(repo, installation_id)
+    try:
+        config = rt.repo_config(forge)
+    except ConfigError as exc:  # say so where the command was given, once
+        comments.upsert(forge, number, f"reply-{comment_id}", exc.comment())
+        return exc.comment()
+    ctx = CommandContext(forge=forge, config=config, settings=rt.settings, executor=rt.executor, number=number,
+                         comment_id=comment_id, sender=sender, text=text, installation_id=installation_id)
+    return execute(ctx, verb, VERB_HANDLERS)
+
+
+#: A kind's name → its entry point (every kind of `bot/queue/kinds.py`).
+FUNCTIONS: dict[str, JobFunction] = {
+    "plan": plan_goal,
+    "dispatch": dispatch_ready,
+    "on_task_closed": on_task_closed,
+    "handoff": handoff,
+    "implement": implement_task,
+    "fix_ci": fix_ci,
+    "maybe_merge": maybe_merge,
+    "scan_conflicts": scan_conflicts,
+    "resolve_conflict": resolve_conflict,
+    "address_review": address_review,
+    "command": command,
+}
+
+
+def perform(rt: Runtime, job: JobRequest) -> Any:
+    """Run one job to its end in this process."""
+    return FUNCTIONS[job.kind](rt, **job.args)

@@ -1,0 +1,35 @@
+"""Workflow events, which only a GitHub Action sees: its own fan-out and CI that is itself a workflow.
+
+Events made with an Action's `GITHUB_TOKEN` start no workflow runs except `workflow_dispatch`
+(the orchestra's fan-out of tasks: input `task`) and `workflow_run` (a CI workflow finished:
+its `check_suite` would start no workflow). Composed into the Action's router only
+(`webhooks.handlers.ACTION_ROUTER`); the App server sees `check_suite`/`check_run` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bot.queue.kinds import JobRequest
+from webhooks.event import Event
+from webhooks.handlers.checks import check_jobs
+from webhooks.router import Router
+
+router = Router()
+
+
+@router.register("workflow_dispatch")
+def on_workflow_dispatch(event: Event) -> Iterator[JobRequest]:
+    """A run started for one task (input `task`) implements that task."""
+    inputs = event.payload.get("inputs") or {}
+    task = str(inputs.get("task") or "").strip().lstrip("#")
+    if task.isdigit():
+        yield event.job("implement", number=int(task))
+
+
+@router.register("workflow_run", action="completed")
+def on_workflow_run_completed(event: Event) -> Iterator[JobRequest]:
+    """CI that is itself a workflow finished on an orchestra branch: fix it or merge."""
+    run = event.payload.get("workflow_run") or {}
+    yield from check_jobs(event, run.get("conclusion"), run.get("head_branch"), run.get("head_sha"),
+                          run.get("pull_requests") or [])
