@@ -28,9 +28,9 @@ from bot.ledger.claims import Claimant
 from bot.ledger.failures import failures_reported
 from bot.ledger.taskbody import task_number_from_branch
 from bot.llm.types import ChatModel
-from bot.planner import continuous, planning
+from bot.planner import goal_jobs
 from bot.planner import verbs as planner_verbs
-from bot.planner.core import Planner
+from bot.planner.context import Planner
 from bot.queue.kinds import JobRequest
 from bot.runtime import JobFunction, Runtime
 from bot.settings import Budget, Role
@@ -103,22 +103,22 @@ def _planner_job(rt: Runtime, repo: str, number: int, installation_id: int | Non
 
 def plan_goal(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
     """Plan goal `number` (once), apply pending re-plan requests, dispatch ready tasks."""
-    _planner_job(rt, repo, number, installation_id, planning.plan_goal)
+    _planner_job(rt, repo, number, installation_id, goal_jobs.plan_goal)
 
 
 def dispatch_ready(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
     """Enqueue goal `number`'s ready tasks and rewrite its status."""
-    _planner_job(rt, repo, number, installation_id, continuous.dispatch_only)
+    _planner_job(rt, repo, number, installation_id, goal_jobs.dispatch_only)
 
 
 def on_task_closed(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
     """Task `number` closed (or its PR merged): wake its goal's `handoff` job."""
-    _planner_job(rt, repo, number, installation_id, continuous.task_closed)
+    _planner_job(rt, repo, number, installation_id, goal_jobs.task_closed)
 
 
 def handoff(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
     """Fold every unprocessed handoff of goal `number` into the plan; dispatch; complete the goal."""
-    _planner_job(rt, repo, number, installation_id, continuous.handle_handoffs)
+    _planner_job(rt, repo, number, installation_id, goal_jobs.handle_handoffs)
 
 
 # -- the worker's jobs -----------------------------------------------------------------------

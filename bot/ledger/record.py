@@ -19,7 +19,10 @@ from bot.forge.client import Forge
 from bot.forge.types import Comment
 from bot.ledger import markers
 from bot.ledger.comments import is_bot
+from bot.ledger.goaltree import GoalTask
+from bot.ledger.labels import State
 from bot.llm.types import Usage
+from bot.repoconfig import RepoConfig
 
 STATUS_MARKER = "status"
 RECORD_MARKER = "planner"
@@ -105,4 +108,17 @@ def pending_replans(forge: Forge, comments: list[Comment]) -> list[dict[str, Any
         data = markers.read_data(comment.body, REPLAN_MARKER)
         if isinstance(data, dict) and not data.get("done") and isinstance(data.get("comment"), int):
             found.append(data)
+    return found
+
+
+def unprocessed_handoffs(forge: Forge, config: RepoConfig, tasks: list[GoalTask],
+                         record: PlannerRecord) -> list[tuple[int, int, str]]:
+    """(task number, comment id, text) of the goal's handoffs not yet folded into the plan."""
+    done = set(record.handoffs_done)
+    found = []
+    for task in tasks:
+        state = task.state(config)
+        if task.subgoal or (task.open and state in (None, State.WAITING, State.READY)):
+            continue  # no worker has run on it yet
+        found += [(task.number, cid, text) for cid, text in read_handoffs(forge, task.number, done)]
     return found

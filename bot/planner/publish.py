@@ -10,15 +10,19 @@ says its parent and depth.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from github.GithubException import GithubException
 
 from bot.forge.client import Forge
 from bot.forge.types import Issue
 from bot.ledger import comments, labels, markers
-from bot.ledger.goaltree import TASKLIST_SECTION, GoalTask
+from bot.ledger.goaltree import TASKLIST_SECTION, GoalTask, goal_position
 from bot.ledger.labels import Kind, State, label_name
+from bot.ledger.record import PlannerRecord
 from bot.ledger.taskbody import GOAL_MARKER, TaskSpec, render_task_body
-from bot.planner.plan import Obsolete, Plan, PlannedTask, topological
+from bot.planner.context import Planner
+from bot.planner.plan_schema import Obsolete, Plan, PlannedTask, topological
 from bot.repoconfig import RepoConfig
 
 
@@ -92,3 +96,36 @@ def close_obsolete(forge: Forge, tasks: list[GoalTask], obsolete: list[Obsolete]
 def close_open(forge: Forge, tasks: list[GoalTask], reason: str) -> list[GoalTask]:
     """Close every open task as not planned with `reason` (cancel)."""
     return close_obsolete(forge, tasks, [Obsolete(key=t.key, reason=reason) for t in tasks if t.open])
+
+
+@dataclass
+class Changes:
+    """What applying a plan changed on the forge."""
+
+    created: list[GoalTask] = field(default_factory=list)
+    closed: list[GoalTask] = field(default_factory=list)
+    done: bool = False
+
+    def describe(self) -> str:
+        parts = []
+        if self.created:
+            parts.append("added " + ", ".join(f"#{t.number} {t.issue.title}" for t in self.created))
+        if self.closed:
+            parts.append("closed as not planned " + ", ".join(f"#{t.number}" for t in self.closed))
+        if self.done:
+            parts.append("declared the goal done")
+        return "; ".join(parts) or "no change to the tasks"
+
+
+def apply_plan(planner: Planner, goal: Issue, record: PlannerRecord, tasks: list[GoalTask], plan: Plan) -> Changes:
+    """Close the obsolete tasks, create the new ones (idempotently), keep the design decisions."""
+    _parent, depth = goal_position(goal)
+    changes = Changes(closed=close_obsolete(planner.forge, tasks, plan.obsolete), done=plan.done)
+    if plan.done:
+        waiting = [t for t in tasks if t.open and t.state(planner.config) in (None, State.WAITING, State.READY)]
+        changes.closed += close_open(planner.forge, waiting, "the planner declared the goal done")
+    changes.created = publish_tasks(planner.forge, planner.config, goal, plan, record.version, tasks, depth)
+    for note in plan.notes:
+        if note not in record.notes:
+            record.notes.append(note)
+    return changes

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from bot.ledger import labels
 from bot.ledger.goaltree import find_tasks
+from bot.ledger.goalview import read_goal
 from bot.ledger.labels import Kind, State, label_name
 from bot.ledger.record import load_record
 from bot.ledger.taskbody import parse_task_body
-from bot.planner.core import Planner, refresh, save_status
+from bot.planner.conclude import conclude, save_status
+from bot.planner.context import Planner
 from bot.planner.dispatch import implement_job
-from bot.planner.planning import open_goal, request_replan
+from bot.planner.goal_jobs import request_replan
 from bot.planner.publish import close_open
 from bot.queue.kinds import JobRequest
 from bot.steering import CommandContext, VerbHandler
@@ -67,8 +69,7 @@ def status(ctx: CommandContext) -> str | None:
     if (problem := _not_a_goal(ctx)) is not None:
         return problem
     planner = planner_for(ctx)
-    goal, record, tasks = open_goal(planner, ctx.number)
-    save_status(planner, goal, record, tasks)
+    save_status(planner, read_goal(ctx.forge, ctx.config, ctx.number))
     return "The status comment above is up to date."
 
 
@@ -91,8 +92,8 @@ def cancel(ctx: CommandContext) -> str | None:
     labels.ensure(ctx.forge, ctx.config)
     ctx.forge.add_labels(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
     closed = _cancel_tree(planner, ctx.number, depth=0)
-    goal, record, tasks = open_goal(planner, ctx.number)
-    refresh(planner, goal, record, tasks, note="Cancelled: open tasks were closed as not planned.")
+    conclude(planner, read_goal(ctx.forge, ctx.config, ctx.number),
+             note="Cancelled: open tasks were closed as not planned.")
     return (f"Cancelled: closed {len(closed)} open task(s) as not planned and dropped their queued jobs. "
             "The goal stays open and paused; `/orchestra replan` or `/orchestra resume` can pick it up again.")
 

@@ -8,8 +8,6 @@ existing PR is updated, and a task already in review with its PR open is left al
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot.agent import AgentResult
 from bot.errors import AgentFailed, BudgetExceeded, ModelError, OrchestraError, VerificationFailed
 from bot.forge.types import PullRequest
@@ -21,8 +19,8 @@ from bot.settings import Role
 from bot.worker import publish
 from bot.worker.session import (
     START,
+    ImplementResult,
     Task,
-    Verification,
     WorkerContext,
     load_task,
     run_role,
@@ -34,16 +32,6 @@ from bot.worker.session import (
 MAX_ROUNDS = 2
 #: States in which an implement job does nothing (someone paused it, or its dependencies are open).
 IDLE_STATES = frozenset({State.PAUSED, State.WAITING})
-
-
-@dataclass(frozen=True)
-class ImplementResult:
-    """What one implementation produced, before anything is published."""
-
-    agent: AgentResult
-    verification: Verification
-    commit: str | None
-    usage: Usage
 
 
 def agent_error(result: AgentResult, what: str) -> OrchestraError:

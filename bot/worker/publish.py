@@ -3,8 +3,6 @@ one PR of the task, move the task to review, post the handoff, and wake the goal
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bot.errors import PushRejected
 from bot.forge.types import PullRequest
 from bot.git import REMOTE_PREFIX, Worktree
@@ -12,10 +10,7 @@ from bot.ledger import attempts as attempts_mod
 from bot.ledger import comments, labels, markers
 from bot.ledger.labels import State
 from bot.queue.kinds import JobRequest
-from bot.worker.session import Task, WorkerContext
-
-if TYPE_CHECKING:
-    from bot.worker.implement import ImplementResult
+from bot.worker.session import ImplementResult, Task, WorkerContext
 
 MAX_PUSHES = 3
 HANDOFF_MARKER = "handoff"

@@ -14,7 +14,7 @@ from bot.forge.client import Forge
 from bot.forge.types import Issue
 from bot.git import Mirror, Worktree
 from bot.ledger.taskbody import TaskSpec, branch_name, parse_task_body
-from bot.llm.types import ChatModel
+from bot.llm.types import ChatModel, Usage
 from bot.prompting import policy_context, render_prompt
 from bot.queue.kinds import Executor
 from bot.repoconfig import RepoConfig
@@ -137,3 +137,13 @@ def verify(ctx: WorkerContext, worktree: Worktree, acceptance: list[str]) -> Ver
             if result.timed_out or result.exit_code != 0:
                 return Verification(ok=False, output="\n".join(lines), commands=tuple(commands))
     return Verification(ok=True, output="\n".join(lines), commands=tuple(commands))
+
+
+@dataclass(frozen=True)
+class ImplementResult:
+    """What one implementation produced, before anything is published."""
+
+    agent: AgentResult
+    verification: Verification
+    commit: str | None
+    usage: Usage

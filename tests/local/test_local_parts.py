@@ -21,7 +21,7 @@ from bot.modes.local.run import goal_from_text
 from bot.modes.local.session import role_models
 from bot.modes.local.snapshot import Snapshot, TaskRow, read_attempts
 from bot.modes.local.userrepo import default_state_dir, detect_ci_command, read_config
-from bot.planner.plan import Rules, parse_plan
+from bot.planner.plan_schema import Rules, parse_plan
 from bot.repoconfig import RepoConfig
 from bot.settings import RoleModels
 from tests.support.git_repos import make_repo

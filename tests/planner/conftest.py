@@ -19,7 +19,7 @@ from bot.forge.auth import forge_for
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
 from bot.ledger import labels
-from bot.planner.core import Planner
+from bot.planner.context import Planner
 from bot.queue.executors import RQExecutor
 from bot.queue.kinds import JobRequest
 from bot.settings import Budget, RoleModels, Settings

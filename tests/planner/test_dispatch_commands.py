@@ -12,9 +12,8 @@ import pytest
 from bot.jobs import VERB_HANDLERS
 from bot.llm.scripted import call, register_script, scripted_model, turns, unregister_script
 from bot.llm.types import Reply
-from bot.planner.continuous import dispatch_only
-from bot.planner.core import Planner
-from bot.planner.planning import plan_goal
+from bot.planner.context import Planner
+from bot.planner.goal_jobs import dispatch_only, plan_goal
 from bot.repoconfig import RepoConfig
 from bot.steering import CommandContext, execute
 from tests.planner.conftest import Bed, task

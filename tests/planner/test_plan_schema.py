@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.planner.plan import (
+from bot.planner.plan_schema import (
     Existing,
     Plan,
     PlanError,

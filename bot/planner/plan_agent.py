@@ -1,4 +1,7 @@
-"""The planning agent: read-only tools over a checkout and a `submit_plan` tool whose plan is validated.
+"""The planning agent: one run over a fresh checkout, with read-only tools and a validated `submit_plan`.
+
+`ask` prepares a run for a goal — a read-only checkout of the default branch, a repository map,
+the notes file, the prompt overrides, the open tasks as the checks know them — and runs it.
 
 An invalid plan goes back to the model as the tool's result with the validation error; after
 `planner.max_plan_attempts` invalid plans the run ends and `PlanInvalid` carries the last
@@ -13,13 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot import repofiles
 from bot.agent import Terminal, TerminalTool, Toolbox, finish_tool, run_agent
 from bot.agent.files import ToolFailure
 from bot.agent.result import Handoff
 from bot.errors import PlanInvalid
 from bot.forge.types import Issue
+from bot.ledger.goaltree import GoalTask, goal_position
+from bot.ledger.labels import State
+from bot.ledger.record import PlannerRecord, now_iso
+from bot.ledger.taskbody import parse_task_body
 from bot.llm.types import ChatModel, ToolSpec, Usage
-from bot.planner.plan import Plan, PlanError, Rules, parse_plan, plan_tool_schema
+from bot.planner.context import Planner
+from bot.planner.plan_schema import Existing, Plan, PlanError, Rules, parse_plan, plan_tool_schema
+from bot.planner.repomap import build_repo_map
 from bot.prompting import policy_context, render_prompt
 from bot.repoconfig import RepoConfig
 from bot.settings import Budget
@@ -55,6 +65,10 @@ class PlanOutcome:
     plan: Plan
     usage: Usage
     attempts: int
+
+    def charged(self, record: PlannerRecord) -> PlannerRecord:
+        """`record` with this run's token use added."""
+        return record.model_copy(update={"usage": record.usage + self.usage})
 
 
 def system_prompt(request: PlanRequest) -> str:
@@ -119,3 +133,49 @@ def run_planner(model: ChatModel, checkout: Path, request: PlanRequest, budget: 
     if result.terminal_tool == "finish":
         raise PlanInvalid(f"the planner reported the goal cannot be planned as written: {result.report.markdown()}")
     raise PlanInvalid(f"the planner stopped without a plan ({result.status}): {result.reason}")
+
+
+# -- one planning run of a goal: checkout, repository map, notes, prompt, agent ------------
+def existing_rules(planner: Planner, tasks: list[GoalTask], depth: int, first: bool) -> Rules:
+    busy = (State.WORKING, State.REVIEW)
+    existing = {t.key: Existing(t.key, t.open, tuple(t.spec.owned_paths), tuple(t.spec.depends_on_keys),
+                                t.open and t.state(planner.config) in busy) for t in tasks}
+    return Rules(bounds=planner.config.planner, depth=depth, first=first, existing=existing)
+
+
+def task_lines(planner: Planner, tasks: list[GoalTask]) -> list[str]:
+    """One line per task for the planner's prompt: key, number, title, state, paths, dependencies."""
+    lines = []
+    for task in tasks:
+        state = task.state(planner.config)
+        where = (state.value if state else "open") if task.open else (
+            "done" if task.issue.state_reason in (None, "completed") else "closed as not planned")
+        owns = f"; owns {', '.join(task.spec.owned_paths)}" if task.spec.owned_paths else ""
+        deps = f"; after {', '.join(task.spec.depends_on_keys)}" if task.spec.depends_on_keys else ""
+        lines.append(f"`{task.key}` #{task.number} {task.issue.title} ({task.spec.kind}: {where}{owns}{deps})")
+    return lines
+
+
+def ask(planner: Planner, goal: Issue, tasks: list[GoalTask], *, first: bool, guidance: str = "",
+        handoffs: list[str] | None = None) -> PlanOutcome:
+    """Check out the repo, map it, and run the planning agent for `goal`."""
+    parent_number, depth = goal_position(goal)
+    parent = planner.forge.get_issue(parent_number) if parent_number is not None else None
+    spec_paths = _own_paths(goal)  # a sub-goal's paths, from its task marker in the parent's plan
+    with planner.worktree() as root:
+        request = PlanRequest(
+            repo=planner.repo, goal=goal, config=planner.config, rules=existing_rules(planner, tasks, depth, first),
+            repo_map=build_repo_map(root, planner.config), notes=repofiles.read_notes(planner.forge, planner.config),
+            guidance=guidance, open_tasks=task_lines(planner, tasks), handoffs=handoffs or [], parent=parent,
+            owned_paths=spec_paths, overrides=repofiles.read_prompt_overrides(planner.forge),
+        )
+        transcripts = planner.state_dir / "transcripts"
+        transcripts.mkdir(parents=True, exist_ok=True)
+        name = f"plan-{planner.repo.replace('/', '_')}-{goal.number}-{now_iso().replace(':', '')}.jsonl"
+        return run_planner(planner.model(), root, request, planner.budget, transcripts / name)
+
+
+def _own_paths(goal: Issue) -> list[str]:
+    """The paths a sub-goal owns (its task marker in the parent's plan); a person's goal owns none."""
+    spec = parse_task_body(goal.body)
+    return spec.owned_paths if spec else []
