@@ -42,6 +42,7 @@ class HubConfig:
     webhook_secret: str | None = None
     fault_rate: float = 0.0
     fault_seed: int = 0
+    fault_after_share: float = 0.0  # of the injected faults, the share hitting writes after they applied
     latency_ms: int = 0
     rate_limit: int = 5000
     threads: int = 16
@@ -60,7 +61,7 @@ class LocalHub:
         self.events = Events(self.store)
         self.metrics = Metrics()
         self.events.on_delivered.append(self.metrics.delivery)
-        self.faults = Faults(config.fault_rate, config.fault_seed)
+        self.faults = Faults(config.fault_rate, config.fault_seed, config.fault_after_share)
         self.ratelimit = RateLimiter(config.rate_limit)
         self.post_receive: list[PostReceive] = [self._emit_push]
         self.response_checks: list[ResponseCheck] = []
