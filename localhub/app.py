@@ -37,6 +37,7 @@ ROOT_MODULES: list[str] = [
     "localhub.api.internal",
     "localhub.pages",
     "localhub.api.actions",  # an /api/v3 route (workflow dispatches) and /_localhub/dispatches
+    "localhub.api.manifests",  # the App manifest form (web root) and its conversion (/api/v3)
 ]
 
 

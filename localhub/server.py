@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Response
 
-from localhub import payloads
+from localhub import manifests, payloads
 from localhub.app import create_app
 from localhub.attach import attach
 from localhub.auth import AppConfig
@@ -79,10 +79,20 @@ class LocalHub:
             self.add_user(login, token)
         if self.config.webhook_url:
             self.set_app_webhook(self.config.webhook_url, self.config.webhook_secret)
-        if self.config.app is not None:
-            self.store.ensure_user(self.config.app.bot_login, "Bot")
-            self.events.app_id = self.config.app.app_id
-            self.events.installation_id = self.config.app.installation_id
+        made = manifests.load_app(self.store)  # an App the manifest flow made in this state dir
+        if made is not None and self.config.app in (None, made[0]):
+            self.use_app(*made)
+        elif self.config.app is not None:
+            self.use_app(self.config.app)
+
+    def use_app(self, app: AppConfig, webhook: tuple[str, str | None] | None = None) -> None:
+        """Serve `app` (App mode); `webhook` (url, secret), if given, becomes the App webhook."""
+        self.config.app = app
+        self.store.ensure_user(app.bot_login, "Bot")
+        self.events.app_id = app.app_id
+        self.events.installation_id = app.installation_id
+        if webhook is not None:
+            self.set_app_webhook(*webhook)
 
     # -- users, repos, webhooks -------------------------------------------------------------
     def add_user(self, login: str, token: str) -> Row:
