@@ -3,6 +3,8 @@ and redirects with a code; `POST /api/v3/app-manifests/{code}/conversions` trade
 
 from __future__ import annotations
 
+import threading
+
 from flask import Blueprint, Response, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -15,6 +17,7 @@ from localhub.store import Row
 
 bp = Blueprint("manifests", __name__, template_folder="../templates")
 FORM_PATHS = ("/settings/apps/new", "/organizations/<org>/settings/apps/new")
+_CREATING = threading.Lock()  # one App slot: two forms at once must not both fill it
 SIGN_IN = "Sign in with your localhub login and personal token (HTTP basic auth) to register an App."
 
 
@@ -61,10 +64,11 @@ def create_from_manifest(org: str | None = None) -> BaseResponse:
             return _page(org, f"There is no organization {org}.", 404)
     try:
         manifest = Manifest.parse(request.form.get("manifest", ""), owner["login"])
-        app, code, webhook = manifests.create_app(hub().store, hub().config.app, manifest, owner)
+        with _CREATING:
+            app, code, webhook = manifests.create_app(hub().store, hub().config.app, manifest, owner)
+            hub().use_app(app, webhook)
     except ManifestError as exc:
         return _page(org, str(exc), 422)
-    hub().use_app(app, webhook)
     hub().announce_installation()
     state = request.args.get("state") or request.form.get("state")
     return redirect(manifests.redirect_target(manifest.redirect_url, code, state), 302)
