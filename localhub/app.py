@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from localhub.auth import principal_for
+from localhub.faults import AFTER, BEFORE, bad_gateway
 from localhub.rest import ApiError
 
 API_PREFIX = "/api/v3"
@@ -36,6 +37,7 @@ ROOT_MODULES: list[str] = [
     "localhub.api.internal",
     "localhub.pages",
     "localhub.api.actions",  # an /api/v3 route (workflow dispatches) and /_localhub/dispatches
+    "localhub.api.manifests",  # the App manifest form (web root) and its conversion (/api/v3)
 ]
 
 
@@ -81,16 +83,18 @@ def _before() -> Response | None:
     g.installation_id = principal.installation_id
     g.principal_label = principal.label  # faulted calls are metered under the caller's label too
     key = g.rate_key = principal.label if principal.kind != "anonymous" else f"ip:{request.remote_addr}"
-    fault = hub.faults.draw()
-    if fault is not None:
+    fault = hub.faults.draw(request.method)
+    if fault is not None and fault.when == BEFORE:
         g.rate = hub.ratelimit.peek(key, principal.kind)  # headers on every answer; no budget spent
-        return fault
+        hub.metrics.fault(BEFORE)
+        return fault.response()
     free = request.path == API_PREFIX + "/rate_limit"  # GitHub: checking the limit costs nothing
     g.rate = hub.ratelimit.peek(key, principal.kind) if free else hub.ratelimit.spend(key, principal.kind)
     if g.rate.remaining < 0:
         g.rate = g.rate.exhausted()
         raise ApiError(403, _limit_message(principal),
                        doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
+    g.fault_after = fault  # a write served now and answered 502 in _after (None: no fault)
     return None
 
 
@@ -107,6 +111,9 @@ def _after(resp: Response) -> Response:
     if not is_api():
         return resp
     hub = _hub()
+    if g.pop("fault_after", None) is not None:
+        resp = bad_gateway()  # the write was applied; the caller is told it failed
+        hub.metrics.fault(AFTER)
     resp = _conditional(hub, resp)
     rate = g.get("rate")
     if rate is not None:

@@ -40,10 +40,23 @@ class AppConfig:
     public_key_pem: str
     slug: str = "orchestra"
     installation_id: int = 1
+    # What the App's manifest said (the manifest flow, localhub/manifests.py); unset for an App from
+    # the command line, whose `GET /app` shows the slug as name and localhub's default permissions.
+    name: str | None = None
+    owner_login: str | None = None
+    description: str | None = None
+    external_url: str | None = None
+    permissions: tuple[tuple[str, str], ...] = ()
+    events: tuple[str, ...] = ()
+    created_at: str | None = None
 
     @property
     def bot_login(self) -> str:
         return f"{self.slug}[bot]"
+
+    @property
+    def client_id(self) -> str:
+        return f"Iv1.localhub{self.app_id}"
 
 
 def _bad(message: str = BAD_CREDENTIALS) -> ApiError:
@@ -93,7 +106,7 @@ def _app_principal(app: AppConfig | None, token: str) -> Principal:
                    "time at which the assertion expires") from None
     except jwt.InvalidTokenError:
         raise _bad("A JSON web token could not be decoded") from None
-    if str(claims["iss"]) not in (str(app.app_id), f"Iv1.localhub{app.app_id}"):
+    if str(claims["iss"]) not in (str(app.app_id), app.client_id):
         raise _bad("A JSON web token could not be decoded")
     if int(claims["exp"]) - int(claims["iat"]) > JWT_MAX_LIFETIME + JWT_LEEWAY:
         raise _bad("'Expiration time' claim ('exp') is too far in the future")

@@ -32,6 +32,8 @@ def add_actions(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--webhook-secret", help="secret signing deliveries to --webhook-url")
     serve.add_argument("--fault-rate", type=float, default=0.0, help="share of API calls answered 502/403")
     serve.add_argument("--fault-seed", type=int, default=0)
+    serve.add_argument("--fault-after-share", type=float, default=0.0, metavar="SHARE",
+                       help="of the injected faults, the share that hit a write after applying it (answered 502)")
     serve.add_argument("--latency-ms", type=int, default=0, help="added to every API call")
     serve.add_argument("--rate-limit", type=int, default=5000, help="requests per hour per token")
     serve.set_defaults(func=serve_command)
@@ -54,6 +56,8 @@ def _users(pairs: list[str]) -> dict[str, str]:
 
 
 def config_from_args(args: argparse.Namespace) -> HubConfig:
+    if not 0.0 <= args.fault_after_share <= 1.0:
+        raise SystemExit(f"localhub: --fault-after-share expects a share between 0 and 1, got {args.fault_after_share}")
     app = None
     if args.app_id is not None:
         if args.app_public_key is None:
@@ -61,7 +65,8 @@ def config_from_args(args: argparse.Namespace) -> HubConfig:
         app = AppConfig(args.app_id, args.app_public_key.read_text(), args.app_slug)
     return HubConfig(state_dir=args.state, host=args.host, port=args.port, users=_users(args.user), app=app,
                      webhook_url=args.webhook_url, webhook_secret=args.webhook_secret,
-                     fault_rate=args.fault_rate, fault_seed=args.fault_seed, latency_ms=args.latency_ms,
+                     fault_rate=args.fault_rate, fault_seed=args.fault_seed,
+                     fault_after_share=args.fault_after_share, latency_ms=args.latency_ms,
                      rate_limit=args.rate_limit)
 
 

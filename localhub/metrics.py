@@ -1,4 +1,4 @@
-"""Metering: REST calls by method and route template and by token label; webhook deliveries."""
+"""Metering: REST calls by method and route template and by token label; webhook deliveries; faults."""
 
 from __future__ import annotations
 
@@ -16,12 +16,18 @@ class Metrics:
         self._tokens: Counter[str] = Counter()
         self._statuses: Counter[str] = Counter()
         self._deliveries: Counter[tuple[str, str]] = Counter()
+        self._faults: Counter[str] = Counter({"before": 0, "after": 0})
 
     def rest_call(self, method: str, route: str, token_label: str, status: int) -> None:
         with self._lock:
             self._routes[f"{method} {route}"] += 1
             self._tokens[token_label] += 1
             self._statuses[str(status)] += 1
+
+    def fault(self, when: str) -> None:
+        """An injected fault: "before" (the call was not served) or "after" (served, answered 502)."""
+        with self._lock:
+            self._faults[when] += 1
 
     def delivery(self, event: str, outcome: str) -> None:
         with self._lock:
@@ -40,4 +46,5 @@ class Metrics:
                     "by_status": dict(sorted(self._statuses.items())),
                 },
                 "webhooks": {"total": sum(self._deliveries.values()), "by_event": by_event},
+                "faults": dict(sorted(self._faults.items())),
             }

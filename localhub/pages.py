@@ -2,8 +2,10 @@
 
 `/` lists repositories; `/{o}/{r}/issues` and `/{o}/{r}/pulls` list issues and PRs; one page per
 issue (`/{o}/{r}/issues/{n}`) and per PR (`/{o}/{r}/pull/{n}`) shows body, comments, labels,
-assignees, sub-issues, and for a PR its mergeability, checks and reviews. Only public
-repositories are shown (the pages take no credentials). `/{o}/{r}.git/...` stays git's.
+assignees, sub-issues, and for a PR its mergeability, checks and reviews. Bodies of issues, PRs,
+comments and reviews are rendered as GitHub-flavoured Markdown (`localhub.gfm`: HTML comments
+dropped, raw HTML sanitised). Only public repositories are shown (the pages take no
+credentials). `/{o}/{r}.git/...` stays git's.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from localhub import checkstore, pullstore
+from localhub import checkstore, gfm, pullstore
 from localhub.rest import hub, urls
 from localhub.store import Row
 
@@ -80,7 +82,8 @@ def pulls(owner: str, name: str) -> str:
     return _listing(owner, name, 1)
 
 
-def _timeline(issue: Row, pull: Row | None) -> list[dict[str, Any]]:
+def _timeline(issue: Row, pull: Row | None, repo_path: str) -> list[dict[str, Any]]:
+    """Comments, reviews and review comments in time order, each `body` rendered as Markdown."""
     store = hub().store
     items = [{"user": store.user_by_id(c["user_id"])["login"], "what": "commented", "at": c["created_at"],
               "body": c["body"]} for c in store.all("SELECT * FROM comments WHERE issue_id=?", (issue["id"],))]
@@ -92,14 +95,18 @@ def _timeline(issue: Row, pull: Row | None) -> list[dict[str, Any]]:
         items += [{"user": store.user_by_id(c["user_id"])["login"], "what": f"on {c['path']}:{c['line'] or ''}",
                    "at": c["created_at"], "body": c["body"]}
                   for c in pullstore.review_comments(store, pull["issue_id"])]
+    for item in items:
+        item["body"] = gfm.render(item["body"], repo_path)
     return sorted(items, key=lambda item: item["at"])
 
 
 def _issue_page(repo: Row, issue: Row, pull: Row | None) -> str:
     store = hub().store
+    full_name = _full(repo)
     context: dict[str, Any] = {
-        "full_name": _full(repo), "issue": hub().shapes(urls().web).issue(issue), "badge": _badge(issue),
-        "timeline": _timeline(issue, pull), "pull": None,
+        "full_name": full_name, "issue": hub().shapes(urls().web).issue(issue), "badge": _badge(issue),
+        "body": gfm.render(issue["body"], f"/{full_name}"),
+        "timeline": _timeline(issue, pull, f"/{full_name}"), "pull": None,
         "parent": store.issue_by_id(issue["parent_id"]) if issue["parent_id"] else None,
         "children": store.all("SELECT * FROM issues WHERE parent_id=? ORDER BY id", (issue["id"],)),
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Response
 
-from localhub import payloads
+from localhub import manifests, payloads
 from localhub.app import create_app
 from localhub.attach import attach
 from localhub.auth import AppConfig
@@ -42,6 +42,7 @@ class HubConfig:
     webhook_secret: str | None = None
     fault_rate: float = 0.0
     fault_seed: int = 0
+    fault_after_share: float = 0.0  # of the injected faults, the share hitting writes after they applied
     latency_ms: int = 0
     rate_limit: int = 5000
     threads: int = 16
@@ -60,7 +61,7 @@ class LocalHub:
         self.events = Events(self.store)
         self.metrics = Metrics()
         self.events.on_delivered.append(self.metrics.delivery)
-        self.faults = Faults(config.fault_rate, config.fault_seed)
+        self.faults = Faults(config.fault_rate, config.fault_seed, config.fault_after_share)
         self.ratelimit = RateLimiter(config.rate_limit)
         self.post_receive: list[PostReceive] = [self._emit_push]
         self.response_checks: list[ResponseCheck] = []
@@ -78,10 +79,20 @@ class LocalHub:
             self.add_user(login, token)
         if self.config.webhook_url:
             self.set_app_webhook(self.config.webhook_url, self.config.webhook_secret)
-        if self.config.app is not None:
-            self.store.ensure_user(self.config.app.bot_login, "Bot")
-            self.events.app_id = self.config.app.app_id
-            self.events.installation_id = self.config.app.installation_id
+        made = manifests.load_app(self.store)  # an App the manifest flow made in this state dir
+        if made is not None and self.config.app in (None, made[0]):
+            self.use_app(*made)
+        elif self.config.app is not None:
+            self.use_app(self.config.app)
+
+    def use_app(self, app: AppConfig, webhook: tuple[str, str | None] | None = None) -> None:
+        """Serve `app` (App mode); `webhook` (url, secret), if given, becomes the App webhook."""
+        self.config.app = app
+        self.store.ensure_user(app.bot_login, "Bot")
+        self.events.app_id = app.app_id
+        self.events.installation_id = app.installation_id
+        if webhook is not None:
+            self.set_app_webhook(*webhook)
 
     # -- users, repos, webhooks -------------------------------------------------------------
     def add_user(self, login: str, token: str) -> Row:

@@ -113,6 +113,7 @@ GET /app
 POST /app/installations/{installation_id}/access_tokens
 GET /repos/{owner}/{repo}/installation
 GET /app/installations
+POST /app-manifests/{code}/conversions
 POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches
 GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs
 GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs

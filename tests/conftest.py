@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.support.git_repos",
     "tests.support.localhub",
     "tests.support.model_server",
+    "tests.support.browser",
 ]
 
 

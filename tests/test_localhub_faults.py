@@ -133,3 +133,89 @@ def test_latency_applies_to_api_calls_only(localhub) -> None:
     started = time.monotonic()
     localhub.metrics()
     assert time.monotonic() - started < 0.15
+
+
+def test_after_faults_apply_the_write_then_answer_502(localhub) -> None:
+    token = localhub.add_user("alice")
+    localhub.github("alice").get_user().create_repo("late")
+    headers = {"Authorization": f"token {token}"}
+    localhub.hub.faults = Faults(rate=1.0, seed=5, after_share=1.0)
+    created = requests.post(f"{localhub.api_url}/repos/alice/late/issues", headers=headers,
+                            json={"title": "Made despite the 502"}, timeout=10)
+    assert created.status_code == 502
+    assert created.json() == {"message": "Server Error"}
+    assert "X-RateLimit-Remaining" in created.headers
+    localhub.hub.faults = Faults(rate=0.0)
+    listed = requests.get(f"{localhub.api_url}/repos/alice/late/issues", headers=headers, timeout=10).json()
+    assert [issue["title"] for issue in listed] == ["Made despite the 502"]
+    assert localhub.metrics()["faults"] == {"before": 0, "after": 1}
+
+
+def test_reads_are_never_after_faults(localhub) -> None:
+    token = localhub.add_user("alice")
+    localhub.hub.faults = Faults(rate=1.0, seed=5, after_share=1.0)
+    answers = _statuses(localhub, token, 10)
+    assert set(answers) <= {403, 502} and len(answers) == 10  # every read still fails, before the work
+    assert localhub.metrics()["faults"] == {"before": 10, "after": 0}
+
+
+def _mixed_calls(localhub, token: str, seed: int) -> list[tuple[str, str, int]]:
+    """Alternate issue creations and reads under a 40% fault rate, half of the faults after the write."""
+    headers = {"Authorization": f"token {token}"}
+    localhub.hub.faults = Faults(rate=0.4, seed=seed, after_share=0.5)
+    outcomes = []
+    for i in range(30):
+        title = f"issue {seed} {i}"
+        if i % 2:
+            resp = requests.get(f"{localhub.api_url}/repos/alice/mixed/issues", headers=headers, timeout=10)
+        else:
+            resp = requests.post(f"{localhub.api_url}/repos/alice/mixed/issues", headers=headers,
+                                 json={"title": title}, timeout=10)
+        outcomes.append((resp.request.method or "", title, resp.status_code))
+    localhub.hub.faults = Faults(rate=0.0)
+    return outcomes
+
+
+def test_after_faults_are_deterministic_by_seed_and_counted_apart(localhub) -> None:
+    token = localhub.add_user("alice")
+    localhub.github("alice").get_user().create_repo("mixed")
+    first = _mixed_calls(localhub, token, 21)
+    second = _mixed_calls(localhub, token, 21)
+    assert [(m, s) for m, _, s in first] == [(m, s) for m, _, s in second]
+    other = _mixed_calls(localhub, token, 22)
+    assert [s for _, _, s in first] != [s for _, _, s in other]
+
+    replay = Faults(rate=0.4, seed=21, after_share=0.5)  # the same seed draws the same faults
+    drawn = [replay.draw(method) for method, _, _ in first]
+    assert {f.when for f in drawn if f} == {"before", "after"}
+    assert all(f.when == "before" for (m, _, _), f in zip(first, drawn, strict=True) if f and m == "GET")
+    titles = {i.title for i in localhub.github("alice").get_repo("alice/mixed").get_issues(state="all")}
+    for (method, title, status), fault in zip(first, drawn, strict=True):
+        if fault is None:
+            assert status in (200, 201)
+        else:
+            assert status == 502 if fault.when == "after" else status in (403, 502)
+        if method == "POST":  # created exactly when served: no fault, or a fault after the write
+            assert (title in titles) == (fault is None or fault.when == "after"), (title, fault)
+    replay_other = Faults(rate=0.4, seed=22, after_share=0.5)
+    drawn_other = [replay_other.draw(method) for method, _, _ in other]
+    for when in ("before", "after"):  # three runs: seed 21 twice, seed 22 once
+        expected = 2 * sum(1 for f in drawn if f and f.when == when) + sum(
+            1 for f in drawn_other if f and f.when == when)
+        assert localhub.metrics()["faults"][when] == expected
+
+
+def test_fault_after_share_is_on_the_command_line(tmp_path) -> None:
+    import argparse
+
+    from localhub.cli import add_actions, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_actions(parser)
+    args = parser.parse_args(["serve", "--state", str(tmp_path), "--fault-rate", "0.2",
+                              "--fault-after-share", "0.5"])
+    config = config_from_args(args)
+    assert (config.fault_rate, config.fault_after_share) == (0.2, 0.5)
+    bad = parser.parse_args(["serve", "--state", str(tmp_path), "--fault-after-share", "1.5"])
+    with pytest.raises(SystemExit, match="--fault-after-share"):
+        config_from_args(bad)

@@ -46,22 +46,37 @@ def _account(app: AppConfig) -> Row:
     return store.ensure_user(app.bot_login, "Bot")
 
 
+def app_permissions(app: AppConfig) -> dict[str, str]:
+    """The App's permissions: its manifest's `default_permissions`, else localhub's defaults."""
+    return dict(app.permissions) if app.permissions else dict(APP_PERMISSIONS)
+
+
+def app_events(app: AppConfig) -> list[str]:
+    return list(app.events) if app.events else list(APP_EVENTS)
+
+
 def installation_shape(app: AppConfig, account: Row | None = None) -> dict:
-    return shapes().installation(app.installation_id, app.app_id, app.slug, account or _account(app))
+    shape = shapes().installation(app.installation_id, app.app_id, app.slug, account or _account(app))
+    return {**shape, "permissions": app_permissions(app), "events": app_events(app)}
+
+
+def app_shape(app: AppConfig) -> dict:
+    """GitHub's `integration` object for the App (`GET /app`, the manifest conversion)."""
+    owner = (hub().store.user_by_login(app.owner_login) if app.owner_login else None) or _account(app)
+    stamp = app.created_at or owner["created_at"]
+    return {
+        "id": app.app_id, "slug": app.slug, "node_id": f"A_lh{app.app_id}", "client_id": app.client_id,
+        "owner": shapes().user(owner), "name": app.name or app.slug,
+        "description": app.description if app.name else "A GitHub App served by localhub",
+        "external_url": app.external_url or shapes().web, "html_url": f"{shapes().web}/apps/{app.slug}",
+        "created_at": stamp, "updated_at": stamp, "permissions": app_permissions(app),
+        "events": app_events(app), "installations_count": 1,
+    }
 
 
 @bp.get("/app")
 def get_app() -> Response:
-    app = require_jwt()
-    owner = _account(app)
-    stamp = owner["created_at"]
-    return json_response({
-        "id": app.app_id, "slug": app.slug, "node_id": f"A_lh{app.app_id}", "client_id": f"Iv1.localhub{app.app_id}",
-        "owner": shapes().user(owner), "name": app.slug, "description": "A GitHub App served by localhub",
-        "external_url": shapes().web, "html_url": f"{shapes().web}/apps/{app.slug}",
-        "created_at": stamp, "updated_at": stamp, "permissions": dict(APP_PERMISSIONS),
-        "events": list(APP_EVENTS), "installations_count": 1,
-    })
+    return json_response(app_shape(require_jwt()))
 
 
 @bp.get("/app/installations")
@@ -84,7 +99,7 @@ def create_access_token(installation_id: int) -> Response:
     if installation_id != app.installation_id:
         not_found()
     token, expires_at = mint_installation_token(hub().store, app)
-    return json_response({"token": token, "expires_at": expires_at, "permissions": dict(APP_PERMISSIONS),
+    return json_response({"token": token, "expires_at": expires_at, "permissions": app_permissions(app),
                           "repository_selection": "all"}, 201)
 
 
