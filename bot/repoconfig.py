@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError
 from bot.settings import Role
 
 CONFIG_PATH = ".github/orchestra.yml"
+
+
+#: What a path segment may not hold: backslashes, percent-escapes and control characters.
+_BAD_CHARS = re.compile(r"[\\%\x00-\x1f\x7f]")
+
+
+def check_repo_path(value: str) -> str:
+    """`value` when it is a plain path inside a repository; ValueError (one line, saying why) otherwise.
+
+    Plain: relative, `/`-separated, normalised (no empty, `.` or `..` segment, no trailing slash),
+    no drive letter, no backslash, `%` or control character. Whoever reads the file still checks
+    where it resolves (a symlink can point anywhere): `Forge.read_file`, `orchestra agent run`.
+    """
+    problem = ""
+    if not value:
+        problem = "it is empty"
+    elif value.startswith("/") or re.match(r"^[A-Za-z]:", value):
+        problem = "it is absolute"
+    elif _BAD_CHARS.search(value):
+        problem = "backslashes, '%' and control characters are not allowed"
+    elif any(part in ("", ".", "..") for part in value.split("/")):
+        problem = "it must be normalised: no '..', '.' or empty segment, no trailing '/'"
+    if problem:
+        raise ValueError(f"{value!r} is not a path inside the repository ({problem}); e.g. docs/NOTES.md")
+    return value
 
 
 class _Strict(BaseModel):
@@ -94,6 +120,11 @@ class RepoConfig(_Strict):
     planner: PlannerBounds = PlannerBounds()
     agent: AgentPolicy = AgentPolicy()
     notes_file: str = ".orchestra/NOTES.md"
+
+    @field_validator("notes_file")
+    @classmethod
+    def _inside_the_repository(cls, value: str) -> str:
+        return check_repo_path(value)
 
     def label(self, name: str) -> str:
         """The full label name, e.g. ``orchestra:task``."""

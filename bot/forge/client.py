@@ -18,7 +18,7 @@ from bot.forge.base import verb
 from bot.forge.issues import IssueVerbs
 from bot.forge.pulls import PullVerbs
 from bot.forge.types import Permission
-from bot.repoconfig import CONFIG_PATH, RepoConfig, parse_repo_config
+from bot.repoconfig import CONFIG_PATH, RepoConfig, check_repo_path, parse_repo_config
 
 PROMPTS_DIR = ".github/orchestra/prompts"
 
@@ -37,7 +37,15 @@ class Forge(IssueVerbs, PullVerbs):
 
     @verb
     def read_file(self, path: str, ref: str | None = None) -> str | None:
-        """The text of a file at `ref` (default: the default branch), or None when it is absent."""
+        """The text of a file at `ref` (default: the default branch), or None when it is absent.
+
+        ConfigError for a path that is not a plain path inside the repository: the HTTP client
+        would normalise `../..` into another endpoint (another repository's contents).
+        """
+        try:
+            check_repo_path(path)
+        except ValueError as exc:
+            raise ConfigError(f"read_file: {exc}") from None
         branch = ref or self.default_branch()
 
         def fetch() -> str | None:
@@ -70,7 +78,7 @@ class Forge(IssueVerbs, PullVerbs):
             entries = listing if isinstance(listing, list) else [listing]
             found: dict[str, str] = {}
             for entry in entries:
-                if entry.type == "file" and entry.name.endswith(".md"):
+                if entry.type == "file" and entry.name.endswith(".md") and entry.path == f"{PROMPTS_DIR}/{entry.name}":
                     text = self.repo.get_contents(entry.path, ref=branch)
                     if not isinstance(text, list):
                         found[entry.name.removesuffix(".md")] = text.decoded_content.decode("utf-8", errors="replace")
