@@ -53,6 +53,7 @@ def test_without_bwrap_or_uid_the_default_refuses_to_run_commands(
     unusable: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv("ORCHESTRA_SANDBOX", raising=False)  # the default: auto
+    monkeypatch.setenv("ORCHESTRA_REDIS_URL", "redis://127.0.0.1:1/0")  # were it to start: never the shared Redis
     with pytest.raises(SandboxUnavailable) as refused:
         Sandbox(tmp_path)
     message = str(refused.value)
@@ -206,7 +207,37 @@ def test_a_worker_whose_state_dir_its_uids_cannot_reach_refuses_to_start(
     private.mkdir(mode=0o700)
     monkeypatch.setenv("ORCHESTRA_SANDBOX", "uid")
     monkeypatch.setenv("ORCHESTRA_STATE_DIR", str(private / "state"))
+    monkeypatch.setenv("ORCHESTRA_REDIS_URL", "redis://127.0.0.1:1/0")  # were it to start: never the shared Redis
     assert main(["worker", "--burst"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("orchestra: ORCHESTRA_SANDBOX=uid: the sandbox's uids cannot reach")
     assert f"{private} is not searchable by other users" in err and "\n" not in err
+
+
+@pytest.mark.parametrize(("root", "bwrap", "uid", "mode", "expected"), [
+    (False, True, False, "auto", "bwrap"),
+    (True, True, True, "auto", "bwrap+uid"),
+    (True, False, True, "auto", "uid"),
+    (True, True, False, "auto", "refused"),  # bubblewrap as root would read what root reads
+    (False, False, False, "auto", "refused"),
+    (True, True, True, "uid", "uid"),
+    (False, True, False, "uid", "refused"),
+    (True, False, True, "bwrap", "refused"),
+    (True, True, False, "best-effort", "bwrap (as root:"),
+    (False, False, False, "best-effort", "none ("),
+    (True, True, True, "none", "none (ORCHESTRA_SANDBOX=none)"),
+])
+def test_which_isolation_each_setting_gives(monkeypatch: pytest.MonkeyPatch, root: bool, bwrap: bool, uid: bool,
+                                            mode: str, expected: str) -> None:
+    monkeypatch.setattr(sandbox_mode.os, "geteuid", lambda: 0 if root else 10001)
+    monkeypatch.setattr(sandbox_mode, "bwrap_status", lambda: (bwrap, "bwrap" if bwrap else "bwrap unusable: x"))
+    monkeypatch.setattr(sandbox_mode, "uid_status", lambda: (uid, "uid" if uid else "uid fallback needs setpriv"))
+    sandbox_mode._resolve.cache_clear()
+    try:
+        if expected == "refused":
+            with pytest.raises(SandboxUnavailable, match=f"ORCHESTRA_SANDBOX={mode}: agent commands cannot be confined"):
+                sandbox_mode.resolve(mode)
+        else:
+            assert sandbox_mode.resolve(mode).label().startswith(expected)
+    finally:
+        sandbox_mode._resolve.cache_clear()

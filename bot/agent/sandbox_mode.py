@@ -129,8 +129,12 @@ def _resolve(mode: str) -> Isolation:
         chosen = Isolation(mode, bwrap=True, uid=root)
     elif mode in ("auto", "best-effort", "uid") and uid_ok:
         chosen = Isolation(mode, bwrap=False, uid=True)
+    elif mode == "best-effort" and bwrap_ok:  # a root worker without the uid fallback: bubblewrap alone
+        chosen = Isolation(mode, bwrap=True, uid=False, why=f"as root: {uid_why}; {SETTING}={mode}")
     else:
-        reasons = {"bwrap": [bwrap_why] + ([uid_why] if bwrap_ok else []), "uid": [uid_why]}.get(mode, [bwrap_why, uid_why])
+        bwrap_reason = "bwrap would run them as root" if bwrap_ok else bwrap_why
+        reasons = {"bwrap": [bwrap_reason] + ([uid_why] if bwrap_ok else []), "uid": [uid_why]}.get(
+            mode, [bwrap_reason, uid_why])
         if mode != "best-effort":
             raise SandboxUnavailable(
                 f"{SETTING}={mode}: agent commands cannot be confined here ({'; '.join(reasons)}); "
