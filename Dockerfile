@@ -5,14 +5,19 @@ FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# git: mirrors, worktrees, pushes; bubblewrap: the agent's command sandbox (used when the
-# container may create user namespaces, else commands run unconfined: docs/security.md).
+# git: mirrors, worktrees, pushes. The agent's command sandbox (docs/security.md): bubblewrap when
+# the container may create namespaces (Docker's default seccomp profile forbids it), else setpriv
+# (util-linux, part of the base image) runs each command as its own unprivileged uid.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git bubblewrap ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/* \
+    && command -v setpriv
 
+# web and dashboard run as orchestra; the worker runs as root with few capabilities (docker-compose.yml)
+# and hands each agent command to a uid of its own. Those uids must reach the worktrees: the state
+# dir and its parents are searchable by others (0711), not listable.
 RUN useradd --create-home --uid 10001 orchestra \
-    && mkdir -p /home/orchestra/state && chown orchestra:orchestra /home/orchestra/state
+    && install -d -m 0711 -o orchestra -g orchestra /home/orchestra/state && chmod 0711 /home/orchestra
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot

@@ -106,6 +106,14 @@ class SandboxViolation(OrchestraError):
     recovery = "Check the task's owned paths and `protected_paths`, then comment `/orchestra retry`."
 
 
+class SandboxUnavailable(OrchestraError):
+    """No isolation the ORCHESTRA_SANDBOX setting allows can be used here, so agent commands may not run."""
+
+    headline = "The worker cannot confine the agent's commands, so it ran none."
+    recovery = ("The operator makes bubblewrap or the uid sandbox usable on the worker (docs/security.md), "
+                "or sets ORCHESTRA_SANDBOX=none to accept unconfined commands; then comment `/orchestra retry`.")
+
+
 class PushRejected(OrchestraError):
     """A push was still rejected after fetching, merging and retrying."""
 

@@ -6,12 +6,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError
+from bot.forge.paths import check_repo_path
 from bot.settings import Role
 
 CONFIG_PATH = ".github/orchestra.yml"
+
+
+#: What a path segment may not hold: backslashes, percent-escapes and control characters.
 
 
 class _Strict(BaseModel):
@@ -94,6 +98,11 @@ class RepoConfig(_Strict):
     planner: PlannerBounds = PlannerBounds()
     agent: AgentPolicy = AgentPolicy()
     notes_file: str = ".orchestra/NOTES.md"
+
+    @field_validator("notes_file")
+    @classmethod
+    def _inside_the_repository(cls, value: str) -> str:
+        return check_repo_path(value)
 
     def label(self, name: str) -> str:
         """The full label name, e.g. ``orchestra:task``."""

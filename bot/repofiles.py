@@ -24,10 +24,11 @@ def read_prompt_overrides(forge: Forge) -> dict[str, str]:
     """Role name → prompt text from `.github/orchestra/prompts/*.md` on the default branch."""
     found: dict[str, str] = {}
     for path in forge.list_dir(OVERRIDE_DIR):
-        if path.endswith(".md"):
+        name = path.rsplit("/", 1)[-1]
+        if path == f"{OVERRIDE_DIR}/{name}" and name.endswith(".md"):  # only files directly in the directory
             text = forge.read_file(path)
             if text is not None:
-                found[path.rsplit("/", 1)[-1].removesuffix(".md")] = text
+                found[name.removesuffix(".md")] = text
     return found
 
 

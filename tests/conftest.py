@@ -9,7 +9,13 @@ pytest_plugins = [
 ]
 
 
+import os  # noqa: E402
+
 import pytest  # noqa: E402
+
+# Agent commands in tests run as on a developer's machine: the best isolation this machine allows,
+# unconfined when there is none (tests of the fail-closed default set ORCHESTRA_SANDBOX themselves).
+os.environ.setdefault("ORCHESTRA_SANDBOX", "best-effort")
 
 
 @pytest.fixture(autouse=True)

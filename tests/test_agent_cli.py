@@ -90,3 +90,18 @@ def test_agent_run_uses_the_builtin_worker_prompt_without_override(scripts: None
 def test_agent_run_unknown_model_is_a_clear_error(scripts: None, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["agent", "run", "--repo", str(repo), "--task", "x", "--model", "scripted:nope"]) == 2
     assert "no such scripted model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("inside", [".orchestra/NOTES.md", ".github/orchestra/prompts/worker.md"])
+def test_agent_run_reads_no_file_outside_the_checkout(scripts: None, repo: Path, tmp_path: Path, inside: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A notes file or prompt override that is a symlink out of the checkout never reaches the model."""
+    outside = tmp_path / "outside-secret.txt"
+    outside.write_text("OUTSIDE-SECRET {{ task_body }}\n")
+    link = repo / inside
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.unlink(missing_ok=True)
+    link.symlink_to(outside)
+    code = main(["agent", "run", "--repo", str(repo), "--task", "Fix add()", "--model", "scripted:cli-fixer"])
+    assert code == 2 and not SEEN_SYSTEM
+    assert f"{inside}: resolves outside the repository" in capsys.readouterr().err

@@ -15,6 +15,8 @@ from bot.cli import build_parser
 from bot.modes.action import ACTION_ROUTER
 
 ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "${ORCHESTRA_REDIS_PASSWORD:?set ORCHESTRA_REDIS_PASSWORD in .env}"
+REDIS_URL = f"redis://:{PASSWORD}@redis:6379/0"
 
 
 def _yaml(name: str) -> Any:
@@ -35,12 +37,38 @@ def test_compose_runs_only_commands_the_cli_has() -> None:
     for name in ("web", "worker"):
         assert services[name]["command"][0] in _cli_commands(), name
         assert services[name]["env_file"] == ".env"
-        assert services[name]["environment"]["ORCHESTRA_REDIS_URL"] == "redis://redis:6379/0"
+        assert services[name]["environment"]["ORCHESTRA_REDIS_URL"] == REDIS_URL
     assert services["web"]["command"][0] == "serve" and services["worker"]["command"][0] == "worker"
     assert "--processes" in services["worker"]["command"] and services["worker"]["deploy"]["replicas"] >= 1
     assert services["dashboard"]["entrypoint"] == ["rq-dashboard"] and "9181" in services["dashboard"]["command"]
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert any(dep.startswith("rq-dashboard") for dep in extras["dashboard"])
+
+
+def test_redis_requires_a_password_that_only_the_redis_urls_carry() -> None:
+    services = _yaml("docker-compose.yml")["services"]
+    redis = services["redis"]
+    assert redis["command"][-2:] == ["--requirepass", PASSWORD]
+    assert redis["environment"]["REDISCLI_AUTH"].startswith("${ORCHESTRA_REDIS_PASSWORD")  # the healthcheck's
+    assert services["dashboard"]["command"][-1] == REDIS_URL
+    for name in ("web", "worker", "dashboard"):
+        text = yaml.safe_dump(services[name])
+        assert text.count("${ORCHESTRA_REDIS_PASSWORD") == 1, name  # only inside the URL
+    assert "ORCHESTRA_REDIS_PASSWORD=<" in (ROOT / ".env.example").read_text()
+
+
+def test_the_worker_container_confines_agent_commands() -> None:
+    """The settings the uid sandbox needs and no more (tests/test_sandbox_deployment.py runs under them)."""
+    worker = _yaml("docker-compose.yml")["services"]["worker"]
+    env = worker["environment"]
+    assert env["ORCHESTRA_SANDBOX"] == "auto"  # fail closed, never `none` or `best-effort`
+    assert env["ORCHESTRA_SANDBOX_LOCK_DIR"].startswith("/home/orchestra/state/")  # on the shared volume
+    assert worker["user"] == "0:0" and worker["cap_drop"] == ["ALL"]
+    assert set(worker["cap_add"]) == {"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"}
+    assert "no-new-privileges:true" in worker["security_opt"] and worker["init"] is True
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "install -d -m 0711" in dockerfile and "chmod 0711 /home/orchestra" in dockerfile
+    assert "command -v setpriv" in dockerfile
 
 
 def test_secrets_stay_out_of_committed_files() -> None:
@@ -52,7 +80,7 @@ def test_secrets_stay_out_of_committed_files() -> None:
     secretish = re.compile(r"(KEY|SECRET|TOKEN)$")
     for line in (ROOT / ".env.example").read_text().splitlines():
         key, sep, value = line.partition("=")
-        if sep and not line.startswith("#") and secretish.search(key):
+        if sep and not line.startswith("#") and (secretish.search(key) or key.endswith("PASSWORD")):
             assert value.startswith("<") and value.endswith(">"), f"{key} must be a placeholder"
 
 

@@ -1,6 +1,7 @@
 """`.github/orchestra.yml`: every bad value names the file, the key, the value and what is allowed."""
 
 import pytest
+import yaml
 
 from bot.errors import ConfigError
 from bot.repoconfig import RepoConfig, parse_repo_config
@@ -91,3 +92,18 @@ def test_several_problems_are_all_reported() -> None:
 def test_not_yaml_and_not_a_mapping() -> None:
     assert message("merge: [unclosed\n").startswith(f"{P}:line ")
     assert message("- a\n- b\n") == f"{P}: the top level must be a mapping of keys, got list"
+
+
+@pytest.mark.parametrize("value", [
+    "../../etc/passwd", "/etc/passwd", "docs/../../secrets.txt", "docs/..", "..\\..\\etc\\passwd",
+    "docs\\NOTES.md", "C:/Windows/win.ini", "docs//NOTES.md", "./NOTES.md", "docs/", "%2e%2e/%2e%2e/x", "",
+    "notes\x00.md", "docs/\nNOTES.md",
+])
+def test_notes_file_must_be_a_plain_path_inside_the_repository(value: str) -> None:
+    text = message(yaml.safe_dump({"notes_file": value}))
+    assert text.startswith(f"{P}:notes_file: {value!r} is not a path inside the repository")
+
+
+@pytest.mark.parametrize("value", ["NOTES.md", "docs/NOTES.md", ".orchestra/NOTES.md", "docs/team notes/v2.md"])
+def test_notes_file_accepts_repository_paths(value: str) -> None:
+    assert parse_repo_config(yaml.safe_dump({"notes_file": value}), P).notes_file == value

@@ -1,20 +1,24 @@
-"""The sandbox the agent's `run` tool executes commands in: confined cwd, allow-listed env, timeout, bwrap.
+"""The sandbox the agent's `run` tool executes commands in: confined cwd, allow-listed env, timeout, bwrap or a uid.
 
 What it guarantees and what it does not is written down in docs/security.md. In short: the
 environment is built from an allow-list (no token, key, Redis URL or webhook secret can reach
 a command, whatever the parent holds), the command runs in its own session and the whole
-process group is killed on timeout, output is capped, and when bubblewrap works here the
-command also has no network and sees the filesystem read-only outside the worktree.
+process group is killed on timeout, and output is capped. Which isolation comes on top is the
+ORCHESTRA_SANDBOX setting (bot/agent/sandbox_mode.py): in bubblewrap the command has no network,
+its own PID namespace and a read-only filesystem outside the worktree; a root worker also runs it
+as a per-run unprivileged uid (bot/agent/sandbox_uid.py), which cannot read the worker's
+environment or key and can write only the worktree it is lent. With neither, commands do not run
+unless the setting is `none` (or `best-effort` on one's own machine).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -26,6 +30,13 @@ from typing import IO
 
 from pydantic import BaseModel
 
+from bot.agent import sandbox_mode, sandbox_uid
+from bot.agent.sandbox_mode import DEFAULT_PATH, bwrap_status
+from bot.agent.sandbox_uid import UidLease
+from bot.errors import SandboxUnavailable
+
+__all__ = ["DEFAULT_PATH", "CommandResult", "Sandbox", "bwrap_status", "sandbox_env"]
+
 #: Names copied from the parent environment; everything else is dropped.
 ALLOWED_ENV = ("PATH", "LANG", "LC_ALL", "TERM", "TZ")
 #: Extras whose names match this are refused even when passed explicitly.
@@ -33,8 +44,6 @@ SECRET_NAME = re.compile(
     r"^(GITHUB_|GH_|ORCHESTRA_|OPENAI_|ANTHROPIC_|REDIS_)|TOKEN|SECRET|PASSWORD|API_KEY|PRIVATE_KEY",
     re.IGNORECASE,
 )
-DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
-
 
 class CommandResult(BaseModel):
     """What one sandboxed command did."""
@@ -46,8 +55,8 @@ class CommandResult(BaseModel):
     duration_s: float = 0.0
     #: Bytes of output dropped by the cap (the middle of the output is dropped, head and tail kept).
     omitted_bytes: int = 0
-    #: "bwrap" or "plain (<why bwrap is not used>)".
-    isolation: str = "plain"
+    #: "bwrap", "bwrap+uid 20003", "uid 20003" or "none (<why>)" (bot/agent/sandbox_mode.py).
+    isolation: str = "none"
 
 
 def sandbox_env(home: Path, extra: Mapping[str, str] | None = None, parent: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -65,23 +74,6 @@ def sandbox_env(home: Path, extra: Mapping[str, str] | None = None, parent: Mapp
             raise ValueError(f"sandbox: refusing to pass {name!r} into the sandbox (secret-like name)")
         env[name] = value
     return env
-
-
-@functools.cache
-def bwrap_status() -> tuple[bool, str]:
-    """Whether bubblewrap works here (one trial run per process) and, if not, why."""
-    binary = shutil.which("bwrap")
-    if binary is None:
-        return False, "bwrap not installed"
-    trial = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-             "--unshare-net", "--unshare-pid", "--die-with-parent", "true"]
-    try:
-        done = subprocess.run(trial, capture_output=True, text=True, timeout=10, env={"PATH": DEFAULT_PATH})
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, f"bwrap unusable: {exc}"
-    if done.returncode != 0:
-        return False, f"bwrap unusable: {done.stderr.strip()[:200] or f'exit {done.returncode}'}"
-    return True, "bwrap"
 
 
 class _Capture:
@@ -120,7 +112,12 @@ class _Capture:
 
 
 class Sandbox:
-    """Runs shell commands for one agent run inside `workdir`; `close()` removes its temporary HOME."""
+    """Runs shell commands for one agent run inside `workdir`; `close()` removes its temporary HOME.
+
+    The isolation comes from `mode` (default: the ORCHESTRA_SANDBOX setting, see
+    bot/agent/sandbox_mode.py); `use_bwrap=False` is `mode="none"`, `use_bwrap=True` is
+    `mode="bwrap"`. SandboxUnavailable when the mode cannot be had here.
+    """
 
     def __init__(
         self,
@@ -130,52 +127,94 @@ class Sandbox:
         output_cap: int = 64_000,
         extra_env: Mapping[str, str] | None = None,
         use_bwrap: bool | None = None,
+        mode: str | None = None,
     ) -> None:
         self.workdir = workdir.resolve()
         self.timeout_s = timeout_s
         self.output_cap = output_cap
+        if mode is None and use_bwrap is not None:
+            mode = "bwrap" if use_bwrap else "none"
+        self.policy = sandbox_mode.resolve(mode)
+        self.uid: int | None = None
+        self._lease: UidLease | None = None
+        self._owner: tuple[int, int, int] | None = None
+        self._git_file = _git_file(self.workdir)
         self.home = Path(tempfile.mkdtemp(prefix="orchestra-home-"))
         self.env = sandbox_env(self.home, extra_env)
-        works, why = bwrap_status()
-        if use_bwrap is False:
-            self.isolation = "plain (bwrap disabled)"
-        elif works:
-            self.isolation = "bwrap"
-        else:
-            self.isolation = f"plain ({why})"
+        try:
+            if self.policy.uid:
+                self._lend_to_uid()
+            self._layout = self._bwrap_layout() if self.policy.bwrap else []
+        except BaseException:
+            self.close()
+            raise
+        self.isolation = self.policy.label(self.uid)
 
     @property
     def uses_bwrap(self) -> bool:
-        return self.isolation == "bwrap"
+        return self.policy.bwrap
+
+    def _lend_to_uid(self) -> None:
+        """Lease a uid, give it the HOME (with a private TMPDIR) and lend it the worktree.
+
+        The uid must be able to reach both (bubblewrap, which runs as that uid, too). When it
+        cannot: SandboxUnavailable, or with `best-effort` the sandbox goes on without the uid.
+        """
+        for path in (self.workdir, self.home):
+            blocked = sandbox_uid.blocked_ancestor(path)
+            if blocked is not None:
+                why = (f"another uid cannot reach {path}: {blocked} is not searchable by other users "
+                       f"(mode {stat.S_IMODE(blocked.stat().st_mode):o})")
+                if self.policy.setting != "best-effort":
+                    raise SandboxUnavailable(f"agent sandbox: {why}; give it o+x or move that directory")
+                self.policy = self.policy.without_uid(why)
+                return
+        self._lease = UidLease()
+        uid = self.uid = self._lease.uid
+        tmp = self.home / "tmp"
+        tmp.mkdir(mode=0o700)
+        # The worktree's top directory stays the worker's (so the worker's git trusts it): git in a command must too.
+        (self.home / ".gitconfig").write_text("[safe]\n\tdirectory = *\n")
+        for path in (self.home, tmp, self.home / ".gitconfig"):
+            os.chown(path, uid, uid, follow_symlinks=False)
+        self.env["TMPDIR"] = str(tmp)
+        info = self.workdir.lstat()
+        self._owner = (info.st_uid, info.st_gid, info.st_mode)
+        sandbox_uid.lend(self.workdir, uid)
+
+    def _bwrap_layout(self) -> list[str]:
+        """The bwrap arguments between the read-only root and the namespace flags (see `argv`)."""
+        layout = ["--tmpfs", "/tmp"]
+        for path in _toolchain_paths(self.env):
+            if _under(path, "/tmp"):  # a checkout or virtualenv under /tmp would vanish otherwise
+                layout += ["--ro-bind", path, path]
+        home, work = str(self.home), str(self.workdir)
+        layout += ["--bind", home, home, "--bind", work, work]
+        if (self.workdir / ".git").exists():  # hooks and config are run by git outside the sandbox
+            layout += ["--ro-bind", f"{work}/.git", f"{work}/.git"]
+        key = os.path.realpath(os.environ.get("ORCHESTRA_PRIVATE_KEY_PATH") or "/nonexistent")
+        if os.path.isfile(key) and not _under(key, "/tmp"):
+            layout += ["--ro-bind", "/dev/null", key]
+        return layout
 
     def argv(self, command: str) -> list[str]:
         """The argv that runs `command` with this sandbox's isolation."""
         shell = ["/bin/sh", "-c", command]
+        prefix = sandbox_mode.setpriv_argv(self.uid) if self.uid is not None else []
         if not self.uses_bwrap:
-            return shell
-        work, home = str(self.workdir), str(self.home)
+            return [*prefix, *shell]
         return [
-            "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            *self._toolchain_binds(), "--bind", home, home, "--bind", work, work,
+            *prefix, "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *self._layout,
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session",
-            "--chdir", work, *shell,
+            "--chdir", str(self.workdir), *shell,
         ]
-
-    def _toolchain_binds(self) -> list[str]:
-        """Read-only binds that re-expose, above the private /tmp, the interpreter and the PATH
-        directories that live under /tmp (a checkout or virtualenv there would vanish otherwise)."""
-        keep: list[str] = []
-        candidates = [sys.prefix, sys.base_prefix, *self.env.get("PATH", "").split(os.pathsep)]
-        for entry in candidates:
-            path = os.path.realpath(entry) if entry else ""
-            if path.startswith("/tmp/") and os.path.isdir(path) and path not in keep:
-                keep.append(path)
-        return [arg for path in keep for arg in ("--ro-bind", path, path)]
 
     def run(self, command: str, timeout_s: float | None = None) -> CommandResult:
         """Run `command` with `sh -c` in the worktree; kill its whole process group on timeout."""
         limit = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
         started = time.monotonic()
+        if self.uid is not None:
+            sandbox_uid.lend(self.workdir, self.uid)  # what the file tools wrote since the last command
         proc = subprocess.Popen(
             self.argv(command), cwd=self.workdir, env=self.env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -189,17 +228,50 @@ class Sandbox:
             timed_out = True
         finally:
             _kill_group(proc.pid)
+            if self.uid is not None:
+                sandbox_uid.kill_all(self.uid)  # also what left the group (setsid, double fork)
             proc.wait()
         # A grandchild that left the group may hold the pipe open; do not wait on it forever.
         capture.join(timeout=5)
         output, omitted = capture.text()
+        if self._restore_git_file():
+            output += "\n[sandbox: the command replaced the worktree's .git file; it was restored]"
         return CommandResult(
             command=command, exit_code=None if timed_out else proc.returncode, output=output,
             timed_out=timed_out, duration_s=round(time.monotonic() - started, 3),
             omitted_bytes=omitted, isolation=self.isolation,
         )
 
+    def _restore_git_file(self) -> bool:
+        """Put back the worktree's `.git` file when a command replaced it; whether it had to."""
+        if self._git_file is None:
+            return False
+        path = self.workdir / ".git"
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(path.lstat().st_mode) and path.read_bytes() == self._git_file:
+                return False
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+        path.write_bytes(self._git_file)
+        if self._owner is not None:
+            os.chown(path, self._owner[0], self._owner[1])
+        return True
+
     def close(self) -> None:
+        """Kill what is left of the uid, give the worktree back, sweep shared directories, remove HOME."""
+        if self._lease is not None and self.uid is not None:
+            try:
+                sandbox_uid.kill_all(self.uid)
+                if self._owner is not None:
+                    sandbox_uid.reclaim(self.workdir, self.uid, self._owner)
+                    self._owner = None
+                sandbox_uid.sweep_shared(self.uid)
+            finally:
+                shutil.rmtree(self.home, ignore_errors=True)
+                self._lease.release()
+                self._lease = None
         shutil.rmtree(self.home, ignore_errors=True)
 
     def __enter__(self) -> Sandbox:
@@ -207,6 +279,29 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _git_file(workdir: Path) -> bytes | None:
+    """The content of the worktree's `.git` when it is a file (a git worktree), else None."""
+    path = workdir / ".git"
+    try:
+        return path.read_bytes() if stat.S_ISREG(path.lstat().st_mode) else None
+    except OSError:
+        return None
+
+
+def _under(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _toolchain_paths(env: Mapping[str, str]) -> list[str]:
+    """The interpreter's prefixes and the PATH directories (real paths), which commands need to see."""
+    keep: list[str] = []
+    for entry in (sys.prefix, sys.base_prefix, *env.get("PATH", "").split(os.pathsep)):
+        path = os.path.realpath(entry) if entry else ""
+        if path and os.path.isdir(path) and path not in keep:
+            keep.append(path)
+    return keep
 
 
 def _kill_group(pgid: int) -> None:

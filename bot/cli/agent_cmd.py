@@ -10,12 +10,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from bot.agent import AgentResult, Sandbox, StepEvent, Toolbox, run_agent
+from bot.agent import AgentResult, Sandbox, StepEvent, Toolbox, run_agent, sandbox_mode
 from bot.errors import ConfigError
 from bot.llm.factory import make_model, spec_for_role
 from bot.llm.types import ChatModel
 from bot.prompting import OVERRIDE_DIR, ROLES, policy_context, render_prompt
-from bot.repoconfig import CONFIG_PATH, RepoConfig, load_repo_config
+from bot.repoconfig import CONFIG_PATH, RepoConfig, check_repo_path, parse_repo_config
 from bot.settings import Budget, Role, Settings
 
 
@@ -42,9 +42,22 @@ def build_model(spec: str) -> ChatModel:
     return make_model(spec, scripts=SCRIPTS)
 
 
-def _read_optional(path: Path) -> str:
+def _read_optional(repo: Path, relative: str) -> str:
+    """The text of `relative` in the checkout ("" when absent); ConfigError when it leaves the checkout.
+
+    The path is checked as the repo config checks paths, then where it really resolves: a symlink
+    out of the checkout would send any readable file of this machine to the model.
+    """
     try:
-        return path.read_text(encoding="utf-8")
+        check_repo_path(relative)
+    except ValueError as exc:
+        raise ConfigError(f"{relative}: {exc}") from None
+    path = repo / relative
+    real = path.resolve()
+    if not real.is_relative_to(repo.resolve()):
+        raise ConfigError(f"{relative}: resolves outside the repository ({real}); it must be a file of the checkout")
+    try:
+        return real.read_text(encoding="utf-8")
     except FileNotFoundError:
         return ""
     except OSError as exc:
@@ -55,7 +68,7 @@ def _overrides(repo: Path) -> dict[str, str]:
     """Prompt overrides from the checkout's `.github/orchestra/prompts/<role>.md`."""
     found = {}
     for role in ROLES:
-        text = _read_optional(repo / OVERRIDE_DIR / f"{role}.md")
+        text = _read_optional(repo, f"{OVERRIDE_DIR}/{role}.md")
         if text:
             found[role] = text
     return found
@@ -96,15 +109,16 @@ def _runs_dir(settings: Settings, repo: Path) -> Path:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    sandbox_mode.prefer_local_default()  # one's own machine: unconfined commands when nothing else works
     settings = Settings.from_env()
     repo: Path = args.repo.resolve()
     if not repo.is_dir():
         raise ConfigError(f"--repo {args.repo}: not a directory")
-    config_file = repo / CONFIG_PATH
-    config = load_repo_config(config_file) if config_file.is_file() else RepoConfig()
+    config_text = _read_optional(repo, CONFIG_PATH)
+    config = parse_repo_config(config_text, CONFIG_PATH) if config_text else RepoConfig()
     spec = args.model or spec_for_role(Role.WORKER, settings, config)
     model = build_model(spec)
-    notes = _read_optional(repo / config.notes_file)
+    notes = _read_optional(repo, config.notes_file)
     context = {
         **policy_context(config, notes, repo=repo.name),
         "task_number": 0, "task_title": args.task.strip().splitlines()[0][:100], "task_body": args.task,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bot.agent import sandbox_mode
 from bot.cli.run_cmd import report
 from bot.modes.local.progress import make_display
 
@@ -25,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> int:
+    sandbox_mode.prefer_local_default()  # one's own machine: unconfined commands when nothing else works
+    sandbox_mode.warn_if_unconfined()
     from bot.modes.demo.run import run_demo
 
     summary = run_demo(make_display(args.json), workers=max(1, args.workers), directory=args.dir,

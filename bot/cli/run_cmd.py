@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.agent import sandbox_mode
 from bot.errors import ConfigError
 from bot.modes.local.progress import make_display
 from bot.modes.local.result import RunSummary
@@ -84,6 +85,8 @@ def report(summary: RunSummary, json_output: bool) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    sandbox_mode.prefer_local_default()  # one's own machine: unconfined commands when nothing else works
+    sandbox_mode.warn_if_unconfined()
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
     environ = dict(os.environ)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
@@ -58,14 +60,19 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def worker_command(args: argparse.Namespace) -> int:
+    from bot.agent import sandbox_mode
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level)
+    # Fail closed before any job: SandboxUnavailable is one line naming ORCHESTRA_SANDBOX.
+    sandbox_mode.check_reachable(settings.state_dir.resolve() / "worktrees", Path(tempfile.gettempdir()))
+
     import redis
     from rq.worker_pool import WorkerPool
 
     from bot.modes.server import ServerWorker
     from bot.queue.kinds import QUEUES
 
-    settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level)
     connection = redis.Redis.from_url(settings.redis_url)
     # Queue order is priority: fixing open PRs (urgent) before planning (default) before new work.
     # ServerWorker composes each worker process's runtime; a dead worker's claim lapses after a few

@@ -16,6 +16,7 @@ from github.GithubException import GithubException, UnknownObjectException
 from bot.errors import ConfigError, PermissionDenied
 from bot.forge.base import verb
 from bot.forge.issues import IssueVerbs
+from bot.forge.paths import check_repo_path
 from bot.forge.pulls import PullVerbs
 from bot.forge.types import Permission
 
@@ -34,7 +35,15 @@ class Forge(IssueVerbs, PullVerbs):
 
     @verb
     def read_file(self, path: str, ref: str | None = None) -> str | None:
-        """The text of a file at `ref` (default: the default branch), or None when it is absent."""
+        """The text of a file at `ref` (default: the default branch), or None when it is absent.
+
+        ConfigError for a path that is not a plain path inside the repository: the HTTP client
+        would normalise `../..` into another endpoint (another repository's contents).
+        """
+        try:
+            check_repo_path(path)
+        except ValueError as exc:
+            raise ConfigError(f"read_file: {exc}") from None
         branch = ref or self.default_branch()
 
         def fetch() -> str | None:

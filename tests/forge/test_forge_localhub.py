@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot import repofiles
+from bot.errors import ConfigError
 from bot.forge import Forge, RetryPolicy, forge_for
 from bot.ledger import comments, labels
 from bot.ledger.labels import State
@@ -152,3 +153,23 @@ def test_repeated_reads_cost_no_rate_limit_budget_on_localhub(localhub: Localhub
     app_forge.update_issue(issue.number, title="Changed")  # one write, then a changed read costs one
     assert app_forge.get_issue(issue.number).title == "Changed"
     assert before - app_forge.gh.get_rate_limit().resources.core.remaining == 2
+
+
+def test_a_path_that_leaves_the_repository_reads_nothing(localhub: LocalhubHandle, localhub_app: LocalhubApp,
+                                                         git_repo_factory: Callable[..., Path]) -> None:
+    """`../../other/contents/x` would be normalised by the HTTP client into another repository's contents URL."""
+    localhub.add_user("octo")
+    localhub.import_repo(git_repo_factory({"SECRET.md": "another repository's secret\n"}), "octo/private")
+    localhub.import_repo(git_repo_factory({
+        ".github/orchestra.yml": "notes_file: ../../private/contents/SECRET.md\n"}), "octo/cat")
+    settings = Settings(app_id=str(localhub_app.app_id), private_key=localhub_app.private_key_pem,
+                        api_url=localhub.api_url, server_url=localhub.url, bot_login="orchestra[bot]")
+    forge = forge_for(settings, "octo/cat", localhub_app.installation_id, policy=FAST)
+    escapes = ["../../private/contents/SECRET.md", "../../../octo/private/contents/SECRET.md",
+               "docs/../../../private/contents/SECRET.md", "/etc/passwd", "..\\..\\private\\contents\\SECRET.md"]
+    for path in escapes:
+        with pytest.raises(ConfigError, match="is not a path inside the repository"):
+            forge.read_file(path)
+    with pytest.raises(ConfigError, match="notes_file: '../../private/contents/SECRET.md' is not a path inside"):
+        repofiles.read_config(forge)  # the worker reads the config first: the notes are never fetched
+    assert forge.read_file(".github/orchestra.yml") == "notes_file: ../../private/contents/SECRET.md\n"

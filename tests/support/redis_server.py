@@ -22,9 +22,14 @@ def _free_port() -> int:
 
 
 class PrivateRedis:
-    """A redis-server child process bound to loopback, storing nothing on disk."""
+    """A redis-server child process bound to loopback, storing nothing on disk.
 
-    def __init__(self, workdir: Path) -> None:
+    With `password`, the server requires it (`requirepass`) and `url` carries it, as a
+    deployment's ORCHESTRA_REDIS_URL does (`redis://:PASSWORD@host:port/0`); `bare_url` is the
+    address without it.
+    """
+
+    def __init__(self, workdir: Path, password: str | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail(
@@ -32,9 +37,14 @@ class PrivateRedis:
                 "macOS: `brew install redis`) or set REDIS_URL to a Redis the tests may flush."
             )
         self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.bare_url = f"redis://127.0.0.1:{self.port}/0"
+        self.url = f"redis://:{password}@127.0.0.1:{self.port}/0" if password else self.bare_url
+        # The password goes in through a config file, so it is not on the server's command line.
+        config = workdir / "redis.conf"
+        config.write_text(f"requirepass {password}\n" if password else "")
+        config.chmod(0o600)
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [binary, str(config), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(workdir), "--daemonize", "no", "--logfile", str(workdir / "redis.log")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -182,6 +182,7 @@ class Bed:
             "ORCHESTRA_TOKEN": self.bot_token, "ORCHESTRA_BOT_LOGIN": BOT, "ORCHESTRA_STATE_DIR": str(self.state_dir),
             "ORCHESTRA_MODEL": "openai:gpt-stand-in", "OPENAI_BASE_URL": self.model.openai_base_url,
             "OPENAI_API_KEY": "sk-test-stand-in", "ORCHESTRA_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
+            "ORCHESTRA_SANDBOX": os.environ.get("ORCHESTRA_SANDBOX", "best-effort"),  # as tests/conftest.py
         }
 
     def start_workers(self, n: int) -> None:
