@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.queue.jobs import JobRequest
+from webhooks.payload import Fields
 
 #: Default label prefix in the web process; the job checks the repo's own prefix again.
 LABEL_PREFIX = "orchestra"
@@ -49,9 +50,10 @@ class Event:
         return JobRequest.make(kind, repo=self.repo, installation_id=self.installation_id, **args)
 
 
-def label_names(obj: dict[str, Any] | None) -> list[str]:
-    """Names of the labels on an issue or pull request payload."""
-    return [str(label.get("name")) for label in (obj or {}).get("labels") or [] if isinstance(label, dict)]
+def label_names(obj: Fields | dict[str, Any] | None) -> list[str]:
+    """Names of the labels on an issue or pull request payload (`labels` not an array of objects: MalformedEvent)."""
+    fields = obj if isinstance(obj, Fields) else Fields(obj or {})
+    return [str(label.data.get("name")) for label in fields.objects("labels")]
 
 
 def orchestra_task_number(branch: str | None) -> int | None:
