@@ -10,6 +10,7 @@ fifty of them do not delay a real delivery; waitress closes a connection that se
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -38,6 +39,9 @@ class WaitressWorker(Worker):
     """One gunicorn worker: waitress's event loop on gunicorn's listening sockets, `--threads` app threads."""
 
     def run(self) -> None:
+        # waitress warns each time a request waits for a free thread; at a few milliseconds a
+        # request that is routine, and the ack latency histogram is where saturation shows.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         socket_map: dict[int, Any] = {}
         server = create_server(
             self.wsgi,
@@ -59,11 +63,15 @@ class WaitressWorker(Worker):
             wasyncore.close_all(socket_map)
 
     def _serve(self, socket_map: dict[int, Any]) -> None:
+        next_beat = 0.0
         while self.alive:
-            self.notify()
-            if self.ppid != os.getppid():
-                self.log.info("Parent changed, shutting down: %s", self)
-                return
+            now = time.monotonic()
+            if now >= next_beat:  # the heartbeat gunicorn's master watches, about once a tick
+                self.notify()
+                next_beat = now + TICK_S
+                if self.ppid != os.getppid():
+                    self.log.info("Parent changed, shutting down: %s", self)
+                    return
             wasyncore.loop(timeout=TICK_S, map=socket_map, use_poll=True, count=1)
 
     def _drain(self, socket_map: dict[int, Any]) -> None:
