@@ -51,7 +51,7 @@ class Event:
 
 
 def label_names(obj: Fields | dict[str, Any] | None) -> list[str]:
-    """Names of the labels on an issue or pull request payload (`labels` not an array of objects: MalformedEvent)."""
+    """Names of the labels on an issue or pull request payload; MalformedEvent unless an array of objects."""
     fields = obj if isinstance(obj, Fields) else Fields(obj or {})
     return [str(label.data.get("name")) for label in fields.objects("labels")]
 

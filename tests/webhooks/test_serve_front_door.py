@@ -17,6 +17,7 @@ from tests.support.redis_server import PrivateRedis
 from tests.support.waiting import wait_for
 from tests.webhooks.delivery import rq_job_ids
 from tests.webhooks.serve import Served, goal_issue, orchestra_serve, signed_headers
+from webhooks.waitress_worker import READ_TIMEOUT_S
 
 
 def scrape(served: Served) -> dict[str, float]:
@@ -74,7 +75,19 @@ def _slow_clients(port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
-def test_fifty_slow_clients_do_not_delay_a_delivery(redis_conn: redis.Redis, redis_url: str, tmp_path: Path) -> None:
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        return sock.recv(1024) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_fifty_slow_clients_do_not_delay_a_delivery_and_are_cut_off(
+    redis_conn: redis.Redis, redis_url: str, tmp_path: Path
+) -> None:
     with orchestra_serve(redis_url, tmp_path, workers=2) as served:
         stalled = _slow_clients(served.port, 50)
         try:
@@ -83,6 +96,9 @@ def test_fifty_slow_clients_do_not_delay_a_delivery(redis_conn: redis.Redis, red
                 response = served.deliver("issues", goal_issue(number), timeout=30)
                 elapsed = time.monotonic() - started
                 assert response.status_code == 202 and elapsed < 1.0, f"answered {response.status_code} in {elapsed:.2f}s"
+            # The read timeout: a connection that sends nothing more is closed by the server.
+            wait_for(lambda: all(_closed_by_server(sock) for sock in stalled), timeout=READ_TIMEOUT_S + 10,
+                     interval=0.5, what="the server to close the stalled connections")
         finally:
             for sock in stalled:
                 sock.close()

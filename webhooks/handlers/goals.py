@@ -24,7 +24,8 @@ def on_issues_opened(event: Event) -> Iterator[JobRequest]:
 
 @router.register("issues", action="labeled")
 def on_issues_labeled(event: Event) -> Iterator[JobRequest]:
-    label, issue = Fields(event.payload).obj("label"), Fields(event.payload).obj("issue")
+    payload = Fields(event.payload)
+    label, issue = payload.obj("label"), payload.obj("issue")
     if label.optional_text("name") != GOAL_LABEL or issue.optional_text("state") == "closed":
         return
     yield event.job("plan", number=issue.integer("number"))
