@@ -5,6 +5,8 @@ delivery, and a stop that finishes the delivery in flight."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -37,12 +39,30 @@ def test_six_deliveries_read_six_on_every_scrape_whichever_process_answers(
     with orchestra_serve(redis_url, tmp_path, workers=2) as served:
         for number in range(1, 7):  # each on a new connection, so both processes take some
             assert served.deliver("issues", goal_issue(number)).status_code == 202
-        for _scrape in range(12):  # each on a new connection: whichever process answers
-            samples = scrape(served)
-            assert samples.get("orchestra_webhook_deliveries_total{event=issues,outcome=enqueued}") == 6
-            assert samples.get("orchestra_webhook_ack_seconds_count{}") == 6
-            assert samples.get("orchestra_queue_depth{queue=default}") == 6
+        _assert_scrapes_read(served, 6)
+        # Workers that die are replaced; their counts stay in the sum, so totals never go backwards.
+        before = _workers(served)
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: len(set(_workers(served)) - set(before)) == 2, timeout=30,
+                 what="gunicorn to replace both workers")
+        wait_for(lambda: requests.get(f"{served.base}/healthz", timeout=5).ok, timeout=30, what="a new worker")
+        _assert_scrapes_read(served, 6)
     assert len(rq_job_ids(redis_conn)) == 6
+
+
+def _assert_scrapes_read(served: Served, count: int) -> None:
+    for _scrape in range(12):  # each on a new connection: whichever process answers
+        samples = scrape(served)
+        assert samples.get("orchestra_webhook_deliveries_total{event=issues,outcome=enqueued}") == count
+        assert samples.get("orchestra_webhook_ack_seconds_count{}") == count
+        assert samples.get("orchestra_queue_depth{queue=default}") == count
+
+
+def _workers(served: Served) -> list[int]:
+    """The pids of gunicorn's worker processes (children of the master)."""
+    pid = served.process.pid
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def test_readyz_follows_redis_while_healthz_stays_ok(tmp_path: Path) -> None:
