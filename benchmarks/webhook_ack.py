@@ -1,9 +1,12 @@
 """Acknowledgement latency of `orchestra serve`: 1,000 signed deliveries from 8 concurrent clients.
 
-Starts its own redis-server (free port, nothing on disk) and `orchestra serve` (gunicorn) on
-loopback, sends a mix of deliveries (goal issues that enqueue a plan job, pushes that enqueue a
-conflict scan, comments that enqueue nothing), and prints p50 / p99 / max of the time from
-sending a request to reading its answer. Usage: `.venv/bin/python benchmarks/webhook_ack.py`.
+Starts its own redis-server (free port, nothing on disk) and `orchestra serve` (gunicorn with
+waitress workers) on loopback, sends a mix of deliveries (goal issues that enqueue a plan job,
+pushes that enqueue a conflict scan, comments that enqueue nothing), and prints p50 / p99 / max
+of the time from sending a request to reading its answer. With `--slow-clients N`, N more
+connections are held open all along — four in five sent headers and the start of a body and
+stall, one in five sent nothing — and a single delivery is timed once they are all connected.
+Usage: `.venv/bin/python benchmarks/webhook_ack.py [--slow-clients 50]`.
 """
 
 from __future__ import annotations
@@ -72,12 +75,26 @@ def deliveries(count: int) -> list[tuple[str, bytes]]:
     return [(event, json.dumps(p).encode()) for event, p in out]
 
 
+def open_slow_clients(port: int, count: int) -> list[socket.socket]:
+    """`count` connections that stall: four in five mid-body, one in five before sending anything."""
+    stalled = []
+    for index in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        if index % 5 != 4:
+            sock.sendall(b"POST /webhook HTTP/1.1\r\nHost: bench\r\nX-GitHub-Event: issues\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n{\"action\": \"op")
+        stalled.append(sock)
+    return stalled
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--slow-clients", type=int, default=0,
+                        help="connections that stall mid-request during the run")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="orchestra-bench-"))
@@ -95,6 +112,7 @@ def main() -> int:
          "--workers", str(args.workers), "--threads", str(args.threads)],
         env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "serve.log").open("w"))
     base = f"http://127.0.0.1:{http_port}"
+    stalled: list[socket.socket] = []
     try:
         conn = redis.Redis.from_url(redis_url)
         wait_until(conn.ping, 15, "redis-server")
@@ -109,17 +127,27 @@ def main() -> int:
             headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()),
                        "X-Hub-Signature-256": sign(SECRET.encode(), body), "Content-Type": "application/json"}
             started = time.perf_counter()
-            response = session.post(f"{base}/webhook", data=body, headers=headers, timeout=10)
-            return time.perf_counter() - started, response.status_code
+            try:
+                status = session.post(f"{base}/webhook", data=body, headers=headers, timeout=10).status_code
+            except requests.Timeout:
+                status = 0  # no answer within 10 s (GitHub's own delivery timeout)
+            return time.perf_counter() - started, status
 
         for item in work[:50]:  # warm-up: connections, imports, first Redis round trips
             send(item)
         conn.flushdb()
+        stalled += open_slow_clients(http_port, args.slow_clients)
+        if stalled:
+            seconds, status = send(work[0])
+            print(f"one delivery with {len(stalled)} slow clients connected: {status or 'no answer'} after "
+                  f"{seconds * 1000:.1f} ms")
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             results = list(pool.map(send, work))
         elapsed = time.perf_counter() - started
     finally:
+        for sock in stalled:
+            sock.close()
         server.terminate()
         server.wait(timeout=15)
         redis_proc.terminate()
@@ -131,7 +159,8 @@ def main() -> int:
     p50 = statistics.median(latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1]
     print(f"deliveries: {len(results)} from {args.clients} clients in {elapsed:.2f}s "
-          f"({len(results) / elapsed:.0f}/s); gunicorn {args.workers} workers x {args.threads} threads")
+          f"({len(results) / elapsed:.0f}/s); {args.workers} worker processes x {args.threads} threads; "
+          f"{args.slow_clients} slow clients")
     print(f"status codes: {dict(sorted(statuses.items()))}")
     print(f"ack latency ms: p50 {p50:.2f}  p99 {p99:.2f}  max {latencies[-1]:.2f}")
     return 0 if set(statuses) <= {202, 204} else 1

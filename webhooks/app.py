@@ -2,8 +2,9 @@
 
 The delivery endpoint is `POST /webhook` (also `POST /`). It does no forge call, no git, no
 model call and starts no thread: it verifies, routes and enqueues, then answers — 202 naming
-the jobs, 204 when there is nothing to do, 503 when the queue is unreachable (GitHub then shows
-the delivery as failed and it can be redelivered).
+the jobs, 204 when there is nothing to do, 400 when a signed payload cannot be routed (a field
+missing or of the wrong type), 503 when the queue is unreachable (GitHub then shows the delivery
+as failed and it can be redelivered). Every error answer is one line of JSON.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from bot.errors import ConfigError, QueueUnavailable
 from bot.queue.executors import RQExecutor
@@ -23,7 +25,9 @@ from bot.settings import Settings
 from webhooks.deliveries import DeliveryLog, MemoryDeliveryLog, RedisDeliveryLog
 from webhooks.event import Event
 from webhooks.handlers import ROUTER
-from webhooks.metrics import Metrics
+from webhooks.health import probe_for
+from webhooks.metrics import CONTENT_TYPE, Metrics
+from webhooks.payload import MalformedEvent, check_envelope
 from webhooks.router import Router
 from webhooks.signature import verify
 
@@ -55,6 +59,17 @@ def is_own_event(event: Event, bot_login: str) -> bool:
     return (event.name, None) not in OWN_EVENTS_THAT_COUNT and (event.name, event.action) not in OWN_EVENTS_THAT_COUNT
 
 
+def parse_object(body: bytes) -> dict[str, Any] | str:
+    """The body's JSON object, or why there is none."""
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        return "the body's JSON is nested too deeply"
+    except ValueError:  # not JSON, not UTF-8, or a number too long to convert
+        return "the body is not JSON"
+    return payload if isinstance(payload, dict) else "the body is not a JSON object"
+
+
 class FrontDoor:
     """Verifies, de-duplicates and routes one delivery into jobs; answers with a status and a body."""
 
@@ -80,20 +95,26 @@ class FrontDoor:
         body = request.get_data(cache=False)
         if not verify(self.secret, body, request.headers.get("X-Hub-Signature-256")):
             return Outcome("bad_signature", 401, {"error": "bad or missing signature"})
-        try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            payload = None
-        if not isinstance(payload, dict) or not name:
-            return Outcome("malformed", 400, {"error": "malformed delivery"})
+        if not name:
+            return Outcome("malformed", 400, {"error": "no X-GitHub-Event header"})
+        payload = parse_object(body)
+        if isinstance(payload, str):
+            return Outcome("malformed", 400, {"error": payload})
         return Event(name, payload, request.headers.get("X-GitHub-Delivery", ""))
 
     def _route(self, event: Event) -> Outcome:
         if event.name == "ping":
             return Outcome("ping", 200, {"msg": "pong"})
-        if is_own_event(event, self.bot_login):
-            return Outcome("own", 204)
-        jobs = self.router.dispatch(event) if event.repo else []
+        if not self.router.handlers(event):  # an event or action the bot does not handle
+            return Outcome("ignored", 204)
+        try:
+            check_envelope(event.payload)
+            if is_own_event(event, self.bot_login):
+                return Outcome("own", 204)
+            jobs = self.router.dispatch(event)
+        except MalformedEvent as exc:
+            log.info("delivery %s: malformed %s payload: %s", event.delivery_id, event.name, exc)
+            return Outcome("malformed", 400, {"error": f"malformed {event.name} payload: {exc}"})
         if not jobs:
             return Outcome("ignored", 204)
         return self._submit(event, jobs)
@@ -127,6 +148,13 @@ class FrontDoor:
             return {}
 
 
+def json_error(error: HTTPException) -> tuple[Response, int]:
+    """Every error this app answers is one line of JSON, never an HTML page (a 500 included)."""
+    status = error.code or 500
+    message = "internal error" if status >= 500 else (error.description or error.name)
+    return jsonify({"error": message}), status
+
+
 def create_app(
     settings: Settings,
     executor: Executor | None = None,
@@ -149,13 +177,22 @@ def create_app(
     app.extensions["orchestra"] = door
     app.add_url_rule("/webhook", "delivery", door.receive, methods=["POST"])
     app.add_url_rule("/", "delivery_root", door.receive, methods=["POST"])
+    app.register_error_handler(HTTPException, json_error)
+    ready = probe_for(executor)
 
     @app.get("/healthz")
     def healthz() -> Response:
+        """Liveness: the process answers."""
         return jsonify({"ok": True})
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        """Readiness: deliveries can be enqueued (the queue's Redis answers PING in time)."""
+        reason = ready()
+        return (jsonify({"ok": True}), 200) if reason is None else (jsonify({"error": reason}), 503)
 
     @app.get("/metrics")
     def metrics_text() -> Response:
-        return Response(door.metrics.render(door.queue_depths), mimetype="text/plain; version=0.0.4")
+        return Response(door.metrics.render(door.queue_depths), content_type=CONTENT_TYPE)
 
     return app

@@ -8,6 +8,7 @@ from typing import Any
 from bot.ledger.labels import Kind, kind_of_label
 from bot.ledger.taskbody import task_number_from_branch
 from bot.queue.kinds import JobRequest
+from webhooks.payload import Fields
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,13 @@ class Event:
         return JobRequest.make(kind, repo=self.repo, installation_id=self.installation_id, **args)
 
 
-def label_names(obj: dict[str, Any] | None) -> list[str]:
-    """Names of the labels on an issue or pull request payload."""
-    return [str(label.get("name")) for label in (obj or {}).get("labels") or [] if isinstance(label, dict)]
+def label_names(obj: Fields | dict[str, Any] | None) -> list[str]:
+    """Names of the labels on an issue or pull request payload; MalformedEvent unless an array of objects."""
+    fields = obj if isinstance(obj, Fields) else Fields(obj or {})
+    return [str(label.data.get("name")) for label in fields.objects("labels")]
 
 
-def labelled(obj: dict[str, Any] | None, kind: Kind) -> bool:
+def labelled(obj: Fields | dict[str, Any] | None, kind: Kind) -> bool:
     """True when the issue payload carries a label naming `kind` under some prefix (`<prefix>:goal`).
 
     The web process cannot read the repository's `label_prefix`; the job checks it.

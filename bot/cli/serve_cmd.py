@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
 
+#: prometheus_client's variable naming the directory where every serve process keeps its counts.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    serve = sub.add_parser("serve", help="serve the GitHub App webhook endpoint (gunicorn)")
+    serve = sub.add_parser("serve", help="serve the GitHub App webhook endpoint (gunicorn, waitress workers)")
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
-    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    serve.add_argument("--threads", type=int, default=4, help="threads per worker process (default 4)")
+    serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    serve.add_argument("--threads", type=int, default=4, help="app threads per worker process (default 4)")
     serve.set_defaults(func=serve_command)
 
     worker = sub.add_parser("worker", help="run an RQ worker pool on the urgent, default and implement queues")
@@ -25,13 +32,51 @@ def register(sub: argparse._SubParsersAction) -> None:
     worker.set_defaults(func=worker_command)
 
 
+@contextlib.contextmanager
+def metrics_dir() -> Iterator[Path]:
+    """The directory the worker processes share their metrics through, for one run of `serve`.
+
+    `PROMETHEUS_MULTIPROC_DIR` when set (emptied of a previous run's `*.db` files, as
+    prometheus_client asks), else a fresh temporary directory, removed again at exit. It must be
+    in the environment before prometheus_client is imported.
+    """
+    given = os.environ.get(METRICS_DIR_ENV)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        yield directory
+        return
+    directory = Path(tempfile.mkdtemp(prefix="orchestra-metrics-"))
+    os.environ[METRICS_DIR_ENV] = str(directory)
+    try:
+        yield directory
+    finally:
+        os.environ.pop(METRICS_DIR_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def serve_command(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    with metrics_dir():
+        run_server(settings, args)
+    return 0
+
+
+def run_server(settings: Settings, args: argparse.Namespace) -> None:
+    """gunicorn's master supervising `--workers` processes, each serving the app with waitress."""
     from gunicorn.app.base import BaseApplication
+    from prometheus_client import multiprocess
 
     from webhooks.app import create_app
+    from webhooks.waitress_worker import WaitressWorker
 
-    settings = Settings.from_env()
     app = create_app(settings)  # built once, before the fork (preload): bad settings fail here
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        # A dead worker's counters stay (totals never go backwards); its live gauges go.
+        multiprocess.mark_process_dead(worker.pid)
 
     class WebhookServer(BaseApplication):
         """gunicorn running the already-built app; options from the command line only."""
@@ -41,22 +86,27 @@ def serve_command(args: argparse.Namespace) -> int:
                 "bind": f"{args.host}:{args.port}",
                 "workers": args.workers,
                 "threads": args.threads,
-                "worker_class": "gthread",
+                # Each worker reads whole requests in waitress's event loop before a thread runs the
+                # app, so slow or idle clients hold no thread (docs/webhooks.md, "Running it").
+                "worker_class": WaitressWorker,
                 "preload_app": True,
                 "accesslog": None,
                 "loglevel": settings.log_level.lower(),
                 "timeout": 30,
                 "graceful_timeout": 10,
                 "proc_name": "orchestra-serve",
+                "child_exit": child_exit,
             }
             for key, value in options.items():
                 self.cfg.set(key, value)
+            if "control_socket_disable" in self.cfg.settings:
+                # Recent gunicorn opens a control socket at one path per user: two servers would share it.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return app
 
     WebhookServer().run()
-    return 0
 
 
 def worker_command(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """Executors decide where a job runs: RQ on Redis (`RQExecutor`) or a thread pool in-process.
 
-Both keep at most one live job per id (`bot/queue/jobs.py`): a job with the same id that is
+Both keep at most one live job per id (`bot/queue/kinds.py`): a job with the same id that is
 still waiting is not submitted again ("already live"); one that is running runs once more when
 it ends (`bot/queue/runs.py`: a trigger is never lost); one that finished, failed or was stopped
 is replaced by the new submission.

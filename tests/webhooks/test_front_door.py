@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.errors import ConfigError
 from bot.queue import InlineExecutor, RQExecutor
@@ -150,12 +151,37 @@ def test_the_app_refuses_to_start_without_a_secret() -> None:
         create_app(Settings(), executor=InlineExecutor())
 
 
+def _samples(text: str) -> dict[str, float]:
+    return {f"{s.name}{sorted(s.labels.items())}": s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
 def test_healthz_and_metrics(client: FlaskClient) -> None:
     assert client.get("/healthz").json == {"ok": True}
     deliver(client, "issues", goal_opened())
     deliver(client, "issues", goal_opened(), secret="forged")
-    text = client.get("/metrics").get_data(as_text=True)
-    assert 'orchestra_webhook_deliveries_total{event="issues",outcome="enqueued"} 1' in text
-    assert 'orchestra_webhook_deliveries_total{event="unverified",outcome="bad_signature"} 1' in text
-    assert 'orchestra_webhook_ack_seconds_count 2' in text
-    assert 'orchestra_queue_depth{queue="default"} 1' in text
+    response = client.get("/metrics")
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    samples = _samples(response.get_data(as_text=True))
+    assert samples["orchestra_webhook_deliveries_total[('event', 'issues'), ('outcome', 'enqueued')]"] == 1
+    assert samples["orchestra_webhook_deliveries_total[('event', 'unverified'), ('outcome', 'bad_signature')]"] == 1
+    assert samples["orchestra_webhook_ack_seconds_count[]"] == 2
+    assert samples["orchestra_webhook_ack_seconds_bucket[('le', '+Inf')]"] == 2
+    assert samples["orchestra_queue_depth[('queue', 'default')]"] == 1
+
+
+def test_readyz_is_503_with_a_reason_while_redis_is_unreachable(client: FlaskClient) -> None:
+    assert client.get("/readyz").json == {"ok": True}
+    down = create_app(SETTINGS, executor=RQExecutor.from_url("redis://127.0.0.1:1/0")).test_client()
+    response = down.get("/readyz")
+    assert response.status_code == 503
+    assert response.json == {"error": "queue unavailable: Redis did not answer PING (ConnectionError)"}
+    assert down.get("/healthz").json == {"ok": True}
+
+
+def test_an_app_without_redis_is_always_ready() -> None:
+    executor = InlineExecutor(workers=1, perform=lambda job: None)
+    try:
+        assert create_app(SETTINGS, executor=executor).test_client().get("/readyz").json == {"ok": True}
+    finally:
+        executor.shutdown()

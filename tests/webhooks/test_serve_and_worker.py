@@ -1,4 +1,4 @@
-"""`orchestra serve` is gunicorn answering signed deliveries into RQ; `orchestra worker --burst` runs
+"""`orchestra serve` is gunicorn (waitress workers) answering signed deliveries into RQ; `orchestra worker --burst` runs
 jobs from the orchestra's queues — both as real processes on the private Redis."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_serve_runs_gunicorn_and_enqueues(redis_conn: redis.Redis, redis_url: st
             "X-GitHub-Event": "issues", "X-GitHub-Delivery": "serve-1", "X-Hub-Signature-256": sign(SECRET.encode(), body)})
         assert response.status_code == 202
         assert rq_job_ids(redis_conn) == ["plan-octo_scat-3"]
-        assert response.headers["Server"].startswith("gunicorn")  # not Flask's development server
+        assert response.headers["Server"] == "orchestra"  # waitress in a gunicorn worker, not Flask's own server
     finally:
         server.terminate()
         server.wait(timeout=15)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from bot.commands import parse
 from bot.queue.kinds import JobRequest
 from webhooks.event import Event
+from webhooks.payload import Fields
 from webhooks.router import Router
 
 router = Router()
@@ -14,16 +15,16 @@ router = Router()
 
 @router.register("issue_comment", action="created")
 def on_comment_created(event: Event) -> Iterator[JobRequest]:
-    comment = event.payload.get("comment") or {}
-    issue = event.payload.get("issue") or {}
-    command = parse(comment.get("body"))
-    if command is None or not issue.get("number"):
+    payload = Fields(event.payload)
+    comment = payload.obj("comment")
+    command = parse(comment.optional_text("body"))
+    if command is None:
         return
     yield event.job(
         "command",
-        number=issue["number"],
-        comment_id=comment["id"],
+        number=payload.obj("issue").integer("number"),
+        comment_id=comment.integer("id"),
         verb=command.verb,
         text=command.text,
-        sender=event.sender.get("login", ""),
+        sender=payload.obj("sender").optional_text("login") or "",
     )

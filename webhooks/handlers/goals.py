@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from bot.ledger.labels import Kind, kind_of_label
 from bot.queue.kinds import JobRequest
 from webhooks.event import Event, labelled
+from webhooks.payload import Fields
 from webhooks.router import Router
 
 router = Router()
@@ -18,16 +19,16 @@ router = Router()
 
 @router.register("issues", action="opened")
 def on_issues_opened(event: Event) -> Iterator[JobRequest]:
-    issue = event.payload.get("issue") or {}
+    issue = Fields(event.payload).obj("issue")
     if not labelled(issue, Kind.GOAL):
         return
-    yield event.job("plan", number=issue["number"])
+    yield event.job("plan", number=issue.integer("number"))
 
 
 @router.register("issues", action="labeled")
 def on_issues_labeled(event: Event) -> Iterator[JobRequest]:
-    label = event.payload.get("label") or {}
-    issue = event.payload.get("issue") or {}
-    if kind_of_label(str(label.get("name", ""))) != Kind.GOAL or issue.get("state") == "closed":
+    payload = Fields(event.payload)
+    label, issue = payload.obj("label"), payload.obj("issue")
+    if kind_of_label(label.optional_text("name") or "") != Kind.GOAL or issue.optional_text("state") == "closed":
         return
-    yield event.job("plan", number=issue["number"])
+    yield event.job("plan", number=issue.integer("number"))

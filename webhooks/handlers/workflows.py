@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from bot.queue.kinds import JobRequest
 from webhooks.event import Event
 from webhooks.handlers.checks import check_jobs
+from webhooks.payload import Fields
 from webhooks.router import Router
 
 router = Router()
@@ -21,8 +22,8 @@ router = Router()
 @router.register("workflow_dispatch")
 def on_workflow_dispatch(event: Event) -> Iterator[JobRequest]:
     """A run started for one task (input `task`) implements that task."""
-    inputs = event.payload.get("inputs") or {}
-    task = str(inputs.get("task") or "").strip().lstrip("#")
+    inputs = Fields(event.payload).obj("inputs")
+    task = str(inputs.data.get("task") or "").strip().lstrip("#")
     if task.isdigit():
         yield event.job("implement", number=int(task))
 
@@ -30,6 +31,6 @@ def on_workflow_dispatch(event: Event) -> Iterator[JobRequest]:
 @router.register("workflow_run", action="completed")
 def on_workflow_run_completed(event: Event) -> Iterator[JobRequest]:
     """CI that is itself a workflow finished on an orchestra branch: fix it or merge."""
-    run = event.payload.get("workflow_run") or {}
-    yield from check_jobs(event, run.get("conclusion"), run.get("head_branch"), run.get("head_sha"),
-                          run.get("pull_requests") or [])
+    run = Fields(event.payload).obj("workflow_run")
+    yield from check_jobs(event, run.optional_text("conclusion"), run.optional_text("head_branch"),
+                          run.optional_text("head_sha"), run.objects("pull_requests"))
