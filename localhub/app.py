@@ -36,6 +36,7 @@ ROOT_MODULES: list[str] = [
     "localhub.api.internal",
     "localhub.pages",
     "localhub.api.actions",  # an /api/v3 route (workflow dispatches) and /_localhub/dispatches
+    "localhub.api.actionsruns",  # /api/v3 runs, jobs and logs, and the signed /_localhub/ log URLs
 ]
 
 

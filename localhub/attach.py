@@ -1,4 +1,5 @@
-"""Attach pull requests, checks and local CI to a `LocalHub` (`hub.pulls`, `hub.checks`, `hub.ci`)."""
+"""Attach pull requests, checks, Actions and local CI to a `LocalHub` (`hub.pulls`, `hub.checks`,
+`hub.workflows`, `hub.ci`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from localhub.checkruns import Checks
 from localhub.ci import LocalCI
 from localhub.pullflow import PullFlow
+from localhub.workflows import Workflows
 
 DEFAULT_CI_CONCURRENCY = 2
 DEFAULT_CI_TIMEOUT = 600.0  # seconds
@@ -15,10 +17,11 @@ DEFAULT_CI_TIMEOUT = 600.0  # seconds
 def attach(hub: Any) -> None:
     """Give `hub` its PR flow, checks and CI; react to pushes; close the pools on `hub.stop()`."""
     hub.checks = Checks(hub)
-    hub.checks.abandon_unfinished_ci()
-    hub.ci = LocalCI(hub.checks, hub.store.state_dir / "ci",
+    hub.workflows = Workflows(hub)
+    hub.ci = LocalCI(hub.workflows, hub.store.state_dir / "ci",
                      concurrency=getattr(hub.config, "ci_concurrency", DEFAULT_CI_CONCURRENCY),
                      timeout=getattr(hub.config, "ci_timeout", DEFAULT_CI_TIMEOUT))
+    hub.workflows.abandon_unfinished()
     hub.pulls = PullFlow(hub)
     hub.on_push(hub.pulls.on_push)
     hub.pull_issue_changes.append(hub.pulls.on_issue_change)

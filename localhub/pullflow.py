@@ -80,14 +80,16 @@ class PullFlow:
         """After `POST /pulls`: schedule mergeability, emit `opened`, run CI on the head."""
         self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, "opened", pull, sender)
-        self.run_ci(repo, pull["head_ref"], pull["head_sha"])
+        self.run_ci(repo, pull["head_ref"], pull["head_sha"], "pull_request", sender)
 
-    def run_ci(self, repo: Row, branch: str, sha: str) -> None:
+    def run_ci(self, repo: Row, branch: str, sha: str, event: str, actor: Row | None) -> None:
+        """Start local CI on `sha` for `event` (push, pull_request, merge_group), once per commit."""
         ci = getattr(self.hub, "ci", None)
-        checks = getattr(self.hub, "checks", None)
-        if ci is None or checks is None or checks.has_ci_run(repo["id"], sha):
+        workflows = getattr(self.hub, "workflows", None)
+        if ci is None or workflows is None or workflows.has_run(repo["id"], sha):
             return
-        ci.submit(CiJob(repo["id"], self.git_dir(repo), sha, branch, repo["ci_command"]))
+        ci.submit(CiJob(repo["id"], self.git_dir(repo), sha, branch, repo["ci_command"], event,
+                        actor["id"] if actor else None))
 
     # -- pushes ----------------------------------------------------------------------------
     def on_push(self, repo: Row, ref: str, old: str, new: str, pusher: Row) -> None:
@@ -105,7 +107,7 @@ class PullFlow:
         for pull in pullstore.open_pulls_on(self.store, repo["id"], base_ref=branch):
             self._base_moved(repo, pull, new, pusher)
         if heads or branch == repo["default_branch"]:
-            self.run_ci(repo, branch, new)
+            self.run_ci(repo, branch, new, "push", pusher)
 
     def _synchronize(self, repo: Row, pull: Row, old: str, new: str, pusher: Row) -> None:
         base, _ = live_shas(self.git_dir(repo), pull)
