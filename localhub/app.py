@@ -30,6 +30,7 @@ API_MODULES: list[str] = [
     "localhub.api.checks",
     "localhub.api.reviews",
     "localhub.api.hooks",
+    "localhub.api.protection",
 ]
 ROOT_MODULES: list[str] = [
     "localhub.githttp",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from localhub import checkstore, gitshapes, pullstore
+from localhub import checkstore, gitshapes, protection, pullstore
 from localhub.repos import git_for
 from localhub.shapes import JSON, Shapes, node_id
 from localhub.store import Row
@@ -159,7 +159,8 @@ class Checks:
         shapes = self.hub.shapes()
         full = shapes.repo_full_name(repo["id"])
         git = git_for(self.store, repo)
-        branches = [{"name": name, "protected": False,
+        protected = protection.protected_branches(self.store, repo["id"])
+        branches = [{"name": name, "protected": name in protected,
                      "commit": {"sha": sha, "url": f"{shapes.api}/repos/{full}/commits/{sha}"}}
                     for name, sha in git.branches().items() if sha == row["sha"]]
         self.hub.events.emit(repo, "status", {

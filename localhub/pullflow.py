@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from localhub import gitops, payloads, pullstore
+from localhub import gitops, mergegate, payloads, pullstore
 from localhub import issues as issuemodel
 from localhub.ci import CiJob
 from localhub.mergeability import FORGE, Mergeability, live_shas
@@ -128,14 +128,22 @@ class PullFlow:
 
     # -- merging ---------------------------------------------------------------------------
     def merge(self, repo: Row, pull: Row, user: Row, method: str, sha: str | None,
-              title: str | None, message: str | None) -> str:
-        """Merge the PR into its base (GitHub's `PUT .../merge`); the new base sha, or MergeRefused."""
+              title: str | None, message: str | None, app_id: int | None = None) -> str:
+        """Merge the PR into its base (GitHub's `PUT .../merge`); the new base sha, or MergeRefused.
+
+        The base's protection and rulesets apply (`localhub.mergegate`); `app_id` is the App acting
+        through an installation token (Apps do not hold repository roles, so they bypass nothing
+        unless a ruleset names them).
+        """
         if pull["state"] != "open" or pull["merged"]:
             raise MergeRefused(405, "Pull Request is not mergeable")
         git_dir = self.git_dir(repo)
         base, head = live_shas(git_dir, pull)
         if sha and sha != head:
             raise MergeRefused(409, "Head branch was modified. Review and try the merge again.")
+        refused = mergegate.refusal(self.store, git_dir, repo, pull, base, head, user, app_id)
+        if refused is not None:
+            raise MergeRefused(405, refused)
         if not gitops.check_merge(git_dir, base, head).clean:
             raise MergeRefused(405, "Pull Request is not mergeable")
         merged = self._merge_commit(git_dir, pull, user, method, base, head, title, message)
@@ -163,6 +171,10 @@ class PullFlow:
         default_title = f"Merge pull request #{pull['number']} from {owner}/{pull['head_ref']}"
         text = _message(title or default_title, message, pull["title"])
         return gitops.merge_commit(git_dir, base, head, text, identity_of(user), FORGE)
+
+    def record_merge(self, repo: Row, pull: Row, user: Row, merge_sha: str, base_before: str, head: str) -> None:
+        """Mark the PR merged by `user` as `merge_sha`; emit `closed` (merged) and close referenced issues."""
+        self._record_merge(repo, pull, user, merge_sha, base_before, head)
 
     def _record_merge(self, repo: Row, pull: Row, user: Row, merge_sha: str, base_before: str, head: str) -> None:
         stamp = now_iso()
