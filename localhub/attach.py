@@ -1,12 +1,14 @@
-"""Attach pull requests, checks, Actions and local CI to a `LocalHub` (`hub.pulls`, `hub.checks`,
-`hub.workflows`, `hub.ci`)."""
+"""Attach pull requests, checks, Actions, local CI, the merge queue and auto-merge to a `LocalHub`
+(`hub.pulls`, `hub.checks`, `hub.workflows`, `hub.ci`, `hub.merge_queue`, `hub.auto_merge`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from localhub.automerge import AutoMerge
 from localhub.checkruns import Checks
 from localhub.ci import LocalCI
+from localhub.mergequeue import MergeQueue
 from localhub.pullflow import PullFlow
 from localhub.workflows import Workflows
 
@@ -24,5 +26,9 @@ def attach(hub: Any) -> None:
     hub.workflows.abandon_unfinished()
     hub.pulls = PullFlow(hub)
     hub.on_push(hub.pulls.on_push)
+    hub.merge_queue = MergeQueue(hub)
+    hub.auto_merge = AutoMerge(hub)
+    hub.on_push(hub.merge_queue.on_push)
+    hub.checks.on_change.extend([hub.merge_queue.checks_changed, hub.auto_merge.checks_changed])
     hub.pull_issue_changes.append(hub.pulls.on_issue_change)
     hub.on_stop.extend([hub.ci.close, hub.pulls.close])

@@ -213,6 +213,9 @@ class PullFlow:
         if state == "open":
             self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, "closed" if state == "closed" else "reopened", pull, user)
+        queue = getattr(self.hub, "merge_queue", None)
+        if state == "closed" and queue is not None:
+            queue.pull_closed(repo, pull, user)
         return pull
 
     def on_issue_change(self, repo: Row, action: str, issue: Row, user: Row, extra: dict[str, Any]) -> None:
@@ -223,6 +226,9 @@ class PullFlow:
         if action == "reopened":
             self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, action, pull, user, **extra)
+        queue = getattr(self.hub, "merge_queue", None)
+        if action == "closed" and queue is not None:
+            queue.pull_closed(repo, pull, user)
 
     def close(self) -> None:
         self.mergeability.close()

@@ -100,9 +100,10 @@ def _protection_config(data: dict[str, Any]) -> dict[str, Any]:
 
 def _rules_changed(repo: Row) -> None:
     """Rules changed: the merge queue and auto-merge look at the repository's PRs again."""
-    queue = getattr(hub(), "merge_queue", None)
-    if queue is not None:
-        queue.rules_changed(repo)
+    for name in ("merge_queue", "auto_merge"):
+        part = getattr(hub(), name, None)
+        if part is not None:
+            part.rules_changed(repo)
 
 
 def _api(repo: Row, branch: str) -> str:
