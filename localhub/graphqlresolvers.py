@@ -123,11 +123,17 @@ def commit(ctx: Context, repo: Row, sha: str | None) -> dict[str, Any] | None:
             "url": f"{ctx.web}/{full}/commit/{sha}"}
 
 
-def merge_queue_entry(ctx: Context, entry: Row) -> dict[str, Any]:
+def position_of(ctx: Context, entry: Row) -> int:
+    """The entry's 1-based place in its queue (0 once it has left)."""
+    queue = queuestore.entries(ctx.hub.store, entry["repo_id"], entry["base_ref"])
+    return next((i for i, e in enumerate(queue, 1) if e["id"] == entry["id"]), 0)
+
+
+def merge_queue_entry(ctx: Context, entry: Row, position: int | None = None) -> dict[str, Any]:
+    """A `MergeQueueEntry`; `position` is given for an entry that has just left its queue."""
     store = ctx.hub.store
     repo = store.repo_by_id(entry["repo_id"])
-    queue = queuestore.entries(store, entry["repo_id"], entry["base_ref"])
-    position = next((i for i, e in enumerate(queue, 1) if e["id"] == entry["id"]), 0)
+    position = position_of(ctx, entry) if position is None else position
     return {"__typename": "MergeQueueEntry", "id": node_id("MQE", entry["id"]), "enqueuedAt": entry["enqueued_at"],
             "enqueuer": actor(ctx, store.user_by_id(entry["enqueuer_id"])), "jump": bool(entry["jump"]),
             "position": position, "solo": False, "state": entry["state"],
@@ -230,10 +236,13 @@ def enqueue_pull_request(root: Any, info: GraphQLResolveInfo, input: dict[str, A
 def dequeue_pull_request(root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
     ctx = _ctx(info)
     repo, pull = _pull_for_write(ctx, input["id"], "DequeuePullRequest")
-    entry = ctx.hub.merge_queue.dequeue(repo, pull, ctx.user, "MANUAL")
-    if entry is None:
+    queued = queuestore.entry_for_pull(ctx.hub.store, pull["issue_id"])
+    if queued is None:
         raise GitHubError("UNPROCESSABLE", "Pull request is not in the merge queue")
-    return {"clientMutationId": input.get("clientMutationId"), "mergeQueueEntry": merge_queue_entry(ctx, entry)}
+    position = position_of(ctx, queued)
+    entry = ctx.hub.merge_queue.dequeue(repo, pull, ctx.user, "MANUAL") or queued
+    return {"clientMutationId": input.get("clientMutationId"),
+            "mergeQueueEntry": merge_queue_entry(ctx, entry, position)}
 
 
 def enable_auto_merge(root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002

@@ -5,6 +5,7 @@ and the queue goes on without it. Direct merges are refused while the queue rule
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ PR_QUERY = """query($owner: String!, $name: String!, $number: Int!) {
 
 
 @pytest.fixture
-def setup(localhub: LocalhubHandle, tmp_path: Path, webhook_receiver: WebhookReceiver) -> tuple[Repository, Path]:
+def setup(localhub: LocalhubHandle, tmp_path: Path, webhook_receiver: WebhookReceiver
+          ) -> Iterator[tuple[Repository, Path]]:
     """`alice/app` whose CI runs check.py, a merge queue ruleset on main requiring `ci`, a clone."""
     localhub.add_user("alice")
     gate = tmp_path / "gate"
@@ -38,7 +40,8 @@ def setup(localhub: LocalhubHandle, tmp_path: Path, webhook_receiver: WebhookRec
     localhub.require_merge_queue("alice/app", checks=("ci",))
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", localhub.git_url("alice/app", "alice"), str(clone))
-    return localhub.github("alice").get_repo("alice/app"), clone
+    yield localhub.github("alice").get_repo("alice/app"), clone
+    gate.touch()  # let waiting CI runs finish, so the hub stops at once
 
 
 def open_pr(gh_repo: Repository, clone: Path, name: str) -> PullRequest:
@@ -85,11 +88,12 @@ def test_two_prs_land_fast_forward_after_ci_on_their_group_heads(
 
     localhub.drain()
     groups = [d.json() for d in webhook_receiver.events("merge_group")]
-    assert [(g["action"], g.get("reason")) for g in groups] == [
-        ("checks_requested", None), ("checks_requested", None), ("destroyed", "merged"), ("destroyed", "merged")]
-    assert groups[0]["merge_group"]["base_ref"] == "refs/heads/main"
-    assert groups[1]["merge_group"]["base_sha"] == groups[0]["merge_group"]["head_sha"]  # built on the first
-    assert groups[-1]["merge_group"]["head_sha"] == main
+    assert sorted((g["action"], g.get("reason") or "") for g in groups) == [
+        ("checks_requested", ""), ("checks_requested", ""), ("destroyed", "merged"), ("destroyed", "merged")]
+    requested = [g["merge_group"] for g in groups if g["action"] == "checks_requested"]
+    assert requested[0]["base_ref"] == "refs/heads/main" and requested[0]["base_sha"] == old_main
+    assert requested[1]["base_sha"] == requested[0]["head_sha"]  # the second group is built on the first
+    assert requested[1]["head_sha"] == main
     actions = [(d.json()["action"], d.json()["number"]) for d in webhook_receiver.events("pull_request")]
     assert ("enqueued", first.number) in actions and ("closed", second.number) in actions
     pushed = {d.json()["ref"] for d in webhook_receiver.events("push")}
@@ -163,3 +167,28 @@ def test_graphql_errors_carry_githubs_type(setup: tuple[Repository, Path], local
                                  "{ clientMutationId } }", {"id": pr.node_id})
     assert forbidden["errors"][0]["type"] == "FORBIDDEN"
     (tmp_path / "gate").touch()
+
+
+def test_dequeue_and_a_push_take_prs_out_of_the_queue(setup: tuple[Repository, Path], localhub: LocalhubHandle,
+                                                      webhook_receiver: WebhookReceiver, tmp_path: Path) -> None:
+    gh_repo, clone = setup
+    gh = localhub.github("alice")
+    first, second = open_pr(gh_repo, clone, "a"), open_pr(gh_repo, clone, "c")
+    assert localhub.hub.ci.drain(60)
+    (tmp_path / "gate").unlink()  # group CI now waits: the entries stay queued
+    enqueue(gh, first)
+    enqueue(gh, second)
+    _, data = gh.requester.graphql_named_mutation("dequeuePullRequest", {"id": first.node_id}, ENQUEUE)
+    assert data["mergeQueueEntry"]["position"] == 1
+    git(clone, "checkout", "-q", "c")
+    (clone / "c.txt").write_text("changed\n")
+    git(clone, "commit", "-q", "-am", "Change c.txt")
+    git(clone, "push", "-q", "origin", "c")
+    (tmp_path / "gate").touch()
+    assert localhub.hub.ci.drain(60)
+    localhub.drain()
+    dequeued = [(d.json()["number"], d.json()["reason"]) for d in webhook_receiver.events("pull_request")
+                if d.json()["action"] == "dequeued"]
+    assert dequeued == [(first.number, "MANUAL"), (second.number, "UNKNOWN_REMOVAL_REASON")]
+    assert not (gh_repo.get_pull(first.number).merged or gh_repo.get_pull(second.number).merged)
+    assert not [b.name for b in gh_repo.get_branches() if b.name.startswith("gh-readonly-queue/")]
