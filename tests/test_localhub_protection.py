@@ -183,3 +183,17 @@ def test_rulesets_are_managed_by_admins_and_disabled_ones_do_not_apply(
     assert state(gh_repo, pr.number) == "clean"
     assert requests.delete(f"{url}/{created['id']}", headers=alice, timeout=10).status_code == 204
     assert requests.get(f"{url}/{created['id']}", headers=alice, timeout=10).status_code == 404
+
+
+def test_required_approvals_block_until_a_writer_approves(repo: tuple[Repository, Path],
+                                                          localhub: LocalhubHandle) -> None:
+    gh_repo, clone = repo
+    localhub.protect_branch("alice/app", "main", [], approvals=1)
+    reviews = gh_repo.get_branch("main").get_protection().required_pull_request_reviews
+    assert reviews.required_approving_review_count == 1
+    pr = open_pr(gh_repo, clone, "feature", GOOD, localhub)
+    assert state(gh_repo, pr.number) == "blocked"
+    assert merge_refusal(pr) == (405, "At least 1 approving review is required by reviewers with write access.")
+    localhub.github("bob").get_repo("alice/app").get_pull(pr.number).create_review(event="APPROVE")
+    assert state(gh_repo, pr.number) == "clean"
+    assert pr.merge().merged
