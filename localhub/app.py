@@ -15,6 +15,7 @@ from localhub.faults import AFTER, BEFORE, bad_gateway
 from localhub.rest import ApiError
 
 API_PREFIX = "/api/v3"
+GRAPHQL_PATH = "/api/graphql"  # GitHub Enterprise Server's GraphQL endpoint (what PyGithub derives)
 
 # Each module defines `bp` (a Blueprint); API ones are mounted under /api/v3, root ones at /.
 # Other areas append their modules here (e.g. "localhub.api.pulls", "localhub.pages").
@@ -31,6 +32,7 @@ API_MODULES: list[str] = [
     "localhub.api.checks",
     "localhub.api.reviews",
     "localhub.api.hooks",
+    "localhub.api.protection",
 ]
 ROOT_MODULES: list[str] = [
     "localhub.githttp",
@@ -38,6 +40,8 @@ ROOT_MODULES: list[str] = [
     "localhub.pages",
     "localhub.api.actions",  # an /api/v3 route (workflow dispatches) and /_localhub/dispatches
     "localhub.api.manifests",  # the App manifest form (web root) and its conversion (/api/v3)
+    "localhub.api.actionsruns",  # /api/v3 runs, jobs and logs, and the signed /_localhub/ log URLs
+    "localhub.api.graphql",  # POST /api/graphql
 ]
 
 
@@ -60,7 +64,8 @@ def create_app(hub: Any) -> Flask:
 
 
 def is_api() -> bool:
-    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+    """REST under /api/v3 and GraphQL at /api/graphql (auth, rate limits, faults, metering)."""
+    return request.path in (API_PREFIX, GRAPHQL_PATH) or request.path.startswith(API_PREFIX + "/")
 
 
 def _plain_error(status: int, message: str) -> Response:

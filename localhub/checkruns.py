@@ -1,20 +1,21 @@
-"""Check runs, suites and statuses as GitHub shows them: shapes, life-cycle events, the CI sink.
+"""Check runs, suites and statuses as GitHub shows them: shapes and life-cycle events.
 
 `Checks` is used by the REST blueprint (apps creating and updating runs, anyone with push access
-posting statuses) and by local CI (`CheckSink`): every change emits `check_run` created/completed,
-`check_suite` completed when the last run of a suite completes, and `status`.
+posting statuses) and by local CI (through `localhub.workflows`): every change emits `check_run`
+created/completed, `check_suite` completed when the last run of a suite completes, and `status`,
+then calls the `on_change(repo, sha)` callbacks (required checks, the merge queue, auto-merge).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from localhub import checkstore, gitshapes, pullstore
-from localhub.ci import CHECK_NAME, CiJob, CiResult
+from localhub import checkstore, gitshapes, protection, pullstore
 from localhub.repos import git_for
 from localhub.shapes import JSON, Shapes, node_id
-from localhub.store import Row, now_iso
+from localhub.store import Row
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,8 @@ class AppInfo:
     name: str
 
 
-LOCAL_CI_APP = AppInfo(15368, "localhub-ci", "localhub CI")  # GitHub Actions' app id, as a stand-in
-CI_BOT = "localhub-ci[bot]"
+ACTIONS_APP = AppInfo(15368, "github-actions", "GitHub Actions")  # GitHub Actions' own App
+ACTIONS_BOT = "github-actions[bot]"
 APP_EVENTS = ["check_run", "check_suite", "pull_request", "push"]
 APP_PERMISSIONS = {"checks": "write", "contents": "read", "metadata": "read", "pull_requests": "read"}
 
@@ -38,7 +39,9 @@ class Checks:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
         self.store = hub.store
-        self.apps: dict[int, AppInfo] = {LOCAL_CI_APP.id: LOCAL_CI_APP}
+        self.apps: dict[int, AppInfo] = {ACTIONS_APP.id: ACTIONS_APP}
+        #: `callback(repo, sha)` after a check run or a status of that commit changed.
+        self.on_change: list[Callable[[Row, str], None]] = []
 
     # -- shapes -----------------------------------------------------------------------------
     def app(self, shapes: Shapes, app_id: int) -> JSON:
@@ -138,6 +141,12 @@ class Checks:
             self.hub.events.emit(repo, "check_suite", {
                 "action": "completed", "check_suite": self.suite(shapes, suite),
                 "repository": shapes.repo(repo, webhook=True), "sender": shapes.user(sender)})
+        self.changed(repo, row["head_sha"])
+
+    def changed(self, repo: Row, sha: str) -> None:
+        """Tell the `on_change` callbacks that the checks or statuses of `sha` changed."""
+        for callback in list(self.on_change):
+            callback(repo, sha)
 
     def _emit_run(self, repo: Row, row: Row, action: str, sender: Row) -> None:
         shapes = self.hub.shapes()
@@ -150,7 +159,8 @@ class Checks:
         shapes = self.hub.shapes()
         full = shapes.repo_full_name(repo["id"])
         git = git_for(self.store, repo)
-        branches = [{"name": name, "protected": False,
+        protected = protection.protected_branches(self.store, repo["id"])
+        branches = [{"name": name, "protected": name in protected,
                      "commit": {"sha": sha, "url": f"{shapes.api}/repos/{full}/commits/{sha}"}}
                     for name, sha in git.branches().items() if sha == row["sha"]]
         self.hub.events.emit(repo, "status", {
@@ -159,38 +169,4 @@ class Checks:
             "state": row["state"], "commit": gitshapes.commit(shapes, full, git, row["sha"], with_files=False),
             "branches": branches, "created_at": row["created_at"], "updated_at": row["updated_at"],
             "repository": shapes.repo(repo, webhook=True), "sender": shapes.user(sender)})
-
-    # -- the sink local CI reports to -------------------------------------------------------
-    def ci_queued(self, job: CiJob) -> int:
-        repo = self.store.repo_by_id(job.repo_id)
-        row = self.create_run(repo, LOCAL_CI_APP.id, CHECK_NAME, job.head_sha, job.head_branch,
-                              {"status": "queued", "started_at": now_iso()},
-                              self.store.ensure_user(CI_BOT, "Bot"))
-        return int(row["id"])
-
-    def ci_started(self, run_id: int) -> None:
-        row = checkstore.run(self.store, run_id)
-        self.update_run(self.store.repo_by_id(row["repo_id"]), run_id,
-                        {"status": "in_progress", "started_at": now_iso()}, self.store.ensure_user(CI_BOT, "Bot"))
-
-    def ci_completed(self, run_id: int, result: CiResult) -> None:
-        row = checkstore.run(self.store, run_id)
-        self.update_run(self.store.repo_by_id(row["repo_id"]), run_id, {
-            "status": "completed", "conclusion": result.conclusion, "completed_at": now_iso(),
-            "output_title": result.title, "output_summary": result.summary, "output_text": result.text,
-        }, self.store.ensure_user(CI_BOT, "Bot"))
-
-    def abandon_unfinished_ci(self) -> int:
-        """Complete (`cancelled`) the CI runs a previous server left unfinished; how many there were."""
-        rows = self.store.all("SELECT r.id, r.repo_id FROM check_runs r JOIN check_suites s ON s.id=r.suite_id"
-                              " WHERE s.app_id=? AND r.status!='completed'", (LOCAL_CI_APP.id,))
-        bot = self.store.ensure_user(CI_BOT, "Bot")
-        for row in rows:
-            self.update_run(self.store.repo_by_id(row["repo_id"]), row["id"], {
-                "status": "completed", "conclusion": "cancelled", "completed_at": now_iso(),
-                "output_title": "CI was cancelled", "output_summary": "localhub stopped while this run was pending.",
-            }, bot)
-        return len(rows)
-
-    def has_ci_run(self, repo_id: int, sha: str) -> bool:
-        return any(s["app_id"] == LOCAL_CI_APP.id for s in checkstore.suites_for(self.store, repo_id, sha))
+        self.changed(repo, row["sha"])

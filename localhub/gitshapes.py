@@ -54,21 +54,27 @@ def commit(shapes: Shapes, full: str, git: BareRepo, sha: str, with_files: bool 
     return data
 
 
-def branch(shapes: Shapes, full: str, git: BareRepo, name: str, sha: str) -> JSON:
+def branch(shapes: Shapes, full: str, git: BareRepo, name: str, sha: str,
+           protection: dict[str, Any] | None = None) -> JSON:
+    """`branch-with-protection`; `protection` is the branch's classic protection config, if any."""
     api = f"{shapes.api}/repos/{full}/branches/{quote(name, safe='')}"
+    checks = (protection or {}).get("required_status_checks") or {"checks": []}
+    level = "off" if not checks["checks"] else "everyone" if protection and protection["enforce_admins"] \
+        else "non_admins"
     return {
         "name": name, "commit": commit(shapes, full, git, sha, with_files=False),
         "_links": {"self": api, "html": f"{shapes.web}/{full}/tree/{name}"},
-        "protected": False,
-        "protection": {"enabled": False, "required_status_checks": {
-            "enforcement_level": "off", "contexts": [], "checks": []}},
+        "protected": protection is not None,
+        "protection": {"enabled": protection is not None, "required_status_checks": {
+            "enforcement_level": level, "contexts": [c["context"] for c in checks["checks"]],
+            "checks": [{"context": c["context"], "app_id": c["app_id"]} for c in checks["checks"]]}},
         "protection_url": f"{api}/protection",
     }
 
 
-def short_branch(shapes: Shapes, full: str, name: str, sha: str) -> JSON:
+def short_branch(shapes: Shapes, full: str, name: str, sha: str, protected: bool = False) -> JSON:
     return {"name": name, "commit": {"sha": sha, "url": f"{shapes.api}/repos/{full}/commits/{sha}"},
-            "protected": False}
+            "protected": protected}
 
 
 def ref(shapes: Shapes, full: str, refname: str, sha: str) -> JSON:

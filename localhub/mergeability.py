@@ -1,6 +1,7 @@
 """Mergeability of open PRs, computed by real git in the background after a push, as GitHub does.
 
-A PR's `mergeable` is `null` until computed for the current (base tip, head tip) pair. A push to
+A PR's `mergeable` is `null` until computed for the current (base tip, head tip) pair. The base's protection and
+rulesets turn a mergeable PR `blocked` (required checks, approvals) or `behind` (strict policy). A push to
 either side forgets it and schedules a computation; a GET of the PR schedules one too when the
 stored answer is stale. A clean result also writes GitHub's test merge commit (`merge_commit_sha`);
 no `refs/pull/*` refs are written, so pushes never see refs move under them.
@@ -15,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from localhub import checkstore, gitops, pullstore
+from localhub import checkstore, gitops, mergegate, pullstore
 from localhub.background import Pending
 from localhub.store import Row, Store
 
@@ -88,6 +89,10 @@ class Mergeability:
             return False, "dirty"
         if pull["draft"]:
             return True, "draft"
+        repo = self.store.repo_by_id(pull["repo_id"])
+        held = mergegate.state(self.store, git_dir, repo, pull, base, head)
+        if held is not None:
+            return True, held
         checks = checkstore.head_state(self.store, pull["repo_id"], head)
         return True, "unstable" if checks in ("failure", "pending") else "clean"
 

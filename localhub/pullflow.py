@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from localhub import gitops, payloads, pullstore
+from localhub import gitops, mergegate, payloads, pullstore
 from localhub import issues as issuemodel
 from localhub.ci import CiJob
 from localhub.mergeability import FORGE, Mergeability, live_shas
@@ -80,14 +80,16 @@ class PullFlow:
         """After `POST /pulls`: schedule mergeability, emit `opened`, run CI on the head."""
         self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, "opened", pull, sender)
-        self.run_ci(repo, pull["head_ref"], pull["head_sha"])
+        self.run_ci(repo, pull["head_ref"], pull["head_sha"], "pull_request", sender)
 
-    def run_ci(self, repo: Row, branch: str, sha: str) -> None:
+    def run_ci(self, repo: Row, branch: str, sha: str, event: str, actor: Row | None) -> None:
+        """Start local CI on `sha` for `event` (push, pull_request, merge_group), once per commit."""
         ci = getattr(self.hub, "ci", None)
-        checks = getattr(self.hub, "checks", None)
-        if ci is None or checks is None or checks.has_ci_run(repo["id"], sha):
+        workflows = getattr(self.hub, "workflows", None)
+        if ci is None or workflows is None or workflows.has_run(repo["id"], sha):
             return
-        ci.submit(CiJob(repo["id"], self.git_dir(repo), sha, branch, repo["ci_command"]))
+        ci.submit(CiJob(repo["id"], self.git_dir(repo), sha, branch, repo["ci_command"], event,
+                        actor["id"] if actor else None))
 
     # -- pushes ----------------------------------------------------------------------------
     def on_push(self, repo: Row, ref: str, old: str, new: str, pusher: Row) -> None:
@@ -105,7 +107,7 @@ class PullFlow:
         for pull in pullstore.open_pulls_on(self.store, repo["id"], base_ref=branch):
             self._base_moved(repo, pull, new, pusher)
         if heads or branch == repo["default_branch"]:
-            self.run_ci(repo, branch, new)
+            self.run_ci(repo, branch, new, "push", pusher)
 
     def _synchronize(self, repo: Row, pull: Row, old: str, new: str, pusher: Row) -> None:
         base, _ = live_shas(self.git_dir(repo), pull)
@@ -126,14 +128,22 @@ class PullFlow:
 
     # -- merging ---------------------------------------------------------------------------
     def merge(self, repo: Row, pull: Row, user: Row, method: str, sha: str | None,
-              title: str | None, message: str | None) -> str:
-        """Merge the PR into its base (GitHub's `PUT .../merge`); the new base sha, or MergeRefused."""
+              title: str | None, message: str | None, app_id: int | None = None) -> str:
+        """Merge the PR into its base (GitHub's `PUT .../merge`); the new base sha, or MergeRefused.
+
+        The base's protection and rulesets apply (`localhub.mergegate`); `app_id` is the App acting
+        through an installation token (Apps do not hold repository roles, so they bypass nothing
+        unless a ruleset names them).
+        """
         if pull["state"] != "open" or pull["merged"]:
             raise MergeRefused(405, "Pull Request is not mergeable")
         git_dir = self.git_dir(repo)
         base, head = live_shas(git_dir, pull)
         if sha and sha != head:
             raise MergeRefused(409, "Head branch was modified. Review and try the merge again.")
+        refused = mergegate.refusal(self.store, git_dir, repo, pull, base, head, user, app_id)
+        if refused is not None:
+            raise MergeRefused(405, refused)
         if not gitops.check_merge(git_dir, base, head).clean:
             raise MergeRefused(405, "Pull Request is not mergeable")
         merged = self._merge_commit(git_dir, pull, user, method, base, head, title, message)
@@ -161,6 +171,10 @@ class PullFlow:
         default_title = f"Merge pull request #{pull['number']} from {owner}/{pull['head_ref']}"
         text = _message(title or default_title, message, pull["title"])
         return gitops.merge_commit(git_dir, base, head, text, identity_of(user), FORGE)
+
+    def record_merge(self, repo: Row, pull: Row, user: Row, merge_sha: str, base_before: str, head: str) -> None:
+        """Mark the PR merged by `user` as `merge_sha`; emit `closed` (merged) and close referenced issues."""
+        self._record_merge(repo, pull, user, merge_sha, base_before, head)
 
     def _record_merge(self, repo: Row, pull: Row, user: Row, merge_sha: str, base_before: str, head: str) -> None:
         stamp = now_iso()
@@ -199,6 +213,9 @@ class PullFlow:
         if state == "open":
             self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, "closed" if state == "closed" else "reopened", pull, user)
+        queue = getattr(self.hub, "merge_queue", None)
+        if state == "closed" and queue is not None:
+            queue.pull_closed(repo, pull, user)
         return pull
 
     def on_issue_change(self, repo: Row, action: str, issue: Row, user: Row, extra: dict[str, Any]) -> None:
@@ -209,6 +226,9 @@ class PullFlow:
         if action == "reopened":
             self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, action, pull, user, **extra)
+        queue = getattr(self.hub, "merge_queue", None)
+        if action == "closed" and queue is not None:
+            queue.pull_closed(repo, pull, user)
 
     def close(self) -> None:
         self.mergeability.close()

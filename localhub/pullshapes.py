@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from localhub import gitops
+from localhub import gitops, queuestore
 from localhub.shapes import JSON, Shapes, node_id
 from localhub.store import Row
 
@@ -60,18 +60,28 @@ class PullShapes:
                 ("review_comments", f"{url}/comments"),
                 ("review_comment", f"{api}/pulls/comments{{/number}}"), ("commits", f"{url}/commits"),
                 ("statuses", f"{api}/statuses/{pull['head_sha']}"))},
-            "author_association": issue["author_association"], "auto_merge": None,
+            "author_association": issue["author_association"], "auto_merge": self._auto_merge(pull),
             "draft": bool(pull["draft"]),
         }
         if full or webhook:
             data.update(self._details(pull, issue, mergeable, mergeable_state))
         if webhook:
-            data.update({"allow_auto_merge": False, "allow_update_branch": False,
+            data.update({"allow_auto_merge": self.store.setting(f"allow_auto_merge:{repo['id']}") == "1",
+                         "allow_update_branch": False,
                          "delete_branch_on_merge": False, "merge_commit_message": "PR_TITLE",
                          "merge_commit_title": "MERGE_MESSAGE", "squash_merge_commit_message": "COMMIT_MESSAGES",
                          "squash_merge_commit_title": "COMMIT_OR_PR_TITLE",
                          "use_squash_pr_title_as_default": False})
         return data
+
+    def _auto_merge(self, pull: Row) -> JSON | None:
+        """`auto-merge`: who enabled it, the merge method and the commit title/message, or None."""
+        request = queuestore.auto_merge(self.store, pull["issue_id"])
+        if request is None:
+            return None
+        return {"enabled_by": self.shapes.user_by_id(request["enabled_by_id"]),
+                "merge_method": request["merge_method"].lower(), "commit_title": request["commit_headline"] or "",
+                "commit_message": request["commit_body"] or ""}
 
     def _details(self, pull: Row, issue: JSON, mergeable: bool | None, state: str) -> JSON:
         files = self.files(pull)

@@ -89,7 +89,9 @@ class Shapes:
         if not webhook:
             data.update({
                 "temp_clone_token": None, "allow_squash_merge": True, "allow_merge_commit": True,
-                "allow_rebase_merge": True, "allow_auto_merge": False, "delete_branch_on_merge": False,
+                "allow_rebase_merge": True,
+                "allow_auto_merge": self.store.setting(f"allow_auto_merge:{row['id']}") == "1",
+                "delete_branch_on_merge": False,
                 "allow_update_branch": False, "use_squash_pr_title_as_default": False,
                 "squash_merge_commit_title": "COMMIT_OR_PR_TITLE", "squash_merge_commit_message": "COMMIT_MESSAGES",
                 "merge_commit_title": "MERGE_MESSAGE", "merge_commit_message": "PR_TITLE",

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Vendor the subset of GitHub's published REST/webhook descriptions that the tests need.
+"""Vendor the subset of GitHub's published REST/webhook/GraphQL descriptions that the tests need.
 
-Downloads three npm packages with `npm pack` into a temporary directory (nothing else is
-fetched and the tarballs are not kept), extracts only the operations, webhook schemas and
-example payloads listed below, converts them to plain JSON Schema (draft 2020-12) and writes
-deterministic JSON under tests/fixtures/github/. Re-running with the same pinned versions
+Downloads four npm packages with `npm pack` into a temporary directory (nothing else is
+fetched and the tarballs are not kept), extracts only the operations, webhook schemas, example
+payloads and GraphQL type definitions listed below, converts the schemas to plain JSON Schema
+(draft 2020-12) and writes deterministic JSON under tests/fixtures/github/. Re-running with the same pinned versions
 reproduces the same bytes. See tests/fixtures/github/README.md.
 
     python scripts/vendor_github_fixtures.py            # pinned versions
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -32,10 +33,13 @@ PACKAGES = {
     "@octokit/openapi": "23.0.2",
     "@octokit/openapi-webhooks": "12.1.0",
     "@octokit/webhooks-examples": "7.6.1",
+    "@octokit/graphql-schema": "15.26.1",
 }
 REST_FILE = "package/generated/api.github.com.json"
+GRAPHQL_FILE = "package/schema.graphql"
 WEBHOOKS_FILE = "package/generated/api.github.com.json"
 EXAMPLES_FILE = "package/api.github.com/index.json"
+LICENCE_FILES = {"@octokit/graphql-schema": "package/LICENSE.md"}
 
 # "METHOD /path/template" as GitHub's spec spells them (what localhub implements).
 _REST_OPERATIONS_TEXT = """
@@ -115,8 +119,21 @@ GET /repos/{owner}/{repo}/installation
 GET /app/installations
 POST /app-manifests/{code}/conversions
 POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches
+GET /repos/{owner}/{repo}/actions/runs
+GET /repos/{owner}/{repo}/actions/runs/{run_id}
 GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs
+GET /repos/{owner}/{repo}/actions/jobs/{job_id}
 GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs
+GET /repos/{owner}/{repo}/branches/{branch}/protection
+PUT /repos/{owner}/{repo}/branches/{branch}/protection
+DELETE /repos/{owner}/{repo}/branches/{branch}/protection
+GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks
+GET /repos/{owner}/{repo}/rulesets
+POST /repos/{owner}/{repo}/rulesets
+GET /repos/{owner}/{repo}/rulesets/{ruleset_id}
+PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}
+DELETE /repos/{owner}/{repo}/rulesets/{ruleset_id}
+GET /repos/{owner}/{repo}/rules/branches/{branch}
 GET /rate_limit
 """
 REST_OPERATIONS = [line.strip() for line in _REST_OPERATIONS_TEXT.splitlines() if line.strip()]
@@ -136,7 +153,8 @@ WEBHOOK_EVENTS: dict[str, list[str]] = {
                "unassigned", "deleted"],
     "issue_comment": ["created", "edited", "deleted"],
     "pull_request": ["opened", "synchronize", "closed", "reopened", "edited", "labeled",
-                     "unlabeled", "assigned", "unassigned", "ready_for_review"],
+                     "unlabeled", "assigned", "unassigned", "ready_for_review", "enqueued",
+                     "dequeued", "auto_merge_enabled", "auto_merge_disabled"],
     "pull_request_review": ["submitted", "edited", "dismissed"],
     "pull_request_review_comment": ["created", "edited", "deleted"],
     "push": [],
@@ -147,7 +165,24 @@ WEBHOOK_EVENTS: dict[str, list[str]] = {
     "installation": ["created", "deleted"],
     "installation_repositories": ["added", "removed"],
     "workflow_dispatch": [],
+    "workflow_run": ["requested", "in_progress", "completed"],
+    "workflow_job": ["queued", "in_progress", "completed"],
+    "merge_group": ["checks_requested", "destroyed"],
 }
+
+# GraphQL types whose definitions are vendored (descriptions dropped): the part of GitHub's
+# GraphQL schema localhub serves (merge queue and auto-merge); tests check localhub's own
+# schema against these definitions.
+GRAPHQL_TYPES = [
+    "Query", "Mutation", "Node", "Actor", "User", "Bot", "Repository", "PullRequest",
+    "PullRequestState", "PullRequestMergeMethod", "MergeStateStatus", "MergeableState",
+    "AutoMergeRequest", "MergeQueue", "MergeQueueConfiguration", "MergeQueueMergingStrategy",
+    "MergeQueueEntry", "MergeQueueEntryState", "MergeQueueEntryConnection", "MergeQueueEntryEdge",
+    "PageInfo", "Commit", "EnqueuePullRequestInput", "EnqueuePullRequestPayload",
+    "DequeuePullRequestInput", "DequeuePullRequestPayload", "EnablePullRequestAutoMergeInput",
+    "EnablePullRequestAutoMergePayload", "DisablePullRequestAutoMergeInput",
+    "DisablePullRequestAutoMergePayload", "DateTime", "URI", "GitObjectID", "HTML",
+]
 
 # Annotations and OpenAPI-only keywords dropped from schemas (they do not constrain values).
 DROPPED = {"description", "title", "example", "examples", "externalDocs", "discriminator",
@@ -395,6 +430,19 @@ def extract_examples(index: list[dict[str, Any]]) -> dict[str, list[Any]]:
     return {event: by_event.get(event, []) for event in WEBHOOK_EVENTS}
 
 
+_SDL_DESCRIPTION = re.compile(r'^\s*"""(?:.|\n)*?"""\n|^\s*"[^"\n]*"\n', re.MULTILINE)
+_SDL_DEFINITION = re.compile(
+    r"^(?:type|input|enum|interface|union|scalar) (\w+)[^{\n]*(?:\{\n(?:.*\n)*?^\}|$)", re.MULTILINE)
+
+
+def extract_graphql(sdl: str) -> tuple[dict[str, str], list[str]]:
+    """The SDL of each type in GRAPHQL_TYPES (descriptions dropped); names not found."""
+    bare = _SDL_DESCRIPTION.sub("", sdl)
+    found = {m.group(1): m.group(0) for m in _SDL_DEFINITION.finditer(bare)}
+    types = {name: found[name] for name in GRAPHQL_TYPES if name in found}
+    return types, [f"graphql type {name}" for name in GRAPHQL_TYPES if name not in found]
+
+
 def write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # indent=0: one value per line (readable diffs) without the bytes of indentation.
@@ -416,16 +464,19 @@ def main(argv: list[str] | None = None) -> int:
         rest_spec = read_member(tarballs["@octokit/openapi"], REST_FILE)
         hooks_spec = read_member(tarballs["@octokit/openapi-webhooks"], WEBHOOKS_FILE)
         index = read_member(tarballs["@octokit/webhooks-examples"], EXAMPLES_FILE)
-        licences = {p: read_text(t, "package/LICENSE") for p, t in tarballs.items()
-                    if p != "@octokit/webhooks-examples"}
+        sdl = read_text(tarballs["@octokit/graphql-schema"], GRAPHQL_FILE)
+        licences = {p: read_text(t, LICENCE_FILES.get(p, "package/LICENSE"))
+                    for p, t in tarballs.items() if p != "@octokit/webhooks-examples"}
     rest, rest_examples, rest_missing = extract_rest(rest_spec)
     hooks, hooks_missing = extract_webhooks(hooks_spec)
+    graphql, graphql_missing = extract_graphql(sdl)
     source = {
         "packages": versions,
         "files": {"@octokit/openapi": REST_FILE, "@octokit/openapi-webhooks": WEBHOOKS_FILE,
-                  "@octokit/webhooks-examples": EXAMPLES_FILE},
+                  "@octokit/webhooks-examples": EXAMPLES_FILE,
+                  "@octokit/graphql-schema": GRAPHQL_FILE},
         "openapi": {"rest": rest_spec["openapi"], "webhooks": hooks_spec["openapi"]},
-        "missing": {"rest": rest_missing, "webhooks": hooks_missing},
+        "missing": {"rest": rest_missing, "webhooks": hooks_missing, "graphql": graphql_missing},
         "aliases": REST_ALIASES,
         "licences": licences,
     }
@@ -433,9 +484,10 @@ def main(argv: list[str] | None = None) -> int:
     write_json(OUT / "rest.json", rest)
     write_json(OUT / "rest_examples.json", rest_examples)
     write_json(OUT / "webhooks.json", hooks)
+    write_json(OUT / "graphql.json", {"types": graphql})
     for event, payloads in extract_examples(index).items():
         write_json(OUT / "examples" / f"{event}.json", payloads)
-    for note in rest_missing + hooks_missing:
+    for note in rest_missing + hooks_missing + graphql_missing:
         print(f"not found in the spec: {note}", file=sys.stderr)
     return 0
 

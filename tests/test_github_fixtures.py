@@ -53,6 +53,11 @@ WEBHOOK_LAGS = [
         "an old review comment example predates multi-line comments and reactions"),
     Lag("status", r"\$\.commit\.commit\.verification", r"'verified_at' is a required",
         "status examples predate `verification.verified_at`"),
+    Lag("workflow_job", r"\$\.workflow_job",
+        r"'(created_at|head_branch|run_attempt|workflow_name)' is a required",
+        "the oldest workflow_job example predates these job fields"),
+    Lag("workflow_run", r"\$\.workflow_run", r"'(actor|path|triggering_actor)' is a required",
+        "the oldest workflow_run example predates these run fields"),
 ]
 
 # Example actions the project does not vendor a schema for (the bot neither handles nor emits
@@ -63,6 +68,7 @@ UNVENDORED_EXAMPLE_ACTIONS = {
                "unpinned"},
     "pull_request": {"converted_to_draft", "locked", "review_request_removed", "review_requested",
                      "unlocked"},
+    "workflow_job": {"waiting"},
 }
 
 
@@ -175,6 +181,14 @@ REST_EXAMPLE_LAGS = {
     ("GET /repos/{owner}/{repo}", "200", "default-response"): "example lacks `language`",
     ("GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs", "200", "default"):
         "example job lacks `created_at`",
+    ("GET /repos/{owner}/{repo}/actions/jobs/{job_id}", "200", "default"):
+        "example job lacks `created_at`",
+    ("GET /repos/{owner}/{repo}/branches/{branch}/protection", "200", "default"):
+        "example lacks `required_status_checks.checks`; its teams lack `type`",
+    ("GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks", "200",
+     "default"): "example lacks `checks`",
+    ("GET /repos/{owner}/{repo}/rulesets", "200", "default"):
+        "example enforcement `enabled` is not one of the schema's values (disabled, active, evaluate)",
     ("GET /repos/{owner}/{repo}/branches", "200", "default"):
         "example protection lacks `required_status_checks.checks`",
     ("GET /repos/{owner}/{repo}/collaborators/{username}/permission", "200",

@@ -50,7 +50,7 @@ def test_ci_reports_green_and_red_check_runs(repo: tuple[Repository, Path], loca
 
     [green] = list(gh_repo.get_commit(good_sha).get_check_runs())
     assert (green.name, green.status, green.conclusion) == ("ci", "completed", "success")
-    assert "all good" in green.output.text and green.app.slug == "localhub-ci"
+    assert "all good" in green.output.text and green.app.slug == "github-actions"
     [red] = list(gh_repo.get_commit(bad_sha).get_check_runs(filter="latest"))
     assert red.conclusion == "failure" and "exit code 1" in red.output.title
     assert "AssertionError: arithmetic is broken" in red.output.text
@@ -123,7 +123,7 @@ def test_ci_left_unfinished_by_a_stopped_server_is_cancelled(repo: tuple[Reposit
     sha = gh_repo.get_branch("main").commit.sha
     row = localhub.hub.store.repo("alice", "app")
     git_dir = localhub.hub.pulls.git_dir(row)
-    localhub.hub.checks.ci_queued(CiJob(row["id"], git_dir, sha, "main", CI))  # queued, never run
+    localhub.hub.workflows.ci_queued(CiJob(row["id"], git_dir, sha, "main", CI))  # queued, never run
     localhub.restart()
     [run] = list(localhub.github("alice").get_repo("alice/app").get_commit(sha).get_check_runs())
     assert (run.status, run.conclusion, run.output.title) == ("completed", "cancelled", "CI was cancelled")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from localhub import gitshapes
+from localhub import gitshapes, protection
 from localhub.gitrepo import ZERO_SHA, GitFailed
 from localhub.repos import git_for
 from localhub.rest import (
@@ -53,7 +53,11 @@ def get_contents(owner: str, name: str, path: str) -> Response:
 def list_branches(owner: str, name: str) -> Response:
     repo, full = _repo(owner, name)
     branches = sorted(git_for(hub().store, repo).branches().items())
-    return paginate(branches, lambda pair: gitshapes.short_branch(shapes(), full, *pair))
+    protected = protection.protected_branches(hub().store, repo["id"])
+    if request.args.get("protected") in ("true", "false"):
+        wanted = request.args["protected"] == "true"
+        branches = [(b, sha) for b, sha in branches if (b in protected) == wanted]
+    return paginate(branches, lambda pair: gitshapes.short_branch(shapes(), full, pair[0], pair[1], pair[0] in protected))
 
 
 @bp.get("/repos/<owner>/<name>/branches/<path:branch>")
@@ -63,7 +67,8 @@ def get_branch(owner: str, name: str, branch: str) -> Response:
     sha = git.branches().get(branch)
     if sha is None:
         fail(404, "Branch not found")
-    return json_response(gitshapes.branch(shapes(), full, git, branch, sha))
+    config = protection.protection(hub().store, repo["id"], branch)
+    return json_response(gitshapes.branch(shapes(), full, git, branch, sha, config))
 
 
 @bp.get("/repos/<owner>/<name>/git/ref/<path:ref>")

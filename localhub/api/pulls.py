@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
 from localhub import gitops, pullstore
 from localhub.pullflow import MergeRefused
@@ -179,8 +179,9 @@ def merge_pull(owner: str, name: str, number: int) -> Response:
     if method not in ("merge", "squash", "rebase"):
         invalid("PullRequest", "merge_method", "invalid")
     try:
+        app = hub().config.app if g.get("installation_id") is not None else None
         sha = hub().pulls.merge(repo, pull, user, method, data.get("sha"), data.get("commit_title"),
-                                data.get("commit_message"))
+                                data.get("commit_message"), app.app_id if app else None)
     except MergeRefused as refused:
         raise ApiError(refused.status, refused.message, doc=DOC + "#merge-a-pull-request") from None
     return json_response({"sha": sha, "merged": True, "message": "Pull Request successfully merged"})

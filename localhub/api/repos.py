@@ -86,6 +86,8 @@ def update_repo(owner: str, name: str) -> Response:
     repo = authorized_repo(owner, name, "admin")
     data = body_json()
     fields = {k: data[k] for k in ("description", "default_branch", "private") if k in data}
+    if "allow_auto_merge" in data:
+        hub().store.set_setting(f"allow_auto_merge:{repo['id']}", "1" if data["allow_auto_merge"] else "0")
     if fields:
         sets = ", ".join(f"{k}=?" for k in fields)
         with hub().store.write() as db:

@@ -10,7 +10,14 @@
 - `.git_url("owner/name", login_or_token=None)` — the HTTP remote, with `x-access-token:TOKEN@`
   credentials when a user or token is given;
 - `.set_app_webhook(url, secret)`, `.drain(timeout=10)` (wait until pending deliveries are sent),
-  `.metrics()` (the `/_localhub/metrics` JSON), `.restart()` (same state dir, same port).
+  `.metrics()` (the `/_localhub/metrics` JSON), `.restart()` (same state dir, same port);
+- `.protect_branch("owner/name", "main", ["ci"], strict=False, enforce_admins=True)` — classic
+  branch protection requiring those checks (`PUT .../branches/{b}/protection`, as the owner);
+- `.add_ruleset("owner/name", rules, include=("~DEFAULT_BRANCH",))` — an active branch ruleset;
+- `.require_merge_queue("owner/name", checks=("ci",), **merge_queue_parameters)` — a ruleset on the
+  default branch requiring those checks and GitHub's merge queue (what the bot meets on GitHub);
+- `.graphql(login_or_token, query, variables)` — a POST to `/api/graphql` (the URL PyGithub derives
+  from the `/api/v3` base URL), returning the decoded JSON answer.
 
 Every REST answer the server gives during a test passes through `hub.response_checks`: each
 JSON body is validated against GitHub's published schema for its operation
@@ -107,6 +114,45 @@ class LocalhubHandle:
         if self.webhook is not None:
             self.hub.set_app_webhook(*self.webhook)
         self.hub.start()
+
+    def _call(self, method: str, path: str, login: str, body: Any = None) -> Any:
+        resp = requests.request(method, f"{self.api_url}{path}", json=body, timeout=10,
+                                headers={"Authorization": f"token {self.token(login)}"})
+        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
+        return resp.json() if resp.content else None
+
+    def protect_branch(self, full_name: str, branch: str, contexts: list[str], *, strict: bool = False,
+                       enforce_admins: bool = True, approvals: int | None = None) -> dict[str, Any]:
+        """Classic protection of `branch` requiring `contexts` (set through the REST API by the owner)."""
+        reviews = None if approvals is None else {"required_approving_review_count": approvals}
+        body = {"required_status_checks": {"strict": strict, "checks": [{"context": c} for c in contexts]},
+                "enforce_admins": enforce_admins, "required_pull_request_reviews": reviews, "restrictions": None}
+        return self._call("PUT", f"/repos/{full_name}/branches/{branch}/protection", full_name.split("/")[0], body)
+
+    def add_ruleset(self, full_name: str, rules: list[dict[str, Any]], *, include: tuple[str, ...] = ("~DEFAULT_BRANCH",),
+                    name: str = "localhub test rules", bypass_actors: list[dict[str, Any]] | None = None,
+                    ) -> dict[str, Any]:
+        """An active branch ruleset with `rules` on the branches `include` selects (created by the owner)."""
+        body = {"name": name, "target": "branch", "enforcement": "active", "bypass_actors": bypass_actors or [],
+                "conditions": {"ref_name": {"include": list(include), "exclude": []}}, "rules": rules}
+        return self._call("POST", f"/repos/{full_name}/rulesets", full_name.split("/")[0], body)
+
+    def require_merge_queue(self, full_name: str, checks: tuple[str, ...] = ("ci",), **params: Any) -> dict[str, Any]:
+        """A default-branch ruleset: `checks` required and GitHub's merge queue (parameters as GitHub's)."""
+        queue = {"merge_method": "MERGE", "grouping_strategy": "ALLGREEN", "max_entries_to_build": 5,
+                 "max_entries_to_merge": 5, "min_entries_to_merge": 1, "min_entries_to_merge_wait_minutes": 5,
+                 "check_response_timeout_minutes": 60, **params}
+        rules = [{"type": "required_status_checks", "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    "required_status_checks": [{"context": c} for c in checks]}},
+                 {"type": "merge_queue", "parameters": queue}]
+        return self.add_ruleset(full_name, rules, name="merge queue")
+
+    def graphql(self, login_or_token: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        resp = requests.post(f"{self.url}/api/graphql", json={"query": query, "variables": variables or {}},
+                             headers={"Authorization": f"bearer {self.token(login_or_token)}"}, timeout=10)
+        assert resp.status_code == 200, f"POST /api/graphql: {resp.status_code} {resp.text}"
+        return resp.json()
 
     def enable_app(self, app: AppConfig) -> None:
         self.hub.config.app = app
