@@ -36,7 +36,7 @@ from bot.settings import Role, Settings
 #: Seconds one forge or model call of a check may take.
 CHECK_TIMEOUT_S = PROBE_TIMEOUT_S
 #: Seconds to keep trying Redis before calling it unreachable (a service started with it gets this long).
-REDIS_WAIT_S = 5.0
+REDIS_WAIT_S = 4.0
 #: The whole pre-flight ends within this many seconds; a check still running then fails.
 PREFLIGHT_BOUND_S = 10.0
 #: What the App needs on every installation (`app.yml` asks for these, plus `actions: write`,
@@ -225,7 +225,8 @@ def _app_headers(settings: Settings) -> dict[str, str]:
 
 
 def app_check(settings: Settings) -> Check:
-    """App id and key set together, the key makes a JWT, and the forge's `GET /app` answers with that id."""
+    """App id and key set together, the key makes a JWT, the forge's `GET /app` answers with that id, and the
+    App asks for every permission the bot uses (its installations are checked per repository)."""
 
     def run() -> str:
         if not (settings.app_id or settings.private_key):
@@ -241,7 +242,11 @@ def app_check(settings: Settings) -> Check:
         if str(settings.app_id) not in (str(app.get("id")), str(app.get("client_id"))):
             raise ConfigError(f"the key belongs to App {app.get('id')}, not ORCHESTRA_APP_ID={settings.app_id}",
                               source=Source("env", "ORCHESTRA_APP_ID"))
-        return f"App {app.get('id')} ({app.get('slug')}) at {settings.api_url}"
+        gaps = lacking(app.get("permissions") or {})
+        if gaps:
+            raise PreflightFailed(f"App {app.get('id')} does not ask for {', '.join(gaps)}: add them in the App's "
+                                  "settings (app.yml lists them), then accept them on each installation")
+        return f"App {app.get('id')} ({app.get('slug')}) at {settings.api_url} asks for what the bot needs"
 
     return Check("app", run)
 
@@ -271,30 +276,27 @@ def lacking(granted: Mapping[str, str], required: Mapping[str, str] = REQUIRED_A
 
 
 def installation_check(settings: Settings, repo: str | None = None) -> Check:
-    """The App's installations (or the one on `repo`) grant every permission the bot uses."""
+    """The App's installation on `repo` (`GET /repos/{o}/{r}/installation`) grants every permission the bot uses."""
 
     def run() -> str:
         if not (settings.app_id and settings.private_key):
             raise Skip("no App configured")
+        if repo is None:
+            raise Skip("no repository named (--repo OWNER/NAME checks its installation's permissions)")
         headers = _app_headers(settings)
-        url = f"{settings.api_url}/repos/{repo}/installation" if repo else f"{settings.api_url}/app/installations"
-        response = _get(url, headers)
-        if response.status_code == 404 and repo:
+        response = _get(f"{settings.api_url}/repos/{repo}/installation", headers)
+        if response.status_code == 404:
             raise PreflightFailed(f"the App is not installed on {repo}: install it (the App's page → Install App)")
         if response.status_code != 200:
-            raise PreflightFailed(f"GET {url.removeprefix(settings.api_url)} answered HTTP {response.status_code}")
-        found = [response.json()] if repo else list(response.json())
-        if not found:
-            raise PreflightFailed("the App has no installation: install it on a repository")
-        for installation in found:
-            gaps = lacking(installation.get("permissions") or {})
-            if gaps:
-                raise PreflightFailed(f"installation {installation.get('id')} lacks {', '.join(gaps)}: grant them "
-                                      "in the App's settings and accept them on the installation")
-        ids = ", ".join(str(i.get("id")) for i in found)
-        return f"installation {ids}{' on ' + repo if repo else ''} grants what the bot needs"
+            raise PreflightFailed(f"GET /repos/{repo}/installation answered HTTP {response.status_code}")
+        installation = response.json()
+        gaps = lacking(installation.get("permissions") or {})
+        if gaps:
+            raise PreflightFailed(f"installation {installation.get('id')} on {repo} lacks {', '.join(gaps)}: accept "
+                                  "the App's new permissions on the installation (or grant them in its settings)")
+        return f"installation {installation.get('id')} on {repo} grants what the bot needs"
 
-    return Check("installation" if not repo else f"installation {repo}", run)
+    return Check("installation", run)
 
 
 def token_check(settings: Settings, repo: str | None = None) -> Check:
@@ -328,7 +330,7 @@ def forge_checks(settings: Settings, repo: str | None = None, required: bool = T
     """The forge with this process's credentials: the App (id, key, installations), else the token.
     `required`: having neither is a failure (a worker can do nothing without one)."""
     if settings.app_id or settings.private_key:
-        return [app_check(settings), installation_check(settings, repo)]
+        return [app_check(settings), *([installation_check(settings, repo)] if repo else [])]
     if settings.token is not None:
         return [token_check(settings, repo)]
 
