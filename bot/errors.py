@@ -29,7 +29,8 @@ class Source:
         return {
             "flag": f"command-line option {self.name}",
             "env": f"environment variable {self.name}",
-            "file": f"{self.name} in .github/orchestra.yml on the default branch",
+            "file": (".github/orchestra.yml" if self.name.endswith((".yml", ".yaml"))
+                     else f"{self.name} in .github/orchestra.yml") + " on the default branch",
             "endpoint": f"endpoint {self.name}",
         }.get(self.kind, "built-in default")
 
@@ -41,8 +42,9 @@ class Source:
             return (f"Fix the environment variable `{self.name}` where the orchestra runs (for the App server: "
                     "the workers' environment, then restart them), then comment `/orchestra retry`.")
         if self.kind == "file":
-            return (f"Fix `{self.name}` in `.github/orchestra.yml` on the default branch, "
-                    "then comment `/orchestra retry`.")
+            what = "`.github/orchestra.yml`" if self.name.endswith((".yml", ".yaml")) else (
+                f"`{self.name}` in `.github/orchestra.yml`")
+            return f"Fix {what} on the default branch, then comment `/orchestra retry`."
         if self.kind == "endpoint":
             return (f"Check that {self.name} is up and accepts the key, then comment `/orchestra retry` "
                     "(`orchestra doctor` checks every role's endpoint).")

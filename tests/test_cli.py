@@ -71,3 +71,39 @@ def test_config_check_broken_exits_2_with_path_key_message(tmp_path) -> None:
 def test_config_check_missing_file(tmp_path, capsys) -> None:
     assert main(["config", "check", str(tmp_path / "absent.yml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def _leaves(parser, path=()):
+    """Every runnable subcommand's parser and its words (`config check`, `localhub serve`, …)."""
+    import argparse
+
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path, parser
+        return
+    for name, child in subs[0].choices.items():
+        yield from _leaves(child, (*path, name))
+
+
+def test_every_subcommand_has_full_help_with_defaults_and_the_variables_it_reads() -> None:
+    from bot.cli import build_parser
+
+    leaves = dict(_leaves(build_parser()))
+    assert {" ".join(p) for p in leaves} >= {"serve", "worker", "reconcile", "localhub serve", "localhub import", "run",
+                                             "demo", "doctor", "config check", "agent run", "action"}
+    for path, parser in leaves.items():
+        text = parser.format_help()
+        assert parser.description and len(parser.description) > 60, path
+        if path[0] == "localhub":
+            assert "reads no environment variables" in build_parser()._subparsers._group_actions[0] \
+                .choices["localhub"].format_help()
+        else:
+            assert "environment variables read:" in text, path
+        for action in parser._actions:
+            has_default = action.default not in (None, False, [], "==SUPPRESS==") and action.option_strings
+            if has_default and action.help != "==SUPPRESS==":
+                assert "default" in (action.help or ""), (path, action.option_strings)
+    assert "ORCHESTRA_WEBHOOK_SECRET" in leaves[("serve",)].format_help()
+    assert "ORCHESTRA_REDIS_URL" in leaves[("worker",)].format_help()
+    assert "--installation-id" in leaves[("reconcile",)].format_help()
+    assert "GET /repos/OWNER/NAME/installation" in leaves[("reconcile",)].format_help()
