@@ -21,10 +21,12 @@ import logging
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import ConfigError, Source
-from bot.queue.kinds import JobRequest
+
+if TYPE_CHECKING:  # imported where used: a process configures its logs before it loads the queue (and Redis)
+    from bot.queue.kinds import JobRequest
 
 FORMAT_ENV = "ORCHESTRA_LOG_FORMAT"
 FORMATS = ("json", "human")
@@ -94,6 +96,8 @@ def _rq_fields() -> dict[str, object]:
     job = _rq_job()
     if job is None:
         return {}
+    from bot.queue.kinds import JobRequest
+
     kind = job.meta.get(KIND_META)
     try:
         return job_fields(JobRequest(kind, dict(job.kwargs)), job.id) if kind else {"job_id": job.id}

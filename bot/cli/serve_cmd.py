@@ -8,10 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot import logs
 from bot.cli.helptext import FORGE, MODELS, REDIS, WORK, add_command, log_vars
-from bot.doctor import REDIS_WAIT_S, preflight, server_checks
 from bot.settings import Settings
+
+# Light on purpose: `worker` confines its commands (the sandbox check) before it loads Redis, the
+# models' SDKs or the checks (bot/doctor.py), which are imported where they are used.
 
 PREFLIGHT_NOTE = ("Before it starts it checks {what} (Redis for up to {wait:g} s); on the first failure it prints "
                   "one line and exits 2. `orchestra doctor` shows every check. Logs: one JSON object a line on "
@@ -19,6 +20,8 @@ PREFLIGHT_NOTE = ("Before it starts it checks {what} (Redis for up to {wait:g} s
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from bot.doctor import REDIS_WAIT_S
+
     serve = add_command(
         sub, "serve", summary="serve the GitHub App webhook endpoint (gunicorn)",
         description="Serve POST /webhook (also POST /), GET /healthz and GET /metrics with gunicorn. A delivery "
@@ -50,12 +53,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def service_logging(settings: Settings) -> None:
     """The services' log lines: JSON unless ORCHESTRA_LOG_FORMAT says human."""
+    from bot import logs
+
     logs.configure(logs.parse_format(os.environ.get(logs.FORMAT_ENV), "json"), settings.log_level)
 
 
 def _gunicorn_logger() -> type:
     """gunicorn's logger, with its own lines in the same JSON (or human) format as the app's."""
     from gunicorn.glogging import Logger
+
+    from bot import logs
 
     kind = logs.parse_format(os.environ.get(logs.FORMAT_ENV), "json")
 
@@ -72,6 +79,7 @@ def _gunicorn_logger() -> type:
 def serve_command(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
+    from bot.doctor import preflight, server_checks
     from webhooks.app import create_app
 
     settings = Settings.from_env()
@@ -115,6 +123,7 @@ def worker_command(args: argparse.Namespace) -> int:
     # Fail closed before any job: SandboxUnavailable is one line naming ORCHESTRA_SANDBOX.
     sandbox_mode.check_reachable(settings.state_dir.resolve() / "worktrees", Path(tempfile.gettempdir()))
 
+    from bot.doctor import preflight, server_checks
     from bot.modes import demo
 
     preflight(server_checks(settings, "worker", os.environ, scripts=demo.SCRIPTS))
