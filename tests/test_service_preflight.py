@@ -9,6 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from bot.cli import main
 from bot.doctor import REDIS_WAIT_S
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,9 +42,9 @@ def test_worker_with_redis_down_exits_2_within_the_bound(tmp_path: Path) -> None
                                                                  ORCHESTRA_TOKEN="t"), tmp_path)
     assert line == (f"orchestra: redis: Redis at redis://:***@127.0.0.1:1/0 is unreachable (tried for "
                     f"{REDIS_WAIT_S:g}s); start it or fix ORCHESTRA_REDIS_URL")
-    # The wait is REDIS_WAIT_S; Python's start and the sandbox's trial runs come on top (about 3 s here
-    # alone, up to 11 s more when the whole suite loads both cores).
-    assert REDIS_WAIT_S <= elapsed < REDIS_WAIT_S + 15
+    # It ends rather than retrying forever; the bound itself is timed in-process below (a fresh Python's
+    # start and the sandbox's trial runs come on top here: 3 s alone, up to 18 s more on a loaded machine).
+    assert REDIS_WAIT_S <= elapsed < 60
 
 
 def test_worker_without_forge_credentials_says_so(tmp_path: Path, redis_url: str) -> None:
@@ -54,4 +57,17 @@ def test_serve_with_redis_down_exits_2_before_it_binds(tmp_path: Path) -> None:
     line, elapsed = _fails(["serve", "--port", "0"], _env(tmp_path, ORCHESTRA_REDIS_URL=DOWN,
                                                           ORCHESTRA_WEBHOOK_SECRET="s"), tmp_path)
     assert line.startswith("orchestra: redis: Redis at redis://:***@127.0.0.1:1/0 is unreachable")
-    assert elapsed < REDIS_WAIT_S + 15
+    assert REDIS_WAIT_S <= elapsed < 60
+
+
+@pytest.mark.parametrize("command", [["worker", "--burst"], ["serve", "--port", "0"]])
+def test_the_redis_wait_is_bounded(command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    for name, value in _env(tmp_path, ORCHESTRA_REDIS_URL=DOWN, ORCHESTRA_TOKEN="t",
+                            ORCHESTRA_WEBHOOK_SECRET="s").items():
+        monkeypatch.setenv(name, value)
+    started = time.monotonic()
+    assert main(command) == 2
+    elapsed = time.monotonic() - started
+    assert REDIS_WAIT_S <= elapsed < REDIS_WAIT_S + 3
+    assert f"is unreachable (tried for {REDIS_WAIT_S:g}s)" in capsys.readouterr().err
