@@ -7,7 +7,49 @@ loudly so the queue keeps it in its failed registry.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 NEEDS_HUMAN = "needs-human"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value came from, so a failure can name the place to fix it.
+
+    `kind` is one of "flag" (a command-line option, `name` = "--model"), "env" (an environment
+    variable, `name` = its name), "file" (`name` = the key in `.github/orchestra.yml` on the
+    default branch), "endpoint" (`name` = a model or forge URL) or "default" (the built-in value).
+    """
+
+    kind: str
+    name: str
+
+    def describe(self) -> str:
+        """A few words for a person: ``--model``, ``environment variable ORCHESTRA_MODEL``, …"""
+        return {
+            "flag": f"command-line option {self.name}",
+            "env": f"environment variable {self.name}",
+            "file": (".github/orchestra.yml" if self.name.endswith((".yml", ".yaml"))
+                     else f"{self.name} in .github/orchestra.yml") + " on the default branch",
+            "endpoint": f"endpoint {self.name}",
+        }.get(self.kind, "built-in default")
+
+    def recovery(self) -> str:
+        """How to fix a bad value from this source."""
+        if self.kind == "flag":
+            return f"Run the command again with a corrected `{self.name}`."
+        if self.kind == "env":
+            return (f"Fix the environment variable `{self.name}` where the orchestra runs (for the App server: "
+                    "the workers' environment, then restart them), then comment `/orchestra retry`.")
+        if self.kind == "file":
+            what = "`.github/orchestra.yml`" if self.name.endswith((".yml", ".yaml")) else (
+                f"`{self.name}` in `.github/orchestra.yml`")
+            return f"Fix {what} on the default branch, then comment `/orchestra retry`."
+        if self.kind == "endpoint":
+            return (f"Check that {self.name} is up and accepts the key, then comment `/orchestra retry` "
+                    "(`orchestra doctor` checks every role's endpoint).")
+        return ("Set the value explicitly (a flag, an environment variable or `.github/orchestra.yml`; "
+                "docs/configuration.md), then comment `/orchestra retry`.")
 
 
 class OrchestraError(Exception):
@@ -20,17 +62,33 @@ class OrchestraError(Exception):
     #: The state label this failure leaves on the task (None: leave the label alone).
     label: str | None = NEEDS_HUMAN
 
+    def __init__(self, *args: object, source: Source | None = None) -> None:
+        super().__init__(*args)
+        #: Where the bad value came from (a flag, an environment variable, the repo's file, an endpoint).
+        self.source = source
+
+    def with_source(self, source: Source) -> OrchestraError:
+        """This error naming `source`, unless it already names one (the first, innermost, wins)."""
+        if self.source is None:
+            self.source = source
+        return self
+
+    def how_to_recover(self) -> str:
+        """The recovery sentence: the source's when the error knows where the value came from."""
+        return self.source.recovery() if self.source is not None else self.recovery
+
     def comment(self) -> str:
         """The Markdown a failure comment carries."""
         detail = str(self) or "(no detail)"
-        return f"**{self.headline}**\n\n{detail}\n\n_How to recover:_ {self.recovery}"
+        return f"**{self.headline}**\n\n{detail}\n\n_How to recover:_ {self.how_to_recover()}"
 
 
 class ConfigError(OrchestraError):
     """A setting or `.github/orchestra.yml` value is missing or wrong."""
 
     headline = "The orchestra configuration is invalid."
-    recovery = "Fix the file named above on the default branch, then comment `/orchestra retry`."
+    recovery = ("Fix the setting named above (a command-line option, an environment variable, or "
+                "`.github/orchestra.yml` on the default branch), then comment `/orchestra retry`.")
 
 
 class ForgeError(OrchestraError):
@@ -114,6 +172,14 @@ class SandboxUnavailable(OrchestraError):
                 "or sets ORCHESTRA_SANDBOX=none to accept unconfined commands; then comment `/orchestra retry`.")
 
 
+class PreflightFailed(OrchestraError):
+    """A check made before a command starts (git, Redis, a model endpoint, the forge) failed; nothing was written."""
+
+    headline = "A check before the start failed."
+    recovery = "Fix what the line names (`orchestra doctor` shows every check), then start the command again."
+    label = None
+
+
 class PushRejected(OrchestraError):
     """A push was still rejected after fetching, merging and retrying."""
 
@@ -126,6 +192,14 @@ class GitFailed(OrchestraError):
 
     headline = "A git operation failed in the worker's workspace."
     recovery = "Check that the branch and the default branch exist and are readable, then comment `/orchestra retry`."
+
+
+class GitMissing(GitFailed):
+    """There is no `git` program on this machine's PATH."""
+
+    headline = "git is not installed where the orchestra runs."
+    recovery = "Install git on the machine (the worker's PATH), then comment `/orchestra retry`."
+    label = None
 
 
 class VerificationFailed(OrchestraError):

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.errors import GitFailed
+from bot.errors import GitFailed, GitMissing
 
 if TYPE_CHECKING:
     from bot.forge.client import Forge
@@ -77,9 +77,16 @@ def run_git(args: list[str], *, cwd: Path, env: Mapping[str, str], check: bool =
                               timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
         raise GitFailed(f"`git {args[0]}` timed out after {timeout:g}s") from exc
+    except FileNotFoundError as exc:
+        raise GitMissing(missing_git_message(env.get("PATH", ""))) from exc
     if check and done.returncode != 0:
         raise GitFailed(f"`git {' '.join(_printable(args))}` failed (exit {done.returncode}): {done.stderr.strip()[-1500:]}")
     return done
+
+
+def missing_git_message(path: str) -> str:
+    """The one line said when git cannot be found."""
+    return f"git is not installed: no `git` program on PATH ({path or 'empty'}); install git and run again"
 
 
 def git_entries(cwd: Path, *args: str, timeout: float = 60) -> list[str] | None:

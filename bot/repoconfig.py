@@ -8,7 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, Source
 from bot.forge.paths import check_repo_path
 from bot.settings import Role
 
@@ -148,19 +148,22 @@ def parse_repo_config(text: str, path: str = CONFIG_PATH) -> RepoConfig:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "?"
-        raise ConfigError(f"{path}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+        raise ConfigError(f"{path}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}",
+                          source=Source("file", CONFIG_PATH)) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}",
+                          source=Source("file", CONFIG_PATH))
     try:
         return RepoConfig.model_validate(data)
     except ValidationError as exc:
         lines = []
+        first = ".".join(str(p) for p in exc.errors()[0]["loc"]) or CONFIG_PATH
         for error in exc.errors():
             key = ".".join(str(p) for p in error["loc"]) or "(top level)"
             lines.append(f"{path}:{key}: {_describe(dict(error), RepoConfig)}")
-        raise ConfigError("\n".join(lines)) from exc
+        raise ConfigError("\n".join(lines), source=Source("file", first)) from exc
 
 
 def load_repo_config(path: Path) -> RepoConfig:

@@ -56,7 +56,10 @@ class Runtime:
         if function is None:
             raise RuntimeError(f"this process's runtime has no function for job kind {job.kind!r} "
                                "(its composition root passes `jobs=bot.jobs.FUNCTIONS`)")
-        return function(self, **job.args)
+        from bot.logs import job_context
+
+        with job_context(job):  # every line the job logs names it (bot/logs.py)
+            return function(self, **job.args)
 
     def forge(self, repo: str, installation_id: int | None = None) -> Forge:
         """A Forge for `repo` with this process's credentials."""
@@ -79,13 +82,13 @@ class Runtime:
         return spec_for_role(role, self.settings, config)
 
     def model(self, role: Role | str, config: RepoConfig | None = None) -> ChatModel:
-        """The model for `role`: the repo's override, else the settings' spec."""
-        spec = self.model_spec(role, config)
-        if self.model_factory is not None:
-            return self.model_factory(spec)
-        from bot.llm.factory import make_model
+        """The model for `role`: a flag or the environment, else the repo's `models:`, else the default."""
+        from bot.llm.factory import make_resolved, resolve_spec
 
-        return make_model(spec, env=self.model_env, scripts=self.scripts)
+        resolved = resolve_spec(role, self.settings, config)
+        if self.model_factory is not None:
+            return self.model_factory(resolved.spec)
+        return make_resolved(resolved, env=self.model_env, scripts=self.scripts)
 
     @property
     def state_dir(self) -> Path:

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, Source
 
 
 class Role(StrEnum):
@@ -23,6 +23,26 @@ class Role(StrEnum):
 
 
 DEFAULT_MODEL = "scripted:demo"
+#: A model for every role that the repository's `.github/orchestra.yml` may override (an App server's default).
+DEFAULT_MODEL_ENV = "ORCHESTRA_DEFAULT_MODEL"
+#: Python's level names; ORCHESTRA_LOG_LEVEL takes them in any case.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def model_env(role: Role | str) -> str:
+    """The environment variable of one role's model spec, e.g. ``ORCHESTRA_MODEL_CI_FIX``."""
+    return f"ORCHESTRA_MODEL_{Role(role).value.upper()}"
+
+
+def parse_log_level(value: str, name: str = "ORCHESTRA_LOG_LEVEL") -> str:
+    """`info`, `INFO`, `Debug` → the level's name; ConfigError (one line) for anything else."""
+    level = value.strip().upper()
+    if level == "WARN":
+        level = "WARNING"
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{name}: {value!r} is not a log level; use one of "
+                          f"{', '.join(n.lower() for n in LOG_LEVELS)} (any case)", source=Source("env", name))
+    return level
 
 
 class Budget(BaseModel):
@@ -46,9 +66,37 @@ class RoleModels(BaseModel):
     conflict: str = DEFAULT_MODEL
     ci_fix: str = DEFAULT_MODEL
     review: str = DEFAULT_MODEL
+    #: Roles whose spec was given to this run (role → the flag or environment variable that gave it):
+    #: these win over the repository's `.github/orchestra.yml`; the other roles yield to it.
+    given: dict[str, str] = {}
+    #: Where the specs of the other roles came from: "default", or ORCHESTRA_DEFAULT_MODEL.
+    fallback: str = "default"
 
     def for_role(self, role: Role | str) -> str:
         return str(getattr(self, Role(role).value))
+
+    def is_given(self, role: Role | str) -> bool:
+        """True when this role's spec was given by a flag or the environment (it beats the repo's file)."""
+        return Role(role).value in self.given
+
+    def source(self, role: Role | str) -> Source:
+        """Where this role's spec came from."""
+        name = self.given.get(Role(role).value)
+        if name is None:
+            return Source("env", self.fallback) if self.fallback != "default" else Source("default", "default")
+        return Source("flag" if name.startswith("--") else "env", name)
+
+    def with_flags(self, model: str | None, planner_model: str | None) -> RoleModels:
+        """These specs with `--model` for every role and `--planner-model` for the planner laid over them."""
+        specs = {role.value: self.for_role(role) for role in Role}
+        given = dict(self.given)
+        if model:
+            specs = {role: model for role in specs}
+            given |= {role: "--model" for role in specs}
+        if planner_model:
+            specs[Role.PLANNER.value] = planner_model
+            given[Role.PLANNER.value] = "--planner-model"
+        return RoleModels(**specs, given=given, fallback=self.fallback)
 
 
 class Settings(BaseModel):
@@ -71,17 +119,29 @@ class Settings(BaseModel):
     task_budget: Budget = Budget(max_steps=60, max_tokens=2_000_000, max_usd=5.0, max_wall_s=1800)
     goal_budget: Budget = Budget(max_tokens=50_000_000, max_usd=100.0)
     log_level: str = "INFO"
+    #: Which environment variable set each field that did not keep its default (field → variable name).
+    origins: dict[str, str] = {}
+
+    @field_validator("log_level")
+    @classmethod
+    def _level_name(cls, value: str) -> str:
+        try:
+            return parse_log_level(value, "log_level")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``environ`` (default ``os.environ``); raise ConfigError on bad values."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
+        origins: dict[str, str] = {}
 
         def take(key: str, *names: str) -> None:
             for name in names:
                 if env.get(name):
                     values[key] = env[name]
+                    origins[key] = name
                     return
 
         take("app_id", "ORCHESTRA_APP_ID", "GITHUB_APP_ID")
@@ -95,21 +155,22 @@ class Settings(BaseModel):
         take("git_author_email", "ORCHESTRA_GIT_AUTHOR_EMAIL")
         take("state_dir", "ORCHESTRA_STATE_DIR")
         take("log_level", "ORCHESTRA_LOG_LEVEL")
+        if "log_level" in values:
+            values["log_level"] = parse_log_level(str(values["log_level"]))
 
         key = env.get("ORCHESTRA_PRIVATE_KEY")
         key_path = env.get("ORCHESTRA_PRIVATE_KEY_PATH")
         if key:
             values["private_key"] = key.replace("\\n", "\n")
+            origins["private_key"] = "ORCHESTRA_PRIVATE_KEY"
         elif key_path:
+            origins["private_key"] = "ORCHESTRA_PRIVATE_KEY_PATH"
             try:
                 values["private_key"] = Path(key_path).read_text()
             except OSError as exc:
                 raise ConfigError(f"ORCHESTRA_PRIVATE_KEY_PATH: cannot read {key_path}: {exc.strerror}") from exc
 
-        default_model = env.get("ORCHESTRA_MODEL") or DEFAULT_MODEL
-        values["models"] = {
-            role.value: env.get(f"ORCHESTRA_MODEL_{role.value.upper()}") or default_model for role in Role
-        }
+        values["models"] = _models_from_env(env)
 
         task_budget: dict[str, str] = {}
         for field, name in (
@@ -120,17 +181,39 @@ class Settings(BaseModel):
         ):
             if env.get(name):
                 task_budget[field] = env[name]
+                origins[f"task_budget.{field}"] = name
         if task_budget:
             values["task_budget"] = {**cls.model_fields["task_budget"].default.model_dump(), **task_budget}
 
+        values["origins"] = origins
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"settings: {where}: {first['msg']}") from exc
+            variable = origins.get(where) or origins.get(str(first["loc"][0])) or ""
+            source = Source("env", variable) if variable else None
+            named = f" ({variable})" if variable else ""
+            raise ConfigError(f"settings: {where}{named}: {first['msg']}", source=source) from exc
 
     @property
     def uses_app_auth(self) -> bool:
         """True when the bot authenticates as a GitHub App (id + private key)."""
         return bool(self.app_id and self.private_key)
+
+
+def _models_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    """Each role's spec: ORCHESTRA_MODEL_<ROLE>, else ORCHESTRA_MODEL (both given to the run: they win over
+    the repository's file), else ORCHESTRA_DEFAULT_MODEL or the built-in default (the file wins over these)."""
+    fallback_name = DEFAULT_MODEL_ENV if env.get(DEFAULT_MODEL_ENV) else "default"
+    fallback = env.get(DEFAULT_MODEL_ENV) or DEFAULT_MODEL
+    models: dict[str, object] = {}
+    given: dict[str, str] = {}
+    for role in Role:
+        for name in (model_env(role), "ORCHESTRA_MODEL"):
+            if env.get(name):
+                models[role.value], given[role.value] = env[name], name
+                break
+        else:
+            models[role.value] = fallback
+    return {**models, "given": given, "fallback": fallback_name}

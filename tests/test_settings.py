@@ -45,8 +45,9 @@ def test_github_action_variables_are_understood() -> None:
 
 
 def test_bad_number_is_a_config_error_naming_the_setting() -> None:
-    with pytest.raises(ConfigError, match=r"settings: task_budget.max_steps: "):
+    with pytest.raises(ConfigError, match=r"settings: task_budget.max_steps \(ORCHESTRA_MAX_STEPS\): ") as bad:
         Settings.from_env({"ORCHESTRA_MAX_STEPS": "many"})
+    assert "environment variable `ORCHESTRA_MAX_STEPS`" in bad.value.comment()
 
 
 def test_unreadable_private_key_path_is_a_config_error(tmp_path) -> None:

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "bot.cli.reconcile_cmd",
     "bot.cli.serve_cmd",
     "bot.cli.action_cmd",
+    "bot.cli.doctor_cmd",
 ]
 
 

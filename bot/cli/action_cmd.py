@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 from pathlib import Path
 
+from bot import logs
+from bot.cli.helptext import MODELS, add_command
 from bot.modes.action import DRAIN_TIMEOUT_S, ActionReport, action_settings, run_action
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    action = sub.add_parser(
-        "action", help="handle this GitHub Actions run's event (the `action.yml` entry point)",
+    action = add_command(
+        sub, "action", summary="handle this GitHub Actions run's event (the `action.yml` entry point)",
         description="Read GITHUB_EVENT_NAME / GITHUB_EVENT_PATH, route the event like the App does, run its "
                     "jobs in this process and start one workflow run per ready task (workflow_dispatch). "
-                    "Exits 1 when a job failed.",
+                    "Exits 1 when a job failed, 2 on a configuration error (docs/action.md).",
+        variables=(("GITHUB_EVENT_NAME, GITHUB_EVENT_PATH", "the run's event (set by the runner)"),
+                   ("ORCHESTRA_TOKEN (or GITHUB_TOKEN)", "the token the orchestra acts with (required)"),
+                   ("GITHUB_API_URL, GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_WORKFLOW_REF, RUNNER_TEMP",
+                    "set by the runner"),
+                   ("ORCHESTRA_MERGE_POLICY, ORCHESTRA_MAX_PARALLEL_TASKS", "inputs laid over .github/orchestra.yml"),
+                   ("ORCHESTRA_WORKFLOW", "the workflow file the fan-out dispatches"),
+                   ("GITHUB_STEP_SUMMARY", "the run's summary file (appended to)"), *MODELS,
+                   ("ORCHESTRA_LOG_LEVEL, ORCHESTRA_LOG_FORMAT", "log level (default info); human (default) or json")),
     )
     action.add_argument("--event-name", help="override GITHUB_EVENT_NAME (replaying a recorded event)")
     action.add_argument("--event-path", type=Path, help="override GITHUB_EVENT_PATH")
@@ -45,7 +54,7 @@ def action_command(args: argparse.Namespace) -> int:
         env["GITHUB_EVENT_NAME"] = args.event_name
     if args.event_path:
         env["GITHUB_EVENT_PATH"] = str(args.event_path)
-    logging.basicConfig(level=action_settings(env).log_level, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(logs.parse_format(env.get(logs.FORMAT_ENV), "human"), action_settings(env).log_level)
     report = run_action(env, timeout_s=args.timeout)
     if args.json:
         print(json.dumps(report.as_dict()))

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.agent import AgentResult, Sandbox, StepEvent, Toolbox, run_agent, sandbox_mode
+from bot.cli.helptext import MODELS, add_command
 from bot.errors import ConfigError
 from bot.llm.factory import make_model, spec_for_role
 from bot.llm.types import ChatModel
@@ -20,15 +21,23 @@ from bot.settings import Budget, Role, Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    agent = sub.add_parser("agent", help="run the coding agent")
+    agent = sub.add_parser("agent", help="run the coding agent",
+                           description="Run the coding agent by itself (docs/agent.md).")
     agent_sub = agent.add_subparsers(dest="agent_command", metavar="ACTION", required=True)
-    run = agent_sub.add_parser(
-        "run", help="run one coding agent on a local checkout; exits 1 unless it finished",
-        description="Run one coding agent on a local checkout. Nothing is committed or pushed.",
+    run = add_command(
+        agent_sub, "run", summary="run one coding agent on a local checkout; exits 1 unless it finished",
+        description="Run one coding agent on a local checkout, streaming its steps. Nothing is committed or "
+                    "pushed; the checkout's .github/orchestra.yml (protected paths, budgets, agent limits), "
+                    "prompt overrides and notes file apply.",
+        variables=(*MODELS, ("ORCHESTRA_STATE_DIR", "where the transcript goes (default .orchestra-state)"),
+                   ("ORCHESTRA_MAX_WALL_S_PER_TASK", "seconds the run may take (default 1800)"),
+                   ("ORCHESTRA_SANDBOX", "the command sandbox (default here: best-effort)")),
+        note="The worker role's model: --model, else ORCHESTRA_MODEL_WORKER, ORCHESTRA_MODEL, the checkout's "
+             "models.worker, ORCHESTRA_DEFAULT_MODEL, scripted:demo.",
     )
     run.add_argument("--repo", type=Path, required=True, help="the checkout to work in")
     run.add_argument("--task", required=True, help="what the agent should do")
-    run.add_argument("--model", help="model spec (default: the worker role's model from the settings)")
+    run.add_argument("--model", help="model spec (default: the worker role's model, see below)")
     run.add_argument("--max-steps", type=int, help="step budget (default: agent.max_steps of the repo config)")
     run.add_argument("--accept", action="append", default=[], metavar="COMMAND",
                      help="an acceptance command the agent must make pass (repeatable)")

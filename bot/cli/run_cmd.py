@@ -9,32 +9,45 @@ import sys
 from pathlib import Path
 
 from bot.agent import sandbox_mode
+from bot.cli.helptext import MODELS, add_command
+from bot.doctor import REDIS_WAIT_S
 from bot.errors import ConfigError
 from bot.modes.local.progress import make_display
 from bot.modes.local.result import RunSummary
 from bot.modes.local.run import Goal, goal_from_text, run_local
 from bot.modes.local.session import LocalOptions
-from bot.settings import Role, Settings
+from bot.settings import DEFAULT_MODEL_ENV, Role, Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    run = sub.add_parser(
-        "run", help="run a goal on a local git repository; the result comes back as a branch",
+    run = add_command(
+        sub, "run", summary="run a goal on a local git repository; the result comes back as a branch",
         description="Import a local git repository into an embedded localhub, file the goal, run the planner and "
                     "N workers, and fetch the merged result as branch orchestra/goal-<n>. Your checked-out "
-                    "branch, index and working tree are never touched.",
+                    "branch, index and working tree are never touched (docs/local-mode.md).",
+        variables=(*MODELS, ("ORCHESTRA_SANDBOX", "the agent's command sandbox (default here: best-effort)"),
+                   ("ORCHESTRA_MAX_STEPS, _MAX_TOKENS_PER_TASK, _MAX_USD_PER_TASK, _MAX_WALL_S_PER_TASK",
+                    "task budgets"), ("ORCHESTRA_LOG_LEVEL", "level of <state>/orchestra.log (default info)")),
+        note="Which model a role uses, highest first: --planner-model (planner) and --model; "
+             "ORCHESTRA_MODEL_<ROLE>; ORCHESTRA_MODEL; models: in the repository's committed "
+             ".github/orchestra.yml; ORCHESTRA_DEFAULT_MODEL; scripted:demo.\n"
+             f"Before localhub starts it checks git, the repository, Redis (--redis, for up to {REDIS_WAIT_S:g} s) "
+             "and every role's model endpoint (a free list-models call); on the first failure it prints one "
+             "line and exits 2 with nothing filed.",
     )
     run.add_argument("--repo", type=Path, required=True, help="the local git repository (its checked-out branch is the base)")
     goal = run.add_mutually_exclusive_group(required=True)
     goal.add_argument("--goal", help="the goal: first line is the title, the rest the description")
     goal.add_argument("--goal-file", type=Path, help="a file holding the goal (Markdown; first line is the title)")
     add_run_options(run)
-    run.add_argument("--model", help="model spec for every role, e.g. anthropic:claude-sonnet-4-5 "
-                                     "(default: ORCHESTRA_MODEL / ORCHESTRA_MODEL_<ROLE>)")
-    run.add_argument("--planner-model", help="model spec for the planner only")
+    run.add_argument("--model", help="model spec for every role, e.g. anthropic:claude-sonnet-4-5; beats "
+                                     "ORCHESTRA_MODEL(_<ROLE>) and the repository's models: (default: those)")
+    run.add_argument("--planner-model", help="model spec for the planner only (beats --model for the planner)")
     run.add_argument("--merge", choices=["auto", "review"], default="auto",
-                     help="auto: merge green PRs (default); review: leave them for you on localhub's pages")
-    run.add_argument("--redis", metavar="URL", help="run jobs on RQ workers (subprocesses) against this Redis")
+                     help="auto: merge green PRs (default); review: leave them for you; beats merge.policy "
+                          "of the committed config for this run")
+    run.add_argument("--redis", metavar="URL", help="run jobs on RQ workers (subprocesses) against this Redis "
+                                                    "(default: threads in this process, no Redis)")
     run.add_argument("--state", type=Path, help="where the run keeps its state (default: <repo>/.git/orchestra)")
     run.add_argument("--ci", metavar="COMMAND", help="CI command localhub runs on every push "
                                                       "(default: .localhub/ci.sh, else test_command, else detected)")
@@ -64,7 +77,7 @@ def _goal(args: argparse.Namespace) -> Goal:
 
 
 def _check_model(args: argparse.Namespace, environ: dict[str, str]) -> None:
-    named = args.model or environ.get("ORCHESTRA_MODEL") or all(
+    named = args.model or environ.get("ORCHESTRA_MODEL") or environ.get(DEFAULT_MODEL_ENV) or all(
         environ.get(f"ORCHESTRA_MODEL_{role.value.upper()}") for role in Role)
     if not named:
         raise ConfigError("no model: pass --model SPEC (e.g. anthropic:claude-sonnet-4-5, openai:gpt-5.2, "
@@ -86,7 +99,6 @@ def report(summary: RunSummary, json_output: bool) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     sandbox_mode.prefer_local_default()  # one's own machine: unconfined commands when nothing else works
-    sandbox_mode.warn_if_unconfined()
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
     environ = dict(os.environ)
@@ -95,5 +107,7 @@ def run_command(args: argparse.Namespace) -> int:
     options = LocalOptions(repo=args.repo, workers=args.workers, model=args.model, planner_model=args.planner_model,
                            merge=args.merge, redis_url=args.redis, state_dir=args.state, ci_command=args.ci)
     display = make_display(args.json)
+    # run_local checks git, the repo, Redis and the models first (bot/modes/local/preflight.py), then
+    # warns once if the agent's commands would run unconfined.
     summary = run_local(options, Settings.from_env(environ), goal, display, timeout_s=args.timeout)
     return report(summary, args.json)

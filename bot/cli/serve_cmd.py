@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import shutil
 import tempfile
@@ -12,23 +11,50 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bot.cli.helptext import FORGE, MODELS, REDIS, WORK, add_command, log_vars
 from bot.settings import Settings
 
 #: prometheus_client's variable naming the directory where every serve process keeps its counts.
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
+# Light on purpose: `worker` confines its commands (the sandbox check) before it loads Redis, the
+# models' SDKs or the checks (bot/doctor.py), which are imported where they are used.
+
+PREFLIGHT_NOTE = ("Before it starts it checks {what} (Redis for up to {wait:g} s); on the first failure it prints "
+                  "one line and exits 2. `orchestra doctor` shows every check. Logs: one JSON object a line on "
+                  "stderr (docs/deploy.md).")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    serve = sub.add_parser("serve", help="serve the GitHub App webhook endpoint (gunicorn, waitress workers)")
+    from bot.doctor import REDIS_WAIT_S
+
+    serve = add_command(
+        sub, "serve", summary="serve the GitHub App webhook endpoint (gunicorn, waitress workers)",
+        description="Serve POST /webhook (also POST /), GET /healthz and GET /metrics with gunicorn. A delivery "
+                    "is verified, de-duplicated and routed into jobs on Redis; `orchestra worker` runs them.",
+        variables=(("ORCHESTRA_WEBHOOK_SECRET (or GITHUB_WEBHOOK_SECRET)", "the deliveries' secret (required)"),
+                   *REDIS, ("ORCHESTRA_APP_ID", "names the App's delivery log in Redis"),
+                   ("ORCHESTRA_BOT_LOGIN", "the bot's login, to drop its own events"), *log_vars("json")),
+        note=PREFLIGHT_NOTE.format(what="the webhook secret and Redis", wait=REDIS_WAIT_S),
+    )
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     serve.add_argument("--threads", type=int, default=4, help="app threads per worker process (default 4)")
     serve.set_defaults(func=serve_command)
 
-    worker = sub.add_parser("worker", help="run an RQ worker pool on the urgent, default and implement queues")
+    worker = add_command(
+        sub, "worker", summary="run an RQ worker pool on the urgent, default and implement queues",
+        description="Run N worker processes taking jobs from Redis: urgent (CI fixes, conflicts, reviews, "
+                    "merges, commands) before default (planning) before implement (new tasks). Each process "
+                    "takes one job at a time; a dead worker's claim lapses after a few heartbeats.",
+        variables=(*FORGE, *REDIS, *MODELS, *WORK, *log_vars("json")),
+        note=PREFLIGHT_NOTE.format(what="the sandbox, git, Redis, every role's model endpoint and the forge "
+                                        "credentials", wait=REDIS_WAIT_S),
+    )
     worker.add_argument("--processes", "-n", type=int, default=2, help="worker processes (default 2)")
-    worker.add_argument("--burst", action="store_true", help="exit once the queues are empty")
+    worker.add_argument("--burst", action="store_true", help="exit once the queues are empty (default: run until stopped)")
     worker.set_defaults(func=worker_command)
 
 
@@ -57,8 +83,37 @@ def metrics_dir() -> Iterator[Path]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def service_logging(settings: Settings) -> None:
+    """The services' log lines: JSON unless ORCHESTRA_LOG_FORMAT says human."""
+    from bot import logs
+
+    logs.configure(logs.parse_format(os.environ.get(logs.FORMAT_ENV), "json"), settings.log_level)
+
+
+def _gunicorn_logger() -> type:
+    """gunicorn's logger, with its own lines in the same JSON (or human) format as the app's."""
+    from gunicorn.glogging import Logger
+
+    from bot import logs
+
+    kind = logs.parse_format(os.environ.get(logs.FORMAT_ENV), "json")
+
+    class OrchestraGunicornLogger(Logger):
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    handler.setFormatter(logs.formatter(kind))
+
+    return OrchestraGunicornLogger
+
+
 def serve_command(args: argparse.Namespace) -> int:
+    from bot.doctor import preflight, server_checks
+
     settings = Settings.from_env()
+    service_logging(settings)
+    preflight(server_checks(settings, "serve", os.environ))
     with metrics_dir():
         run_server(settings, args)
     return 0
@@ -73,6 +128,7 @@ def run_server(settings: Settings, args: argparse.Namespace) -> None:
     from webhooks.waitress_worker import WaitressWorker
 
     app = create_app(settings)  # built once, before the fork (preload): bad settings fail here
+    logger_class = _gunicorn_logger()
 
     def child_exit(_server: Any, worker: Any) -> None:
         # A dead worker's counters stay (totals never go backwards); its live gauges go.
@@ -92,6 +148,7 @@ def run_server(settings: Settings, args: argparse.Namespace) -> None:
                 "preload_app": True,
                 "accesslog": None,
                 "loglevel": settings.log_level.lower(),
+                "logger_class": logger_class,
                 "timeout": 30,
                 "graceful_timeout": 10,
                 "proc_name": "orchestra-serve",
@@ -113,9 +170,14 @@ def worker_command(args: argparse.Namespace) -> int:
     from bot.agent import sandbox_mode
 
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level)
+    service_logging(settings)
     # Fail closed before any job: SandboxUnavailable is one line naming ORCHESTRA_SANDBOX.
     sandbox_mode.check_reachable(settings.state_dir.resolve() / "worktrees", Path(tempfile.gettempdir()))
+
+    from bot.doctor import preflight, server_checks
+    from bot.modes import demo
+
+    preflight(server_checks(settings, "worker", os.environ, scripts=demo.SCRIPTS))
 
     import redis
     from rq.worker_pool import WorkerPool

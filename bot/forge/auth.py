@@ -158,3 +158,25 @@ def forge_for(
         bot_login=settings.bot_login,
         policy=policy,
     )
+
+
+def installation_for(settings: Settings, repo_full_name: str, timeout_s: float = 30.0) -> int:
+    """The id of the App's installation on `repo_full_name` (`GET /repos/{o}/{r}/installation` with the App JWT)."""
+    if not (settings.app_id and settings.private_key):
+        raise ConfigError("finding the installation needs the App: set ORCHESTRA_APP_ID and ORCHESTRA_PRIVATE_KEY(_PATH)")
+    token = app_jwt(settings.app_id, settings.private_key.get_secret_value())
+    url = f"{settings.api_url.rstrip('/')}/repos/{repo_full_name}/installation"
+    try:
+        response = requests.get(url, timeout=timeout_s, headers={
+            "Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
+    except requests.RequestException as exc:
+        raise ForgeError(f"installation of {repo_full_name}: the forge is unreachable ({type(exc).__name__})") from None
+    if response.status_code == 404:
+        raise ConfigError(f"App {settings.app_id} is not installed on {repo_full_name}: install it, or pass "
+                          "--installation-id")
+    if response.status_code in (401, 403):
+        raise PermissionDenied(f"installation of {repo_full_name}: the forge refused the App JWT "
+                               f"(HTTP {response.status_code}); check ORCHESTRA_APP_ID and the private key")
+    if response.status_code != 200:
+        raise ForgeError(f"installation of {repo_full_name}: HTTP {response.status_code}")
+    return int(response.json()["id"])

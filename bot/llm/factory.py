@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import anthropic
 import openai
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, Source
 from bot.llm.anthropic_provider import AnthropicModel
 from bot.llm.openai_provider import OpenAIChatModel
 from bot.llm.openai_responses import OpenAIResponsesModel
@@ -58,7 +59,8 @@ def make_model(
 def _require(environ: Mapping[str, str], name: str, spec: ModelSpec) -> str:
     value = environ.get(name)
     if not value:
-        raise ConfigError(f"model {spec}: set {name} (the provider's API key) in the environment")
+        raise ConfigError(f"model {spec}: set {name} (the provider's API key) in the environment",
+                          source=Source("env", name))
     return value
 
 
@@ -73,10 +75,8 @@ def _compatible_key(spec: ModelSpec, environ: Mapping[str, str]) -> str:
     return PLACEHOLDER_KEY
 
 
-def _openai(
-    spec: ModelSpec, environ: Mapping[str, str], prices: PriceTable, policy: RetryPolicy,
-    timeout_s: float, stream: bool,
-) -> OpenAIChatModel | OpenAIResponsesModel:
+def openai_client(spec: ModelSpec, environ: Mapping[str, str], timeout_s: float) -> tuple[openai.OpenAI, str]:
+    """The OpenAI SDK client for an `openai`, `openai-responses` or `openai-compatible` spec, and its key."""
     compatible = spec.provider == "openai-compatible"
     base_url = spec.base_url or environ.get("OPENAI_BASE_URL") or None
     if compatible:
@@ -88,7 +88,22 @@ def _openai(
         key = _compatible_key(spec, environ)
     else:
         key = _require(environ, "OPENAI_API_KEY", spec)
-    client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout_s, max_retries=0)
+    return openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout_s, max_retries=0), key
+
+
+def anthropic_client(spec: ModelSpec, environ: Mapping[str, str], timeout_s: float) -> tuple[anthropic.Anthropic, str]:
+    """The Anthropic SDK client for an `anthropic` spec, and its key."""
+    key = _require(environ, "ANTHROPIC_API_KEY", spec)
+    base_url = spec.base_url or environ.get("ANTHROPIC_BASE_URL") or None
+    return anthropic.Anthropic(api_key=key, base_url=base_url, timeout=timeout_s, max_retries=0), key
+
+
+def _openai(
+    spec: ModelSpec, environ: Mapping[str, str], prices: PriceTable, policy: RetryPolicy,
+    timeout_s: float, stream: bool,
+) -> OpenAIChatModel | OpenAIResponsesModel:
+    compatible = spec.provider == "openai-compatible"
+    client, key = openai_client(spec, environ, timeout_s)
     if spec.provider == "openai-responses":
         return OpenAIResponsesModel(
             str(spec), spec.model, client, prices=prices, policy=policy,
@@ -106,9 +121,7 @@ def _anthropic(
     spec: ModelSpec, environ: Mapping[str, str], prices: PriceTable, policy: RetryPolicy,
     timeout_s: float, stream: bool,
 ) -> AnthropicModel:
-    key = _require(environ, "ANTHROPIC_API_KEY", spec)
-    base_url = spec.base_url or environ.get("ANTHROPIC_BASE_URL") or None
-    client = anthropic.Anthropic(api_key=key, base_url=base_url, timeout=timeout_s, max_retries=0)
+    client, key = anthropic_client(spec, environ, timeout_s)
     return AnthropicModel(
         str(spec), spec.model, client,
         prices=prices, policy=policy, context_window=prices.context_window(spec.model),
@@ -116,10 +129,47 @@ def _anthropic(
     )
 
 
+@dataclass(frozen=True)
+class ResolvedSpec:
+    """The spec one role uses and where it came from."""
+
+    role: str
+    spec: str
+    source: Source
+
+
+def resolve_spec(role: Role | str, settings: Settings, repo_config: RepoConfig | None = None) -> ResolvedSpec:
+    """Which spec wins for `role`, highest first: a command-line flag (`--model`, `--planner-model`),
+    an environment variable (ORCHESTRA_MODEL_<ROLE>, then ORCHESTRA_MODEL), the repository's
+    `.github/orchestra.yml` `models:` entry, ORCHESTRA_DEFAULT_MODEL, the built-in default."""
+    role = Role(role)
+    models = settings.models
+    if not models.is_given(role) and repo_config is not None:
+        override = repo_config.models.for_role(role)
+        if override:
+            return ResolvedSpec(role.value, override, Source("file", f"models.{role.value}"))
+    return ResolvedSpec(role.value, models.for_role(role), models.source(role))
+
+
 def spec_for_role(role: Role | str, settings: Settings, repo_config: RepoConfig | None = None) -> str:
-    """The spec for `role`: the repo's `.github/orchestra.yml` `models:` entry, else Settings'."""
-    override = repo_config.models.for_role(role) if repo_config else None
-    return override or settings.models.for_role(role)
+    """The spec for `role` (see `resolve_spec` for which one wins)."""
+    return resolve_spec(role, settings, repo_config).spec
+
+
+def make_resolved(
+    resolved: ResolvedSpec,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    max_retry_s: float = DEFAULT_MAX_RETRY_S,
+    scripts: Mapping[str, PolicyFactory] | None = None,
+) -> ChatModel:
+    """`make_model` for a resolved spec; a configuration error names where the value came from
+    (the spec's flag, variable or file key; or the missing key's variable)."""
+    try:
+        return make_model(resolved.spec, env=env, timeout_s=timeout_s, max_retry_s=max_retry_s, scripts=scripts)
+    except ConfigError as exc:
+        raise exc.with_source(resolved.source) from None
 
 
 def model_for_role(
@@ -131,6 +181,6 @@ def model_for_role(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_retry_s: float = DEFAULT_MAX_RETRY_S,
 ) -> ChatModel:
-    """The model for `role` (see `spec_for_role`), built by `make_model`."""
-    spec = spec_for_role(role, settings, repo_config)
-    return make_model(spec, env=env, timeout_s=timeout_s, max_retry_s=max_retry_s)
+    """The model for `role` (see `resolve_spec`), built by `make_model`."""
+    return make_resolved(resolve_spec(role, settings, repo_config), env=env, timeout_s=timeout_s,
+                         max_retry_s=max_retry_s)

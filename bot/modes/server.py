@@ -27,6 +27,8 @@ def worker_runtime(settings: Settings) -> Runtime:
 class ServerWorker(OrchestraWorker):
     """An RQ worker of the App server: composes and installs its process's runtime when it starts."""
 
+    log_format = "json"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         runtime.install(worker_runtime(Settings.from_env()))

@@ -21,17 +21,24 @@ from typing import Any
 from rq.job import Job
 from rq.worker import Worker
 
+from bot import logs
+from bot.settings import parse_log_level
+
 MIN_GRACE_S = 5
 
 
 class OrchestraWorker(Worker):
     """A forking RQ worker whose started jobs lapse `2 × job_monitoring_interval` after the last heartbeat."""
 
+    #: The worker's log lines when nothing configured logging before it (`bot/logs.py`): local mode's
+    #: workers write human lines; the App server's (`ServerWorker`) JSON.
+    log_format = "human"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not logging.getLogger().handlers:  # job outcomes (bot.*) in the worker's log, as RQ's own lines
-            logging.basicConfig(level=os.environ.get("ORCHESTRA_LOG_LEVEL", "INFO"),
-                                format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+            kind = logs.parse_format(os.environ.get(logs.FORMAT_ENV), self.log_format)
+            logs.configure(kind, parse_log_level(os.environ.get("ORCHESTRA_LOG_LEVEL") or "INFO"))
 
     @property
     def lease_grace_s(self) -> int:

@@ -1,5 +1,8 @@
 """The model stand-in: a real HTTP server speaking OpenAI Chat Completions, Responses and Anthropic Messages.
 
+It also answers `GET /v1/models` (`.models` lists; `.listings` records the calls), the free call
+every pre-flight makes.
+
 The real `openai` and `anthropic` SDKs talk to it over loopback (plain and streamed). Tests
 drive it with provider-neutral `Turn`s or a policy function, inject faults (429 with
 retry-after, 529 overloaded, 500, 401, slow answers, answers cut mid-way, streams ending
@@ -105,6 +108,10 @@ class ModelServer:
             self._policy: Policy | None = None
             self._faults: list[Fault] = []
             self.api_key: str | None = None  # when set, any other key gets a 401
+            #: What `GET /v1/models` lists (both SDKs' free call; `orchestra doctor` and every pre-flight make it).
+            self.models: list[str] = ["gpt-stand-in", "claude-stand-in"]
+            #: The `GET /v1/models` calls: (provider, key present), apart from `requests` (the model calls).
+            self.listings: list[tuple[str, bool]] = []
 
     def script(self, turns: list[Turn]) -> None:
         """Answer the next requests with these turns, in order."""
@@ -162,6 +169,26 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def stand_in(self) -> ModelServer:
         return self.server.stand_in  # type: ignore[attr-defined]
+
+    def do_GET(self) -> None:
+        """`GET /v1/models`: the list both SDKs fetch (Anthropic's SDK sends `anthropic-version`)."""
+        if self.path.split("?")[0] != "/v1/models":
+            self._json(404, {"error": {"message": f"stand-in: no route GET {self.path}", "type": "not_found"}})
+            return
+        provider = "anthropic" if self.headers.get("anthropic-version") else "openai"
+        key = self.headers.get("x-api-key") or (self.headers.get("authorization") or "").removeprefix("Bearer ")
+        with self.stand_in._lock:
+            self.stand_in.listings.append((provider, bool(key)))
+            expected, models = self.stand_in.api_key, list(self.stand_in.models)
+        if expected is not None and key != expected:
+            self._fault(Fault("401"), provider, key)
+        elif provider == "anthropic":
+            data = [{"id": m, "type": "model", "display_name": m, "created_at": "2025-01-01T00:00:00Z"} for m in models]
+            self._json(200, {"data": data, "has_more": False, "first_id": models[0] if models else None,
+                             "last_id": models[-1] if models else None})
+        else:
+            self._json(200, {"object": "list", "data": [{"id": m, "object": "model", "created": 0,
+                                                         "owned_by": "stand-in"} for m in models]})
 
     def do_POST(self) -> None:
         routes = {"/v1/chat/completions": "openai", "/v1/responses": "openai-responses", "/v1/messages": "anthropic"}

@@ -15,6 +15,7 @@ import requests
 from rq import Queue
 
 from tests.support import sample_jobs
+from tests.support.localhub import LocalhubHandle
 from tests.support.waiting import wait_for
 from tests.webhooks.delivery import SECRET, rq_job_ids
 from webhooks.signature import sign
@@ -67,11 +68,14 @@ def test_serve_refuses_to_start_without_a_secret(redis_url: str) -> None:
     assert result.returncode == 2 and "WEBHOOK_SECRET" in result.stderr
 
 
-def test_worker_burst_runs_jobs_from_the_orchestra_queues(redis_conn: redis.Redis, redis_url: str) -> None:
+def test_worker_burst_runs_jobs_from_the_orchestra_queues(redis_conn: redis.Redis, redis_url: str,
+                                                          localhub: LocalhubHandle) -> None:
     urgent = Queue("urgent", connection=redis_conn).enqueue(sample_jobs.add, 2, 3)
     later = Queue("implement", connection=redis_conn).enqueue(sample_jobs.add, 4, 5)
-    result = subprocess.run([ORCHESTRA, "worker", "--processes", "1", "--burst"], env=_env(redis_url), cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    # A worker checks its forge credentials before it starts (bot/doctor.py): a localhub token here.
+    forge = {"ORCHESTRA_TOKEN": localhub.add_user("orchestra-bot"), "ORCHESTRA_API_URL": localhub.api_url}
+    result = subprocess.run([ORCHESTRA, "worker", "--processes", "1", "--burst"], env=_env(redis_url) | forge,
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     urgent.refresh()
     later.refresh()

@@ -11,6 +11,7 @@ from typing import Any
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
+from bot.modes.local.preflight import local_preflight
 from bot.modes.local.progress import Display
 from bot.modes.local.result import RunSummary, fetch_result, summarise
 from bot.modes.local.session import LocalExecutor, LocalOptions, LocalSession
@@ -101,6 +102,7 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
               timeout_s: float = 3600.0) -> RunSummary:
     """Run the goal on the repository in `options`; the summary (its `ok` says whether the goal closed)."""
     started = time.monotonic()
+    local_preflight(options, settings)  # git, the repo, Redis (--redis), every role's model: before anything starts
     session = LocalSession(options, settings)
     display.message(f"Importing {session.repo_path} (branch {session.default_branch}) into localhub; "
                     f"state in {session.state_dir}")

@@ -83,13 +83,9 @@ def merge_overlay(policy: str | None) -> ConfigOverlay | None:
 
 
 def role_models(base: RoleModels, model: str | None, planner_model: str | None) -> RoleModels:
-    """The base specs, with `model` for every role and `planner_model` for the planner."""
-    specs = {role.value: base.for_role(role) for role in Role}
-    if model:
-        specs = {role: model for role in specs}
-    if planner_model:
-        specs[Role.PLANNER.value] = planner_model
-    return RoleModels(**specs)
+    """The base specs, with `model` for every role and `planner_model` for the planner (flags: they win
+    over the repository's committed `models:`)."""
+    return base.with_flags(model, planner_model)
 
 
 @dataclass
@@ -267,8 +263,9 @@ class LocalSession:
             "ORCHESTRA_STATE_DIR": str(settings.state_dir), "ORCHESTRA_REDIS_URL": settings.redis_url,
             "ORCHESTRA_LOCAL_MERGE_POLICY": self.options.merge or "",
         }
-        for role in Role:
-            env[f"ORCHESTRA_MODEL_{role.value.upper()}"] = settings.models.for_role(role)
+        for role in Role:  # the run's flags; roles it did not name resolve in the workers as they do here
+            if settings.models.is_given(role):
+                env[f"ORCHESTRA_MODEL_{role.value.upper()}"] = settings.models.for_role(role)
         return env
 
     def _start_rq_workers(self) -> None:
