@@ -16,6 +16,7 @@ from github.GithubException import GithubException, UnknownObjectException
 from bot.errors import ConfigError, PermissionDenied
 from bot.forge.base import verb
 from bot.forge.issues import IssueVerbs
+from bot.forge.limits import MAX_INLINE_FILE_BYTES, FileTooLarge
 from bot.forge.pulls import PullVerbs
 from bot.forge.types import Permission
 
@@ -33,8 +34,12 @@ class Forge(IssueVerbs, PullVerbs):
         return self._default_branch
 
     @verb
-    def read_file(self, path: str, ref: str | None = None) -> str | None:
-        """The text of a file at `ref` (default: the default branch), or None when it is absent."""
+    def read_file(self, path: str, ref: str | None = None, max_bytes: int = MAX_INLINE_FILE_BYTES) -> str | None:
+        """The text of a file at `ref` (default: the default branch), or None when it is absent.
+
+        FileTooLarge when it is over `max_bytes`, or over the 1 MB the contents API inlines (GitHub
+        then answers `encoding: none` with no content).
+        """
         branch = ref or self.default_branch()
 
         def fetch() -> str | None:
@@ -44,6 +49,9 @@ class Forge(IssueVerbs, PullVerbs):
                 return None
             if isinstance(content, list) or content.type != "file":
                 return None
+            limit, size = min(max_bytes, MAX_INLINE_FILE_BYTES), content.size or 0
+            if size > limit or content.encoding == "none":
+                raise FileTooLarge(path, size, limit)
             return content.decoded_content.decode("utf-8", errors="replace")
 
         return self._call("read file", fetch)
