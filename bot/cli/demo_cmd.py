@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.run_cmd import report
+from bot.cli.run_cmd import check_workers, report
 from bot.modes.local.progress import make_display
 
 
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def demo_command(args: argparse.Namespace) -> int:
     from bot.modes.demo.run import run_demo
 
-    summary = run_demo(make_display(args.json), workers=max(1, args.workers), directory=args.dir,
+    check_workers(args.workers, processes=False)
+    summary = run_demo(make_display(args.json), workers=args.workers, directory=args.dir,
                        timeout_s=args.timeout)
     return report(summary, args.json)
