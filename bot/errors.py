@@ -150,6 +150,13 @@ class PlanInvalid(OrchestraError):
     recovery = "Clarify the goal (or comment `/orchestra replan <guidance>`), then `/orchestra plan`."
 
 
+class GoalNotApproved(OrchestraError):
+    """The planner has no goal text that someone with write access filed or approved."""
+
+    headline = "The goal's text is not approved by someone with write access."
+    recovery = "Someone with write access comments `/orchestra plan` on the goal to approve its current text."
+
+
 class AgentFailed(OrchestraError):
     """The coding agent ended without finishing the task (it gave up or said it could not)."""
 

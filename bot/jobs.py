@@ -28,7 +28,7 @@ from bot.ledger.claims import Claimant
 from bot.ledger.failures import failures_reported
 from bot.ledger.taskbody import task_number_from_branch
 from bot.llm.types import ChatModel
-from bot.planner import goal_jobs
+from bot.planner import approval, goal_jobs
 from bot.planner import verbs as planner_verbs
 from bot.planner.context import Planner
 from bot.queue.kinds import JobRequest
@@ -102,8 +102,24 @@ def _planner_job(rt: Runtime, repo: str, number: int, installation_id: int | Non
 
 
 def plan_goal(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
-    """Plan goal `number` (once), apply pending re-plan requests, dispatch ready tasks."""
-    _planner_job(rt, repo, number, installation_id, goal_jobs.plan_goal)
+    """Plan goal `number` (once), apply pending re-plan requests, dispatch ready tasks — once its text is
+    approved by someone who may steer (`bot/planner/approval.py`; otherwise nothing changes)."""
+    _planner_job(rt, repo, number, installation_id, _approved_goal_plan)
+
+
+def _approved_goal_plan(planner: Planner, number: int) -> object:
+    goal = planner.forge.get_issue(number)
+    if not goal.is_pull and goal.state == "open" and planner.config.label("goal") in goal.labels \
+            and approval.ensure_approved(planner, number) is None:
+        return None
+    return goal_jobs.plan_goal(planner, number)
+
+
+def goal_edited(rt: Runtime, repo: str, number: int, sender: str, text_sha256: str, edited_at: str,
+                installation_id: int | None = None) -> None:
+    """Someone edited goal `number`: a writer's edit approves its text; anyone else's is recorded, not used."""
+    _planner_job(rt, repo, number, installation_id,
+                 lambda planner, n: approval.goal_edited(planner, n, sender, text_sha256, edited_at))
 
 
 def dispatch_ready(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
@@ -218,6 +234,7 @@ def command(rt: Runtime, repo: str, number: int, comment_id: int, verb: str, tex
 #: A kind's name → its entry point (every kind of `bot/queue/kinds.py`).
 FUNCTIONS: dict[str, JobFunction] = {
     "plan": plan_goal,
+    "goal_edited": goal_edited,
     "dispatch": dispatch_ready,
     "on_task_closed": on_task_closed,
     "handoff": handoff,

@@ -1,4 +1,9 @@
-"""`RepoConfig`: the schema of a target repo's `.github/orchestra.yml`, read from its default branch."""
+"""`RepoConfig`: the schema of a target repo's `.github/orchestra.yml`, read from its default branch.
+
+The file is bounded before it is parsed: at most `MAX_CONFIG_BYTES`, and YAML aliases may expand
+to at most `MAX_CONFIG_VALUES` values (a few hundred bytes of nested aliases would otherwise
+expand to gigabytes). Every refusal is one line naming the file.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,20 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from bot.errors import ConfigError, Source
 from bot.forge.paths import check_repo_path
 from bot.settings import Role
 
 CONFIG_PATH = ".github/orchestra.yml"
+#: The largest config file read (bytes); the orchestra's own keys fit in a few hundred.
+MAX_CONFIG_BYTES = 64 * 1024
+#: The most values (scalars, lists, mappings) the file may hold once its YAML aliases are expanded.
+MAX_CONFIG_VALUES = 10_000
+#: Error lines reported for an invalid file (the rest are counted), and the longest value quoted.
+MAX_ERROR_LINES = 10
+MAX_QUOTED_CHARS = 80
 
 
 #: What a path segment may not hold: backslashes, percent-escapes and control characters.
@@ -82,6 +95,12 @@ class AgentPolicy(_Strict):
     allow_new_dependencies: bool = False
 
 
+class SteeringPolicy(_Strict):
+    """Who may steer the agents: commands, goal labels, goal text, reviews and review comments."""
+
+    permission: Literal["write", "maintain", "admin"] = "write"
+
+
 class RepoConfig(_Strict):
     """The orchestra's settings for one repository. Every key is optional."""
 
@@ -98,6 +117,7 @@ class RepoConfig(_Strict):
     planner: PlannerBounds = PlannerBounds()
     agent: AgentPolicy = AgentPolicy()
     notes_file: str = ".orchestra/NOTES.md"
+    steering: SteeringPolicy = SteeringPolicy()
 
     @field_validator("notes_file")
     @classmethod
@@ -112,7 +132,7 @@ class RepoConfig(_Strict):
 def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
     """One line for one pydantic error: the bad value and what is allowed."""
     kind = error["type"]
-    value = error.get("input")
+    value = _Quoted(error.get("input"))
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
         return f"unknown key; allowed keys here: {', '.join(_allowed_keys(model, error['loc'][:-1]))}"
@@ -129,6 +149,17 @@ def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
     return f"{value!r} is not allowed; {error['msg'][0].lower()}{error['msg'][1:]}"
 
 
+class _Quoted:
+    """A value as an error line quotes it: its repr, cut to `MAX_QUOTED_CHARS`."""
+
+    def __init__(self, value: Any) -> None:
+        text = repr(value) if not isinstance(value, (dict, list)) or len(value) < 20 else f"<{type(value).__name__} of {len(value)}>"
+        self.text = text if len(text) <= MAX_QUOTED_CHARS else text[: MAX_QUOTED_CHARS - 1] + "…"
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     current: type[BaseModel] = model
     for part in loc:
@@ -143,13 +174,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 def parse_repo_config(text: str, path: str = CONFIG_PATH) -> RepoConfig:
     """Parse the YAML text of an orchestra config; raise ConfigError naming path, key and value."""
-    try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "?"
-        raise ConfigError(f"{path}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}",
-                          source=Source("file", CONFIG_PATH)) from exc
+    data = _load_bounded(text, path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -158,12 +183,59 @@ def parse_repo_config(text: str, path: str = CONFIG_PATH) -> RepoConfig:
     try:
         return RepoConfig.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        first = ".".join(str(p) for p in exc.errors()[0]["loc"]) or CONFIG_PATH
-        for error in exc.errors():
-            key = ".".join(str(p) for p in error["loc"]) or "(top level)"
-            lines.append(f"{path}:{key}: {_describe(dict(error), RepoConfig)}")
+        errors = exc.errors()
+        lines = [f"{path}:{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {_describe(dict(e), RepoConfig)}"
+                 for e in errors[:MAX_ERROR_LINES]]
+        if len(errors) > MAX_ERROR_LINES:
+            lines.append(f"{path}: … and {len(errors) - MAX_ERROR_LINES} more problems")
+        first = ".".join(str(p) for p in errors[0]["loc"]) or CONFIG_PATH
         raise ConfigError("\n".join(lines), source=Source("file", first)) from exc
+
+
+def _load_bounded(text: str, path: str) -> Any:
+    """The YAML document of `text`, refused (one line) when the text or its alias expansion is too large."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {size:,} bytes; a config file may have at most {MAX_CONFIG_BYTES:,}",
+                          source=Source("file", CONFIG_PATH))
+    if not text.strip():
+        return {}
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        values = _expanded_size(node, {}, set())
+        if values > MAX_CONFIG_VALUES:
+            raise ConfigError(f"{path}: its YAML aliases expand to more than {MAX_CONFIG_VALUES:,} values; "
+                              "write the values out instead of repeating aliases", source=Source("file", CONFIG_PATH))
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "?"
+        problem = str(getattr(exc, "problem", None) or exc).splitlines()[0][:MAX_QUOTED_CHARS * 2]
+        raise ConfigError(f"{path}:{where}: not valid YAML: {problem}", source=Source("file", CONFIG_PATH)) from exc
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """How many values `node` stands for with every alias expanded (shared nodes counted each time
+    they are used, computed once each); a node that contains itself counts as too many."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_nodes:
+        return MAX_CONFIG_VALUES + 1  # a recursive alias expands without end
+    open_nodes.add(key)
+    total = 1
+    if isinstance(node, SequenceNode):
+        total += sum(_expanded_size(child, sizes, open_nodes) for child in node.value)
+    elif isinstance(node, MappingNode):
+        total += sum(_expanded_size(k, sizes, open_nodes) + _expanded_size(v, sizes, open_nodes) for k, v in node.value)
+    open_nodes.discard(key)
+    sizes[key] = min(total, MAX_CONFIG_VALUES + 1)
+    return sizes[key]
 
 
 def load_repo_config(path: Path) -> RepoConfig:

@@ -84,6 +84,10 @@ def ref(shapes: Shapes, full: str, refname: str, sha: str) -> JSON:
             "object": {"type": "commit", "sha": sha, "url": f"{api}/git/commits/{sha}"}}
 
 
+#: The contents API inlines a file's content up to this size (GitHub's 1 MB); above, `encoding: none`.
+MAX_CONTENT_BYTES = 1024 * 1024
+
+
 def content(shapes: Shapes, full: str, git: BareRepo, rev: str, entry: TreeEntry,
             with_body: bool) -> JSON:
     api = f"{shapes.api}/repos/{full}"
@@ -99,7 +103,10 @@ def content(shapes: Shapes, full: str, git: BareRepo, rev: str, entry: TreeEntry
         "download_url": f"{shapes.web}/{full}/raw/{rev}/{entry.path}" if kind == "file" else None,
         "_links": {"self": self_url, "git": git_url, "html": html},
     }
-    if with_body and kind in ("file", "symlink"):
+    if with_body and kind == "file" and entry.size > MAX_CONTENT_BYTES:
+        # GitHub answers files over 1 MB without their content (only the `raw` media type has it).
+        data.update({"content": "", "encoding": "none"})
+    elif with_body and kind in ("file", "symlink"):
         raw = git.blob(entry.sha)
         encoded = base64.encodebytes(raw).decode()
         data.update({"content": encoded, "encoding": "base64"})

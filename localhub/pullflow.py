@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from localhub import gitops, mergegate, payloads, pullstore
+from localhub import gitops, issueevents, mergegate, payloads, pullstore
 from localhub import issues as issuemodel
 from localhub.ci import CiJob
 from localhub.mergeability import FORGE, Mergeability, live_shas
@@ -183,6 +183,9 @@ class PullFlow:
         pullstore.update_issue(self.store, pull["issue_id"], state="closed", closed_at=stamp, merged_at=stamp,
                                closed_by_id=user["id"])
         pull = pullstore.pull_by_issue(self.store, pull["issue_id"])
+        issue = self.store.issue_by_id(pull["issue_id"])
+        issueevents.record(self.store, issue, user, "merged", commit_id=merge_sha)
+        issueevents.record(self.store, issue, user, "closed", {"state_reason": None}, commit_id=merge_sha)
         self.emit(repo, "closed", pull, user)
         if pull["base_ref"] == repo["default_branch"]:
             self.close_referenced(repo, pull, user)
@@ -195,6 +198,8 @@ class PullFlow:
             if issue is None or issue["is_pull"] or issue["state"] != "open":
                 continue
             issue = issuemodel.close(self.store, issue, user, "completed")
+            issueevents.record(self.store, issue, user, "closed", {"state_reason": "completed"},
+                               commit_id=pull["merge_commit_sha"])
             self.hub.events.emit(repo, "issues", payloads.issues_event(self.hub.shapes(), "closed", issue, user))
             closed.append(number)
         return closed
@@ -210,6 +215,8 @@ class PullFlow:
         else:
             pullstore.update_issue(self.store, pull["issue_id"], state="open", closed_at=None, closed_by_id=None)
         pull = pullstore.pull_by_issue(self.store, pull["issue_id"])
+        issueevents.record(self.store, self.store.issue_by_id(pull["issue_id"]), user,
+                           "closed" if state == "closed" else "reopened", {"state_reason": None})
         if state == "open":
             self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, "closed" if state == "closed" else "reopened", pull, user)

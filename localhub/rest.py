@@ -55,6 +55,21 @@ def invalid(resource: str, field: str, code: str = "missing_field", message: str
     raise ApiError(422, "Validation Failed", [error])
 
 
+#: GitHub refuses issue, pull request and comment bodies longer than this (characters).
+MAX_BODY_CHARS = 65_536
+
+
+def check_body(resource: str, value: Any) -> None:
+    """GitHub's 422 for a body over `MAX_BODY_CHARS`. Issues and pull requests (GitHub names both
+    `Issue` here) and reviews say `body is too long ...` on field `body`; comments (`IssueComment`,
+    `PullRequestReviewComment`) say `Body is too long ...` on field `data`."""
+    if not isinstance(value, str) or len(value) <= MAX_BODY_CHARS:
+        return
+    if resource in ("IssueComment", "PullRequestReviewComment"):
+        invalid(resource, "data", "unprocessable", f"Body is too long (maximum is {MAX_BODY_CHARS} characters)")
+    invalid(resource, "body", "custom", f"body is too long (maximum is {MAX_BODY_CHARS} characters)")
+
+
 def json_response(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
 

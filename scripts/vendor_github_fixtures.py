@@ -69,6 +69,7 @@ GET /repos/{owner}/{repo}/issues/comments/{comment_id}
 PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}
 DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}
 GET /repos/{owner}/{repo}/issues/comments
+GET /repos/{owner}/{repo}/issues/{issue_number}/events
 GET /repos/{owner}/{repo}/labels
 POST /repos/{owner}/{repo}/labels
 GET /repos/{owner}/{repo}/labels/{name}

@@ -1,9 +1,12 @@
-"""The `orchestra` command: version, and `config check` on good and broken files."""
+"""The `orchestra` command: version, `config check` on good and broken files, and `--workers` bounded by memory."""
 
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from bot import __version__
 from bot.cli import main
@@ -107,3 +110,27 @@ def test_every_subcommand_has_full_help_with_defaults_and_the_variables_it_reads
     assert "ORCHESTRA_REDIS_URL" in leaves[("worker",)].format_help()
     assert "--installation-id" in leaves[("reconcile",)].format_help()
     assert "GET /repos/OWNER/NAME/installation" in leaves[("reconcile",)].format_help()
+
+
+def test_workers_are_capped_by_memory_with_a_clear_message() -> None:
+    from bot.cli.run_cmd import check_workers
+    from bot.errors import ConfigError
+
+    check_workers(70, processes=True, available_mb=22_000)
+    with pytest.raises(ConfigError) as info:
+        check_workers(1000, processes=True, available_mb=22_000)
+    assert str(info.value) == ("--workers 1000: this machine has 22,000 MB of memory available and each RQ worker "
+                               "process needs about 300 MB, so at most 73 fit; pass --workers 73 or fewer")
+    with pytest.raises(ConfigError, match="at most 146 fit"):
+        check_workers(1000, processes=False, available_mb=22_000)
+    with pytest.raises(ConfigError, match="at least 1"):
+        check_workers(0, processes=False, available_mb=22_000)
+
+
+def test_run_refuses_a_thousand_workers_before_starting_anything(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "--repo", str(tmp_path), "--goal", "x", "--model", "scripted:demo", "--workers", "100000",
+                 "--redis", "redis://127.0.0.1:1/0"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("orchestra: --workers 100000: this machine has") and "pass --workers" in err
+    assert list(tmp_path.iterdir()) == []

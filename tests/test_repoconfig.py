@@ -53,7 +53,7 @@ def test_unknown_top_level_key() -> None:
     assert message("bogus: 1\n") == (
         f"{P}:bogus: unknown key; allowed keys here: label_prefix, models, max_parallel_tasks, "
         "setup_commands, test_command, merge, max_ci_fix_attempts, max_conflict_attempts, budgets, "
-        "protected_paths, planner, agent, notes_file"
+        "protected_paths, planner, agent, notes_file, steering"
     )
 
 
@@ -107,3 +107,51 @@ def test_notes_file_must_be_a_plain_path_inside_the_repository(value: str) -> No
 @pytest.mark.parametrize("value", ["NOTES.md", "docs/NOTES.md", ".orchestra/NOTES.md", "docs/team notes/v2.md"])
 def test_notes_file_accepts_repository_paths(value: str) -> None:
     assert parse_repo_config(yaml.safe_dump({"notes_file": value}), P).notes_file == value
+
+
+# -- bounded input: a few hundred bytes must not become megabytes of error or memory -------------
+def _alias_bomb(levels: int) -> str:
+    """Nine aliases per level: `levels` levels expand to 9**(levels + 1) strings (324 bytes → 43 million)."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    names = "abcdefghijklmnop"
+    for level in range(1, levels + 1):
+        lines.append(f"{names[level]}: &{names[level]} [" + ",".join([f"*{names[level - 1]}"] * 9) + "]")
+    lines.append(f"label_prefix: *{names[levels]}")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_in_one_line_without_expanding_it() -> None:
+    import resource
+
+    bomb = _alias_bomb(7)
+    assert len(bomb) < 400
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    text = message(bomb)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert text == (f"{P}: its YAML aliases expand to more than 10,000 values; "
+                    "write the values out instead of repeating aliases")
+    assert grown_mb < 50  # before the bound: a 312 MB message and 923 MB of memory
+
+
+def test_aliases_within_the_bound_and_recursive_ones() -> None:
+    config = parse_repo_config("protected_paths: &paths [a/**, b/**]\nsetup_commands: *paths\n", P)
+    assert config.setup_commands == ["a/**", "b/**"] == config.protected_paths
+    assert "expand to more than" in message("a: &a [*a]\n")
+
+
+def test_a_config_file_over_the_size_limit_is_refused_before_parsing() -> None:
+    text = "# " + "x" * (64 * 1024) + "\n"
+    assert message(text) == f"{P}: {len(text):,} bytes; a config file may have at most 65,536"
+
+
+def test_errors_are_bounded_in_number_and_length() -> None:
+    text = "protected_paths: [" + ", ".join(str(n) for n in range(50)) + "]\nlabel_prefix: '" + "z" * 5000 + "'\n"
+    lines = message(text).splitlines()
+    assert len(lines) == 11 and lines[-1] == f"{P}: … and 41 more problems"
+    assert max(len(line) for line in lines) < 200
+
+
+def test_steering_permission_is_a_config_key() -> None:
+    assert parse_repo_config("steering: {permission: maintain}\n", P).steering.permission == "maintain"
+    assert RepoConfig().steering.permission == "write"
+    assert "'triage' is not allowed" in message("steering: {permission: triage}\n")

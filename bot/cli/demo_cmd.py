@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.agent import sandbox_mode
 from bot.cli.helptext import add_command
-from bot.cli.run_cmd import report
+from bot.cli.run_cmd import check_workers, report
 from bot.doctor import git_check, preflight
 from bot.modes.local.progress import make_display
 
@@ -35,6 +35,7 @@ def demo_command(args: argparse.Namespace) -> int:
     preflight([git_check()])  # the example repository is made with git; the rest is checked by run_local
     from bot.modes.demo.run import run_demo
 
-    summary = run_demo(make_display(args.json), workers=max(1, args.workers), directory=args.dir,
+    check_workers(args.workers, processes=False)
+    summary = run_demo(make_display(args.json), workers=args.workers, directory=args.dir,
                        timeout_s=args.timeout)
     return report(summary, args.json)

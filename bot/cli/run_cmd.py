@@ -12,6 +12,7 @@ from bot.agent import sandbox_mode
 from bot.cli.helptext import MODELS, add_command
 from bot.doctor import REDIS_WAIT_S
 from bot.errors import ConfigError
+from bot.ledger.goaltext import MAX_GOAL_CHARS
 from bot.modes.local.progress import make_display
 from bot.modes.local.result import RunSummary
 from bot.modes.local.run import Goal, goal_from_text, run_local
@@ -54,6 +55,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=run_command)
 
 
+#: Memory one worker needs, in MB: an RQ worker process (~130 MB once imported) with the job it forks,
+#: its git and its agent's commands; or, in-process, one job's share (git, the agent's commands).
+PROCESS_WORKER_MB = 300
+THREAD_WORKER_MB = 150
+
+
+def available_memory_mb() -> int | None:
+    """Memory available to new processes (MemAvailable), else the machine's total; None when unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_workers(workers: int, processes: bool, available_mb: int | None = None) -> None:
+    """ConfigError (one line) unless 1 ≤ `workers` ≤ what this machine's memory holds."""
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    memory = available_memory_mb() if available_mb is None else available_mb
+    if memory is None:
+        return
+    each = PROCESS_WORKER_MB if processes else THREAD_WORKER_MB
+    most = max(1, memory // each)
+    if workers > most:
+        kind = "RQ worker process" if processes else "in-process worker"
+        raise ConfigError(f"--workers {workers}: this machine has {memory:,} MB of memory available and each {kind} "
+                          f"needs about {each} MB, so at most {most} fit; pass --workers {most} or fewer")
+
+
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options `orchestra run` and `orchestra demo` share."""
     parser.add_argument("--workers", type=int, default=4, help="jobs run at once (default 4)")
@@ -73,6 +109,9 @@ def _goal(args: argparse.Namespace) -> Goal:
     goal = goal_from_text(text or "")
     if not goal.title:
         raise ConfigError("the goal is empty: pass --goal TEXT or --goal-file FILE")
+    if len(goal.title) + len(goal.body) > MAX_GOAL_CHARS:
+        raise ConfigError(f"the goal is {len(goal.title) + len(goal.body):,} characters; the orchestra plans from at "
+                          f"most {MAX_GOAL_CHARS:,} (GitHub allows 65,536 per issue body): shorten it")
     return goal
 
 
@@ -99,8 +138,7 @@ def report(summary: RunSummary, json_output: bool) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     sandbox_mode.prefer_local_default()  # one's own machine: unconfined commands when nothing else works
-    if args.workers < 1:
-        raise ConfigError("--workers must be at least 1")
+    check_workers(args.workers, processes=args.redis is not None)
     environ = dict(os.environ)
     _check_model(args, environ)
     goal = _goal(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -13,9 +14,11 @@ from github.Issue import Issue as GhIssue
 from github.IssueComment import IssueComment as GhComment
 from github.PullRequest import PullRequest as GhPull
 
+from bot.forge import limits
 from bot.forge.retry import RetryPolicy
 from bot.forge.types import Comment, Issue, PullRequest
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 F = TypeVar("F", bound="ForgeBase")
@@ -92,6 +95,14 @@ class ForgeBase:
     def _call(self, what: str, fn: Callable[[], R], recover: Callable[[], R | None] | None = None) -> R:
         return self.policy.call(f"{what} {self.repo_full_name}", fn, recover)
 
+    def fitted(self, text: str, what: str, where: str = "the whole text is in the bot's log") -> str:
+        """`text` cut to GitHub's body limit (`limits.fit`); a cut text is logged whole, so `where` holds."""
+        body = limits.fit(text, where)
+        if body != text:
+            log.warning("%s on %s: %d characters cut to fit GitHub's limit; the whole text:\n%s",
+                        what, self.repo_full_name, len(text) - len(body), text)
+        return body
+
     def _is_bot(self, login: str) -> bool:
         return login.lower() == self.bot_login.lower()
 
@@ -123,7 +134,9 @@ def to_issue(raw: GhIssue) -> Issue:
 
 
 def to_comment(raw: GhComment) -> Comment:
-    return Comment(id=raw.id, body=raw.body or "", author=_login(raw.user))
+    # Read from the answer as received: PyGithub would fetch the comment again for an absent attribute.
+    created = raw._rawData.get("created_at") if isinstance(raw._rawData, dict) else None
+    return Comment(id=raw.id, body=raw.body or "", author=_login(raw.user), created_at=str(created or ""))
 
 
 def to_pull(raw: GhPull) -> PullRequest:

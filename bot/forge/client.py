@@ -16,6 +16,7 @@ from github.GithubException import GithubException, UnknownObjectException
 from bot.errors import ConfigError, PermissionDenied
 from bot.forge.base import verb
 from bot.forge.issues import IssueVerbs
+from bot.forge.limits import MAX_INLINE_FILE_BYTES, FileTooLarge
 from bot.forge.paths import check_repo_path
 from bot.forge.pulls import PullVerbs
 from bot.forge.types import Permission
@@ -34,11 +35,13 @@ class Forge(IssueVerbs, PullVerbs):
         return self._default_branch
 
     @verb
-    def read_file(self, path: str, ref: str | None = None) -> str | None:
+    def read_file(self, path: str, ref: str | None = None, max_bytes: int = MAX_INLINE_FILE_BYTES) -> str | None:
         """The text of a file at `ref` (default: the default branch), or None when it is absent.
 
-        ConfigError for a path that is not a plain path inside the repository: the HTTP client
-        would normalise `../..` into another endpoint (another repository's contents).
+        FileTooLarge when it is over `max_bytes`, or over the 1 MB the contents API inlines (GitHub
+        then answers `encoding: none` with no content); ConfigError for a path that is not a plain
+        path inside the repository: the HTTP client would normalise `../..` into another endpoint
+        (another repository's contents).
         """
         try:
             check_repo_path(path)
@@ -53,6 +56,9 @@ class Forge(IssueVerbs, PullVerbs):
                 return None
             if isinstance(content, list) or content.type != "file":
                 return None
+            limit, size = min(max_bytes, MAX_INLINE_FILE_BYTES), content.size or 0
+            if size > limit or content.encoding == "none":
+                raise FileTooLarge(path, size, limit)
             return content.decoded_content.decode("utf-8", errors="replace")
 
         return self._call("read file", fetch)

@@ -9,7 +9,7 @@ from github.GithubException import GithubException
 from github.IssueComment import IssueComment as GhComment
 
 from bot.forge.base import ForgeBase, opt, to_comment, to_issue, verb
-from bot.forge.types import Comment, Issue
+from bot.forge.types import Comment, Issue, IssueEvent
 
 _ensured: set[tuple[str, str, frozenset[str]]] = set()
 _ensured_lock = threading.Lock()
@@ -38,6 +38,7 @@ class IssueVerbs(ForgeBase):
     @verb
     def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> Issue:
         """Create an issue; after an ambiguous failure, an issue with the same title and body counts."""
+        body = self.fitted(body, "issue body")
 
         def recover() -> Issue | None:
             newest = self.repo.get_issues(state="all", sort="created", direction="desc")
@@ -61,6 +62,8 @@ class IssueVerbs(ForgeBase):
         state: str | None = None,
         state_reason: str | None = None,
     ) -> Issue:
+        body = None if body is None else self.fitted(body, f"body of #{number}")
+
         def edit() -> Issue:
             raw = self.repo.get_issue(number)
             raw.edit(title=opt(title), body=opt(body), state=opt(state), state_reason=opt(state_reason))
@@ -94,9 +97,31 @@ class IssueVerbs(ForgeBase):
         return self._call("list comments", lambda: [to_comment(c) for c in self.repo.get_issue(number).get_comments()])
 
     @verb
+    def issue_events(self, number: int) -> list[IssueEvent]:
+        """The issue's events, oldest first (GitHub's issue events API: labeled, closed, renamed, ...)."""
+
+        def fetch() -> list[IssueEvent]:
+            found: list[IssueEvent] = []
+            for page in range(1, 1000):
+                _headers, data = self.repo._requester.requestJsonAndCheck(
+                    "GET", f"{self.repo.url}/issues/{number}/events", parameters={"per_page": 100, "page": page})
+                for raw in data or []:
+                    found.append(IssueEvent(id=raw["id"], event=str(raw.get("event") or ""),
+                                            actor=str((raw.get("actor") or {}).get("login") or ""),
+                                            label=str((raw.get("label") or {}).get("name") or ""),
+                                            created_at=str(raw.get("created_at") or "")))
+                if len(data or []) < 100:
+                    break
+            return found
+
+        return self._call("list issue events", fetch)
+
+    @verb
     def comment(self, number: int, body: str, recover: Callable[[], Comment | None] | None = None) -> Comment:
         """Post a comment; after an ambiguous failure, `recover` (default: the bot's newest comment
-        with this body) finds the comment an earlier attempt posted."""
+        with this body) finds the comment an earlier attempt posted. A body over GitHub's limit is cut
+        (`ForgeBase.fitted`)."""
+        body = self.fitted(body, f"comment on #{number}")
 
         def newest() -> Comment | None:
             mine = [c for c in self.list_comments(number) if self._is_bot(c.author)]
@@ -107,6 +132,8 @@ class IssueVerbs(ForgeBase):
 
     @verb
     def edit_comment(self, comment_id: int, text: str) -> Comment:
+        text = self.fitted(text, f"comment {comment_id}")
+
         def edit() -> Comment:
             raw = GhComment(self.repo._requester, url=f"{self.repo.url}/issues/comments/{comment_id}")
             raw.edit(text)

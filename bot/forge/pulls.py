@@ -50,6 +50,7 @@ class PullVerbs(ForgeBase):
     @verb
     def open_or_update_pr(self, head: str, base: str, title: str, body: str) -> PullRequest:
         """The one open PR for `head`: updated when it exists, else created (never two)."""
+        body = self.fitted(body, f"pull request body of {head}")
         existing = self.find_pr(head)
         if existing is not None:
             if existing.title == title and existing.body == body:
@@ -69,6 +70,8 @@ class PullVerbs(ForgeBase):
 
     @verb
     def update_pr(self, number: int, *, body: str | None = None, title: str | None = None) -> PullRequest:
+        body = None if body is None else self.fitted(body, f"body of PR #{number}")
+
         def edit() -> PullRequest:
             raw = self.repo.get_pull(number)
             raw.edit(title=opt(title), body=opt(body))

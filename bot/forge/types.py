@@ -34,11 +34,22 @@ class Issue(IssueRef):
 
 
 class Comment(_Snapshot):
-    """An issue or pull-request conversation comment."""
+    """An issue or pull-request conversation comment (`created_at` as the forge writes it, `...Z`)."""
 
     id: int
     body: str = ""
     author: str = ""
+    created_at: str = ""
+
+
+class IssueEvent(_Snapshot):
+    """One entry of an issue's events: who did what, when (`label` for labeled/unlabeled)."""
+
+    id: int
+    event: str
+    actor: str = ""
+    label: str = ""
+    created_at: str = ""
 
 
 class PullRequest(_Snapshot):
@@ -110,6 +121,15 @@ class Permission(StrEnum):
     NONE = "none"
 
     @property
+    def rank(self) -> int:
+        """0 for none up to 5 for admin."""
+        return list(reversed(Permission)).index(self)
+
+    def at_least(self, other: Permission | str) -> bool:
+        """True when this permission includes `other` (admin includes maintain includes write ...)."""
+        return self.rank >= Permission(other).rank
+
+    @property
     def can_write(self) -> bool:
-        """True for write, maintain and admin: the people the bot obeys."""
-        return self in {Permission.ADMIN, Permission.MAINTAIN, Permission.WRITE}
+        """True for write, maintain and admin."""
+        return self.at_least(Permission.WRITE)

@@ -26,9 +26,13 @@ def find(forge: Forge, number: int, tag: str) -> Comment | None:
     return next((c for c in bot_comments(forge, number) if markers.has_tag(c.body, tag)), None)
 
 
-def upsert(forge: Forge, number: int, tag: str, body: str) -> Comment:
-    """The one bot comment tagged `tag`: edited in place when it exists, else posted once."""
+def upsert(forge: Forge, number: int, tag: str, body: str, where: str = "the whole text is in the worker log") -> Comment:
+    """The one bot comment tagged `tag`: edited in place when it exists, else posted once.
+
+    A body over GitHub's limit is cut to fit, saying `where` the whole text is (it is logged whole).
+    """
     text = body if markers.has_tag(body, tag) else f"{markers.tag(tag)}\n{body}"
+    text = forge.fitted(text, f"comment {tag} on #{number}", where)
     existing = find(forge, number, tag)
     if existing is None:
         created = forge.comment(number, text, recover=lambda: find(forge, number, tag))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Iterator
+
+from github.GithubException import GithubException
 
 from bot.errors import NEEDS_HUMAN, ForgeError, OrchestraError, UnexpectedFailure
 from bot.forge.client import Forge
@@ -18,6 +21,8 @@ from bot.ledger.labels import State
 from bot.repoconfig import RepoConfig
 
 log = logging.getLogger(__name__)
+#: What a write while reporting may raise: the forge unavailable, or a 4xx refusal (e.g. a 422).
+REFUSALS = (ForgeError, GithubException)
 
 
 def failure_marker(step: str) -> str:
@@ -38,27 +43,48 @@ def report_failure(
     """Comment `error` on `number` (and on `also_on`, e.g. the PR) and leave its label on `task`.
 
     `task` defaults to `number`. Reporting must not hide the original error: a forge failure
-    while reporting is logged, not raised.
+    while reporting is logged, not raised, and each write (comment, label) is tried on its own. A
+    comment over GitHub's limit is cut (`comments.upsert`), the whole text going to the log.
     """
     body = f"{error.comment()}\n\n<sub>step: `{step}` · {type(error).__name__}</sub>"
     target_task = number if task is None else task
+    for where in dict.fromkeys(n for n in (number, also_on) if n is not None):
+        try:  # each write on its own: a comment that cannot be written never keeps the label off
+            comments.upsert(forge, where, failure_marker(step), body)
+        except REFUSALS as exc:
+            log.error("could not comment %s on #%s: %s", type(error).__name__, where, exc)
+    if error.label != NEEDS_HUMAN:
+        return
     try:
-        comments.upsert(forge, number, failure_marker(step), body)
-        if also_on is not None and also_on != number:
-            comments.upsert(forge, also_on, failure_marker(step), body)
-        if error.label == NEEDS_HUMAN:
-            labels.set_state(forge, target_task, State.NEEDS_HUMAN, config)
-            for pr in {n for n in (number, also_on) if n is not None and n != target_task}:
-                forge.add_labels(pr, config.label(State.NEEDS_HUMAN.value))
-    except ForgeError as exc:
-        log.error("could not report %s on #%s: %s", type(error).__name__, number, exc)
+        labels.set_state(forge, target_task, State.NEEDS_HUMAN, config)
+    except REFUSALS as exc:
+        log.error("could not label #%s needs-human after %s: %s", target_task, type(error).__name__, exc)
+    for pr in {n for n in (number, also_on) if n is not None and n != target_task}:
+        try:
+            forge.add_labels(pr, config.label(State.NEEDS_HUMAN.value))
+        except REFUSALS as exc:
+            log.error("could not label #%s needs-human after %s: %s", pr, type(error).__name__, exc)
 
 
 def clear_failure(forge: Forge, number: int, step: str) -> None:
     """Replace a step's failure comment by a short 'resolved' note (only when one exists)."""
     marker = failure_marker(step)
     if comments.find(forge, number, marker) is not None:
-        comments.upsert(forge, number, marker, f"~~An earlier failure of `{step}`~~ — resolved by a later attempt.")
+        comments.upsert(forge, number, marker, f"~~An earlier failure of `{step}`~~ — {RESOLVED}.")
+
+
+RESOLVED = "resolved by a later attempt"
+_FAILURE_TAG = re.compile(r"<!-- orchestra:failure-([A-Za-z0-9._-]+) -->")
+
+
+def unresolved_failures(forge: Forge, number: int) -> list[str]:
+    """The steps whose failure comment on issue/PR `number` was not resolved by a later attempt."""
+    steps = []
+    for comment in comments.bot_comments(forge, number):
+        found = _FAILURE_TAG.match(comment.body.lstrip())
+        if found and RESOLVED not in comment.body:
+            steps.append(found.group(1))
+    return steps
 
 
 @contextlib.contextmanager

@@ -37,14 +37,17 @@ def has_tag(text: str | None, name: str) -> bool:
     return bool(text) and _data_pattern(name).search(text or "") is not None
 
 
-def _encode(value: Any) -> str:
-    # '>' only occurs inside JSON strings, where \u003e is the same character: no "-->" leaks out.
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).replace(">", "\\u003e")
+def _encode(value: Any, ensure_ascii: bool = True) -> str:
+    # '<' and '>' only occur inside JSON strings, where \u003c and \u003e are the same characters:
+    # neither "-->" (which would end the marker) nor "<!--" (which would look like another marker
+    # to `has_tag`) can appear inside.
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=ensure_ascii)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def data_marker(name: str, value: Any) -> str:
-    """``<!-- orchestra:NAME {json} -->``."""
-    return f"<!-- orchestra:{_check(name)} {_encode(value)} -->"
+def data_marker(name: str, value: Any, ensure_ascii: bool = True) -> str:
+    """``<!-- orchestra:NAME {json} -->`` (`ensure_ascii=False` keeps non-ASCII text as it is: shorter)."""
+    return f"<!-- orchestra:{_check(name)} {_encode(value, ensure_ascii)} -->"
 
 
 def read_data(text: str | None, name: str) -> Any | None:
@@ -66,6 +69,14 @@ def write_data(text: str | None, name: str, value: Any) -> str:
     if pattern.search(body):
         return pattern.sub(lambda _m: marker, body, count=1)
     return f"{body.rstrip()}\n\n{marker}" if body.strip() else marker
+
+
+_ANY_SECTION = re.compile(r"<!-- orchestra:([A-Za-z0-9][A-Za-z0-9._-]*) -->\n?.*?\n?<!-- /orchestra:\1 -->", re.DOTALL)
+
+
+def strip_sections(text: str | None) -> str:
+    """`text` without any section the bot owns (what people wrote around them)."""
+    return _ANY_SECTION.sub("", text or "").strip()
 
 
 def _section_pattern(name: str) -> re.Pattern[str]:

@@ -2,7 +2,12 @@
 
 It holds the plan version, a plan that is being published (so a job killed half way finishes
 the same plan instead of asking the model again), which handoffs and re-plan requests were
-already folded into the plan, the planner's own token use, and the design decisions.
+already folded into the plan, the planner's own token use, the design decisions, and the
+approval of the goal's text (its digest, who approved it, how and when) with the newest edit
+nobody approved. The approved text itself is kept in its own bot comment on the goal (tag
+`goal-text`, `approved_text_body`; `bot/planner/approval.py` writes it): a goal body may be nearly
+as long as GitHub allows, which the status comment cannot hold next to the plan; the planner uses
+that text only when its digest is the record's.
 Handoffs (worker comments on tasks) and re-plan requests (bot comments on the goal written by
 `/orchestra replan`) are found here too: both are bot comments carrying a data marker.
 """
@@ -19,6 +24,7 @@ from bot.forge.client import Forge
 from bot.forge.types import Comment
 from bot.ledger import markers
 from bot.ledger.comments import is_bot
+from bot.ledger.goaltext import Approval, ApprovedText, GoalEdit
 from bot.ledger.goaltree import GoalTask
 from bot.ledger.labels import State
 from bot.llm.types import Usage
@@ -28,6 +34,8 @@ STATUS_MARKER = "status"
 RECORD_MARKER = "planner"
 HANDOFF_MARKER = "handoff"
 REPLAN_MARKER = "replan"
+TEXT_MARKER = "goal-text"
+APPROVED_MARKER = "approved-goal"
 
 
 class PlannerRecord(BaseModel):
@@ -40,11 +48,32 @@ class PlannerRecord(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     notes: list[str] = Field(default_factory=list)
     closed_at: str | None = None
+    approval: Approval | None = None
+    goal_edit: GoalEdit | None = None
 
     def merged_with(self, newer: PlannerRecord) -> PlannerRecord:
-        """`newer` with the processed handoffs of both (two jobs may have written in between)."""
+        """`newer` with the processed handoffs of both and the newest approval and edit of either (two
+        jobs may have written in between)."""
         done = sorted(set(self.handoffs_done) | set(newer.handoffs_done))
-        return newer.model_copy(update={"handoffs_done": done, "version": max(self.version, newer.version)})
+        return newer.model_copy(update={
+            "handoffs_done": done, "version": max(self.version, newer.version),
+            "approval": _newest(self.approval, newer.approval), "goal_edit": _newest(self.goal_edit, newer.goal_edit),
+        })
+
+    @property
+    def unapproved_edit(self) -> GoalEdit | None:
+        """The newest edit when it left the goal's text different from the approved one."""
+        edit, approval = self.goal_edit, self.approval
+        if edit is None or approval is None or edit.sha256 == approval.sha256 or edit.at < approval.since:
+            return None
+        return edit
+
+
+def _newest(a: Any, b: Any) -> Any:
+    """Of two stamped values (`.at`), the later; None loses."""
+    if a is None or b is None:
+        return a if b is None else b
+    return b if b.at >= a.at else a
 
 
 def now_iso() -> str:
@@ -69,6 +98,37 @@ def load_record(forge: Forge, goal: int, comments: list[Comment] | None = None) 
                 except ValueError:
                     return PlannerRecord()
     return PlannerRecord()
+
+
+def approved_text_body(text: ApprovedText) -> str:
+    """The `goal-text` comment: who approved the text, and the text itself in a hidden data marker."""
+    approval = text.approval
+    state = (f"**Approval withdrawn**: {approval.withdrawn}" if approval.withdrawn else
+             "Edits by people without write access are not used until someone with write access approves "
+             "them (`/orchestra plan` approves the current text).")
+    return "\n".join([
+        markers.tag(TEXT_MARKER),
+        markers.data_marker(APPROVED_MARKER, text.model_dump(mode="json"), ensure_ascii=False),
+        f"**The goal text the planner uses** was approved by @{approval.by} ({_HOW[approval.how]}) "
+        f"on {approval.since}; SHA-256 `{approval.sha256[:12]}`. {state}",
+    ])
+
+
+_HOW = {"label": "they made the issue a goal", "command": "with `/orchestra plan`", "edit": "they edited it",
+        "bot": "the orchestra filed it"}
+
+
+def read_approved_text(forge: Forge, comments: list[Comment]) -> ApprovedText | None:
+    """The approved text kept on the goal, when it is there, readable and intact (its digest matches)."""
+    for comment in comments:
+        if is_bot(forge, comment) and markers.has_tag(comment.body, TEXT_MARKER):
+            data = markers.read_data(comment.body, APPROVED_MARKER)
+            try:
+                text = ApprovedText.model_validate(data)
+            except ValueError:
+                return None
+            return text if text.intact else None
+    return None
 
 
 def handoff_comment(task: int, report_markdown: str) -> str:

@@ -1,7 +1,9 @@
 """The planning agent: one run over a fresh checkout, with read-only tools and a validated `submit_plan`.
 
 `ask` prepares a run for a goal — a read-only checkout of the default branch, a repository map,
-the notes file, the prompt overrides, the open tasks as the checks know them — and runs it.
+the notes file, the prompt overrides, the open tasks as the checks know them — and runs it. The
+goal's title and body in the prompt are the approved ones (`bot/planner/approval.py`), never the
+issue's current text: an edit by someone without write access does not reach the model.
 
 An invalid plan goes back to the model as the tool's result with the validation error; after
 `planner.max_plan_attempts` invalid plans the run ends and `PlanInvalid` carries the last
@@ -27,6 +29,7 @@ from bot.ledger.labels import State
 from bot.ledger.record import PlannerRecord, now_iso
 from bot.ledger.taskbody import parse_task_body
 from bot.llm.types import ChatModel, ToolSpec, Usage
+from bot.planner.approval import approved_goal
 from bot.planner.context import Planner
 from bot.planner.plan_schema import Existing, Plan, PlanError, Rules, parse_plan, plan_tool_schema
 from bot.planner.repomap import build_repo_map
@@ -158,9 +161,10 @@ def task_lines(planner: Planner, tasks: list[GoalTask]) -> list[str]:
 
 def ask(planner: Planner, goal: Issue, tasks: list[GoalTask], *, first: bool, guidance: str = "",
         handoffs: list[str] | None = None) -> PlanOutcome:
-    """Check out the repo, map it, and run the planning agent for `goal`."""
+    """Check out the repo, map it, and run the planning agent for `goal` (its approved text)."""
+    goal = approved_goal(planner, goal)
     parent_number, depth = goal_position(goal)
-    parent = planner.forge.get_issue(parent_number) if parent_number is not None else None
+    parent = approved_goal(planner, planner.forge.get_issue(parent_number)) if parent_number is not None else None
     spec_paths = _own_paths(goal)  # a sub-goal's paths, from its task marker in the parent's plan
     with planner.worktree() as root:
         request = PlanRequest(

@@ -101,6 +101,7 @@ def render_status(record: PlannerRecord, facts: list[TaskFacts], *, paused: bool
     lines = [markers.tag(STATUS_MARKER), head]
     if paused:
         lines.append("\n**Paused**: no new work starts; `/orchestra resume` continues.")
+    lines += approval_lines(record)
     if note:
         lines.append(f"\n{note}")
     lines.append("")
@@ -112,6 +113,24 @@ def render_status(record: PlannerRecord, facts: list[TaskFacts], *, paused: bool
         lines.append("\n**Design decisions**\n" + "\n".join(f"- {n}" for n in record.notes))
     lines.append("\n" + markers.data_marker(RECORD_MARKER, record.model_dump(mode="json")))
     return "\n".join(lines)
+
+
+def approval_lines(record: PlannerRecord) -> list[str]:
+    """Who approved the goal text the planner uses, and whether the goal's text differs from it now."""
+    approval = record.approval
+    if approval is None:
+        return []
+    if approval.withdrawn:
+        return [f"\n**The goal text's approval was withdrawn**: {approval.withdrawn} Someone with write access: "
+                "`/orchestra plan` approves the current text, `/orchestra resume` continues."]
+    lines = [f"\n_Goal text approved by @{approval.by} ({approval.how}, {approval.since}); "
+             f"SHA-256 `{approval.sha256[:12]}`._"]
+    edit = record.unapproved_edit
+    if edit is not None:
+        lines.append(f"**The goal's text differs from the approved one**: @{edit.by} edited it on {edit.at} "
+                     "without write access, so the planner keeps using the approved text. Someone with write "
+                     "access can approve the current text with `/orchestra plan`.")
+    return lines
 
 
 def _duration(start: str | None) -> str:

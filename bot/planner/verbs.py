@@ -1,8 +1,12 @@
 """The planner's `/orchestra` verbs: plan, replan, status, pause, resume, cancel.
 
-`bot/commands.py` has already checked that the sender may write; each handler returns the one
-reply to post (or None when it posts its own). Work that needs the model runs in the `plan`
-job, never in the command job: `replan` records the request on the goal and enqueues it.
+`bot/steering.py` has already checked that the sender may steer and that the verb applies to what
+it was given (`APPLIES`: a goal, a task, an orchestra PR, another issue); each handler returns the
+one reply to post (or None when it posts its own). Work that needs the model runs in the `plan`
+job, never in the command job: `replan` records the request on the goal and enqueues it. `plan`
+approves the goal's current text (`bot/planner/approval.py`: the sender may steer); `replan` does
+not (a re-plan for another reason must not take in an edit nobody looked at): planning keeps the
+approved text, and the status comment says when the current text differs.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from bot.ledger.goaltree import find_tasks
 from bot.ledger.goalview import read_goal
 from bot.ledger.labels import Kind, State, label_name
 from bot.ledger.record import load_record
-from bot.ledger.taskbody import parse_task_body
+from bot.planner.approval import approve_current
 from bot.planner.conclude import conclude, save_status
 from bot.planner.context import Planner
 from bot.planner.dispatch import implement_job
@@ -32,31 +36,27 @@ def planner_for(ctx: CommandContext) -> Planner:
                    state_dir=ctx.settings.state_dir, installation_id=ctx.installation_id)
 
 
-def _not_a_goal(ctx: CommandContext) -> str | None:
-    issue = ctx.forge.get_issue(ctx.number)
-    if parse_task_body(issue.body) is not None and label_name(ctx.config.label_prefix, Kind.GOAL) not in issue.labels:
-        return f"#{ctx.number} is a task, not a goal: run this command on its goal."
-    return None
-
-
 def plan(ctx: CommandContext) -> str | None:
-    if (problem := _not_a_goal(ctx)) is not None:
-        return problem
     record = load_record(ctx.forge, ctx.number)
+    planner = planner_for(ctx)
+    fresh, problem = approve_current(planner, ctx.number, ctx.sender, ctx.comment_id)
+    if problem is not None:
+        return problem
     if record.version > 0 and record.pending is None:
+        if fresh:
+            return ("Approved the goal's current text: later planning reads it. The plan stays as it is; "
+                    "`/orchestra replan <what to change>` revises it now.")
         return (f"This goal already has a plan (version {record.version}); it stays as it is. "
                 "`/orchestra replan <what to change>` revises it.")
     goal_label = label_name(ctx.config.label_prefix, Kind.GOAL)
     labels.ensure(ctx.forge, ctx.config)
     if goal_label not in ctx.forge.get_issue(ctx.number).labels:
         ctx.forge.add_labels(ctx.number, goal_label)
-    planner_for(ctx).submit("plan", ctx.number)
+    planner.submit("plan", ctx.number)
     return "Planning this goal; the plan will appear in the status comment."
 
 
 def replan(ctx: CommandContext) -> str | None:
-    if (problem := _not_a_goal(ctx)) is not None:
-        return problem
     if not ctx.text.strip():
         return "Tell me what to change: `/orchestra replan <what to change>`."
     if load_record(ctx.forge, ctx.number).version == 0:
@@ -66,8 +66,6 @@ def replan(ctx: CommandContext) -> str | None:
 
 
 def status(ctx: CommandContext) -> str | None:
-    if (problem := _not_a_goal(ctx)) is not None:
-        return problem
     planner = planner_for(ctx)
     save_status(planner, read_goal(ctx.forge, ctx.config, ctx.number))
     return "The status comment above is up to date."
@@ -86,8 +84,6 @@ def resume(ctx: CommandContext) -> str | None:
 
 
 def cancel(ctx: CommandContext) -> str | None:
-    if (problem := _not_a_goal(ctx)) is not None:
-        return problem
     planner = planner_for(ctx)
     labels.ensure(ctx.forge, ctx.config)
     ctx.forge.add_labels(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))

@@ -42,6 +42,9 @@ JOBS: dict[str, JobKind] = {
     kind.name: kind
     for kind in (
         _kind("plan", DEFAULT, 30 * MINUTE, "repo number installation_id", "repo number"),
+        # One job per edit (its sender and resulting text); `edited_at` is the issue's `updated_at`.
+        _kind("goal_edited", DEFAULT, 5 * MINUTE, "repo number sender text_sha256 edited_at installation_id",
+              "repo number sender text_sha256"),
         _kind("dispatch", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
         _kind("implement", IMPLEMENT, 60 * MINUTE, "repo number installation_id", "repo number"),
         # `pr` may be None (a commit status names no PR): the job finds it by `branch`.

@@ -2,7 +2,11 @@
 
 The review-role agent gets every note of the review (or the person's instructions), changes the
 branch, and the bot replies on the PR with what it did about each. A `/orchestra fix` arrives as
-review id ``fix-<comment id>`` (see `bot.worker.commands`).
+review id ``fix-<comment id>`` (see `bot.worker.verbs`).
+
+Only notes written by people who may steer (`bot.steering.Gate`: write access by default) reach
+the agent; on a public repository anyone signed in can review. The others are dropped before
+anything changes, and their authors are told once on the PR (`notice_once`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from bot.ledger import attempts as attempts_mod
 from bot.ledger import comments, labels
 from bot.ledger.labels import State
 from bot.settings import Role
+from bot.steering import Gate, ignored_text, notice_once
 from bot.worker import publish
 from bot.worker.ci import pr_task
 from bot.worker.implement import agent_error
@@ -37,6 +42,15 @@ def notes_for(ctx: WorkerContext, pr_number: int, review_id: int | str) -> list[
     return ctx.forge.review_notes(pr_number, int(review_id))
 
 
+def steering_notes(ctx: WorkerContext, pr_number: int, notes: list[ReviewNote]) -> list[ReviewNote]:
+    """The notes by people who may steer; each other author is told once on the PR that theirs are ignored."""
+    gate = Gate(ctx.forge, ctx.config)
+    kept = [note for note in notes if gate.allows(note.author)]
+    for author in dict.fromkeys(note.author for note in notes if note.author and not gate.allows(note.author)):
+        notice_once(ctx.forge, pr_number, author, ignored_text(author, "your review", gate.needed))
+    return kept
+
+
 def address_review(ctx: WorkerContext, pr_number: int, review_id: int | str) -> str:
     """The address_review job's core; returns what it did in a few words."""
     pr = ctx.forge.get_pr(pr_number)
@@ -45,6 +59,9 @@ def address_review(ctx: WorkerContext, pr_number: int, review_id: int | str) -> 
     notes = notes_for(ctx, pr_number, review_id)
     if not notes:
         return "nothing to address"
+    notes = steering_notes(ctx, pr_number, notes)
+    if not notes:
+        return "ignored: written by people who may not steer"
     task = pr_task(ctx, pr)
     labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
     variables = {**task_prompt_context(ctx, task), "pr_number": pr.number,
@@ -64,5 +81,6 @@ def address_review(ctx: WorkerContext, pr_number: int, review_id: int | str) -> 
     labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
     check = "passed" if verification.ok else f"FAILED:\n```\n{verification.tail}\n```"
     comments.upsert(ctx.forge, pr.number, f"review-{review_id}",
-                             f"**Addressed the review** (pushed `{sha[:8]}`; acceptance {check})\n\n{result.report.markdown()}")
+                    f"**Addressed the review** (pushed `{sha[:8]}`; acceptance {check})\n\n{result.report.markdown()}",
+                    where="the whole report is in the review agent's transcript")
     return "addressed"

@@ -1,6 +1,9 @@
-"""The worker's commands: `/orchestra fix <instructions>` on a PR and `/orchestra retry` on a task or a PR.
+"""The worker's commands: `/orchestra fix <instructions>` on a PR and `/orchestra retry` on a goal, a task or a PR.
 
-Composed with the planner's verbs in `bot/jobs.py`.
+`retry` on a goal retries what needs a person under it: each open task (in its sub-goals too)
+labelled `needs-human`, or left `working` with a failure comment and no PR, is retried as on the
+task itself; a goal (or sub-goal) labelled `needs-human` is planned again. `bot/steering.py` has
+already checked what the command was given. Composed with the planner's verbs in `bot/jobs.py`.
 """
 
 from __future__ import annotations
@@ -8,10 +11,12 @@ from __future__ import annotations
 from bot.forge.types import PullRequest
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import labels
-from bot.ledger.labels import State, state_from_labels
+from bot.ledger.failures import unresolved_failures
+from bot.ledger.goaltree import GoalTask, find_tasks
+from bot.ledger.labels import State, label_name, state_from_labels
 from bot.ledger.taskbody import branch_name, task_number_from_branch
 from bot.queue.kinds import JobRequest
-from bot.steering import CommandContext, VerbHandler
+from bot.steering import CommandContext, Target, VerbHandler
 from bot.worker.pulls import conflicting, settled
 from bot.worker.review import fix_review_id
 
@@ -36,20 +41,66 @@ def fix(ctx: CommandContext) -> str | None:
 
 
 def retry(ctx: CommandContext) -> str | None:
-    """A task: implement again. A PR: reset its attempt counters and take the step it needs next."""
+    """A goal: retry what needs a person under it. A task: implement again. A PR: reset its attempt
+    counters and take the step it needs next."""
+    if ctx.target == Target.GOAL:
+        return _retry_goal(ctx)
     pr = _pull(ctx)
     if pr is not None:
         return _retry_pr(ctx, pr)
     issue = ctx.forge.get_issue(ctx.number)
     if issue.state == "closed":
         return f"#{ctx.number} is closed; reopen it first."
-    existing = ctx.forge.find_pr(branch_name(ctx.number, issue.title))
+    return _retry_task(ctx, ctx.number, issue.title)
+
+
+def _retry_task(ctx: CommandContext, number: int, title: str) -> str:
+    existing = ctx.forge.find_pr(branch_name(number, title))
     if existing is not None:
         return _retry_pr(ctx, existing)
-    labels.set_state(ctx.forge, ctx.number, State.READY, ctx.config)
-    ctx.executor.submit(JobRequest.make("implement", repo=ctx.forge.repo_full_name, number=ctx.number,
+    labels.set_state(ctx.forge, number, State.READY, ctx.config)
+    ctx.executor.submit(JobRequest.make("implement", repo=ctx.forge.repo_full_name, number=number,
                                         installation_id=ctx.installation_id))
-    return f"Retrying task #{ctx.number}: a worker will pick it up."
+    return f"Retrying task #{number}: a worker will pick it up."
+
+
+def _retry_goal(ctx: CommandContext) -> str:
+    """Retry each stuck task of the goal and its sub-goals, and plan again a goal that needs a person."""
+    done = _retry_tree(ctx, ctx.number, depth=0)
+    if not done:
+        return (f"Nothing to retry under goal #{ctx.number}: no task needs a person, and none was left working "
+                "after a failure. `/orchestra status` shows where each task is.")
+    return "Retrying:\n" + "\n".join(f"- {line}" for line in done)
+
+
+def _retry_tree(ctx: CommandContext, goal: int, depth: int) -> list[str]:
+    needs_human = label_name(ctx.config.label_prefix, State.NEEDS_HUMAN)
+    done: list[str] = []
+    if needs_human in ctx.forge.get_issue(goal).labels:
+        ctx.forge.remove_label(goal, needs_human)
+        for kind in ("plan", "dispatch"):
+            ctx.executor.submit(JobRequest.make(kind, repo=ctx.forge.repo_full_name, number=goal,
+                                                installation_id=ctx.installation_id))
+        done.append(f"#{goal}: planning again")
+    for task in find_tasks(ctx.forge, ctx.config, goal):
+        if not task.open:
+            continue
+        if task.subgoal:
+            if depth < ctx.config.planner.max_depth:
+                done += _retry_tree(ctx, task.number, depth + 1)
+        elif _stuck(ctx, task):
+            done.append(f"#{task.number}: {_retry_task(ctx, task.number, task.issue.title)}")
+    return done
+
+
+def _stuck(ctx: CommandContext, task: GoalTask) -> bool:
+    """Needs a person, or was left working by a failed job (a failure comment, no PR)."""
+    state = task.state(ctx.config)
+    if state == State.NEEDS_HUMAN:
+        return True
+    if state != State.WORKING or ctx.forge.find_pr(branch_name(task.number, task.issue.title)) is not None:
+        return False
+    return bool(unresolved_failures(ctx.forge, task.number))
 
 
 def _retry_pr(ctx: CommandContext, pr: PullRequest) -> str:

@@ -1,4 +1,7 @@
-"""Issues and their comments: create, get, update, list; comments list/create/update/delete."""
+"""Issues, their comments and events: create, get, update, list; comments list/create/update/delete; events list.
+
+Bodies (issues and comments) are refused over GitHub's 65,536 characters with GitHub's 422.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,13 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from localhub import issueevents, payloads
 from localhub import issues as model
-from localhub import payloads
 from localhub.rest import (
     authorized_repo,
     authorized_repo_and_caller,
     body_json,
+    check_body,
     has_permission,
     hub,
     invalid,
@@ -37,7 +41,9 @@ def issue_or_404(repo: Row, number: int) -> Row:
 
 
 def emit_issue(repo: Row, action: str, issue: Row, user: Row, **extra: Any) -> None:
-    """Emit an `issues` event; for a PR, tell `hub.pull_issue_changes` (they emit `pull_request`)."""
+    """Record the issue event and emit an `issues` event; for a PR, tell `hub.pull_issue_changes`
+    (they emit `pull_request`)."""
+    issueevents.record_action(hub().store, issue, user, action, extra)
     if issue["is_pull"]:
         for callback in list(hub().pull_issue_changes):
             callback(repo, action, issue, user, extra)
@@ -86,6 +92,7 @@ def create_issue(owner: str, name: str) -> Response:
     title = data.get("title")
     if not isinstance(title, str | int) or str(title).strip() == "":
         invalid("Issue", "title")
+    check_body("Issue", data.get("body"))
     triage = has_permission(repo, "triage")  # GitHub silently drops labels/assignees for others
     logins = list(data.get("assignees") or []) + ([data["assignee"]] if data.get("assignee") else [])
     people = users_by_login(logins) if triage else []
@@ -127,6 +134,7 @@ def update_issue(owner: str, name: str, number: int) -> Response:
     issue = issue_or_404(repo, number)
     require_author_or(repo, user, issue, "triage")
     data = body_json()
+    check_body("Issue", data.get("body"))
     store = hub().store
     changes = {k: {"from": issue[k]} for k in ("title", "body") if k in data and data[k] != issue[k]}
     if "title" in data and not str(data["title"] or "").strip():
@@ -159,6 +167,15 @@ def _apply_state(repo: Row, issue: Row, user: Row, data: dict[str, Any]) -> Row:
     elif reason and issue["state"] == "closed" and reason != issue["state_reason"]:
         issue = model.update_fields(store, issue, {"state_reason": reason})
     return issue
+
+
+@bp.get("/repos/<owner>/<name>/issues/<int:number>/events")
+def list_events(owner: str, name: str, number: int) -> Response:
+    """The issue's (or PR's) events, oldest first: labeled, unlabeled, assigned, unassigned, renamed,
+    closed, reopened, merged (`localhub/issueevents.py`)."""
+    repo = authorized_repo(owner, name, "read")
+    issue = issue_or_404(repo, number)
+    return paginate(issueevents.events_of(hub().store, issue["id"]), lambda row: issueevents.shape(shapes(), row))
 
 
 # -- comments ------------------------------------------------------------------------------
@@ -203,6 +220,7 @@ def create_comment(owner: str, name: str, number: int) -> Response:
     body = body_json().get("body")
     if not isinstance(body, str) or not body:
         invalid("IssueComment", "body")
+    check_body("IssueComment", body)
     stamp = now_iso()
     with hub().store.write() as db:
         cur = db.execute(
@@ -233,6 +251,7 @@ def update_comment(owner: str, name: str, comment_id: int) -> Response:
     body = body_json().get("body")
     if not isinstance(body, str) or not body:
         invalid("IssueComment", "body")
+    check_body("IssueComment", body)
     with hub().store.write() as db:
         db.execute("UPDATE comments SET body=?, updated_at=? WHERE id=?", (body, now_iso(), comment_id))
     updated = hub().store.get("SELECT * FROM comments WHERE id=?", (comment_id,))

@@ -13,6 +13,7 @@ from localhub.rest import (
     authorized_repo,
     authorized_repo_and_caller,
     body_json,
+    check_body,
     hub,
     invalid,
     json_response,
@@ -61,6 +62,7 @@ def create_pull(owner: str, name: str) -> Response:
     data = body_json()
     if not str(data.get("title") or "").strip():
         invalid("PullRequest", "title")
+    check_body("Issue", data.get("body"))
     head_ref = _branch_name(repo, data.get("head"), "head")
     base_ref = _branch_name(repo, data.get("base"), "base")
     git_dir = hub().pulls.git_dir(repo)
@@ -117,6 +119,7 @@ def update_pull(owner: str, name: str, number: int) -> Response:
     pull = pull_or_404(repo, number)
     require_author_or(repo, user, pull, "write")
     data = body_json()
+    check_body("Issue", data.get("body"))
     store = hub().store
     changes: dict[str, Any] = {}
     for field in ("title", "body"):

@@ -14,6 +14,7 @@ from localhub.rest import (
     authorized_repo,
     authorized_repo_and_caller,
     body_json,
+    check_body,
     hub,
     invalid,
     json_response,
@@ -53,6 +54,7 @@ def create_review(owner: str, name: str, number: int) -> Response:
         invalid("PullRequestReview", "event", "invalid")
     state = EVENTS.get(event or "", "PENDING")
     body = str(data.get("body") or "")
+    check_body("PullRequestReview", body)
     if pull["user_id"] == user["id"] and state in ("APPROVED", "CHANGES_REQUESTED"):
         verb = "approve" if state == "APPROVED" else "request changes on"
         raise unprocessable(f"Review Can not {verb} your own pull request")
@@ -80,6 +82,7 @@ def _add_comment(repo: Row, pull: Row, user: Row, review_id: int | None, data: d
                  emit: bool = True) -> Row:
     if not str(data.get("body") or "").strip():
         invalid("PullRequestReviewComment", "body")
+    check_body("PullRequestReviewComment", data.get("body"))
     files = {f.filename: f for f in _shapes(repo).files(pull)}
     path = data.get("path")
     if path not in files:

@@ -90,4 +90,5 @@ def test_plan_on_a_planned_goal_points_to_replan_and_on_a_task_says_so(bed: Bed,
     plan_goal(planner, goal)
     assert "already has a plan (version 1)" in (execute(ctx(bed, planner, goal), "plan", VERB_HANDLERS) or "")
     first_task = min(i.number for i in bed.person().get_issue(goal).get_sub_issues())
-    assert "is a task, not a goal" in (execute(ctx(bed, planner, first_task), "replan", VERB_HANDLERS) or "")
+    assert (execute(ctx(bed, planner, first_task), "replan", VERB_HANDLERS)
+            == f"`/orchestra replan` works on a goal; #{first_task} is a task: run it on its goal #{goal}.")

@@ -58,10 +58,19 @@ def test_invalid_repo_config_is_reported_once(hub_repo: Callable[[dict], object]
 def test_help_is_answered_with_the_command_list(hub_repo: Callable[[dict], object]) -> None:
     repo = hub_repo({"README.md": "# cat\n"})
     issue = repo.create_issue("Goal", "x")
-    command(worker_runtime(Settings.from_env()), repo="octo/cat", number=issue.number, comment_id=78, verb="help", text="", sender="reader",
-                installation_id=7)
-    command(worker_runtime(Settings.from_env()), repo="octo/cat", number=issue.number, comment_id=79, verb="frobnicate", text="", sender="reader",
-                installation_id=7)
+    for comment_id, verb in ((78, "help"), (79, "frobnicate")):
+        command(worker_runtime(Settings.from_env()), repo="octo/cat", number=issue.number, comment_id=comment_id,
+                verb=verb, text="", sender="octo", installation_id=7)
     help_reply, unknown_reply = (c.body for c in issue.get_comments())
     assert "Commands I understand" in help_reply and "I don't know" not in help_reply
     assert "I don't know `/orchestra frobnicate`" in unknown_reply and "Commands I understand" in unknown_reply
+
+
+def test_without_write_access_one_reply_per_thread_whatever_is_sent(hub_repo: Callable[[dict], object]) -> None:
+    repo = hub_repo({"README.md": "# cat\n"})
+    issue = repo.create_issue("Goal", "x")
+    replies = [command(worker_runtime(Settings.from_env()), repo="octo/cat", number=issue.number, comment_id=80 + n,
+                       verb=verb, text="", sender="reader", installation_id=7)
+               for n, verb in enumerate(["help", "frobnicate", "plan", "help", "cancel"])]
+    assert replies[0] is not None and "Commands I understand" in replies[0] and replies[1:] == [None] * 4
+    assert [c.body.count("Commands I understand") for c in issue.get_comments()] == [1]

@@ -1,13 +1,18 @@
-"""Goals: an issue labelled `<prefix>:goal` (opened with it, or labelled later) is planned.
+"""Goals: an issue labelled `<prefix>:goal` (opened with it, or labelled later) is planned; an edit of
+a goal's title or body is checked.
 
 Any prefix is routed (the web process cannot read the repository's `label_prefix`); the plan
-job plans only an issue that carries the repository's own goal label.
+job plans only an issue that carries the repository's own goal label, and only once the person
+who applied it may steer (it asks the forge; the web process cannot). An edit becomes a
+`goal_edited` job with its sender and the digest of the text it left, so the job approves
+exactly what a writer saved, never a later edit by someone else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bot.ledger.goaltext import digest
 from bot.ledger.labels import Kind, kind_of_label
 from bot.queue.kinds import JobRequest
 from webhooks.event import Event, labelled
@@ -32,3 +37,14 @@ def on_issues_labeled(event: Event) -> Iterator[JobRequest]:
     if kind_of_label(label.optional_text("name") or "") != Kind.GOAL or issue.optional_text("state") == "closed":
         return
     yield event.job("plan", number=issue.integer("number"))
+
+
+@router.register("issues", action="edited")
+def on_issues_edited(event: Event) -> Iterator[JobRequest]:
+    payload = Fields(event.payload)
+    issue, changes = payload.obj("issue"), payload.obj("changes")
+    if not labelled(issue, Kind.GOAL) or issue.optional_text("state") == "closed" or not ({"title", "body"} & set(changes.data)):
+        return
+    yield event.job("goal_edited", number=issue.integer("number"), sender=event.sender.get("login", ""),
+                    text_sha256=digest(issue.optional_text("title"), issue.optional_text("body")),
+                    edited_at=issue.optional_text("updated_at") or "")
