@@ -8,7 +8,7 @@ no task owns. Besides:
 
 - `size-info` is wrong at first: its result type is named `CacheInfo` and re-exported, which
   rebinds upstream's `cachetools.CacheInfo`; its own test passes, the project's suite does not
-  (every `info=True` decorator fails); the CI-fix job renames it (bot `work.FIXES`).
+  (every `info=True` decorator fails); the CI-fix job renames it (`cachetools_work.FIXES`).
 - `spill` (X) and `trim` (Y) both wait for `evict` and run in parallel: X changes what `evict()`
   returns (the evicted pairs instead of their count) and updates `tests/test_evict.py`; Y builds
   on the count. Each is green alone; together `trim()` fails, and the CI fixer adapts it.

@@ -14,14 +14,23 @@ from typing import Any
 import pytest
 
 from bot.agent.result import AgentResult
+from bot.errors import ConfigError
 from bot.forge.types import Issue
-from bot.llm.scripted import ScriptedModel
+from bot.llm.scripted import ScriptedModel, scripted_model
+from bot.llm.types import Message, ToolSpec
 from bot.planner.agent import PlanRequest, run_planner
 from bot.planner.plan import Rules, ancestors, parse_plan
 from bot.repoconfig import PlannerBounds, RepoConfig
 from bot.settings import Budget
 from tests.scenarios import cachetools_plan as plan
-from tests.scenarios.cachetools import MODEL, cachetools_policy, make_repo
+from tests.scenarios.cachetools import (
+    ADAPTIVE_MODEL,
+    MODEL,
+    cachetools_policy,
+    make_repo,
+    register,
+    unregister,
+)
 from tests.scenarios.replay import conflicts_of, run_role, run_shell, task_body
 from tests.support.git_repos import git
 
@@ -157,9 +166,11 @@ def test_size_info_passes_its_acceptance_but_fails_the_suite_until_the_ci_fix(re
 
 
 # -- two tasks green alone, red together ----------------------------------------------------------
-@pytest.fixture
-def x_and_y(repo: Path) -> Path:
+@pytest.fixture(scope="module")
+def x_and_y_base(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`spill` (X) and `trim` (Y) each done on its own branch from main; both branches green alone."""
+    repo = tmp_path_factory.mktemp("x-and-y") / "cachetools"
+    shutil.copytree(base, repo)
     for key in ("spill", "trim"):
         git(repo, "checkout", "-q", "-b", key, "main")
         assert work(repo, key).status == "finished"
@@ -167,6 +178,13 @@ def x_and_y(repo: Path) -> Path:
         assert ok, f"{key} alone: {output[-2000:]}"
     git(repo, "checkout", "-q", "main")
     return repo
+
+
+@pytest.fixture
+def x_and_y(x_and_y_base: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "cachetools"
+    shutil.copytree(x_and_y_base, copy)
+    return copy
 
 
 def land_then_merge(repo: Path, landed: str, branch: str) -> list[str]:
@@ -241,3 +259,17 @@ def test_an_unknown_task_or_failure_ends_blocked(repo: Path) -> None:
     (repo / "tests" / "test_broken.py").write_text("def test_broken():\n    assert 1 == 2\n")
     fixer = run_role(cachetools_policy(), "ci_fix", repo, TASKS["peek"], failures=ci_output("1 failed"))
     assert fixer.status == "blocked" and "test_broken" in "\n".join(fixer.report.concerns)
+
+
+def test_register_makes_both_model_specs_known() -> None:
+    register()
+    try:
+        for spec in (MODEL, ADAPTIVE_MODEL):
+            model = scripted_model(spec)
+            first = model.complete([Message(role="system", content="planner"), Message(role="user", content="Plan goal #1")],
+                                   [ToolSpec(name="submit_plan", description="", parameters={})])
+            assert [c.name for c in first.tool_calls] == ["list_files"]
+    finally:
+        unregister()
+    with pytest.raises(ConfigError):
+        scripted_model(MODEL)
