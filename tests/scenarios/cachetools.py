@@ -28,10 +28,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.demo.policy import Turn, evidence, file_text, finish, reply, union
 from bot.llm.scripted import Policy, call, register_script, unregister_script
 from bot.llm.types import Message, Reply, ToolSpec
-from bot.local.userrepo import git
+from bot.modes.demo.policy import Turn, evidence, file_text, finish, reply, union
+from bot.modes.local.userrepo import git
 from tests.scenarios.cachetools_plan import CHANGELOG, INIT, SUBGOAL, SUITE, main_plan, sub_plan
 from tests.scenarios.cachetools_work import CONTRIBUTIONS, find_fix, shared_calls
 

@@ -17,11 +17,11 @@ from typing import Any
 from bot.agent import Toolbox, run_agent
 from bot.agent.result import AgentResult
 from bot.agent.sandbox import Sandbox
+from bot.ledger.taskbody import TaskSpec, render_task_body
 from bot.llm.scripted import Policy, ScriptedModel
 from bot.prompting import policy_context, render_prompt
 from bot.repoconfig import RepoConfig
 from bot.settings import Budget
-from bot.tasks import TaskSpec, render_task_body
 from bot.worker.session import START
 
 REPO = "you/project"

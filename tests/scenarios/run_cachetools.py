@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from bot.cli import main as orchestra
-from bot.local.userrepo import git
+from bot.modes.local.userrepo import git
 from tests.scenarios.cachetools import ADAPTIVE_MODEL, IDENTITY, MODEL, make_repo, register
 from tests.scenarios.cachetools_plan import GOAL_BODY, GOAL_TITLE, SUITE
 from tests.scenarios.replay import python_path

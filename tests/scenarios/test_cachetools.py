@@ -18,8 +18,8 @@ from bot.errors import ConfigError
 from bot.forge.types import Issue
 from bot.llm.scripted import ScriptedModel, scripted_model
 from bot.llm.types import Message, ToolSpec
-from bot.planner.agent import PlanRequest, run_planner
-from bot.planner.plan import Rules, ancestors, parse_plan
+from bot.planner.plan_agent import PlanRequest, run_planner
+from bot.planner.plan_schema import Rules, ancestors, parse_plan
 from bot.repoconfig import PlannerBounds, RepoConfig
 from bot.settings import Budget
 from tests.scenarios import cachetools_plan as plan
