@@ -71,6 +71,9 @@ class Settings(BaseModel):
     task_budget: Budget = Budget(max_steps=60, max_tokens=2_000_000, max_usd=5.0, max_wall_s=1800)
     goal_budget: Budget = Budget(max_tokens=50_000_000, max_usd=100.0)
     log_level: str = "INFO"
+    #: Seconds between two sweeps (bot/reconcile.py): a lost or never-delivered webhook is
+    #: recovered within about this long (the server's scheduled `sweep_all`; local mode's timer).
+    sweep_interval_s: float = Field(default=300.0, ge=5)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -95,6 +98,7 @@ class Settings(BaseModel):
         take("git_author_email", "ORCHESTRA_GIT_AUTHOR_EMAIL")
         take("state_dir", "ORCHESTRA_STATE_DIR")
         take("log_level", "ORCHESTRA_LOG_LEVEL")
+        take("sweep_interval_s", "ORCHESTRA_SWEEP_INTERVAL_S")
 
         key = env.get("ORCHESTRA_PRIVATE_KEY")
         key_path = env.get("ORCHESTRA_PRIVATE_KEY_PATH")

@@ -1,4 +1,5 @@
-"""Goals: an issue labelled `<prefix>:goal` (opened with it, or labelled later) is planned.
+"""Goals: an issue labelled `<prefix>:goal` (opened with it, or labelled later) is planned; a goal
+whose `<prefix>:paused` label a person removes dispatches again.
 
 Any prefix is routed (the web process cannot read the repository's `label_prefix`); the plan
 job plans only an issue that carries the repository's own goal label.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bot.ledger.labels import Kind, kind_of_label
+from bot.ledger.labels import Kind, State, kind_of_label, state_of_label
 from bot.queue.kinds import JobRequest
 from webhooks.event import Event, labelled
 from webhooks.router import Router
@@ -31,3 +32,11 @@ def on_issues_labeled(event: Event) -> Iterator[JobRequest]:
     if kind_of_label(str(label.get("name", ""))) != Kind.GOAL or issue.get("state") == "closed":
         return
     yield event.job("plan", number=issue["number"])
+
+
+@router.register("issues", action="unlabeled")
+def on_issues_unlabeled(event: Event) -> Iterator[JobRequest]:
+    label = event.payload.get("label") or {}
+    issue = event.payload.get("issue") or {}
+    if state_of_label(str(label.get("name", ""))) == State.PAUSED and labelled(issue, Kind.GOAL):
+        yield event.repo_job("dispatch_repo")  # resumed by hand rather than with `/orchestra resume`
