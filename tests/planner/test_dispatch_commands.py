@@ -103,3 +103,26 @@ def test_plan_on_a_planned_goal_points_to_replan_and_on_a_task_says_so(bed: Bed,
     assert "already has a plan (version 1)" in (execute(ctx(bed, planner, goal), "plan", VERB_HANDLERS) or "")
     first_task = min(i.number for i in bed.person().get_issue(goal).get_sub_issues())
     assert "is a task, not a goal" in (execute(ctx(bed, planner, first_task), "replan", VERB_HANDLERS) or "")
+
+
+def test_dispatch_is_repository_wide_oldest_goal_first_and_needs_human_frees_a_slot(bed: Bed, planner: Planner) -> None:
+    older, newer = bed.goal("Older goal"), bed.goal("Newer goal")
+    plan_goal(planner, newer)  # planned first, but its goal is the newer one
+    plan_goal(planner, older)
+    repo = bed.person()
+    first = sorted(i.number for i in repo.get_issue(older).get_sub_issues())
+    second = sorted(i.number for i in repo.get_issue(newer).get_sub_issues())
+    dispatch(bed, planner)
+    assert bed.implement_queue() == first[:2]  # the cap of 2, the older goal first
+
+    for number in first[:2]:  # both workers claim, then give up: their tasks need a person
+        bed.executor.cancel(f"implement-acme_sshop-{number}")
+        repo.get_issue(number).set_labels("orchestra:task", "orchestra:needs-human")
+    dispatch(bed, planner)  # what the implement jobs' end asks for
+    assert bed.implement_queue() == first[2:]  # the freed slots go to the oldest goal's ready tasks
+
+    repo.get_issue(older).add_to_labels("orchestra:paused")  # a paused goal dispatches nothing...
+    for number in first[2:]:
+        bed.executor.cancel(f"implement-acme_sshop-{number}")
+    dispatch(bed, planner)
+    assert bed.implement_queue() == second[:2]  # ...and leaves its slots to the others

@@ -169,3 +169,25 @@ def test_server_workers_schedule_the_sweep_at_their_maintenance(redis_url: str, 
     worker.run_maintenance_tasks()
     scheduled = ScheduledJobRegistry(queue=Queue("default", connection=redis_conn)).get_job_ids()
     assert len(scheduled) == 1 and scheduled[0].startswith("sweep_all-")
+
+
+def test_a_stale_claim_runs_again_and_a_failed_one_asks_a_person(bed: Bed, model_server: ModelServer) -> None:
+    from rq.job import Job
+
+    model_server.policy(plan_policy([]))
+    goal = bed.goal()
+    bed.submit("plan", goal)
+    bed.work()
+    repo = bed.person()
+    a = next(i.number for i in repo.get_issue(goal).get_sub_issues() if i.title == "Task A")
+    repo.get_issue(a).set_labels("orchestra:task", "orchestra:working")  # claimed; then the worker and Redis died
+    bed.conn.flushdb()
+
+    report = sweep(bed)
+    assert f"implement-acme_sshop-{a}" in report.new
+    Job.fetch(f"implement-acme_sshop-{a}", connection=bed.conn).set_status("failed")  # its retries spent
+
+    report = sweep(bed)
+    assert report.new == [] and report.repaired == [f"#{a} working → needs-human (its implement job failed)"]
+    assert {label.name for label in repo.get_issue(a).labels} == {"orchestra:task", "orchestra:needs-human"}
+    assert sweep(bed).repaired == []

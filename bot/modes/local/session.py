@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from github import Auth, Github
+from github import Auth
 from github.GithubException import GithubException
 from pydantic import SecretStr
 
@@ -244,10 +244,6 @@ class LocalSession:
         """The person's view of the repository (filing the goal, reading progress)."""
         return Forge(self.repo_full_name, Auth.Token(self.person_token), api_url=self.hub.api_url,
                      server_url=self.hub.url, bot_login=BOT, policy=LOCAL_POLICY)
-
-    def person_github(self) -> Github:
-        return Github(base_url=self.hub.api_url, auth=Auth.Token(self.person_token), retry=None,
-                      seconds_between_requests=0, seconds_between_writes=0)
 
     def _grant_bot_write(self) -> None:
         """Make the bot a collaborator (idempotent, so retried like any forge call)."""
