@@ -80,7 +80,12 @@ class ReconcileReport:
 def lookback(interval_s: float) -> str:
     """The `since` of a periodic sweep: four intervals back, at least an hour (ISO 8601, UTC)."""
     span = max(MIN_LOOKBACK, timedelta(seconds=4 * interval_s))
-    return (datetime.now(UTC) - span).replace(microsecond=0).isoformat()
+    return iso(datetime.now(UTC) - span)
+
+
+def iso(moment: datetime) -> str:
+    """GitHub's timestamp form, `YYYY-MM-DDTHH:MM:SSZ` (UTC)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

@@ -18,14 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def reconcile_command(args: argparse.Namespace) -> int:
     from bot.modes.server import worker_runtime
-    from bot.reconcile import reconcile
+    from bot.reconcile import iso, reconcile
     from bot.settings import Settings
 
     rt = worker_runtime(Settings.from_env())
     forge = rt.forge(args.repo, args.installation_id)
     since = None
     if args.since_days > 0:
-        since = (datetime.now(UTC) - timedelta(days=args.since_days)).replace(microsecond=0).isoformat()
+        since = iso(datetime.now(UTC) - timedelta(days=args.since_days))
     report = reconcile(forge, rt.repo_config(forge), rt.executor, args.installation_id, since=since)
     for job_id in report.new:
         print(f"enqueued {job_id}")
