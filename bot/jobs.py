@@ -150,14 +150,15 @@ def sweep(rt: Runtime, repo: str, installation_id: int | None = None) -> Reconci
 
 def sweep_all(rt: Runtime, tick: int, installation_id: int | None = None) -> list[str]:
     """One tick of the deployment's sweep: a `sweep` per visible repository, then the next tick scheduled."""
+    swept: list[str] = []
     try:
-        repos = visible_repositories(rt.settings)
-        for found in repos:
+        for found in visible_repositories(rt.settings):
             rt.executor.submit(JobRequest.make("sweep", repo=found.full_name, installation_id=found.installation_id))
-    finally:
+            swept.append(found.full_name)
+    finally:  # the chain goes on even when this tick could not list the repositories
         schedule_sweeps(rt.executor, rt.settings.sweep_interval_s)
-    log.info("sweep tick %d: %d repositories", tick, len(repos))
-    return [found.full_name for found in repos]
+    log.info("sweep tick %d: %d repositories", tick, len(swept))
+    return swept
 
 
 # -- the worker's jobs -----------------------------------------------------------------------

@@ -186,6 +186,7 @@ def test_a_run_that_needs_a_person_exits_1_within_30_s_of_the_last_movement_nami
     assert "#3 waiting on #2 (needs-human)" in summary.problem
     last_move = models.moves[-1][0]
     assert done[0] - last_move < 30, f"exited {done[0] - last_move:.1f}s after the last movement"
+    print(f"\nexited {done[0] - last_move:.1f}s after the last movement")
 
 
 @pytest.mark.timeout(120)

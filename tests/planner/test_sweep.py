@@ -191,3 +191,18 @@ def test_a_stale_claim_runs_again_and_a_failed_one_asks_a_person(bed: Bed, model
     assert report.new == [] and report.repaired == [f"#{a} working → needs-human (its implement job failed)"]
     assert {label.name for label in repo.get_issue(a).labels} == {"orchestra:task", "orchestra:needs-human"}
     assert sweep(bed).repaired == []
+
+
+def test_a_task_closed_as_not_planned_loses_its_state_label_too(bed: Bed, model_server: ModelServer) -> None:
+    model_server.policy(plan_policy([]))
+    goal = bed.goal()
+    bed.submit("plan", goal)
+    bed.work()
+    repo = bed.person()
+    b = next(i.number for i in repo.get_issue(goal).get_sub_issues() if i.title == "Task B")
+    assert "orchestra:waiting" in {label.name for label in repo.get_issue(b).labels}
+    repo.get_issue(b).edit(state="closed", state_reason="not_planned")
+    bed.submit("on_task_closed", b)  # what the `issues.closed` delivery asks for
+    bed.work()
+    issue = repo.get_issue(b)
+    assert issue.state_reason == "not_planned" and {label.name for label in issue.labels} == {"orchestra:task"}
