@@ -21,6 +21,7 @@ from rq import get_current_job
 
 from bot import repofiles
 from bot.errors import ConfigError, PushRejected
+from bot.forge.auth import visible_repositories
 from bot.forge.types import PullRequest
 from bot.git import Identity, Mirror
 from bot.ledger import comments
@@ -31,7 +32,9 @@ from bot.llm.types import ChatModel
 from bot.planner import approval, goal_jobs
 from bot.planner import verbs as planner_verbs
 from bot.planner.context import Planner
+from bot.planner.dispatch import dispatch_repository
 from bot.queue.kinds import JobRequest
+from bot.reconcile import ReconcileReport, lookback, reconcile, schedule_sweeps
 from bot.runtime import JobFunction, Runtime
 from bot.settings import Budget, Role
 from bot.steering import CommandContext, execute, verb_table
@@ -137,6 +140,43 @@ def handoff(rt: Runtime, repo: str, number: int, installation_id: int | None = N
     _planner_job(rt, repo, number, installation_id, goal_jobs.handle_handoffs)
 
 
+# -- the repository's jobs -------------------------------------------------------------------
+def dispatch_repo(rt: Runtime, repo: str, installation_id: int | None = None) -> str:
+    """Start ready work of every open goal of `repo` within its cap (bot/planner/dispatch.py)."""
+    forge = rt.forge(repo, installation_id)
+    try:
+        config = rt.repo_config(forge)
+    except ConfigError as error:  # said on the goals by their own jobs; nothing to dispatch by
+        log.warning("dispatch of %s: %s", repo, error)
+        return "invalid config"
+    result = dispatch_repository(forge, config, rt.executor, installation_id)
+    return f"{len(result.enqueued)} started, {len(result.ready)} ready"
+
+
+def sweep(rt: Runtime, repo: str, installation_id: int | None = None) -> ReconcileReport | None:
+    """Submit what the forge's state of `repo` calls for and no live job does (bot/reconcile.py)."""
+    forge = rt.forge(repo, installation_id)
+    try:
+        config = rt.repo_config(forge)
+    except ConfigError as error:
+        log.warning("sweep of %s: %s", repo, error)
+        return None
+    return reconcile(forge, config, rt.executor, installation_id, since=lookback(rt.settings.sweep_interval_s))
+
+
+def sweep_all(rt: Runtime, tick: int, installation_id: int | None = None) -> list[str]:
+    """One tick of the deployment's sweep: a `sweep` per visible repository, then the next tick scheduled."""
+    swept: list[str] = []
+    try:
+        for found in visible_repositories(rt.settings):
+            rt.executor.submit(JobRequest.make("sweep", repo=found.full_name, installation_id=found.installation_id))
+            swept.append(found.full_name)
+    finally:  # the chain goes on even when this tick could not list the repositories
+        schedule_sweeps(rt.executor, rt.settings.sweep_interval_s)
+    log.info("sweep tick %d: %d repositories", tick, len(swept))
+    return swept
+
+
 # -- the worker's jobs -----------------------------------------------------------------------
 def _worker_job(ctx: WorkerContext, step: str, task: int | None, pr: int | None, core: Callable[[], T],
                 again: JobRequest | None = None) -> T | None:
@@ -178,7 +218,10 @@ def _pr_and_task(ctx: WorkerContext, pr: int | None, branch: str | None) -> tupl
 
 def implement_task(rt: Runtime, repo: str, number: int, installation_id: int | None) -> str:
     ctx = worker_context(rt, repo, installation_id)
-    pr = _worker_job(ctx, "implement", number, None, lambda: implement.run_task(ctx, number, current_claimant()))
+    try:
+        pr = _worker_job(ctx, "implement", number, None, lambda: implement.run_task(ctx, number, current_claimant()))
+    finally:  # in review, needs-human or failed: the task's slot is free for the repository's ready work
+        ctx.executor.submit(JobRequest.make("dispatch_repo", repo=repo, installation_id=installation_id))
     return f"PR #{pr.number}" if pr is not None else "nothing done"
 
 
@@ -236,6 +279,9 @@ FUNCTIONS: dict[str, JobFunction] = {
     "plan": plan_goal,
     "goal_edited": goal_edited,
     "dispatch": dispatch_ready,
+    "dispatch_repo": dispatch_repo,
+    "sweep": sweep,
+    "sweep_all": sweep_all,
     "on_task_closed": on_task_closed,
     "handoff": handoff,
     "implement": implement_task,

@@ -130,6 +130,10 @@ class Settings(BaseModel):
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
 
+    #: Seconds between two sweeps (bot/reconcile.py): a lost or never-delivered webhook is
+    #: recovered within about this long (the server's scheduled `sweep_all`; local mode's timer).
+    sweep_interval_s: float = Field(default=300.0, ge=5)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``environ`` (default ``os.environ``); raise ConfigError on bad values."""
@@ -157,6 +161,7 @@ class Settings(BaseModel):
         take("log_level", "ORCHESTRA_LOG_LEVEL")
         if "log_level" in values:
             values["log_level"] = parse_log_level(str(values["log_level"]))
+        take("sweep_interval_s", "ORCHESTRA_SWEEP_INTERVAL_S")
 
         key = env.get("ORCHESTRA_PRIVATE_KEY")
         key_path = env.get("ORCHESTRA_PRIVATE_KEY_PATH")

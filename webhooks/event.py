@@ -45,6 +45,10 @@ class Event:
         """A job for this event's repository and installation."""
         return JobRequest.make(kind, repo=self.repo, installation_id=self.installation_id, **args)
 
+    def repo_job(self, kind: str) -> JobRequest:
+        """A repository-wide job (`dispatch_repo`) for this event's repository and installation."""
+        return JobRequest.make(kind, repo=self.repo, installation_id=self.installation_id)
+
 
 def label_names(obj: Fields | dict[str, Any] | None) -> list[str]:
     """Names of the labels on an issue or pull request payload; MalformedEvent unless an array of objects."""

@@ -180,3 +180,85 @@ def installation_for(settings: Settings, repo_full_name: str, timeout_s: float =
     if response.status_code != 200:
         raise ForgeError(f"installation of {repo_full_name}: HTTP {response.status_code}")
     return int(response.json()["id"])
+
+
+#: The most pages `visible_repositories` reads per listing (100 items a page).
+MAX_LISTING_PAGES = 20
+
+
+@dataclass(frozen=True)
+class Visible:
+    """A repository the credentials can see: its full name and, in App mode, its installation."""
+
+    full_name: str
+    installation_id: int | None
+
+
+def visible_repositories(settings: Settings, policy: RetryPolicy | None = None,
+                         session: requests.Session | None = None) -> list[Visible]:
+    """Every repository the App's installations (or the token) can see that has open issues or PRs.
+
+    App mode: `GET /app/installations` (the App's JWT), then `GET /installation/repositories`
+    with each installation's token. Token mode: `GET /user/repos`. Archived repositories and
+    ones with issues turned off or nothing open are left out (a sweep there finds nothing).
+    """
+    policy = policy or RetryPolicy()
+    session = session or requests.Session()
+    api = settings.api_url.rstrip("/")
+    if settings.uses_app_auth:
+        cache = token_cache(settings)
+        assert settings.private_key is not None
+        key = settings.private_key.get_secret_value()
+        found: list[Visible] = []
+        for installation in _pages(session, policy, f"{api}/app/installations", lambda: {
+                "Authorization": f"Bearer {app_jwt(str(settings.app_id), key)}"}):
+            number = int(installation["id"])
+
+            def installation_auth(n: int = number) -> dict[str, str]:
+                return {"Authorization": f"token {cache.token(n)}"}
+
+            listing = _pages(session, policy, f"{api}/installation/repositories", installation_auth)
+            found += [Visible(str(repo["full_name"]), number) for repo in listing if _worth_sweeping(repo)]
+        return found
+    if settings.token is None:
+        raise ConfigError("no forge credentials: set ORCHESTRA_TOKEN, or the App id and private key")
+    token = settings.token.get_secret_value()
+    listing = _pages(session, policy, f"{api}/user/repos", lambda: {"Authorization": f"token {token}"})
+    return [Visible(str(repo["full_name"]), None) for repo in listing if _worth_sweeping(repo)]
+
+
+def _worth_sweeping(repo: dict) -> bool:
+    return (not repo.get("archived") and repo.get("has_issues", True) is not False
+            and int(repo.get("open_issues_count") or 0) > 0)
+
+
+def _pages(session: requests.Session, policy: RetryPolicy, url: str,
+           headers: Callable[[], dict[str, str]]) -> list[dict]:
+    """Every item of a GitHub list endpoint (a plain list, or `repositories` of an installation's listing)."""
+    items: list[dict] = []
+    next_url: str | None = f"{url}?per_page=100"
+    for _page in range(MAX_LISTING_PAGES):
+        if next_url is None:
+            break
+        page_url: str = next_url
+
+        def fetch(u: str = page_url) -> requests.Response:
+            return _get(session, u, headers())
+
+        answer = policy.call(f"GET {url}", fetch)
+        data = answer.json()
+        items += data.get("repositories", []) if isinstance(data, dict) else data
+        next_url = answer.links.get("next", {}).get("url")
+    return items
+
+
+def _get(session: requests.Session, url: str, headers: dict[str, str]) -> requests.Response:
+    response = session.get(url, headers={**headers, "Accept": "application/vnd.github+json"}, timeout=30)
+    if response.status_code >= 500 or response.status_code == 429 or (
+            response.status_code == 403 and "rate limit" in response.text.lower()):
+        raise GithubException(response.status_code, response.text, dict(response.headers))  # retried by the policy
+    if response.status_code in (401, 403, 404):
+        raise PermissionDenied(f"{url}: HTTP {response.status_code}; check the app id, key or token")
+    if response.status_code != 200:
+        raise ForgeError(f"{url}: HTTP {response.status_code}")
+    return response

@@ -1,12 +1,16 @@
-"""What every group of Forge verbs shares: the PyGithub handle, the call counter, retries, snapshots."""
+"""What every group of Forge verbs shares: the PyGithub handle, the call counter, retries, pacing,
+conditional reads (one ETag cache per process) and snapshots."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
-from collections import Counter
+import re
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from github import Auth, Github
 from github.GithubObject import NotSet
@@ -22,6 +26,50 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 F = TypeVar("F", bound="ForgeBase")
+#: Items per page of a list read (GitHub's maximum), and the most pages one list read follows.
+PER_PAGE = 100
+MAX_PAGES = 50
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+class Cached(NamedTuple):
+    """One GET answer kept for its ETag."""
+
+    etag: str
+    headers: dict[str, Any]
+    data: Any
+
+
+class ConditionalCache:
+    """The answers of this process's GETs by (API, credentials, URL), for `If-None-Match`.
+
+    Every read still asks the forge (so nothing read from here is stale): a 304 answer costs no
+    rate-limit budget and means the kept answer is current. Shared by every Forge of the process,
+    so a job, the next job and a polling loop pay once for what did not change. Bounded (LRU).
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, str, str], Cached] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str]) -> Cached | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, str], value: Cached) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+#: The process's conditional-read cache.
+ETAGS = ConditionalCache()
 
 
 def verb(fn: Callable[Concatenate[F, P], R]) -> Callable[Concatenate[F, P], R]:
@@ -66,23 +114,44 @@ class ForgeBase:
             seconds_between_writes=self.policy.write_spacing_s,
         )
         self.repo = self.gh.get_repo(repo_full_name)
-        self._etags: dict[str, tuple[str, dict[str, Any], Any]] = {}
 
-    def _conditional_get(self, url: str) -> tuple[dict[str, Any], Any]:
-        """GET with `If-None-Match`: a 304, which costs no rate-limit budget, answers from the cache.
+    def _credential(self) -> str:
+        """A fingerprint of the credentials (never the token): answers differ by who asks."""
+        token = str(getattr(self._auth, "token", "") or "")
+        return hashlib.sha256(token.encode()).hexdigest()[:16]
 
-        The cache lives as long as this Forge (one job), so repeated reads while a job waits
-        (an issue's labels, a PR's mergeability) are free after the first.
-        """
-        cached = self._etags.get(url)
-        headers = {"If-None-Match": cached[0]} if cached else None
-        answer_headers, data = self.repo._requester.requestJsonAndCheck("GET", url, headers=headers)
+    def _conditional_get(self, url: str, params: dict[str, Any] | None = None) -> tuple[dict[str, Any], Any]:
+        """GET with `If-None-Match`: a 304, which costs no rate-limit budget, answers from the cache
+        (`ETAGS`, shared by the process's Forges), so repeated reads of what did not change are free."""
+        query = "&".join(f"{k}={v}" for k, v in sorted((params or {}).items()))
+        key = (self.api_url, self._credential(), f"{url}?{query}")
+        cached = ETAGS.get(key)
+        headers = {"If-None-Match": cached.etag} if cached else None
+        answer_headers, data = self.repo._requester.requestJsonAndCheck("GET", url, parameters=params, headers=headers)
         if data is None and cached is not None:  # 304 Not Modified
-            return cached[1], cached[2]
+            self.calls["not_modified"] += 1
+            return cached.headers, cached.data
         etag = next((v for k, v in answer_headers.items() if k.lower() == "etag"), None)
         if etag:
-            self._etags[url] = (etag, answer_headers, data)
+            ETAGS.put(key, Cached(etag, answer_headers, data))
         return answer_headers, data
+
+    def _conditional_list(self, url: str, params: dict[str, Any] | None = None) -> list[tuple[dict[str, Any], Any]]:
+        """Every item of a list endpoint (`PER_PAGE` a page, each page a conditional GET), with its page's headers."""
+        items: list[tuple[dict[str, Any], Any]] = []
+        next_url: str = url
+        next_params: dict[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
+        for _page in range(MAX_PAGES):
+            headers, data = self._conditional_get(next_url, next_params)
+            page = data.get("items", []) if isinstance(data, dict) else (data or [])
+            items += [(headers, item) for item in page]
+            link = next((v for k, v in headers.items() if k.lower() == "link"), "")
+            found = _NEXT.search(link or "")
+            if found is None:
+                return items
+            next_url, next_params = found.group(1), None
+        log.warning("list %s: stopped after %d pages", url, MAX_PAGES)
+        return items
 
     def _issue(self, number: int) -> GhIssue:
         headers, data = self._conditional_get(f"{self.repo.url}/issues/{number}")
@@ -93,6 +162,7 @@ class ForgeBase:
         return GhPull(self.repo._requester, headers, data, completed=True)
 
     def _call(self, what: str, fn: Callable[[], R], recover: Callable[[], R | None] | None = None) -> R:
+        self._pace(what)
         return self.policy.call(f"{what} {self.repo_full_name}", fn, recover)
 
     def fitted(self, text: str, what: str, where: str = "the whole text is in the bot's log") -> str:
@@ -102,6 +172,22 @@ class ForgeBase:
             log.warning("%s on %s: %d characters cut to fit GitHub's limit; the whole text:\n%s",
                         what, self.repo_full_name, len(text) - len(body), text)
         return body
+
+    def _pace(self, what: str) -> None:
+        """Slow down before the budget runs out: the last answer's `X-RateLimit-*` headers say how much is left."""
+        requester = self.repo._requester
+        remaining, limit = requester.rate_limiting  # from the last answer's headers; (-1, -1) before any
+        wait = self.policy.pace(remaining, limit, requester.rate_limiting_resettime)
+        if wait > 0:
+            log.info("forge %s: %d of %d requests left until the reset; pausing %.1fs", what, remaining, limit, wait)
+            self.policy.sleep(wait * self.policy.scale)
+
+    @property
+    def rate_left(self) -> tuple[int, int, int]:
+        """(remaining, limit, reset epoch) from the last answer's headers; remaining -1 before any answer."""
+        requester = self.repo._requester
+        remaining, limit = requester.rate_limiting
+        return remaining, limit, requester.rate_limiting_resettime
 
     def _is_bot(self, login: str) -> bool:
         return login.lower() == self.bot_login.lower()
@@ -134,9 +220,11 @@ def to_issue(raw: GhIssue) -> Issue:
 
 
 def to_comment(raw: GhComment) -> Comment:
-    # Read from the answer as received: PyGithub would fetch the comment again for an absent attribute.
-    created = raw._rawData.get("created_at") if isinstance(raw._rawData, dict) else None
-    return Comment(id=raw.id, body=raw.body or "", author=_login(raw.user), created_at=str(created or ""))
+    data = getattr(raw, "_rawData", None) or {}  # not `raw_data`: that completes a lazy object with a GET
+    number = str(data.get("issue_url") or "").rsplit("/", 1)[-1]
+    created = data.get("created_at")
+    return Comment(id=raw.id, body=raw.body or "", author=_login(raw.user),
+                   issue_number=int(number) if number.isdigit() else None, created_at=str(created or ""))
 
 
 def to_pull(raw: GhPull) -> PullRequest:

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping
 
 from github.GithubException import GithubException
+from github.Issue import Issue as GhIssue
 from github.IssueComment import IssueComment as GhComment
 
 from bot.forge.base import ForgeBase, opt, to_comment, to_issue, verb
@@ -26,11 +27,15 @@ class IssueVerbs(ForgeBase):
         return self._call("get issue", lambda: to_issue(self._issue(number)))
 
     @verb
-    def list_issues(self, labels: list[str] | None = None, state: str = "open") -> list[Issue]:
-        """Issues (not pull requests) carrying every label in `labels`."""
+    def list_issues(self, labels: list[str] | None = None, state: str = "open", since: str | None = None) -> list[Issue]:
+        """Issues (not pull requests) carrying every label in `labels` (`since`: updated since, ISO 8601).
+
+        Conditional pages of 100: a list that did not change costs no rate-limit budget."""
+        params = {"state": state, **({"labels": ",".join(labels)} if labels else {}), **({"since": since} if since else {})}
 
         def fetch() -> list[Issue]:
-            raw = self.repo.get_issues(state=state, labels=labels) if labels else self.repo.get_issues(state=state)
+            found = self._conditional_list(f"{self.repo.url}/issues", params)
+            raw = [GhIssue(self.repo._requester, headers, data, completed=True) for headers, data in found]
             return [issue for issue in map(to_issue, raw) if not issue.is_pull]
 
         return self._call("list issues", fetch)
@@ -94,7 +99,24 @@ class IssueVerbs(ForgeBase):
 
     @verb
     def list_comments(self, number: int) -> list[Comment]:
-        return self._call("list comments", lambda: [to_comment(c) for c in self.repo.get_issue(number).get_comments()])
+        """The conversation comments of issue or PR `number`, oldest first (conditional pages)."""
+
+        def fetch() -> list[Comment]:
+            found = self._conditional_list(f"{self.repo.url}/issues/{number}/comments")
+            return [to_comment(GhComment(self.repo._requester, headers, data, completed=True)) for headers, data in found]
+
+        return self._call("list comments", fetch)
+
+    @verb
+    def list_repo_comments(self, since: str | None = None) -> list[Comment]:
+        """Every issue and PR conversation comment of the repository updated since `since` (ISO 8601), oldest first."""
+        params = {"sort": "created", "direction": "asc", **({"since": since} if since else {})}
+
+        def fetch() -> list[Comment]:
+            found = self._conditional_list(f"{self.repo.url}/issues/comments", params)
+            return [to_comment(GhComment(self.repo._requester, headers, data, completed=True)) for headers, data in found]
+
+        return self._call("list repository comments", fetch)
 
     @verb
     def issue_events(self, number: int) -> list[IssueEvent]:

@@ -8,6 +8,7 @@ from github.CheckRun import CheckRun
 from github.CommitStatus import CommitStatus
 from github.GithubException import GithubException
 from github.PaginatedList import PaginatedList
+from github.PullRequest import PullRequest as GhPull
 
 from bot.forge.base import ForgeBase, opt, to_pull, verb
 from bot.forge.types import CheckFailure, CheckState, PullRequest, PullSummary, ReviewNote
@@ -38,12 +39,16 @@ class PullVerbs(ForgeBase):
 
     @verb
     def list_prs(self, state: str = "open") -> list[PullSummary]:
-        """Pull requests as listed (one request per page; a list answer carries no mergeability)."""
+        """Pull requests as listed (conditional pages of 100; a list answer carries no mergeability)."""
 
         def fetch() -> list[PullSummary]:
-            return [PullSummary(number=raw.number, title=raw.title or "", body=raw.body or "", state="closed" if raw.state == "closed" else "open",
+            found = self._conditional_list(f"{self.repo.url}/pulls", {"state": state})
+            pulls = [GhPull(self.repo._requester, headers, data, completed=True) for headers, data in found]
+            return [PullSummary(number=raw.number, title=raw.title or "", body=raw.body or "",
+                                state="closed" if raw.state == "closed" else "open",
                                 merged=raw.merged_at is not None, head_ref=raw.head.ref, head_sha=raw.head.sha,
-                                base_ref=raw.base.ref) for raw in self.repo.get_pulls(state=state)]
+                                base_ref=raw.base.ref, labels=[label.name for label in raw.labels])
+                    for raw in pulls]
 
         return self._call("list prs", fetch)
 

@@ -60,12 +60,23 @@ class RetryPolicy:
     scale: float = 1.0
     #: PyGithub's pause between writes (secondary rate limits); None in tests.
     write_spacing_s: float | None = 1.0
+    #: Below this share of the hourly budget left, calls are spread over the time to the reset.
+    pace_below: float = 0.1
+    #: The longest pause pacing makes before one call.
+    max_pace_s: float = 30.0
     clock: Callable[[], float] = field(default=time.time, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff for the `attempt`-th failure (1-based), capped."""
         return min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+
+    def pace(self, remaining: int, limit: int, reset: float) -> float:
+        """Seconds to pause before the next call so the `remaining` budget lasts until `reset`:
+        0 while more than `pace_below` of the budget is left (or nothing is known yet)."""
+        if limit <= 0 or remaining < 0 or remaining > limit * self.pace_below:
+            return 0.0
+        return min(self.max_pace_s, max(0.0, reset - self.clock()) / max(1, remaining))
 
     def rate_limit_wait(self, exc: GithubException) -> float:
         """Seconds to wait: retry-after, else until x-ratelimit-reset, else the floor."""

@@ -39,6 +39,8 @@ class Comment(_Snapshot):
     id: int
     body: str = ""
     author: str = ""
+    #: The issue or PR the comment is on (from its `issue_url`), and when it was written (ISO 8601).
+    issue_number: int | None = None
     created_at: str = ""
 
 
@@ -80,6 +82,7 @@ class PullSummary(_Snapshot):
     head_ref: str
     head_sha: str = ""
     base_ref: str
+    labels: list[str] = []
 
 
 class ReviewNote(_Snapshot):

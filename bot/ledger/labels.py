@@ -86,6 +86,14 @@ def kind_of_label(name: str) -> Kind | None:
     return Kind(match.group(2)) if match.group(2) in Kind._value2member_map_ else None
 
 
+def state_of_label(name: str) -> State | None:
+    """The state a label names under any valid prefix (``acme-bot:paused`` → PAUSED), else None."""
+    match = _LABEL.match(name or "")
+    if match is None:
+        return None
+    return State(match.group(2)) if match.group(2) in State._value2member_map_ else None
+
+
 def has_kind(labels: list[str], kind: Kind) -> bool:
     """True when one of `labels` names `kind` under some prefix."""
     return any(kind_of_label(name) == kind for name in labels)

@@ -37,6 +37,14 @@ def has_tag(text: str | None, name: str) -> bool:
     return bool(text) and _data_pattern(name).search(text or "") is not None
 
 
+def names(text: str | None) -> set[str]:
+    """The names of every tag and data marker in `text` (``{"status", "planner"}``)."""
+    return set(_ANY.findall(text or ""))
+
+
+_ANY = re.compile(r"<!-- orchestra:([A-Za-z0-9][A-Za-z0-9._-]*)[\s-]")
+
+
 def _encode(value: Any, ensure_ascii: bool = True) -> str:
     # '<' and '>' only occur inside JSON strings, where \u003c and \u003e are the same characters:
     # neither "-->" (which would end the marker) nor "<!--" (which would look like another marker

@@ -1,8 +1,10 @@
 """How every planner job ends: dispatch ready work, rewrite the goal's status, complete the goal.
 
-`conclude` is the common tail of every job: update waiting/ready and enqueue work, rewrite the
-status comment, and — once nothing is left open and no handoff or re-plan request waits —
-close the goal with a summary (and wake the parent goal of a sub-goal).
+`conclude` is the common tail of every job: update its tasks' waiting/ready labels, ask for the
+repository's dispatch (`dispatch_repo`: one job per repository, which starts ready work of every
+goal within the cap — bot/planner/dispatch.py), rewrite the status comment, and — once nothing
+is left open and no handoff or re-plan request waits — close the goal with a summary (and wake
+the parent goal of a sub-goal).
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ from bot.ledger.goaltree import goal_position, is_paused
 from bot.ledger.goalview import GoalView, pending_work, read_goal
 from bot.ledger.record import STATUS_MARKER, load_record, now_iso
 from bot.planner.context import Planner
-from bot.planner.dispatch import DispatchResult, dispatch_goal
+from bot.planner.dispatch import DispatchResult, promote_goal
 from bot.planner.status import gather, render_status, render_summary
 
 
 def conclude(planner: Planner, view: GoalView, note: str = "") -> DispatchResult:
-    """Dispatch, then complete the goal when nothing is left open, else rewrite its status."""
-    result = dispatch_goal(planner.forge, planner.config, planner.executor, view.goal, view.tasks,
-                           planner.installation_id)
-    if result.ready or result.subgoals_planned:  # dispatch changed labels: the status shows them
+    """Promote, ask for the repository's dispatch, then complete the goal when nothing is left open,
+    else rewrite its status."""
+    result = promote_goal(planner.forge, planner.config, view.goal, view.tasks)
+    # Always: even a paused or finished goal may have freed slots other goals are waiting for.
+    planner.submit_repo("dispatch_repo")
+    if result.relabelled:  # the status shows the labels as they are now
         view = read_goal(planner.forge, planner.config, view.number, record=view.record)
     nothing_open = view.record.version > 0 and not result.paused and not any(t.open for t in view.tasks)
     if nothing_open and pending_work(planner.forge, planner.config, view) == ([], []):

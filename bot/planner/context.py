@@ -48,3 +48,7 @@ class Planner:
 
     def submit(self, kind: str, number: int) -> None:
         self.executor.submit(JobRequest.make(kind, repo=self.repo, number=number, installation_id=self.installation_id))
+
+    def submit_repo(self, kind: str) -> None:
+        """Submit a repository-wide job (`dispatch_repo`, `sweep`)."""
+        self.executor.submit(JobRequest.make(kind, repo=self.repo, installation_id=self.installation_id))

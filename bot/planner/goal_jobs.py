@@ -53,7 +53,8 @@ def handle_handoffs(planner: Planner, number: int) -> Changes | None:
 
 
 def dispatch_only(planner: Planner, number: int) -> DispatchResult | None:
-    """The `dispatch` job: re-evaluate the goal's ready tasks and its status."""
+    """The `dispatch` job (a goal resumed): re-evaluate the goal's tasks, ask for the repository's
+    dispatch, rewrite the goal's status."""
     goal = goal_of(planner, number)
     if goal is None or goal.state == "closed":
         return None
@@ -63,16 +64,21 @@ def dispatch_only(planner: Planner, number: int) -> DispatchResult | None:
 def task_closed(planner: Planner, number: int) -> int | None:
     """The `on_task_closed` job: a task (or sub-goal) closed or its PR merged; wake its goal.
 
-    The goal's work (handoffs, dispatch, completion) is done by its one `handoff` job, never by
-    two jobs at once: run side by side, each could leave completing the goal to the other (one
-    still sees the task open, the other an unprocessed handoff). Returns the goal woken.
+    A closed task keeps no state label (its issue's state says it is done; a label filter on
+    `review` then shows only live work). Its slot is free: the repository's dispatch runs. The
+    goal's work (handoffs, completion) is done by its one `handoff` job, never by two jobs at
+    once: run side by side, each could leave completing the goal to the other (one still sees
+    the task open, the other an unprocessed handoff). Returns the goal woken.
     """
     issue = planner.forge.get_issue(number)
     spec = parse_task_body(issue.body)
     if spec is None:
         return None
-    goal = planner.forge.get_issue(spec.goal)
-    if goal.state == "closed":
+    if issue.state == "closed" and state_from_labels(planner.config.label_prefix, issue.labels) is not None:
+        labels.clear_state(planner.forge, number, planner.config)
+    planner.submit_repo("dispatch_repo")
+    goal = planner.forge.get_issue(spec.goal) if spec.goal else None
+    if goal is None or goal.state == "closed":
         return None
     planner.submit("handoff", goal.number)
     return goal.number

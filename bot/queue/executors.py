@@ -12,9 +12,10 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -114,6 +115,28 @@ class RQExecutor:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise QueueUnavailable(f"cannot read job {job_id}: {exc}") from exc
 
+    def failed(self, job_id: str) -> bool:
+        """True when RQ keeps the job as failed (its retries spent; kept `failure_ttl`, a year by default)."""
+        try:
+            return Job.fetch(job_id, connection=self.connection).get_status(refresh=False) == JobStatus.FAILED
+        except NoSuchJobError:
+            return False
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise QueueUnavailable(f"cannot read job {job_id}: {exc}") from exc
+
+    def schedule(self, job: JobRequest, at: datetime) -> SubmitResult:
+        """Enqueue `job` at `at` (RQ's scheduler, on in `orchestra worker`); nothing when its id exists."""
+        spec = job.spec
+        try:
+            self.queues[spec.queue].enqueue_at(
+                at, runs.run_job, kwargs=dict(job.args), meta={runs.KIND_META: job.kind}, timeout=spec.timeout,
+                job_id=job.job_id, description=f"{job.kind} {job.args}", unique=True)
+        except DuplicateJobError:
+            return SubmitResult(job.job_id, job.kind, new=False)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise QueueUnavailable(f"cannot schedule {job.job_id}: {exc}") from exc
+        return SubmitResult(job.job_id, job.kind, new=True)
+
     def cancel(self, job_id: str) -> bool:
         try:
             job = Job.fetch(job_id, connection=self.connection)
@@ -143,11 +166,14 @@ class InlineExecutor:
 
     Per id, a job is waiting, running, or gone. A submission while it waits folds into it; while
     it runs, the job runs once more when it ends (a trigger is never lost); otherwise it is new.
+    With `retry_delays`, a failed job runs again after each delay, up to its kind's `retries`
+    (as RQ retries); without, a failure is final at once (the Action reports it).
     """
 
-    def __init__(self, workers: int = 4, perform: Perform | None = None) -> None:
+    def __init__(self, workers: int = 4, perform: Perform | None = None, retry_delays: Sequence[float] = ()) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orchestra-job")
         self._perform = perform
+        self.retry_delays = tuple(retry_delays)
         self._lock = threading.Lock()
         self._live: dict[str, Future[Any]] = {}
         self._state: dict[str, str] = {}  # id -> "waiting" | "running" | "again"
@@ -174,6 +200,10 @@ class InlineExecutor:
         with self._lock:
             return job_id in self._state
 
+    def failed(self, job_id: str) -> bool:
+        with self._lock:
+            return job_id in self.failures and job_id not in self._state
+
     def cancel(self, job_id: str) -> bool:
         with self._lock:
             future = self._live.get(job_id)
@@ -189,20 +219,32 @@ class InlineExecutor:
             with self._lock:
                 self._state[jid] = "running"
             try:
-                result = self._perform(job)
+                result = self._perform_with_retries(jid, job)
             except Exception as exc:  # a job's failure is recorded, as RQ's failed registry would
                 log.exception("job %s failed", jid)
-                self.failures[jid] = exc
                 with self._lock:
+                    self.failures[jid] = exc
                     self._state.pop(jid, None)
                 raise
             self.results[jid] = result
+            self.failures.pop(jid, None)
             with self._lock:
                 if self._state.get(jid) != "again" or _round == runs.MAX_RERUNS:
                     self._state.pop(jid, None)
                     return result
             log.info("job %s runs again: triggered while it ran", jid)
         return None
+
+    def _perform_with_retries(self, jid: str, job: JobRequest) -> Any:
+        assert self._perform is not None
+        delays = self.retry_delays[: job.spec.retries]
+        for delay in delays:
+            try:
+                return self._perform(job)
+            except Exception as exc:
+                log.warning("job %s failed (%s: %s); retrying in %.1fs", jid, type(exc).__name__, exc, delay)
+                time.sleep(delay)
+        return self._perform(job)
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait until no job is running (jobs may submit more jobs); TimeoutError past `timeout`."""

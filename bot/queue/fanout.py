@@ -62,6 +62,11 @@ class DispatchExecutor:
         live = getattr(self.inner, "live", None)
         return bool(live(job_id)) if live is not None else False
 
+    def failed(self, job_id: str) -> bool:
+        """The inner executor's record (a dispatched run's failure shows on its own workflow run)."""
+        check = getattr(self.inner, "failed", None)
+        return bool(check(job_id)) if check is not None else False
+
     def cancel(self, job_id: str) -> bool:
         """Drop a job waiting here. A dispatched run is not stopped: its worker finds the task closed."""
         with self._lock:

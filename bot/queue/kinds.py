@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 #: Queues in the order workers take from them: fixing open PRs before starting new work.
 URGENT, DEFAULT, IMPLEMENT = "urgent", "default", "implement"
@@ -46,6 +47,13 @@ JOBS: dict[str, JobKind] = {
         _kind("goal_edited", DEFAULT, 5 * MINUTE, "repo number sender text_sha256 edited_at installation_id",
               "repo number sender text_sha256"),
         _kind("dispatch", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
+        # Repository-wide, one id per repository: every trigger of a pass folds into one (bot/planner/dispatch.py).
+        # Urgent: a light pass that must not wait behind planning runs.
+        _kind("dispatch_repo", URGENT, 10 * MINUTE, "repo installation_id", "repo"),
+        # The sweep (bot/reconcile.py): one per repository; `sweep_all` lists the repositories every
+        # `sweep_interval_s` (its id is the tick, so each tick runs once) and schedules the next tick.
+        _kind("sweep", DEFAULT, 15 * MINUTE, "repo installation_id", "repo", 0),
+        _kind("sweep_all", DEFAULT, 10 * MINUTE, "tick installation_id", "tick", 0),
         _kind("implement", IMPLEMENT, 60 * MINUTE, "repo number installation_id", "repo number"),
         # `pr` may be None (a commit status names no PR): the job finds it by `branch`.
         _kind("fix_ci", URGENT, 45 * MINUTE, "repo pr branch head_sha installation_id", "repo head_sha"),
@@ -130,3 +138,22 @@ class Executor(Protocol):
     def cancel(self, job_id: str) -> bool:
         """Drop the job if it has not started; True when a waiting job was dropped. Running jobs finish."""
         ...
+
+    def failed(self, job_id: str) -> bool:
+        """True when the job's last run failed (its retries spent) and no copy is live since."""
+        ...
+
+
+@runtime_checkable
+class Scheduler(Protocol):
+    """An executor that can run a job later (RQ, with its scheduler)."""
+
+    def schedule(self, job: JobRequest, at: datetime) -> SubmitResult:
+        """Run `job` at `at`, unless a job with its id exists already (live or done)."""
+        ...
+
+
+def failed(executor: Executor, job_id: str) -> bool:
+    """`executor.failed(job_id)`, False for an executor that keeps no failures."""
+    check = getattr(executor, "failed", None)
+    return bool(check(job_id)) if check is not None else False

@@ -40,7 +40,7 @@ def test_snapshot_counts_and_plain_lines() -> None:
                                        TaskRow(3, "b", "B", "review", 6, "open", conflicts=2),
                                        TaskRow(4, "c", "C", "needs-human")), tokens=1234, cost_usd=0.5)
     assert (snapshot.prs_merged, snapshot.prs_open, snapshot.ci_fixes, snapshot.conflicts_resolved) == (1, 1, 1, 2)
-    assert [t.number for t in snapshot.needs_human()] == [4] and snapshot.moving
+    assert [t.number for t in snapshot.needs_human()] == [4]
     line = summary_line(snapshot)
     assert "1 review, 1 needs-human, 1 done" in line and "1 merged" in line and "tokens: 1,234 ($0.5000)" in line
     out = io.StringIO()

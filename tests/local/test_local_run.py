@@ -149,16 +149,15 @@ def test_run_brings_the_merged_work_back_as_a_branch_and_touches_nothing_else(
 
 @pytest.mark.timeout(120)
 def test_a_task_that_needs_a_person_ends_the_run_non_zero_naming_it(
-        tmp_path: Path, scripted_models: None, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.modes.local.run.STALL_S", 1.0)
+        tmp_path: Path, scripted_models: None, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_repo(tmp_path / "textstats", PROJECT)
 
     code = main(["run", "--repo", str(repo), "--goal", "Count lines", "--model", "scripted:blocked"])
 
     captured = capsys.readouterr()
     assert code == 1
-    assert "#2 need a person" in captured.err
+    assert "nothing can move without a person" in captured.err
+    assert "#2 needs-human: The agent could not complete this task" in captured.err
     assert "http://127.0.0.1:" in captured.err and "/you/textstats/issues/1" in captured.err
     assert "orchestra/goal-1" not in git(repo, "branch", "--list")
 

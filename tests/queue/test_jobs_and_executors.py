@@ -110,3 +110,38 @@ def test_inline_executor_runs_jobs_and_keeps_one_live_copy() -> None:
         assert len(ran) == 3
     finally:
         executor.shutdown()
+
+
+def test_inline_executor_retries_a_failed_job_as_rq_would_and_then_keeps_it_failed() -> None:
+    attempts: list[int] = []
+
+    def flaky(**kwargs: object) -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise RuntimeError("the forge hiccuped")
+        return "done"
+
+    retrying = InlineExecutor(workers=1, perform=lambda request: flaky(**request.args), retry_delays=(0.01, 0.01))
+    failing = InlineExecutor(workers=1, perform=lambda request: flaky(**request.args))  # the Action: no retries
+    try:
+        retrying.submit(plan())
+        retrying.drain(10)
+        assert len(attempts) == 3 and retrying.results[plan().job_id] == "done"  # plan retries twice
+        assert not retrying.failed(plan().job_id)
+        attempts.clear()
+        failing.submit(plan())
+        failing.drain(10)
+        assert len(attempts) == 1 and failing.failed(plan().job_id)
+        assert not failing.failed(JobRequest.make("plan", repo="o/r", number=1, installation_id=None).job_id)
+    finally:
+        retrying.shutdown()
+        failing.shutdown()
+
+
+def test_rq_executor_says_which_job_failed(redis_conn: redis.Redis) -> None:
+    executor = RQExecutor(redis_conn)
+    job = JobRequest.make("sweep", repo="o/r", installation_id=None)
+    assert not executor.failed(job.job_id)
+    executor.submit(job)
+    Job.fetch(job.job_id, connection=redis_conn).set_status("failed")
+    assert executor.failed(job.job_id) and not executor.live(job.job_id)

@@ -89,6 +89,20 @@ def _task_closed() -> dict:
     return p
 
 
+def _task_reopened() -> dict:
+    p = _task_closed()
+    p["action"], p["issue"]["state"] = "reopened", "open"
+    return p
+
+
+def _goal_resumed_by_hand() -> dict:
+    p = _first("issues", "labeled")
+    p["action"] = "unlabeled"
+    p["label"]["name"] = "acme-bot:paused"
+    p["issue"]["labels"] = [{"name": "acme-bot:goal"}]
+    return p
+
+
 def _command() -> dict:
     p = _first("issue_comment", "created")
     p["comment"]["body"] = "Thanks!\n/orchestra replan split the API work\nand keep the docs"
@@ -147,7 +161,10 @@ def _push_elsewhere() -> dict:
 SHAPED = [
     ("issues", _goal_opened, ["plan"]),
     ("issues", _goal_labeled, ["plan"]),
-    ("issues", _task_closed, ["on_task_closed"]),
+    # A closed task frees its slot: the repository's dispatch runs whatever the goal's job does.
+    ("issues", _task_closed, ["on_task_closed", "dispatch_repo"]),
+    ("issues", _task_reopened, ["dispatch_repo"]),
+    ("issues", _goal_resumed_by_hand, ["dispatch_repo"]),
     ("issue_comment", _command, ["command"]),
     ("pull_request", _merged, ["on_task_closed"]),
     ("pull_request", _closed_unmerged, []),

@@ -26,9 +26,9 @@ from bot.git import Identity, Mirror
 from bot.ledger import labels
 from bot.ledger.taskbody import TaskSpec, render_task_body
 from bot.queue.executors import RQExecutor
+from bot.reconcile import ReconcileReport, reconcile
 from bot.repoconfig import RepoConfig
 from bot.settings import Role, RoleModels, Settings
-from bot.worker.reconcile import ReconcileReport, reconcile
 from bot.worker.session import WorkerContext
 from tests.support.git_repos import make_repo
 from tests.support.model_server import ModelServer, Turn

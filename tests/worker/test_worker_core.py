@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from bot import jobs, repofiles
+from bot import jobs, reconcile, repofiles
 from bot.cli import main
 from bot.errors import GitFailed
 from bot.git import REMOTE_PREFIX
@@ -22,7 +22,7 @@ from bot.queue.executors import RQExecutor
 from bot.repoconfig import MergePolicy, RepoConfig
 from bot.settings import Settings
 from bot.steering import CommandContext, execute
-from bot.worker import implement, merge, reconcile
+from bot.worker import implement, merge
 from tests.support.model_server import Turn
 from tests.worker.bed import BOT, REPO, Bed, Recorder, finish, steps, wait_checks, write
 
@@ -185,6 +185,7 @@ def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed, capsys: pytest.
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     waiting = bed.add_task("Add item w", ["test -f items/w.txt"], ["items/w.txt"])
     _, pr_number = _implement(bed, "Add item y", "items/y.txt", "item y\n")
+    assert bed.hub.hub.ci.drain(timeout=90)  # CI ran (a commit with no check yet also reads as green)
     wait_checks(bed, bed.forge().get_pr(pr_number).head_sha, "success")
     bed.conn.flushdb()  # Redis lost
     forge = bed.forge()

@@ -1,5 +1,5 @@
 """Goals: an issue labelled `<prefix>:goal` (opened with it, or labelled later) is planned; an edit of
-a goal's title or body is checked.
+a goal's title or body is checked; a goal whose `<prefix>:paused` label a person removes dispatches again.
 
 Any prefix is routed (the web process cannot read the repository's `label_prefix`); the plan
 job plans only an issue that carries the repository's own goal label, and only once the person
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bot.ledger.goaltext import digest
-from bot.ledger.labels import Kind, kind_of_label
+from bot.ledger.labels import Kind, State, kind_of_label, state_of_label
 from bot.queue.kinds import JobRequest
 from webhooks.event import Event, labelled
 from webhooks.payload import Fields
@@ -48,3 +48,11 @@ def on_issues_edited(event: Event) -> Iterator[JobRequest]:
     yield event.job("goal_edited", number=issue.integer("number"), sender=event.sender.get("login", ""),
                     text_sha256=digest(issue.optional_text("title"), issue.optional_text("body")),
                     edited_at=issue.optional_text("updated_at") or "")
+
+
+@router.register("issues", action="unlabeled")
+def on_issues_unlabeled(event: Event) -> Iterator[JobRequest]:
+    payload = Fields(event.payload)
+    label, issue = payload.obj("label"), payload.obj("issue")
+    if state_of_label(label.optional_text("name") or "") == State.PAUSED and labelled(issue, Kind.GOAL):
+        yield event.repo_job("dispatch_repo")  # resumed by hand rather than with `/orchestra resume`

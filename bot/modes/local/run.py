@@ -1,30 +1,76 @@
-"""One local run: start the embedded stack, file the goal, follow it until it closes or stalls, fetch the result."""
+"""One local run: start the embedded stack, file the goal, follow it until it closes or stalls, fetch the result.
+
+How a run ends (docs/local-mode.md): exit 0 when the goal closes. Once nothing runs (no job, no
+CI run, no webhook in flight) and the goal has not changed, the run sweeps (bot/reconcile.py:
+whatever a lost trigger left undone is submitted); when the sweep finds nothing and the goal
+stays the same for `Pacing.stall_s` more, the run judges (bot/modes/local/verdict.py): a PR left
+for the person to merge keeps it waiting; anything else is stuck, and the run exits 1 naming
+each stuck issue, its state and why — well within 30 s of the last movement.
+
+How often it looks (the person's token pays): a look is two conditional requests (304s cost
+nothing on GitHub or localhub's budget); the interval starts at `min_s` after a change and
+doubles while nothing changes, up to `busy_max_s` while jobs run and `idle_max_s` while nothing
+does, and stretches when the token's remaining budget runs low. Local signals (a job ending, a
+webhook delivered) are free and wake the loop at once.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rq import Queue
 from rq.registry import StartedJobRegistry
 
+from bot.forge.client import Forge
 from bot.modes.local.preflight import local_preflight
 from bot.modes.local.progress import Display
 from bot.modes.local.result import RunSummary, fetch_result, summarise
 from bot.modes.local.session import LocalExecutor, LocalOptions, LocalSession
-from bot.modes.local.snapshot import Snapshot, take_snapshot
+from bot.modes.local.snapshot import Snapshot, Watcher
+from bot.modes.local.verdict import Verdict, judge
 from bot.queue.executors import RQExecutor
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Seconds between two looks at the forge.
-POLL_S = 0.5
-#: Nothing moving (no job, no CI, no delivery, no task ready/working/in review) for this long: stalled.
-STALL_S = 8.0
+
+class RunClock:
+    """The run's sense of time. With `speed` > 1 its waits pass faster than real time (a test of an
+    hour-long wait): only the waits — the work between them (looks, sweeps) takes its real time."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        self.speed = speed
+        self._skipped = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() + self._skipped
+
+    def wait(self, seconds: float, wake: Callable[[], bool], check_every_s: float = 0.2) -> None:
+        """Pass `seconds` of run time, or less when `wake()` turns true (checked every `check_every_s` real seconds)."""
+        speed = max(1.0, self.speed)
+        start, budget = time.monotonic(), seconds / speed
+        while (spent := time.monotonic() - start) < budget and not wake():
+            time.sleep(min(check_every_s, budget - spent))
+        self._skipped += (time.monotonic() - start) * (speed - 1)
+
+
+@dataclass
+class Pacing:
+    """How often the run looks at the forge and when it judges that it stands still."""
+
+    min_s: float = 1.0
+    busy_max_s: float = 5.0
+    idle_max_s: float = 20.0
+    #: After a sweep that found nothing, unchanged and idle this long: judge.
+    stall_s: float = 8.0
+    #: Below this share of the person's hourly budget, looks are spread over the time to the reset.
+    low_budget: float = 0.2
+    clock: RunClock = field(default_factory=RunClock)
 
 
 @dataclass(frozen=True)
@@ -56,25 +102,97 @@ def jobs_idle(session: LocalSession) -> bool:
     return True
 
 
-def follow(session: LocalSession, goal: int, display: Display, deadline: float) -> tuple[Snapshot, str]:
-    """Watch the goal until it closes (problem ""), the deadline passes, or the work stalls."""
+def local_signal(session: LocalSession) -> tuple[int, bool]:
+    """What the run can see for free: webhooks delivered so far, and whether jobs are idle."""
+    return session.hub.metrics.snapshot()["webhooks"]["total"], jobs_idle(session)
+
+
+@dataclass
+class Follower:
+    """The loop of `follow`: its state between two looks."""
+
+    session: LocalSession
+    watcher: Watcher
+    display: Display
+    pacing: Pacing
+    interval: float = 0.0
+    quiet_since: float | None = None
+    swept_clean: bool = False
+    last_sweep: float = 0.0
+    waiting_said: tuple[str, ...] = ()
+    previous: Snapshot | None = None
+
+    def look(self, fresh_usage: bool = False) -> tuple[Snapshot, bool]:
+        snapshot = self.watcher.take(fresh_usage)
+        changed, self.previous = snapshot != self.previous, snapshot
+        self.display.update(snapshot)
+        return snapshot, changed
+
+    def step(self, snapshot: Snapshot, changed: bool, idle: bool) -> str | None:
+        """After a look: sweep when due or newly quiet, judge when quiet long enough after a sweep
+        that found nothing; the problem that ends the run, else None."""
+        clock = self.pacing.clock
+        now = clock.now()
+        if changed or not idle:
+            self.quiet_since, self.swept_clean = None, False
+        elif self.quiet_since is None:
+            self.quiet_since = now
+        newly_quiet = self.quiet_since is not None and not self.swept_clean
+        if newly_quiet or now - self.last_sweep >= self.session.settings.sweep_interval_s:
+            self.last_sweep = now
+            if not self.session.sweep_now():  # it submitted or repaired something: that is movement
+                self.quiet_since, self.swept_clean = None, False
+            elif newly_quiet:
+                self.quiet_since, self.swept_clean = clock.now(), True
+            return None
+        if self.quiet_since is None or now - self.quiet_since < self.pacing.stall_s:
+            return None
+        verdict = judge(self.watcher.forge, self.session.config_in_effect, snapshot)
+        if verdict.is_stuck:
+            return verdict.problem()
+        self._say_waiting(verdict)
+        return None
+
+    def _say_waiting(self, verdict: Verdict) -> None:
+        said = tuple(verdict.waiting + verdict.stuck)
+        if said != self.waiting_said:
+            self.waiting_said = said
+            self.display.message("Waiting for you:\n  " + "\n  ".join(said))
+
+    def next_interval(self, changed: bool, idle: bool, forge: Forge) -> float:
+        pacing = self.pacing
+        top = pacing.idle_max_s if idle else pacing.busy_max_s
+        self.interval = pacing.min_s if changed else min(top, max(pacing.min_s, self.interval * 2))
+        remaining, limit, reset = forge.rate_left
+        if limit > 0 and 0 <= remaining < limit * pacing.low_budget:
+            spread = 2 * max(0.0, reset - time.time()) / max(1, remaining)  # two requests a look
+            self.interval = max(self.interval, spread)
+        return self.interval
+
+
+def follow(session: LocalSession, goal: int, display: Display, deadline: float,
+           pacing: Pacing | None = None) -> tuple[Snapshot, str]:
+    """Watch the goal until it closes (problem ""), the deadline passes, or nothing can move without a person."""
+    pacing = pacing or Pacing()
     forge = session.person_forge()
-    stalled_since: float | None = None
+    follower = Follower(session, Watcher(forge, session.config_in_effect, goal), display, pacing,
+                        last_sweep=pacing.clock.now())
     while True:
-        snapshot = take_snapshot(forge, session.config, goal)
-        display.update(snapshot)
+        snapshot, changed = follower.look()
         if snapshot.closed:
-            return snapshot, ""
-        now = time.monotonic()
-        if now > deadline:
-            return snapshot, "the deadline passed before the goal closed"
-        if not snapshot.moving and jobs_idle(session):
-            stalled_since = stalled_since or now
-            if now - stalled_since >= STALL_S:
-                return snapshot, stall_reason(snapshot)
-        else:
-            stalled_since = None
-        time.sleep(POLL_S)
+            return follower.look(fresh_usage=True)[0], ""
+        if pacing.clock.now() > deadline:
+            return follower.look(fresh_usage=True)[0], "the deadline passed before the goal closed"
+        signal = local_signal(session)
+        problem = follower.step(snapshot, changed, signal[1])
+        if problem is not None:
+            return follower.look(fresh_usage=True)[0], problem
+        interval = follower.next_interval(changed, signal[1], forge)
+        pacing.clock.wait(interval, _changed_from(session, signal))
+
+
+def _changed_from(session: LocalSession, seen: tuple[int, bool]) -> Callable[[], bool]:
+    return lambda: local_signal(session) != seen
 
 
 def log_to_file(path: Path) -> logging.Handler:
@@ -88,20 +206,11 @@ def log_to_file(path: Path) -> logging.Handler:
     return handler
 
 
-def stall_reason(snapshot: Snapshot) -> str:
-    stuck = snapshot.needs_human()
-    if stuck:
-        numbers = ", ".join(f"#{task.number}" for task in stuck)
-        return f"the work stopped: {numbers} need a person (see their last comments)"
-    if not snapshot.tasks:
-        return "the planner produced no tasks (see the comments on the goal)"
-    return "the work stopped with tasks still open and nothing running (see the goal's status comment)"
-
-
 def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Display,
-              timeout_s: float = 3600.0) -> RunSummary:
+              timeout_s: float = 3600.0, pacing: Pacing | None = None) -> RunSummary:
     """Run the goal on the repository in `options`; the summary (its `ok` says whether the goal closed)."""
-    started = time.monotonic()
+    pacing = pacing or Pacing()
+    started, clock_start = time.monotonic(), pacing.clock.now()
     local_preflight(options, settings)  # git, the repo, Redis (--redis), every role's model: before anything starts
     session = LocalSession(options, settings)
     display.message(f"Importing {session.repo_path} (branch {session.default_branch}) into localhub; "
@@ -117,7 +226,7 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
                             f"merged. Merge one with\n  {session.merge_hint()}")
         number = session.file_goal(goal.title, goal.body)
         display.message(f"Goal #{number} filed: {session.repo_url}/issues/{number}")
-        snapshot, problem = follow(session, number, display, started + timeout_s)
+        snapshot, problem = follow(session, number, display, clock_start + timeout_s, pacing)
         branch = commit = None
         if not problem:
             branch, commit = fetch_result(session, number)
@@ -125,7 +234,7 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
                 session.executor.drain(timeout=30)
             finished = True
         else:
-            problem = f"{problem}. localhub pages while it ran: {session.repo_url}/issues/{number}"
+            problem = f"{problem}\nlocalhub pages while it ran: {session.repo_url}/issues/{number}"
         return summarise(session, snapshot, time.monotonic() - started, branch, commit, problem)
     finally:
         display.close()

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from github import Auth, Github
+from github import Auth
+from github.GithubException import GithubException
 from pydantic import SecretStr
 
 from bot import jobs
@@ -28,7 +29,7 @@ from bot.forge.retry import RetryPolicy
 from bot.modes import demo
 from bot.modes.local import userrepo
 from bot.queue.executors import InlineExecutor, RQExecutor
-from bot.queue.kinds import Executor
+from bot.queue.kinds import Executor, JobRequest
 from bot.repoconfig import RepoConfig
 from bot.runtime import ConfigOverlay, Runtime
 from bot.settings import Role, RoleModels, Settings
@@ -44,6 +45,8 @@ PERSON = "you"
 BOT = "orchestra-bot"
 #: Forge calls in-process need no pause between writes (localhub has no secondary limits to respect).
 LOCAL_POLICY = RetryPolicy(write_spacing_s=None)
+#: A failed in-process job runs again after these pauses (up to its kind's retries), as RQ retries.
+LOCAL_RETRY_DELAYS = (1.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,11 @@ class LocalOptions:
     state_dir: Path | None = None
     ci_command: str | None = None
     repo_name: str | None = None
+    #: localhub's injected faults (`--fault-rate` of `orchestra localhub serve`): a share of API calls
+    #: answer 502 or a secondary rate limit; `fault_after_share` of them hit writes after they applied.
+    fault_rate: float = 0.0
+    fault_seed: int = 0
+    fault_after_share: float = 0.0
 
 
 class LocalExecutor(InlineExecutor):
@@ -99,6 +107,8 @@ class LocalSession:
     repo_full_name: str = field(init=False)
     default_branch: str = field(init=False)
     config: RepoConfig = field(init=False)
+    #: The committed config with this run's `--merge` laid over it (what the jobs see).
+    config_in_effect: RepoConfig = field(init=False)
     ci_command: str | None = field(init=False, default=None)
     ci_source: str = field(init=False, default="")
     hub: LocalHub = field(init=False)
@@ -114,6 +124,8 @@ class LocalSession:
         self.repo_path = userrepo.check_repo(self.options.repo)
         self.default_branch = userrepo.current_branch(self.repo_path)
         self.config = userrepo.read_config(self.repo_path)
+        overlay = merge_overlay(self.options.merge)
+        self.config_in_effect = overlay(self.config) if overlay is not None else self.config
         if self.options.ci_command:
             self.ci_command, self.ci_source = self.options.ci_command, "--ci"
         else:
@@ -128,8 +140,11 @@ class LocalSession:
     def start(self) -> LocalSession:
         """Start localhub with the imported repo, the webhook app, the executor and (with --redis) the workers."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        options = self.options
         self.hub = LocalHub(HubConfig(state_dir=self.state_dir / "localhub",
-                                      users={PERSON: self.person_token, BOT: self.bot_token})).start()
+                                      users={PERSON: self.person_token, BOT: self.bot_token},
+                                      fault_rate=options.fault_rate, fault_seed=options.fault_seed,
+                                      fault_after_share=options.fault_after_share)).start()
         try:
             self._start_stack()
         except BaseException:
@@ -226,16 +241,19 @@ class LocalSession:
         return Forge(self.repo_full_name, Auth.Token(self.person_token), api_url=self.hub.api_url,
                      server_url=self.hub.url, bot_login=BOT, policy=LOCAL_POLICY)
 
-    def person_github(self) -> Github:
-        return Github(base_url=self.hub.api_url, auth=Auth.Token(self.person_token), retry=None,
-                      seconds_between_requests=0, seconds_between_writes=0)
-
     def _grant_bot_write(self) -> None:
+        """Make the bot a collaborator (idempotent, so retried like any forge call)."""
         owner, _, name = self.repo_full_name.partition("/")
-        response = requests.put(f"{self.hub.api_url}/repos/{owner}/{name}/collaborators/{BOT}",
-                                json={"permission": "admin"}, timeout=10,
-                                headers={"Authorization": f"token {self.person_token}"})
-        response.raise_for_status()
+
+        def grant() -> None:
+            response = requests.put(f"{self.hub.api_url}/repos/{owner}/{name}/collaborators/{BOT}",
+                                    json={"permission": "admin"}, timeout=10,
+                                    headers={"Authorization": f"token {self.person_token}"})
+            if response.status_code >= 500 or response.status_code in (403, 429):
+                raise GithubException(response.status_code, response.text, dict(response.headers))
+            response.raise_for_status()
+
+        LOCAL_POLICY.call("grant the bot write access", grant)
 
     def _settings(self) -> Settings:
         base = self.base_settings
@@ -250,7 +268,7 @@ class LocalSession:
     def _executor(self) -> Executor:
         if self.options.redis_url:
             return RQExecutor.from_url(self.options.redis_url)
-        return LocalExecutor(workers=max(1, self.options.workers))
+        return LocalExecutor(workers=max(1, self.options.workers), retry_delays=LOCAL_RETRY_DELAYS)
 
     # -- RQ workers (`--redis`) ---------------------------------------------------------------
     def worker_env(self) -> dict[str, str]:
@@ -281,12 +299,25 @@ class LocalSession:
 
     # -- the goal ---------------------------------------------------------------------------
     def file_goal(self, title: str, body: str) -> int:
-        """File the goal as the person, labelled `<prefix>:goal`; its number."""
+        """File the goal as the person, labelled `<prefix>:goal`; its number (retried; never filed twice)."""
         if not title.strip():
             raise ConfigError("the goal is empty: pass --goal TEXT or --goal-file FILE")
-        repo = self.person_github().get_repo(self.repo_full_name)
-        issue = repo.create_issue(title=title.strip()[:250], body=body, labels=[self.config.label("goal")])
-        return int(issue.number)
+        issue = self.person_forge().create_issue(title.strip()[:250], body, [self.config.label("goal")])
+        return issue.number
+
+    # -- the sweep --------------------------------------------------------------------------
+    def sweep_job(self) -> JobRequest:
+        return JobRequest.make("sweep", repo=self.repo_full_name, installation_id=None)
+
+    def sweep_now(self) -> bool:
+        """Sweep in this thread (the run's timer, and whenever the run turns quiet); True when the sweep
+        found nothing to submit or repair."""
+        try:
+            report = self.runtime.perform(self.sweep_job())
+        except Exception:  # the forge failed past its retries: not quiet, the next look sweeps again
+            log.exception("the sweep of %s failed", self.repo_full_name)
+            return False
+        return bool(report is not None and report.quiet)
 
 
 def _repo_slug(name: str) -> str:

@@ -4,30 +4,32 @@ The forge is the source of truth: task states are the task issues' labels, merge
 PRs' state, conflicts resolved and CI fixes are the counters the worker keeps in each PR
 body's `orchestra:attempts` marker, and tokens/cost are that marker's per-role usage plus the
 planner's own usage in the goal's status comment (`orchestra:planner` marker).
+
+A look costs two conditional requests through the forge client's verbs (so retried, paced and
+answered 304 — free — when nothing changed): one list of every issue and one of every PR. The
+planners' status comments (their token use) are read again only when one of the lists changed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from bot.forge.client import Forge
+from bot.forge.types import Issue, PullSummary
 from bot.ledger import attempts
-from bot.ledger.labels import Kind, State, label_name, state_from_labels
+from bot.ledger.labels import State, state_from_labels
 from bot.ledger.record import load_record
 from bot.ledger.taskbody import parse_task_body, task_number_from_branch
 from bot.repoconfig import RepoConfig
 
 #: How a task's state is shown once its issue is closed.
 DONE, CLOSED = "done", "closed"
-#: States in which something is still moving (a job, CI or a person's review).
-MOVING = frozenset({State.READY.value, State.WORKING.value, State.REVIEW.value})
 
 
 @dataclass(frozen=True)
 class TaskRow:
-    """One task of the goal."""
+    """One task (or sub-goal) of the goal."""
 
     number: int
     key: str
@@ -37,6 +39,7 @@ class TaskRow:
     pr_state: str | None = None  # open | merged | closed
     ci_fixes: int = 0
     conflicts: int = 0
+    depends_on: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class Snapshot:
     tasks: tuple[TaskRow, ...] = ()
     tokens: int = 0
     cost_usd: float = 0.0
+    #: The goal's sub-goals (their own tasks are in `tasks`).
+    subgoals: tuple[TaskRow, ...] = ()
 
     @property
     def closed(self) -> bool:
@@ -78,13 +83,12 @@ class Snapshot:
     def open_tasks(self) -> list[TaskRow]:
         return [task for task in self.tasks if task.state not in (DONE, CLOSED)]
 
-    @property
-    def moving(self) -> bool:
-        """True while some open task is ready, being worked on or in review."""
-        return any(task.state in MOVING for task in self.open_tasks)
-
     def needs_human(self) -> list[TaskRow]:
         return [task for task in self.open_tasks if task.state == State.NEEDS_HUMAN.value]
+
+    def row(self, number: int) -> TaskRow | None:
+        """The task or sub-goal `number`, if it is one of this goal's."""
+        return next((t for t in (*self.tasks, *self.subgoals) if t.number == number), None)
 
 
 def read_attempts(body: str | None) -> tuple[int, int, int, float]:
@@ -93,7 +97,7 @@ def read_attempts(body: str | None) -> tuple[int, int, int, float]:
     return found.ci_fix, found.conflict, found.total_tokens, found.total_usd
 
 
-def _goal_numbers(issues: list[Any], goal: int) -> set[int]:
+def _goal_numbers(issues: list[Issue], goal: int) -> set[int]:
     """The goal and its sub-goals (tasks of kind `subgoal`, at any depth)."""
     goals = {goal}
     changed = True
@@ -107,41 +111,68 @@ def _goal_numbers(issues: list[Any], goal: int) -> set[int]:
     return goals
 
 
-def _state(issue: Any, prefix: str) -> str:
+def _state(issue: Issue, prefix: str) -> str:
     if issue.state == "closed":
         return DONE if issue.state_reason in (None, "completed") else CLOSED
     state = state_from_labels(prefix, issue.labels)
     return state.value if state is not None else State.WAITING.value
 
 
-def take_snapshot(forge: Forge, config: RepoConfig, goal: int) -> Snapshot:
-    """Read the goal, its tasks (sub-goals' tasks included), their PRs and the usage records."""
-    prefix = config.label_prefix
-    goal_issue = forge.get_issue(goal)
-    issues = forge.list_issues([label_name(prefix, Kind.TASK)], state="all")
-    issues += [i for i in forge.list_issues([label_name(prefix, Kind.GOAL)], state="all") if i.number != goal]
-    goals = _goal_numbers(issues, goal)
-    pulls: dict[int, Any] = {}
-    for found in forge.repo.get_pulls(state="all"):
-        number = task_number_from_branch(found.head.ref)
-        if number is not None and (number not in pulls or found.state == "open"):
-            pulls[number] = found
-    rows, tokens, cost = [], 0, 0.0
+@dataclass
+class Watcher:
+    """Looks at one goal again and again, paying for what changed only."""
+
+    forge: Forge
+    config: RepoConfig
+    goal: int
+    _lists: tuple[list[Issue], list[PullSummary]] | None = None
+    _usage: dict[int, tuple[int, float]] = field(default_factory=dict)
+
+    def take(self, fresh_usage: bool = False) -> Snapshot:
+        """The goal now (`fresh_usage`: read the planners' token use even when nothing else changed)."""
+        issues = self.forge.list_issues(state="all")
+        pulls = self.forge.list_prs(state="all")
+        changed = self._lists != (issues, pulls)
+        self._lists = (issues, pulls)
+        by_number = {issue.number: issue for issue in issues}
+        goal = by_number.get(self.goal) or self.forge.get_issue(self.goal)
+        goals = _goal_numbers(issues, self.goal)
+        if changed or fresh_usage or set(self._usage) != goals:
+            self._usage = {number: _planner_usage(self.forge, number) for number in goals}
+        return _snapshot(self.config, goal, issues, pulls, goals, self._usage)
+
+
+def _snapshot(config: RepoConfig, goal: Issue, issues: list[Issue], pulls: list[PullSummary], goals: set[int],
+              usage: dict[int, tuple[int, float]]) -> Snapshot:
+    by_task: dict[int, PullSummary] = {}
+    for listed in pulls:
+        number = task_number_from_branch(listed.head_ref)
+        if number is not None and (number not in by_task or listed.state == "open"):
+            by_task[number] = listed
+    rows, subgoals, tokens, cost = [], [], 0, 0.0
     for issue in sorted(issues, key=lambda i: i.number):
         spec = parse_task_body(issue.body)
-        if spec is None or spec.goal not in goals or spec.kind == "subgoal" or issue.is_pull:
+        if spec is None or spec.goal not in goals:
             continue
-        pull = pulls.get(issue.number)
+        pull = by_task.get(issue.number)
         fixes, conflicts, used, spent = read_attempts(pull.body if pull is not None else None)
+        pr_state = None if pull is None else ("merged" if pull.merged else pull.state)
+        row = TaskRow(issue.number, spec.key, issue.title, _state(issue, config.label_prefix),
+                      pull.number if pull is not None else None, pr_state, fixes, conflicts, tuple(spec.depends_on))
+        if spec.kind == "subgoal":
+            subgoals.append(row)
+            continue
         tokens, cost = tokens + used, cost + spent
-        pr_state = None if pull is None else ("merged" if pull.merged_at is not None else pull.state)
-        rows.append(TaskRow(issue.number, spec.key, issue.title, _state(issue, prefix),
-                            pull.number if pull is not None else None, pr_state, fixes, conflicts))
-    for number in goals:
-        used, spent = _planner_usage(forge, number)
-        tokens, cost = tokens + used, cost + spent
-    return Snapshot(goal, goal_issue.title, goal_issue.state, tuple(goal_issue.labels), tuple(rows),
-                    tokens, round(cost, 6))
+        rows.append(row)
+    tokens += sum(used for used, _ in usage.values())
+    cost += sum(spent for _, spent in usage.values())
+    return Snapshot(goal.number, goal.title, goal.state, tuple(goal.labels), tuple(rows), tokens, round(cost, 6),
+                    tuple(subgoals))
+
+
+def take_snapshot(forge: Forge, config: RepoConfig, goal: int) -> Snapshot:
+    """Read the goal, its tasks (sub-goals' tasks included), their PRs and the usage records, once."""
+    return Watcher(forge, config, goal).take()
 
 
 def _planner_usage(forge: Forge, goal: int) -> tuple[int, float]:
