@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "at API/app-manifests/CODE/conversions. It then checks that the key works (GET API/app).\n"
                     "\n"
                     "It writes two files, each mode 0600: the private key (--key-file) and the settings "
-                    "(--env-file): ORCHESTRA_APP_ID, ORCHESTRA_APP_CLIENT_ID, ORCHESTRA_WEBHOOK_SECRET, "
+                    "(--env-file): ORCHESTRA_APP_ID, ORCHESTRA_WEBHOOK_SECRET, "
                     "ORCHESTRA_PRIVATE_KEY_PATH (the key file, relative to .env's folder), ORCHESTRA_BOT_LOGIN "
                     "(SLUG[bot]), ORCHESTRA_API_URL and ORCHESTRA_SERVER_URL (when not github.com) and, when "
                     ".env has none, ORCHESTRA_REDIS_PASSWORD (random). The key itself never goes into .env. "

@@ -10,7 +10,8 @@ The steps (docs/deploy.md, step 1):
 3. The server redirects the browser to `/callback?code=CODE&state=STATE`. A callback whose state
    differs is refused and the command keeps waiting.
 4. The code becomes the App (`POST API/app-manifests/CODE/conversions`): its id, slug, private key,
-   webhook secret and client id.
+   webhook secret, client id and client secret. The orchestra uses no OAuth: the client's id and
+   secret are not kept (the App's settings page shows the id and makes new secrets).
 5. The key is written to its own file (mode 0600) and the settings to `.env` (mode 0600): the App
    id, the webhook secret, the key's path, the bot's login — never the key itself. Existing files
    are left alone unless `force` (then the App's lines of `.env` are replaced, the others kept).
@@ -216,8 +217,7 @@ def convert(api: str, code: str, timeout_s: float = HTTP_TIMEOUT_S) -> AppCreden
 
 def env_settings(app: AppCredentials, request: AppRequest) -> dict[str, str]:
     """The lines this command owns in `.env` (the App's; the forge's when it is not github.com)."""
-    values = {"ORCHESTRA_APP_ID": str(app.app_id), "ORCHESTRA_APP_CLIENT_ID": app.client_id,
-              "ORCHESTRA_WEBHOOK_SECRET": app.webhook_secret or "",
+    values = {"ORCHESTRA_APP_ID": str(app.app_id), "ORCHESTRA_WEBHOOK_SECRET": app.webhook_secret or "",
               "ORCHESTRA_PRIVATE_KEY_PATH": path_setting(request.key_file, request.env_file),
               "ORCHESTRA_BOT_LOGIN": app.bot_login}
     server, api = public(request.server), public(request.api)
