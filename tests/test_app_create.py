@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import queue
+import socket
 import stat
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import pytest
 import requests
 
 from bot.cli import main
+from bot.cli.app_cmd import graphical
 from bot.errors import ConfigError, ForgeError
 from bot.forge.auth import forge_for, installation_for
 from bot.modes.appfiles import merged_env
@@ -291,3 +293,18 @@ def test_a_new_env_file_gets_a_redis_password_and_model_lines() -> None:
                              {"ORCHESTRA_APP_ID": "7", "ORCHESTRA_BOT_LOGIN": "b[bot]"})
     assert again == "ORCHESTRA_APP_ID=7\nX=1\nORCHESTRA_REDIS_PASSWORD=p\nORCHESTRA_BOT_LOGIN=b[bot]\n"
     assert keys == ["ORCHESTRA_APP_ID", "ORCHESTRA_BOT_LOGIN"]
+
+
+def test_a_browser_is_opened_only_where_it_shows_a_window() -> None:
+    assert graphical({"DISPLAY": ":0"}, "linux") and graphical({"BROWSER": "firefox"}, "linux")
+    assert graphical({}, "darwin") and not graphical({}, "linux")  # over SSH: no text browser in the terminal
+
+
+def test_a_taken_port_is_one_clear_line(localhub: LocalhubHandle, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"cannot serve the page on 127.0.0.1:{port}: .*--port"):
+            create_app(_request(localhub, tmp_path, port=port), io.StringIO())
+    assert localhub.hub.config.app is None and not (tmp_path / ".env").exists()

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import webbrowser
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.cli.helptext import add_command
@@ -34,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "printed. Exits 0 when the files were written, 2 otherwise.",
         variables=(("ORCHESTRA_SERVER_URL", f"the forge's web root when --server is not given (default {GITHUB})"),
                    ("ORCHESTRA_API_URL", "its REST root when neither --api-url nor --server is given"),
-                   ("BROWSER", "the browser to open the page in (Python's webbrowser module)")),
+                   ("BROWSER", "the browser to open the page in (Python's webbrowser module)"),
+                   ("DISPLAY, WAYLAND_DISPLAY", "a display to open a browser on (without one and without "
+                                                "BROWSER, the address is only printed)")),
         note="Then: install the App (the command prints its link), fill in the models in .env, and run "
              "`docker compose up -d` (docs/deploy.md).",
     )
@@ -61,10 +64,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--port", type=int, default=0,
                         help="the local page's port on 127.0.0.1, e.g. to forward it over SSH (default: a free one)")
     create.add_argument("--no-browser", action="store_true",
-                        help="only print the page's address, do not open a browser (default: open it)")
+                        help="only print the page's address, do not open a browser (default: open it when "
+                             "this session has a display, or BROWSER is set)")
     create.add_argument("--timeout", type=float, default=WAIT_S, metavar="SECONDS",
                         help=f"how long to wait for the App to be created (default: {WAIT_S:g})")
     create.set_defaults(func=app_create_command)
+
+
+def graphical(env: Mapping[str, str] | None = None, platform: str = sys.platform) -> bool:
+    """True when opening a browser shows a window: a display, macOS, Windows, or an explicit BROWSER.
+    Elsewhere Python's webbrowser would run a text browser in this very terminal (lynx, w3m)."""
+    env = os.environ if env is None else env
+    return bool(env.get("BROWSER") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")) or platform in (
+        "darwin", "win32")
 
 
 def app_create_command(args: argparse.Namespace) -> int:
@@ -75,6 +87,10 @@ def app_create_command(args: argparse.Namespace) -> int:
         manifest_path=args.manifest, server_url=server, api_url=api_url, org=args.org,
         webhook_url=args.webhook_url, name=args.name, env_file=args.env_file, key_file=args.key_file,
         force=args.force, port=args.port, wait_s=args.timeout)
-    result = create_app(request, sys.stdout, None if args.no_browser else webbrowser.open)
+    opener = None if args.no_browser or not graphical() else webbrowser.open
+    if opener is None and not args.no_browser:
+        print("(No browser opened: this session has no display. Open the address in a browser on this machine, "
+              "or forward the port: ssh -L PORT:127.0.0.1:PORT with --port PORT.)")
+    result = create_app(request, sys.stdout, opener)
     print(report(result))
     return 0

@@ -242,9 +242,10 @@ def verify(app: AppCredentials, api: str, timeout_s: float = HTTP_TIMEOUT_S) -> 
         token = app_jwt(str(app.app_id), app.pem)
         response = requests.get(f"{api}/app", timeout=timeout_s, headers={
             "Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
-    except (requests.RequestException, ValueError) as exc:
+        accepted = response.status_code == 200 and response.json().get("id") == app.app_id
+    except (requests.RequestException, ValueError, AttributeError) as exc:
         return f"could not check the key ({type(exc).__name__}); `orchestra doctor` checks it later"
-    if response.status_code == 200 and response.json().get("id") == app.app_id:
+    if accepted:
         return f"the key signs a JWT that {public(api)}/app accepts (App id {app.app_id})"
     return f"{public(api)}/app refused the key's JWT (HTTP {response.status_code}); run `orchestra doctor` once it is installed"
 
@@ -258,7 +259,11 @@ def create_app(request: AppRequest, out: TextIO, open_browser: Callable[[str], o
     check_values({"ORCHESTRA_PRIVATE_KEY_PATH": path_setting(request.key_file, request.env_file)})
     _check_url(request.server, "--server")
     manifest = load_manifest(request)
-    page = LocalPage(request.host, request.port, secrets.token_urlsafe(24))
+    try:
+        page = LocalPage(request.host, request.port, secrets.token_urlsafe(24))
+    except OSError as exc:
+        raise ConfigError(f"cannot serve the page on {request.host}:{request.port}: {exc.strerror}; pass another "
+                          "--port, or 0 for a free one") from None
     try:
         manifest["redirect_url"] = page.callback_url
         page.serve(form_page(manifest, f"{request.form_url}?state={page.state}", public(request.server)))
