@@ -275,6 +275,7 @@ def test_a_real_browser_follows_the_page_to_the_end(localhub: LocalhubHandle, br
     result = run.result()
     assert isinstance(result, AppResult), result
     assert token not in (tmp_path / ".env").read_text() + report(result) + run.printed.getvalue()
+    assert result.verified.startswith("the key signs a JWT that") and result.app.owner == "alice"
     assert _parse_env(tmp_path / ".env")["ORCHESTRA_SERVER_URL"] == localhub.url
 
 

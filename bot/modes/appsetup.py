@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 import yaml
@@ -72,10 +72,12 @@ class AppRequest:
 
     @property
     def api(self) -> str:
-        """The REST root: the one given, api.github.com for github.com, else SERVER/api/v3 (GHES, localhub)."""
+        """The REST root: the one given, api.github.com for github.com, else SERVER/api/v3 (GHES, localhub).
+        A login in the server's URL is the browser's, for the form: the API calls never carry it."""
         if self.api_url:
             return self.api_url.rstrip("/")
-        return GITHUB_API if public(self.server) == GITHUB else f"{self.server}/api/v3"
+        server = public(self.server)
+        return GITHUB_API if server == GITHUB else f"{server}/api/v3"
 
     @property
     def form_url(self) -> str:
@@ -151,7 +153,8 @@ def load_manifest(request: AppRequest) -> dict[str, Any]:
         _check_url(request.webhook_url, "--webhook-url")
         hook.update(url=request.webhook_url, active=True)
     hook_url = str(hook.get("url") or "")
-    if hook.get("active", True) and _host(hook_url).endswith(PLACEHOLDER_HOST):
+    host = _host(hook_url)
+    if hook.get("active", True) and (host == PLACEHOLDER_HOST or host.endswith("." + PLACEHOLDER_HOST)):
         raise ConfigError(f"the manifest's webhook URL is the placeholder {hook_url}: pass --webhook-url "
                           "https://YOUR-HOST/webhook (where `orchestra serve` is reachable)")
     manifest["hook_attributes"] = hook
@@ -199,7 +202,7 @@ def failed_page(error: OrchestraError) -> str:
 
 def convert(api: str, code: str, timeout_s: float = HTTP_TIMEOUT_S) -> AppCredentials:
     """Trade the redirect's code for the App's credentials (`POST /app-manifests/{code}/conversions`)."""
-    url = f"{api}/app-manifests/{code}/conversions"
+    url = f"{api}/app-manifests/{quote(code, safe='')}/conversions"
     try:
         response = requests.post(url, headers={"Accept": "application/vnd.github+json"}, timeout=timeout_s)
     except requests.RequestException as exc:
