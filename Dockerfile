@@ -29,5 +29,10 @@ RUN pip install --no-cache-dir ".[dashboard]"
 USER orchestra
 ENV ORCHESTRA_STATE_DIR=/home/orchestra/state
 EXPOSE 8000
+# Liveness of the web process (`orchestra serve`): GET /healthz answers. The probe is a small module, not
+# the `orchestra` CLI, which loads the model SDKs and takes seconds of CPU to start. docker-compose.yml
+# gives the worker and the dashboard probes of their own (python -m bot.modes.health worker | web --url).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "bot.modes.health", "web"]
 ENTRYPOINT ["orchestra"]
 CMD ["--help"]

@@ -1,21 +1,46 @@
 """The deployment files say only true things: docker-compose.yml parses and runs only commands the CLI
-has, secrets stay out of committed files, the Dockerfile ships every package, and action.yml and
-both example workflows agree with `orchestra action` (inputs wired, dispatch input, permissions)."""
+has, secrets stay out of committed files and of the image's build context, the Dockerfile ships every
+package, every healthcheck runs a real probe of a real endpoint (and tells alive from dead), and
+action.yml and both example workflows agree with `orchestra action` (inputs wired, outputs written,
+its own dependencies cached, bubblewrap installed only when missing, dispatch input, permissions)."""
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import threading
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import pytest
+import redis
 import yaml
+from werkzeug.serving import make_server
 
 from bot.cli import build_parser
+from bot.modes import health
 from bot.modes.action import ACTION_ROUTER
+from bot.modes.action_outputs import OUTPUTS
+from bot.modes.appsetup import KEY_FILE
+from bot.queue.executors import InlineExecutor
+from bot.queue.rqworker import OrchestraWorker
+from bot.settings import Settings
+from tests.support.github_output import parse_github_output
+from tests.support.redis_server import PrivateRedis
+from webhooks.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "${ORCHESTRA_REDIS_PASSWORD:?set ORCHESTRA_REDIS_PASSWORD in .env}"
+#: Inputs of action.yml that shape the runner (Python, the cache, bubblewrap), not `orchestra action`.
+SETUP_INPUTS = {"python-version", "cache", "install-bubblewrap"}
 REDIS_URL = f"redis://:{PASSWORD}@redis:6379/0"
 
 
@@ -103,8 +128,11 @@ def test_action_yml_wires_every_input_into_orchestra_action() -> None:
     run = steps[-1]
     assert run["run"].strip() == "orchestra action" and "action" in _cli_commands()
     wired = " ".join(str(v) for v in run["env"].values())
+    setup = " ".join(yaml.safe_dump(step) for step in steps[:-1])
     for name in action["inputs"]:
-        if name != "python-version":
+        if name in SETUP_INPUTS:
+            assert f"inputs.{name}" in setup, f"input {name} changes no setup step"
+        else:
             assert f"inputs.{name}" in wired, f"input {name} reaches no setting"
     assert action["inputs"]["token"]["default"] == "${{ github.token }}"
     assert action["inputs"]["model"]["required"] is True
@@ -128,3 +156,203 @@ def test_example_workflows_fan_out_by_task_and_agree() -> None:
         k: v for k, v in own[True].items() if k != "workflow_run"}
     [own_step] = [s for s in own["jobs"]["orchestra"]["steps"] if s.get("uses") == "./"]
     assert own_step["with"]["token"] == "${{ steps.app-token.outputs.token || github.token }}"
+
+
+def test_action_yml_outputs_are_what_orchestra_action_writes() -> None:
+    action = _yaml("action.yml")
+    [run] = [step for step in action["runs"]["steps"] if step.get("id") == "run"]
+    assert run["run"].strip() == "orchestra action"
+    assert list(action["outputs"]) == list(OUTPUTS)
+    for name, output in action["outputs"].items():
+        assert output["value"] == f"${{{{ steps.run.outputs.{name} }}}}" and output["description"] == OUTPUTS[name]
+    assert "GITHUB_OUTPUT" in _leaf("action").format_help()
+    docs = (ROOT / "docs" / "action.md").read_text()
+    assert all(f"`{name}`" in docs for name in OUTPUTS), "docs/action.md lists every output"
+
+
+def test_action_yml_caches_its_own_dependencies_and_installs_bubblewrap_only_when_missing(tmp_path: Path) -> None:
+    steps = _yaml("action.yml")["runs"]["steps"]
+    [key_step] = [s for s in steps if s.get("id") == "cache-key"]
+    [cache] = [s for s in steps if str(s.get("uses", "")).startswith("actions/cache@")]
+    assert key_step["if"] == cache["if"] == "inputs.cache == 'true'"
+    assert cache["with"]["path"] == "${{ steps.cache-key.outputs.dir }}"
+    assert "steps.cache-key.outputs.hash" in cache["with"]["key"] and "steps.python.outputs.python-version" in (
+        cache["with"]["key"])
+    # The key step, run as the runner runs it: pip's cache folder and the hash of this action's pyproject.toml.
+    output = tmp_path / "github_output"
+    env = {**os.environ, "ORCHESTRA_ACTION_PATH": str(ROOT), "GITHUB_OUTPUT": str(output),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(["bash", "-e", "-c", key_step["run"]], env=env, check=True, timeout=120, capture_output=True)
+    values = parse_github_output(output.read_text())
+    assert values["hash"] == hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    assert Path(values["dir"]).is_absolute()
+
+    [sandbox] = [s for s in steps if "bubblewrap" in s.get("name", "")]
+    assert sandbox["if"].startswith("inputs.install-bubblewrap == 'true'")
+    script = sandbox["run"]
+    assert script.index("if ! command -v bwrap") < script.index("apt-get install")  # only when missing
+    assert "apt-get" not in " ".join(str(s.get("run", "")) for s in steps if s is not sandbox)
+    assert "apparmor_restrict_unprivileged_userns 2>/dev/null)\" = 1" in script  # only when restricted
+
+
+def _leaf(*words: str) -> argparse.ArgumentParser:
+    parser = build_parser()
+    for word in words:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[word]
+    return parser
+
+
+def _dockerfile_healthcheck() -> list[str]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    [line] = [line for line in text.splitlines() if line.startswith("HEALTHCHECK ")]
+    return list(json.loads(line.split(" CMD ", 1)[1]))
+
+
+def _probe(argv: list[str]) -> argparse.Namespace:
+    """The probe a healthcheck runs, parsed by the probe's own parser (a typo fails here)."""
+    assert argv[:3] == ["python", "-m", "bot.modes.health"], argv
+    return health.build_parser().parse_args(argv[3:])
+
+
+def test_every_healthcheck_runs_a_real_probe_of_a_real_endpoint() -> None:
+    web = _probe(_dockerfile_healthcheck())
+    assert web.probe == "web" and urlsplit(web.url).path == "/healthz"
+    app = create_app(Settings(webhook_secret="s"), executor=InlineExecutor())
+    assert app.test_client().get(urlsplit(web.url).path).status_code == 200  # serve's liveness route
+    services = _yaml("docker-compose.yml")["services"]
+    checks = {name: service["healthcheck"] for name, service in services.items()}
+    assert set(checks) == {"web", "worker", "redis", "dashboard"}
+    for name in ("web", "worker", "dashboard"):
+        test = checks[name]["test"]
+        assert test[0] == "CMD", name
+        probe = _probe(test[1:])
+        assert probe.probe == ("worker" if name == "worker" else "web"), name
+        assert checks[name]["start_period"] and checks[name]["interval"], name
+    web_command, dashboard_command = services["web"]["command"], services["dashboard"]["command"]
+    web_url = urlsplit(_probe(checks["web"]["test"][1:]).url)
+    assert (web_url.port, web_url.path) == (int(web_command[web_command.index("--port") + 1]), "/healthz")
+    assert _probe(checks["web"]["test"][1:]).url == web.url  # the compose probe spells out the image's
+    dashboard_url = urlsplit(_probe(checks["dashboard"]["test"][1:]).url)
+    assert dashboard_url.port == int(dashboard_command[dashboard_command.index("--port") + 1])
+    assert "metrics" not in " ".join(checks["worker"]["test"])  # liveness never depends on the metrics port
+    assert checks["redis"]["test"] == ["CMD-SHELL", "redis-cli ping | grep -q PONG"]
+
+
+def test_services_wait_for_a_healthy_redis() -> None:
+    services = _yaml("docker-compose.yml")["services"]
+    for name in ("web", "worker", "dashboard"):
+        assert services[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}, name
+
+
+def test_the_probes_tell_a_live_process_from_a_dead_one(tmp_path: Path) -> None:
+    server = make_server("127.0.0.1", 0, create_app(Settings(webhook_secret="s"), executor=InlineExecutor()))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        assert health.main(["web", "--url", f"{url}/healthz"]) == 0
+        assert health.main(["web", "--url", f"{url}/no-such-page"]) == 1
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert health.main(["web", "--url", f"{url}/healthz"]) == 1  # nothing answers any more
+
+    redis_server = PrivateRedis(tmp_path, password="s3cret")
+    try:
+        env = {"ORCHESTRA_REDIS_URL": redis_server.url}
+        assert health.main(["worker"], env=env) == 1  # Redis answers, but no worker of this host
+        connection = redis.Redis.from_url(redis_server.url)
+        worker = OrchestraWorker(["default"], connection=connection)
+        worker.register_birth()
+        assert health.main(["worker"], env=env) == 0
+        assert health.main(["worker"], env={"ORCHESTRA_REDIS_URL": redis_server.bare_url}) == 1  # NOAUTH
+        worker.register_death()
+        assert health.main(["worker"], env=env) == 1
+    finally:
+        redis_server.stop()
+    assert health.main(["worker"], env=env) == 1  # Redis is gone
+
+
+@pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-cli is not installed")
+def test_the_redis_healthcheck_needs_the_password(tmp_path: Path) -> None:
+    """`redis-cli ping` exits 0 on NOAUTH: the compose healthcheck must look for PONG."""
+    [_, command] = _yaml("docker-compose.yml")["services"]["redis"]["healthcheck"]["test"]
+    redis_server = PrivateRedis(tmp_path, password="s3cret")
+    try:
+        here = command.replace("redis-cli", f"redis-cli -p {redis_server.port}")  # the container's port is 6379
+
+        def check(password: str) -> int:
+            env = {**os.environ, "REDISCLI_AUTH": password}
+            return subprocess.run(["sh", "-c", here], env=env, capture_output=True, timeout=30).returncode
+
+        assert check("s3cret") == 0
+        assert check("wrong") != 0
+        assert subprocess.run(["redis-cli", "-p", str(redis_server.port), "ping"], capture_output=True,
+                              timeout=30).returncode == 0  # what the old check trusted
+    finally:
+        redis_server.stop()
+
+
+def _docker_ignored(path: str, patterns: list[str]) -> bool:
+    """Docker's rule: a path is left out when a pattern matches it or one of its parent folders."""
+    def regex(pattern: str) -> re.Pattern[str]:
+        out = ""
+        for token in re.split(r"(\*\*/|\*|\?)", pattern.strip("/")):
+            out += {"**/": "(?:.*/)?", "*": "[^/]*", "?": "[^/]"}.get(token, re.escape(token))
+        return re.compile(out + r"\Z")
+
+    compiled = [regex(p) for p in patterns]
+    parts = path.split("/")
+    return any(c.match("/".join(parts[:n])) for c in compiled for n in range(1, len(parts) + 1))
+
+
+def test_dockerignore_keeps_secrets_state_and_junk_out_and_the_sources_in() -> None:
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert not any(p.startswith("!") for p in patterns)
+    left_out = [".env", ".env.local", "secrets/app-private-key.pem", "app.2025-06-01.private-key.pem",
+                "deploy/tls.key", ".git/config", ".venv/bin/python", ".orchestra-state/mirrors/x",
+                "localhub-state/hub.sqlite", "bot/__pycache__/x.cpython-311.pyc", ".pytest_cache/v",
+                ".mypy_cache/x", "tests/test_x.py", "build/lib/x.py", "dist/x.whl"]
+    for path in left_out:
+        assert _docker_ignored(path, patterns), f"{path} would reach the image's build context"
+    copied = re.findall(r"^COPY (.+) \./", (ROOT / "Dockerfile").read_text(), re.M)
+    sources = [name for line in copied for name in line.split()]
+    assert {"pyproject.toml", "README.md", "bot", "webhooks", "localhub", "prompts"} <= set(sources)
+    tracked = subprocess.run(["git", "ls-files", *sources], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert tracked and not [path for path in tracked if _docker_ignored(path, patterns)]
+
+
+#: What a real credential looks like: a private key's body, GitHub tokens, OpenAI and Anthropic keys.
+SECRET_SHAPES = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:\\n|\n)[A-Za-z0-9+/=]{60}"
+    r"|\bgh[pousr]_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{60,}"
+    r"|\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,}|\bAKIA[0-9A-Z]{16}\b")
+#: GitHub's published examples (regenerated from @octokit/openapi by scripts/vendor_github_fixtures.py).
+VENDORED_EXAMPLES = "tests/fixtures/github/"
+
+
+def test_no_secret_is_committed() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert "docker-compose.yml" in tracked and not [p for p in tracked if p.endswith((".pem", ".key")) or
+                                                     p.split("/")[-1] == ".env"]
+    found = []
+    for path in tracked:
+        if path.startswith(VENDORED_EXAMPLES) or not (ROOT / path).is_file():
+            continue
+        text = (ROOT / path).read_text(encoding="utf-8", errors="replace")
+        found += [f"{path}: {m.group(0)[:24]}…" for m in SECRET_SHAPES.finditer(text)]
+    assert found == []
+    assert SECRET_SHAPES.search("ghs_" + "a1B2" * 9) and SECRET_SHAPES.search(  # the shapes do match
+        "-----BEGIN RSA PRIVATE KEY-----\n" + "MIIE" * 16)
+
+
+def test_the_key_goes_to_the_worker_only_and_where_app_create_writes_it() -> None:
+    compose = _yaml("docker-compose.yml")
+    services = compose["services"]
+    assert services["web"]["environment"]["ORCHESTRA_PRIVATE_KEY_PATH"] == ""  # .env's path is not for the web
+    assert services["worker"]["secrets"] == ["app-private-key"] and "secrets" not in services["web"]
+    assert compose["secrets"]["app-private-key"]["file"] == f"./{KEY_FILE}"
+    assert "app" in _cli_commands() and _leaf("app", "create").get_default("key_file") == KEY_FILE

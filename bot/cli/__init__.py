@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "bot.cli.serve_cmd",
     "bot.cli.action_cmd",
     "bot.cli.doctor_cmd",
+    "bot.cli.app_cmd",
 ]
 
 

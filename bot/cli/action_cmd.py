@@ -10,6 +10,7 @@ from pathlib import Path
 from bot import logs
 from bot.cli.helptext import MODELS, add_command
 from bot.modes.action import DRAIN_TIMEOUT_S, ActionReport, action_settings, run_action
+from bot.modes.action_outputs import OUTPUTS, outputs_for, write_outputs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "set by the runner"),
                    ("ORCHESTRA_MERGE_POLICY, ORCHESTRA_MAX_PARALLEL_TASKS", "inputs laid over .github/orchestra.yml"),
                    ("ORCHESTRA_WORKFLOW", "the workflow file the fan-out dispatches"),
-                   ("GITHUB_STEP_SUMMARY", "the run's summary file (appended to)"), *MODELS,
+                   ("GITHUB_STEP_SUMMARY", "the run's summary file (appended to)"),
+                   ("GITHUB_OUTPUT", "the step's outputs file (appended to: " + ", ".join(OUTPUTS) + ")"), *MODELS,
                    ("ORCHESTRA_LOG_LEVEL, ORCHESTRA_LOG_FORMAT", "log level (default info); human (default) or json")),
     )
     action.add_argument("--event-name", help="override GITHUB_EVENT_NAME (replaying a recorded event)")
@@ -64,4 +66,7 @@ def action_command(args: argparse.Namespace) -> int:
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as out:
             out.write(summary_markdown(report))
+    output_file = env.get("GITHUB_OUTPUT")
+    if output_file:  # the step's outputs (action.yml `outputs:`), docs/action.md
+        write_outputs(output_file, outputs_for(env, report, summary_markdown(report)))
     return 0 if report.ok else 1
