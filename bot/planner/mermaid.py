@@ -1,9 +1,9 @@
 """The goal's tasks as a Mermaid flowchart (GitHub renders ```mermaid blocks), coloured by state.
 
 A node per task (a sub-goal is drawn as a subroutine box), an edge per dependency inside the
-goal, one class per state. Titles are untrusted text (the planner's model wrote them, often from
-a goal anyone could file), so a label keeps only letters, digits, spaces and a few harmless
-marks; every other character becomes a Mermaid entity code (`#35;`), which Mermaid shows as the
+goal, one class per state (colours from `bot/ledger/palette.py`). Titles are untrusted text (the
+planner's model wrote them, often from a goal anyone could file), so a label keeps only letters,
+digits, spaces and a few harmless marks; every other character becomes a Mermaid entity code (`#35;`), which Mermaid shows as the
 character and never reads as syntax, HTML or Markdown — a title cannot close its label, open a
 fence, add a node, a link, a click handler or a tag.
 """
@@ -14,20 +14,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-#: A task's state as the status shows it → (Mermaid class, fill, stroke, legend mark).
-STATES: dict[str, tuple[str, str, str, str]] = {
-    "waiting": ("waiting", "#f1f3f5", "#868e96", "⬜"),
-    "ready": ("ready", "#d0ebff", "#1c7ed6", "🟦"),
-    "working": ("working", "#fff3bf", "#f08c00", "🟨"),
-    "review": ("review", "#e5dbff", "#7048e8", "🟪"),
-    "needs-human": ("needsHuman", "#ffe3e3", "#e03131", "🟥"),
-    "paused": ("paused", "#ffe8cc", "#d9480f", "🟧"),
-    "done": ("done", "#d3f9d8", "#2f9e44", "🟩"),
-    "not planned": ("notPlanned", "#e9ecef", "#495057", "⬛"),
-}
-#: States a task can show that are not labels of their own: an open task without a state label waits.
-ALIASES = {"open": "waiting", "closed": "not planned"}
-#: Characters a label keeps as they are; everything else ASCII becomes an entity code.
+from bot.ledger.palette import LOOKS, shown_state
+
+#: Characters a label keeps as they are besides letters and digits; the rest become entity codes.
 _PLAIN = frozenset(" .,:!?'()/+-_=@")
 #: How many characters of a title a label shows.
 TITLE_CHARS = 40
@@ -42,12 +31,6 @@ class Node:
     state: str
     subgoal: bool = False
     depends_on: tuple[int, ...] = ()
-
-
-def state_of(state: str) -> str:
-    """The state's key in `STATES` (unknown states are drawn as waiting)."""
-    state = ALIASES.get(state, state)
-    return state if state in STATES else "waiting"
 
 
 def escape(text: str) -> str:
@@ -91,15 +74,15 @@ def flowchart(nodes: Iterable[Node], *, titles: bool = True) -> str:
     for node in nodes:
         label = _label(node, titles)
         shape = f'[["{label}"]]' if node.subgoal else f'["{label}"]'
-        lines.append(f"  t{node.number}{shape}:::{STATES[state_of(node.state)][0]}")
+        lines.append(f"  t{node.number}{shape}:::{LOOKS[shown_state(node.state)].name}")
     for node in nodes:
         for dep in sorted(set(node.depends_on) & known):
             lines.append(f"  t{dep} --> t{node.number}")
-    used = {state_of(node.state) for node in nodes}
-    for state, (name, fill, stroke, _mark) in STATES.items():
+    used = {shown_state(node.state) for node in nodes}
+    for state, look in LOOKS.items():
         if state in used:
-            dashed = ",stroke-dasharray:4 3" if state == "not planned" else ""
-            lines.append(f"  classDef {name} fill:{fill},stroke:{stroke},color:#212529{dashed}")
+            dashed = ",stroke-dasharray:4 3" if look.dashed else ""
+            lines.append(f"  classDef {look.name} fill:{look.fill},stroke:{look.stroke},color:#212529{dashed}")
     return "\n".join(lines)
 
 
@@ -107,9 +90,9 @@ def legend(nodes: Iterable[Node]) -> str:
     """One Markdown line: each state present, its colour mark and how many tasks have it."""
     counts: dict[str, int] = {}
     for node in nodes:
-        key = state_of(node.state)
+        key = shown_state(node.state)
         counts[key] = counts.get(key, 0) + 1
-    return " · ".join(f"{STATES[s][3]} {s} {counts[s]}" for s in STATES if s in counts)
+    return " · ".join(f"{LOOKS[s].mark} {s} {counts[s]}" for s in LOOKS if s in counts)
 
 
 def block(nodes: list[Node], *, titles: bool = True) -> str:
