@@ -153,3 +153,21 @@ def test_the_worker_process_counts_the_horses_measures_or_a_lost_run(tmp_path: P
     assert 'orchestra_jobs_total{kind="implement",outcome="needs_human"} 1.0' in text
     assert 'orchestra_jobs_total{kind="fix_ci",outcome="lost"} 1.0' in text
     assert 'orchestra_job_seconds_count{kind="implement"} 2.0' in text
+
+
+def test_a_metrics_port_in_use_is_one_line_naming_the_flag(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        script = ("from bot.cli.serve_cmd import worker_metrics\nfrom bot.settings import Settings\n"
+                  f"with worker_metrics(Settings(), '127.0.0.1', {port}):\n    pass\n")
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                              env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, cwd=Path(__file__).parents[2])
+    assert done.returncode != 0
+    assert f"ConfigError: --metrics-port {port}: cannot listen on 127.0.0.1:{port} (Address already in use); " \
+           "choose a free port" in done.stderr.splitlines()[-1]
