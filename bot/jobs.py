@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -81,7 +82,7 @@ def worker_context(rt: Runtime, repo: str, installation_id: int | None) -> Worke
 def current_claimant() -> Claimant:
     """The claimant of the running job: RQ's worker name and attempt, else this process."""
     job = get_current_job()
-    worker = os.environ.get("RQ_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
+    worker = os.environ.get("RQ_WORKER_ID") or _this_thread()
     if job is None:
         return Claimant(worker=worker, attempt=1)
     # Each start (first run, RQ retry, retry after a lapsed heartbeat) counts in the job's meta.
@@ -89,6 +90,13 @@ def current_claimant() -> Claimant:
     job.meta["attempts_started"] = attempt
     job.save_meta()
     return Claimant(worker=job.worker_name or worker, attempt=attempt, job_id=job.id)
+
+
+def _this_thread() -> str:
+    """host:pid, and the thread's name for a job on an in-process executor's thread (local mode, the Action)."""
+    thread = threading.current_thread()
+    here = f"{socket.gethostname()}:{os.getpid()}"
+    return here if thread is threading.main_thread() else f"{here}/{thread.name}"
 
 
 # -- the planner's jobs ----------------------------------------------------------------------

@@ -57,17 +57,24 @@ class Runtime:
             raise RuntimeError(f"this process's runtime has no function for job kind {job.kind!r} "
                                "(its composition root passes `jobs=bot.jobs.FUNCTIONS`)")
         from bot.logs import job_context
+        from bot.metrics.jobs import job_meter
 
-        with job_context(job):  # every line the job logs names it (bot/logs.py)
+        # Every line the job logs names it (bot/logs.py); what it did is measured (bot/metrics/jobs.py).
+        with job_context(job), job_meter(job.kind):
             return function(self, **job.args)
 
     def forge(self, repo: str, installation_id: int | None = None) -> Forge:
-        """A Forge for `repo` with this process's credentials."""
-        if self.forge_factory is not None:
-            return self.forge_factory(repo, installation_id)
-        from bot.forge.auth import forge_for
+        """A Forge for `repo` with this process's credentials (its calls count in the running job's measure)."""
+        from bot.metrics.jobs import note_forge
 
-        return forge_for(self.settings, repo, installation_id)
+        if self.forge_factory is not None:
+            forge = self.forge_factory(repo, installation_id)
+        else:
+            from bot.forge.auth import forge_for
+
+            forge = forge_for(self.settings, repo, installation_id)
+        note_forge(forge, installation_id)
+        return forge
 
     def repo_config(self, forge: Forge) -> RepoConfig:
         """The repository's committed config with this process's overlay laid over it."""
@@ -82,13 +89,17 @@ class Runtime:
         return spec_for_role(role, self.settings, config)
 
     def model(self, role: Role | str, config: RepoConfig | None = None) -> ChatModel:
-        """The model for `role`: a flag or the environment, else the repo's `models:`, else the default."""
+        """The model for `role`: a flag or the environment, else the repo's `models:`, else the default.
+
+        Its usage counts in the running job's measure under `role` (bot/metrics/jobs.py).
+        """
         from bot.llm.factory import make_resolved, resolve_spec
+        from bot.metrics.jobs import metered
 
         resolved = resolve_spec(role, self.settings, config)
         if self.model_factory is not None:
-            return self.model_factory(resolved.spec)
-        return make_resolved(resolved, env=self.model_env, scripts=self.scripts)
+            return metered(self.model_factory(resolved.spec), role)
+        return metered(make_resolved(resolved, env=self.model_env, scripts=self.scripts), role)
 
     @property
     def state_dir(self) -> Path:

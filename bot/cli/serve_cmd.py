@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.helptext import FORGE, MODELS, REDIS, WORK, add_command, log_vars
+from bot.errors import ConfigError
 from bot.settings import Settings
 
 #: prometheus_client's variable naming the directory where every serve process keeps its counts.
@@ -55,12 +56,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     worker.add_argument("--processes", "-n", type=int, default=2, help="worker processes (default 2)")
     worker.add_argument("--burst", action="store_true", help="exit once the queues are empty (default: run until stopped)")
+    worker.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                        help="serve Prometheus metrics on GET /metrics at this port: job runs by kind and outcome, "
+                             "durations, queue depths, model tokens and cost by role, forge calls, the forge's rate "
+                             "limit left (default: off; docs/metrics.md)")
+    worker.add_argument("--metrics-host", default="0.0.0.0", help="address the metrics port binds (default 0.0.0.0)")
     worker.set_defaults(func=worker_command)
 
 
 @contextlib.contextmanager
 def metrics_dir() -> Iterator[Path]:
-    """The directory the worker processes share their metrics through, for one run of `serve`.
+    """The directory the worker processes share their metrics through, for one run of `serve` or `worker`.
 
     `PROMETHEUS_MULTIPROC_DIR` when set (emptied of a previous run's `*.db` files, as
     prometheus_client asks), else a fresh temporary directory, removed again at exit. It must be
@@ -190,5 +196,30 @@ def worker_command(args: argparse.Namespace) -> int:
     # ServerWorker composes each worker process's runtime; a dead worker's claim lapses after a few
     # heartbeats, not RQ's default lease (bot/queue/rqworker.py).
     pool = WorkerPool(list(QUEUES), connection=connection, num_workers=args.processes, worker_class=ServerWorker)
-    pool.start(burst=args.burst, logging_level=settings.log_level)
+    with worker_metrics(settings, args.metrics_host, args.metrics_port):
+        pool.start(burst=args.burst, logging_level=settings.log_level)
     return 0
+
+
+@contextlib.contextmanager
+def worker_metrics(settings: Settings, host: str, port: int | None) -> Iterator[None]:
+    """With a port: the worker processes count their job runs in a shared directory, served on GET /metrics."""
+    if port is None:
+        yield
+        return
+    with metrics_dir() as directory:  # before prometheus_client is imported: the counts are shared
+        from bot.metrics import exposition, worker
+        from bot.queue.executors import RQExecutor
+
+        shared = exposition.multiprocess_dir()  # a ConfigError when prometheus_client was imported too early
+        worker.enable(directory)
+        depths = RQExecutor.from_url(settings.redis_url).queue_depths
+        try:
+            server = exposition.serve(host, port, exposition.scrape_registry(shared, queue_depths=depths))
+        except OSError as exc:
+            raise ConfigError(f"--metrics-port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                              "choose a free port") from None
+        try:
+            yield
+        finally:
+            server.shutdown()

@@ -18,6 +18,7 @@ from bot.errors import NEEDS_HUMAN, ForgeError, OrchestraError, UnexpectedFailur
 from bot.forge.client import Forge
 from bot.ledger import comments, labels
 from bot.ledger.labels import State
+from bot.metrics.jobs import note_failure
 from bot.repoconfig import RepoConfig
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def report_failure(
     while reporting is logged, not raised, and each write (comment, label) is tried on its own. A
     comment over GitHub's limit is cut (`comments.upsert`), the whole text going to the log.
     """
+    note_failure(error.label == NEEDS_HUMAN)  # the job's outcome in the worker's metrics
     body = f"{error.comment()}\n\n<sub>step: `{step}` · {type(error).__name__}</sub>"
     target_task = number if task is None else task
     for where in dict.fromkeys(n for n in (number, also_on) if n is not None):

@@ -4,7 +4,11 @@ Per task it shows the state, the pull request, attempts, tokens and cost. The PR
 by the task's branch (`bot/tasks.py:branch_name`) only for tasks in review or closed as done;
 attempts and usage are read from the PR body's `orchestra:attempts` and `orchestra:usage` data
 markers the worker writes (a number or `{"count": n}`; a `Usage` dump or a `UsageMeter` dict).
-Anything missing is shown as unknown rather than failing the comment.
+Anything missing is shown as unknown rather than failing the comment. Above the checklist, a
+Mermaid graph of the tasks and their dependencies, coloured by state (`bot/planner/mermaid.py`);
+when the comment would not fit GitHub's 65,536 characters, the graph shows numbers only, then
+goes. Titles are shown as text: `<`, `>` and `&` become entities, so a title can add no tag and
+no hidden marker (a fake planner record would otherwise be read before the real one).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.forge.client import Forge
+from bot.forge.limits import MAX_BODY_CHARS
 from bot.forge.types import PullRequest
 from bot.ledger import markers
 from bot.ledger.goaltree import GoalTask
@@ -21,7 +26,11 @@ from bot.ledger.labels import State
 from bot.ledger.record import RECORD_MARKER, STATUS_MARKER, PlannerRecord
 from bot.ledger.taskbody import branch_name
 from bot.llm.types import Usage
+from bot.planner import mermaid
 from bot.repoconfig import RepoConfig
+
+#: Room kept free under GitHub's limit for what `fit` adds when another part of the comment grows.
+HEADROOM = 1_000
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,18 @@ def _row(fact: TaskFacts) -> str:
     if fact.usage is not None:
         parts.append(f"{fact.usage.total_tokens:,} tokens · ${fact.usage.cost_usd:.2f}")
     deps = f" (after {', '.join(f'#{n}' for n in sorted(task.spec.depends_on))})" if task.spec.depends_on and task.open else ""
-    return f"- [{box}] {kind}#{task.number} {task.issue.title}{deps} — {' · '.join(parts)}"
+    return f"- [{box}] {kind}#{task.number} {plain(task.issue.title)}{deps} — {' · '.join(parts)}"
+
+
+def plain(text: str) -> str:
+    """`text` shown as written in Markdown: no tag, no hidden marker, one line."""
+    return " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def graph_nodes(facts: list[TaskFacts]) -> list[mermaid.Node]:
+    """The status's tasks as graph nodes."""
+    return [mermaid.Node(f.task.number, f.task.issue.title, f.state, f.task.subgoal, tuple(f.task.spec.depends_on))
+            for f in facts]
 
 
 def totals(record: PlannerRecord, facts: list[TaskFacts]) -> Usage:
@@ -95,7 +115,21 @@ def totals(record: PlannerRecord, facts: list[TaskFacts]) -> Usage:
 
 
 def render_status(record: PlannerRecord, facts: list[TaskFacts], *, paused: bool, note: str = "") -> str:
-    """The status comment's Markdown, with the record as a hidden data marker."""
+    """The status comment's Markdown, with the record as a hidden data marker.
+
+    The graph is drawn with titles when the comment fits GitHub's limit, else with numbers
+    only, else left out (the checklist says everything the graph does).
+    """
+    nodes = graph_nodes(facts)
+    for titles in (True, False):
+        text = _status_text(record, facts, paused, note, mermaid.block(nodes, titles=titles))
+        if len(text) <= MAX_BODY_CHARS - HEADROOM:
+            return text
+    return _status_text(record, facts, paused, note, "_(The graph is left out: the comment would be over "
+                        "GitHub's size limit.)_" if nodes else "")
+
+
+def _status_text(record: PlannerRecord, facts: list[TaskFacts], paused: bool, note: str, graph: str) -> str:
     closed = sum(1 for f in facts if not f.task.open)
     head = f"### Agent Orchestra plan (version {record.version}): {closed}/{len(facts)} closed"
     lines = [markers.tag(STATUS_MARKER), head]
@@ -104,13 +138,15 @@ def render_status(record: PlannerRecord, facts: list[TaskFacts], *, paused: bool
     lines += approval_lines(record)
     if note:
         lines.append(f"\n{note}")
+    if graph:
+        lines.append(f"\n{graph}")
     lines.append("")
     lines += [_row(f) for f in facts] or ["(no tasks yet)"]
     total = totals(record, facts)
     lines.append(f"\nTokens so far: {total.total_tokens:,} (planner {record.usage.total_tokens:,}) · "
                  f"cost ${total.cost_usd:.2f}")
     if record.notes:
-        lines.append("\n**Design decisions**\n" + "\n".join(f"- {n}" for n in record.notes))
+        lines.append("\n**Design decisions**\n" + "\n".join(f"- {plain(n)}" for n in record.notes))
     lines.append("\n" + markers.data_marker(RECORD_MARKER, record.model_dump(mode="json")))
     return "\n".join(lines)
 

@@ -6,6 +6,8 @@ maintenance pass of any worker marks the job abandoned and retries it (its `Retr
 Here the grace is `2 × interval` (at least 5 s) — the same 60 s at RQ's default 30 s interval —
 so a deployment (or a test) that beats faster also detects a dead worker faster; and an idle
 worker wakes for maintenance at least every `maintenance_interval`, not only every `worker_ttl`.
+With metrics on (`orchestra worker --metrics-port`), the worker counts each job run its work horse
+measured (`bot/metrics/worker.py`).
 
 A process running orchestra jobs also needs its runtime composed and installed: the App server's
 `ServerWorker` (bot/modes/server.py, used by `orchestra worker`) and local mode's worker
@@ -19,9 +21,12 @@ import os
 from typing import Any
 
 from rq.job import Job
+from rq.queue import Queue
 from rq.worker import Worker
 
 from bot import logs
+from bot.metrics.worker import job_outbox
+from bot.queue.runs import KIND_META
 from bot.settings import parse_log_level
 
 MIN_GRACE_S = 5
@@ -49,6 +54,11 @@ class OrchestraWorker(Worker):
         if job.timeout and job.timeout > 0:
             return int(min(job.timeout - working_time, interval)) + self.lease_grace_s
         return interval + self.lease_grace_s
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        # With `orchestra worker --metrics-port`, this process counts what the work horse measured.
+        with job_outbox(str(job.meta.get(KIND_META) or job.func_name)):
+            super().execute_job(job, queue)
 
     @property
     def dequeue_timeout(self) -> int:

@@ -197,12 +197,12 @@ class Bed:
                 env=self.worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
             )
 
-    def start_pool(self, n: int) -> None:
-        """`orchestra worker --processes N`: the shipped entry point (an RQ worker pool)."""
+    def start_pool(self, n: int, *flags: str) -> None:
+        """`orchestra worker --processes N [flags]`: the shipped entry point (an RQ worker pool)."""
         (self.root / "home").mkdir(exist_ok=True)
         log = (self.root / "wpool.log").open("wb")
         self.workers["pool"] = subprocess.Popen(
-            [sys.executable, "-m", "bot", "worker", "--processes", str(n)],
+            [sys.executable, "-m", "bot", "worker", "--processes", str(n), *flags],
             env=self.worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
         )
 

@@ -32,6 +32,8 @@ class RunSummary:
     by_state: dict[str, int] = field(default_factory=dict)
     needs_human: list[int] = field(default_factory=list)
     problem: str = ""
+    #: The run's HTML report (`bot/modes/local/report/`), "" when it could not be written.
+    report: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,6 +52,8 @@ class RunSummary:
             lines.append(f"  git log --oneline {self.branch}    git diff HEAD...{self.branch}")
         if self.problem:
             lines.append(self.problem)
+        if self.report:
+            lines.append(f"Report (timeline, graph, PRs, tokens and cost; one file, no network): {self.report}")
         lines.append(f"Everything the run did (issues, PRs, checks, comments) is kept in {self.state_dir}; "
                      f"browse it with `orchestra localhub serve --state {self.state_dir}/localhub`.")
         return "\n".join(lines)

@@ -29,6 +29,7 @@ from rq.registry import StartedJobRegistry
 from bot.forge.client import Forge
 from bot.modes.local.preflight import local_preflight
 from bot.modes.local.progress import Display
+from bot.modes.local.report import with_report
 from bot.modes.local.result import RunSummary, fetch_result, summarise
 from bot.modes.local.session import LocalExecutor, LocalOptions, LocalSession
 from bot.modes.local.snapshot import Snapshot, Watcher
@@ -235,7 +236,7 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
             finished = True
         else:
             problem = f"{problem}\nlocalhub pages while it ran: {session.repo_url}/issues/{number}"
-        return summarise(session, snapshot, time.monotonic() - started, branch, commit, problem)
+        return with_report(session, summarise(session, snapshot, time.monotonic() - started, branch, commit, problem))
     finally:
         display.close()
         session.stop(abandon=not finished)
