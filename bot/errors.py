@@ -194,6 +194,24 @@ class PushRejected(OrchestraError):
     recovery = "Check branch protection for `orchestra/*` branches, then comment `/orchestra retry`."
 
 
+class PushDeclined(OrchestraError):
+    """The forge declined a push for a reason other than a moved branch (branch protection, a ruleset, a hook)."""
+
+    headline = "The forge declined the orchestra's push."
+    recovery = ("Let the orchestra's App push its `orchestra/*` branches (branch protection, rulesets), "
+                "then comment `/orchestra retry`.")
+
+
+class LandingRefused(OrchestraError):
+    """The merge queue could not fast-forward the default branch: the forge refuses the bot's pushes to it."""
+
+    headline = "The merge queue may not push to the default branch."
+    recovery = ("Let the orchestra's App bypass the rule that forbids direct pushes (a ruleset bypass actor, or "
+                "classic protection without push restrictions), or require GitHub's merge queue on the branch "
+                "(a ruleset; the orchestra then enqueues there), or set `merge.queue: off`; then comment "
+                "`/orchestra retry`.")
+
+
 class GitFailed(OrchestraError):
     """A git command in the worker's workspace (fetch, worktree, merge, commit) failed."""
 

@@ -6,6 +6,10 @@ all run git through `run_git` with `base_env`. Per repository there is one mirro
 state dir (`mirrors/<owner>__<repo>.git`) with one lock file; every branch is fetched into
 `refs/remotes/origin/*` and nothing is ever pruned from under another job.
 
+Mechanical merges: the paths of `union_paths` (changelog-like files) are merged keeping both sides
+(git's `union` merge driver). The attribute lives in a file under the state dir given to each merge
+as `core.attributesFile`; nothing is written into the repository or its configuration.
+
 Credentials never touch disk: each command that talks to the forge gets the `Authorization`
 header through `GIT_CONFIG_COUNT/KEY/VALUE` in its own environment (`Forge.git_env()`), and the
 remote is a plain URL given on the command line — nothing lands in `.git/config`, a remote URL,
@@ -20,18 +24,19 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.errors import GitFailed, GitMissing
+from bot.errors import GitFailed, GitMissing, PushDeclined
 
 if TYPE_CHECKING:
     from bot.forge.client import Forge
@@ -147,12 +152,21 @@ class Worktree:
         return self.git("rev-parse", "-q", "--verify", "MERGE_HEAD", check=False).returncode == 0
 
     def merge(self, ref: str, message: str) -> list[str]:
-        """Merge `ref` into HEAD; the conflicted paths (the merge stays in progress), or [] when clean."""
-        done = self.git("merge", "--no-ff", "--no-edit", "-m", message, ref, check=False)
+        """Merge `ref` into HEAD; the conflicted paths (the merge stays in progress), or [] when clean.
+
+        Paths of the mirror's `union_paths` are merged keeping both sides, so they never conflict.
+        """
+        attributes = self.mirror.merge_attributes()
+        extra = ["-c", f"core.attributesFile={attributes}"] if attributes else []
+        done = self.git(*extra, "merge", "--no-ff", "--no-edit", "-m", message, ref, check=False)
         conflicted = self.conflicted()
         if done.returncode != 0 and not conflicted:
             raise GitFailed(f"`git merge {ref}` failed: {done.stderr.strip()[-1500:] or done.stdout.strip()[-1500:]}")
         return conflicted
+
+    def abort_merge(self) -> None:
+        """Give up a merge in progress (the worktree is back at HEAD)."""
+        self.git("merge", "--abort", check=False)
 
     def conflicted(self) -> list[str]:
         out = self.git("diff", "--name-only", "--diff-filter=U").stdout
@@ -162,12 +176,34 @@ class Worktree:
         """Push HEAD to `branch` (no force); False when the forge rejected it as not a fast-forward."""
         done = self.git("push", "--porcelain", self.mirror.remote_url, f"HEAD:refs/heads/{branch}",
                         check=False, auth=True)
-        if done.returncode == 0:
-            return True
-        text = f"{done.stdout}\n{done.stderr}"
-        if re.search(r"rejected|non-fast-forward|fetch first|stale info", text):
-            return False
-        raise GitFailed(f"push to {branch} failed: {done.stderr.strip()[-1500:]}")
+        return push_outcome(done, branch) == PUSHED
+
+
+PUSHED, STALE = "pushed", "stale"
+
+
+def push_outcome(done: subprocess.CompletedProcess[str], branch: str) -> str:
+    """PUSHED, or STALE when the forge refused a push that is not a fast-forward (the branch moved).
+
+    A push the forge declines for another reason (a protected branch, a hook, a ruleset) is
+    PushDeclined with the forge's words: fetching and trying again cannot help.
+    """
+    if done.returncode == 0:
+        return PUSHED
+    text = f"{done.stdout}\n{done.stderr}"
+    if re.search(r"non-fast-forward|fetch first|stale info|\[rejected\]", text):
+        return STALE
+    if re.search(r"remote rejected|declined|protected branch|\bGH0\d\d\b", text):
+        said = [line.strip().removeprefix("remote:").strip() for line in text.splitlines()
+                if line.strip().startswith("remote:") or "rejected" in line]
+        reason = " ".join(line for line in said if line) or text.strip()
+        raise PushDeclined(f"the forge refused the push to `{branch}`: {reason[-800:]}")
+    raise GitFailed(f"push to {branch} failed: {done.stderr.strip()[-1500:]}")
+
+
+def attributes_text(union_paths: Sequence[str]) -> str:
+    """The gitattributes lines that merge `union_paths` keeping both sides."""
+    return "".join(f"{pattern} merge=union\n" for pattern in union_paths)
 
 
 def mirror_path(state_dir: Path, repo: str) -> Path:
@@ -179,19 +215,38 @@ class Mirror:
     """The bare mirror of one repository under the state dir, and detached worktrees made from it."""
 
     def __init__(self, state_dir: Path, repo: str, remote_url: str, auth_env: Callable[[], Mapping[str, str]],
-                 identity: Identity | None = None) -> None:
+                 identity: Identity | None = None, union_paths: Sequence[str] = ()) -> None:
         self.repo = repo
         self.remote_url = remote_url
         self.auth_env = auth_env
         self.identity = identity
+        self.union_paths = tuple(union_paths)
         self.path = mirror_path(state_dir, repo)
         self.lock_path = self.path.with_suffix(".lock")
         self.worktrees_dir = Path(state_dir) / "worktrees"
+        self.attributes_dir = Path(state_dir) / "merge-attributes"
 
     @classmethod
-    def of(cls, forge: Forge, state_dir: Path, identity: Identity | None = None) -> Mirror:
+    def of(cls, forge: Forge, state_dir: Path, identity: Identity | None = None,
+           union_paths: Sequence[str] = ()) -> Mirror:
         """The mirror of the forge's repository, fetched with the forge's credentials."""
-        return cls(state_dir, forge.repo_full_name, forge.git_remote_url(), forge.git_env, identity)
+        return cls(state_dir, forge.repo_full_name, forge.git_remote_url(), forge.git_env, identity, union_paths)
+
+    def merge_attributes(self) -> Path | None:
+        """The attributes file that makes `union_paths` merge keeping both sides (None without any).
+
+        Named by its content, so jobs with other settings never rewrite a file another job reads.
+        """
+        if not self.union_paths:
+            return None
+        text = attributes_text(self.union_paths)
+        path = self.attributes_dir / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.gitattributes"
+        if not path.exists():
+            self.attributes_dir.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(text)
+            temporary.replace(path)
+        return path
 
     def _git(self, *args: str, auth: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = base_env(self.identity) | (dict(self.auth_env()) if auth else {})
@@ -207,7 +262,9 @@ class Mirror:
                       f"+refs/heads/*:{REMOTE_PREFIX}*", auth=True)
 
     def sha(self, branch: str) -> str | None:
-        """The fetched tip of `branch`, or None when the forge has no such branch."""
+        """The fetched tip of `branch`, or None when the forge has no such branch (or nothing was fetched yet)."""
+        if not (self.path / "HEAD").exists():
+            return None
         done = self._git("rev-parse", "-q", "--verify", f"{REMOTE_PREFIX}{branch}^{{commit}}", check=False)
         return done.stdout.strip() if done.returncode == 0 else None
 
@@ -219,6 +276,35 @@ class Mirror:
     def merge_base(self, a: str, b: str) -> str | None:
         done = self._git("merge-base", a, b, check=False)
         return done.stdout.strip() if done.returncode == 0 else None
+
+    def has(self, sha: str) -> bool:
+        """True when the mirror holds commit `sha`."""
+        return self._git("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
+
+    def commit(self, sha: str) -> tuple[list[str], str]:
+        """A commit's parents and message."""
+        parents = self._git("rev-list", "--parents", "-n1", sha).stdout.split()[1:]
+        return parents, self._git("log", "-1", "--format=%B", sha).stdout
+
+    def diffstat(self, since: str, until: str) -> str:
+        """`git diff --stat since..until` (what changed between two commits, file by file)."""
+        return self._git("diff", "--stat=100", f"{since}..{until}").stdout.rstrip()
+
+    def commit_tree(self, tree_of: str, parents: Sequence[str], message: str) -> str:
+        """A new commit with the tree of `tree_of`, these parents (in order) and `message`."""
+        args = ["commit-tree", f"{tree_of}^{{tree}}"]
+        for parent in parents:
+            args += ["-p", parent]
+        return self._git(*args, "-m", message).stdout.strip()
+
+    def push_commit(self, sha: str, branch: str, *, force: bool = False) -> str:
+        """Push commit `sha` to `branch` on the forge: PUSHED, or STALE when the branch moved (no force).
+
+        PushDeclined when the forge declines it for another reason (a protected branch).
+        """
+        spec = f"{'+' if force else ''}{sha}:refs/heads/{branch}"
+        done = self._git("push", "--porcelain", self.remote_url, spec, auth=True, check=False)
+        return push_outcome(done, branch)
 
     @contextlib.contextmanager
     def checkout(self, branch: str) -> Iterator[Path]:

@@ -39,7 +39,7 @@ from bot.reconcile import ReconcileReport, lookback, reconcile, schedule_sweeps
 from bot.runtime import JobFunction, Runtime
 from bot.settings import Budget, Role
 from bot.steering import CommandContext, execute, verb_table
-from bot.worker import ci, conflicts, implement, merge, review
+from bot.worker import ci, conflicts, implement, landing, merge, review
 from bot.worker import verbs as worker_verbs
 from bot.worker.session import WorkerContext
 
@@ -62,12 +62,16 @@ def planner_for(rt: Runtime, repo: str, installation_id: int | None) -> Planner:
                    state_dir=rt.state_dir, budget=steps, installation_id=installation_id)
 
 
-def worker_context(rt: Runtime, repo: str, installation_id: int | None) -> WorkerContext:
-    """A worker job's collaborators: forge, the repo's config, prompts, notes, the repository's mirror, models."""
+def worker_context(rt: Runtime, repo: str, installation_id: int | None, agents: bool = True) -> WorkerContext:
+    """A worker job's collaborators: forge, the repo's config, prompts, notes, the repository's mirror, models.
+
+    `agents=False` (a job that runs no agent, such as `land`) skips reading prompt overrides and notes.
+    """
     forge = rt.forge(repo, installation_id)
     config = rt.repo_config(forge)
     settings = rt.settings
-    mirror = Mirror.of(forge, rt.state_dir, Identity(settings.git_author_name, settings.git_author_email))
+    mirror = Mirror.of(forge, rt.state_dir, Identity(settings.git_author_name, settings.git_author_email),
+                       union_paths=config.merge.union_paths)
 
     def model_for(role: Role) -> ChatModel:
         return rt.model(role, config)
@@ -75,7 +79,8 @@ def worker_context(rt: Runtime, repo: str, installation_id: int | None) -> Worke
     return WorkerContext(
         repo=repo, forge=forge, config=config, settings=settings, executor=rt.executor, mirror=mirror,
         model_for=model_for, installation_id=installation_id,
-        overrides=repofiles.read_prompt_overrides(forge), notes=repofiles.read_notes(forge, config),
+        overrides=repofiles.read_prompt_overrides(forge) if agents else None,
+        notes=repofiles.read_notes(forge, config) if agents else "",
     )
 
 
@@ -248,6 +253,23 @@ def maybe_merge(rt: Runtime, repo: str, pr: int | None, branch: str | None, head
     return _worker_job(ctx, "merge", task, pr_number, lambda: merge.maybe_merge(ctx, pr_number, branch, head_sha))
 
 
+def fix_batch(rt: Runtime, repo: str, pr: int, head_sha: str, batch_sha: str, base_sha: str,
+              installation_id: int | None) -> str | None:
+    ctx = worker_context(rt, repo, installation_id)
+    _, task = _pr_and_task(ctx, pr, None)
+    if task is None:  # a person's PR in the forge's merge queue: not the orchestra's to fix
+        return "not an orchestra PR"
+    again = JobRequest.make("fix_batch", repo=repo, pr=pr, head_sha=head_sha, batch_sha=batch_sha, base_sha=base_sha,
+                            installation_id=installation_id)
+    return _worker_job(ctx, "fix_batch", task, pr, lambda: ci.fix_batch(ctx, pr, head_sha, batch_sha, base_sha), again)
+
+
+def land(rt: Runtime, repo: str, installation_id: int | None) -> str | None:
+    """Advance the repository's merge queue (bot/worker/landing.py)."""
+    ctx = worker_context(rt, repo, installation_id, agents=False)
+    return _worker_job(ctx, "land", None, None, lambda: landing.land(ctx))
+
+
 def scan_conflicts(rt: Runtime, repo: str, base_sha: str, installation_id: int | None) -> list[int] | None:
     ctx = worker_context(rt, repo, installation_id)
     return _worker_job(ctx, "scan_conflicts", None, None, lambda: conflicts.scan_conflicts(ctx, base_sha))
@@ -295,6 +317,8 @@ FUNCTIONS: dict[str, JobFunction] = {
     "implement": implement_task,
     "fix_ci": fix_ci,
     "maybe_merge": maybe_merge,
+    "land": land,
+    "fix_batch": fix_batch,
     "scan_conflicts": scan_conflicts,
     "resolve_conflict": resolve_conflict,
     "address_review": address_review,

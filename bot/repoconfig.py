@@ -7,6 +7,7 @@ expand to gigabytes). Every refusal is one line naming the file.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,13 +50,46 @@ class ModelOverrides(_Strict):
         return value
 
 
+#: Changelog-like files merged keeping both sides (gitattributes patterns; see `MergePolicy.union_paths`).
+UNION_PATHS = ["CHANGES*", "CHANGELOG*", "HISTORY*", "NEWS*"]
+#: A gitattributes pattern as `union_paths` allows it: no spaces, no negation, no comment, no quoting.
+_ATTRIBUTE_PATTERN = re.compile(r"^[^\s!#\"\\][^\s\"\\]*$")
+
+
 class MergePolicy(_Strict):
-    """When and how an orchestra PR is merged."""
+    """When and how an orchestra PR lands: the policy, the queue that tests PRs together, mechanical merges."""
 
     policy: Literal["auto", "review"] = "review"
+    #: How a PR is merged when `queue` is `off` (the queue lands a merge commit of the tested tree).
     method: Literal["merge", "squash", "rebase"] = "squash"
     required_approvals: int = Field(default=0, ge=0, le=10)
     delete_branch: bool = True
+    #: `batch`: ready PRs are tested together on `orchestra/queue/<default>` and land fast-forward;
+    #: `serial`: a batch of one; `off`: each PR is merged once its own checks are green.
+    queue: Literal["batch", "serial", "off"] = "batch"
+    #: At most this many PRs in one batch.
+    max_batch: int = Field(default=8, ge=1, le=50)
+    #: Paths merged keeping both sides, with no model (the worker's and the queue's merges only).
+    union_paths: list[str] = Field(default_factory=lambda: list(UNION_PATHS), max_length=50)
+
+    @field_validator("queue", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        return "off" if value is False else value  # YAML 1.1 reads a bare `off` as false
+
+    @field_validator("union_paths")
+    @classmethod
+    def _attribute_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not _ATTRIBUTE_PATTERN.match(pattern):
+                raise ValueError(f"{pattern!r} is not a plain gitattributes pattern "
+                                 "(no spaces, quotes, backslashes, leading '!' or '#')")
+        return value
+
+    @property
+    def batch_size(self) -> int:
+        """How many PRs one batch may hold (`serial` is a batch of one)."""
+        return 1 if self.queue == "serial" else self.max_batch
 
 
 class Spend(_Strict):
@@ -65,10 +99,20 @@ class Spend(_Strict):
     usd: float = Field(default=5.0, ge=0)
 
 
+class PullCeiling(_Strict):
+    """The ceiling of all work on one PR: the implementation and every fix, conflict and review run."""
+
+    tokens: int = Field(default=8_000_000, ge=1)
+    usd: float = Field(default=20.0, ge=0)
+    #: Agent time summed over the PR's fix, conflict and queue-fix runs, in hours.
+    agent_hours: float = Field(default=3.0, gt=0)
+
+
 class Budgets(_Strict):
-    """Ceilings per task (one agent run, all attempts) and per goal (all tasks)."""
+    """Ceilings per agent run of a task, per PR (all its runs) and per goal (all tasks)."""
 
     task: Spend = Spend()
+    pr: PullCeiling = PullCeiling()
     goal: Spend = Spend(tokens=50_000_000, usd=100.0)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,6 +31,9 @@ from localhub.background import Pending
 
 CHECK_NAME = "ci"
 SCRIPT_PATH = ".localhub/ci.sh"
+#: Branches whose every push runs CI, besides the default branch and PR heads — as a workflow's
+#: `on: push: branches: [...]` would (`*` stops at `/`, `**` does not): merge queues' batch branches.
+PUSH_BRANCHES = ("orchestra/queue/**",)
 TAIL_LINES = 200
 TAIL_BYTES = 60_000
 MAX_LOG_LINES = 50_000  # lines of output kept for the job log (the last ones)
@@ -86,6 +90,17 @@ class CheckSink(Protocol):
 
     def ci_completed(self, run_id: int, result: CiResult) -> None:
         """Mark the job completed with its conclusion, steps, output and log."""
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A workflow branch filter as a regex: `*` stops at `/`, `**` does not, `?` is one character."""
+    return re.compile("".join({"**": ".*", "*": "[^/]*", "?": "[^/]"}.get(part, re.escape(part))
+                              for part in re.split(r"(\*\*|\*|\?)", pattern)))
+
+
+def runs_on_push(branch: str, patterns: tuple[str, ...] = PUSH_BRANCHES) -> bool:
+    """Whether a push to `branch` runs CI by the push filter (the default branch and PR heads always do)."""
+    return any(_glob(pattern).fullmatch(branch) for pattern in patterns)
 
 
 def log_tail(log: bytes, lines: int = TAIL_LINES, limit: int = TAIL_BYTES) -> str:

@@ -2,7 +2,8 @@
 
 `PullFlow` is attached to a hub (`hub.pulls`). It emits `pull_request` events, answers pushes
 (head → `synchronize` + fresh mergeability + CI; base → fresh mergeability, and a PR whose head
-landed on its base by a push is marked merged, as GitHub does), merges with merge/squash/rebase
+landed on its base by a push is marked merged, as GitHub does; a merge queue's batch branch,
+`orchestra/queue/**` → CI, as a workflow with `on: push` for those branches would), merges with merge/squash/rebase
 under a compare-and-swap of the base ref, and closes the issues a merged PR references.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from localhub import gitops, issueevents, mergegate, payloads, pullstore
 from localhub import issues as issuemodel
-from localhub.ci import CiJob
+from localhub.ci import CiJob, runs_on_push
 from localhub.mergeability import FORGE, Mergeability, live_shas
 from localhub.pullshapes import PullShapes
 from localhub.repos import git_for
@@ -106,7 +107,7 @@ class PullFlow:
             self._synchronize(repo, pull, old, new, pusher)
         for pull in pullstore.open_pulls_on(self.store, repo["id"], base_ref=branch):
             self._base_moved(repo, pull, new, pusher)
-        if heads or branch == repo["default_branch"]:
+        if heads or branch == repo["default_branch"] or runs_on_push(branch):
             self.run_ci(repo, branch, new, "push", pusher)
 
     def _synchronize(self, repo: Row, pull: Row, old: str, new: str, pusher: Row) -> None:

@@ -105,3 +105,15 @@ def test_workflow_events_follow_the_run(repo: tuple[Repository, Path], localhub:
     assert done["run_id"] == runs[-1]["workflow_run"]["id"] and done["conclusion"] == "success"
     assert done["check_run_url"].endswith(f"/check-runs/{done['id']}")
     assert [s["status"] for s in done["steps"]] == ["completed"] * 3
+
+
+def test_a_push_to_a_merge_queue_branch_runs_ci_as_an_on_push_workflow_would(
+        repo: tuple[Repository, Path], localhub: LocalhubHandle) -> None:
+    gh_repo, clone = repo
+    queued = push_branch(clone, "orchestra/queue/main", BAD)
+    other = push_branch(clone, "feature", BAD)  # no PR, not the default branch: no run
+    assert localhub.hub.ci.drain(60)
+
+    [run] = list(gh_repo.get_workflow_runs(head_sha=queued))
+    assert (run.event, run.head_branch, run.conclusion) == ("push", "orchestra/queue/main", "failure")
+    assert list(gh_repo.get_workflow_runs(head_sha=other)) == []

@@ -40,7 +40,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
                  "conflicts": [{"path": "shop/cart.py", "hunks": "<<<<<<< HEAD\na\n=======\nb\n>>>>>>> main"}]},
     "ci_fix": {**COMMON, **TASK, "pr_number": 12, "attempt": 2, "max_attempts": 3,
                "failures": [{"name": "tests", "output": "FAILED test_cart.py::test_total"}],
-               "instructions": "Look at rounding."},
+               "instructions": "Look at rounding.", "base_branch": "main", "combined": True,
+               "landed": ["Merge queue: #9 into main\n\n#9 Round totals to cents"], "diffstat": " shop/cart.py | 4 ++--"},
     "review": {**COMMON, **TASK, "pr_number": 12,
                "review_comments": [{"author": "ana", "path": "shop/cart.py", "line": 4, "body": "Use Decimal."}]},
 }

@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 MAX_BODY = 25 * 1024 * 1024
 #: The bot's own events still matter for these (a merge it made closes a task; a push it made
 #: moves the default branch; its CI results are CI results). Everything else it caused is dropped.
+#: `merge_group` comes from GitHub's merge queue bot (a Bot sender), never from the orchestra.
 OWN_EVENTS_THAT_COUNT = {("push", None), ("check_suite", None), ("check_run", None), ("status", None),
-                         ("pull_request", "closed"), ("issues", "closed")}
+                         ("pull_request", "closed"), ("issues", "closed"), ("merge_group", None)}
 
 
 @dataclass(frozen=True)

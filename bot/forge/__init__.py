@@ -4,6 +4,7 @@ from bot.forge.auth import TokenCache, forge_for
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
 from bot.forge.types import (
+    BranchRules,
     CheckFailure,
     CheckState,
     Comment,
@@ -14,6 +15,7 @@ from bot.forge.types import (
 )
 
 __all__ = [
+    "BranchRules",
     "CheckFailure",
     "CheckState",
     "Comment",

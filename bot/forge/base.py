@@ -241,4 +241,5 @@ def to_pull(raw: GhPull) -> PullRequest:
         base_ref=raw.base.ref,
         html_url=raw.html_url or "",
         labels=[label.name for label in raw.labels],
+        node_id=raw.node_id or "",
     )

@@ -15,6 +15,7 @@ from github.GithubException import GithubException, UnknownObjectException
 
 from bot.errors import ConfigError, PermissionDenied
 from bot.forge.base import verb
+from bot.forge.checks import CheckVerbs
 from bot.forge.issues import IssueVerbs
 from bot.forge.limits import MAX_INLINE_FILE_BYTES, FileTooLarge
 from bot.forge.paths import check_repo_path
@@ -22,7 +23,7 @@ from bot.forge.pulls import PullVerbs
 from bot.forge.types import Permission
 
 
-class Forge(IssueVerbs, PullVerbs):
+class Forge(IssueVerbs, PullVerbs, CheckVerbs):
     """One repository on GitHub, GHES or localhub, with one set of credentials."""
 
     _default_branch: str | None = None

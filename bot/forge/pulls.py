@@ -1,20 +1,20 @@
-"""Forge verbs on pull requests, branches and checks."""
+"""Forge verbs on pull requests and branches (merging, GitHub's merge queue); checks are in `checks.py`."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
-from github.CheckRun import CheckRun
-from github.CommitStatus import CommitStatus
 from github.GithubException import GithubException
-from github.PaginatedList import PaginatedList
 from github.PullRequest import PullRequest as GhPull
 
+from bot.errors import PermissionDenied
 from bot.forge.base import ForgeBase, opt, to_pull, verb
-from bot.forge.types import CheckFailure, CheckState, PullRequest, PullSummary, ReviewNote
+from bot.forge.types import PullRequest, PullSummary, ReviewNote
 
-#: Check-run conclusions that mean the check failed (neutral and skipped do not).
-FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"})
+#: What the merge queue's GraphQL mutations answer with.
+QUEUE_ENTRY = "mergeQueueEntry { id position state }"
+log = logging.getLogger(__name__)
 
 
 class PullVerbs(ForgeBase):
@@ -104,6 +104,29 @@ class PullVerbs(ForgeBase):
         return self._call("merge pr", merge, merged)
 
     @verb
+    def enqueue_pr(self, node_id: str, head_sha: str) -> bool:
+        """Put the PR (by its GraphQL id) into GitHub's merge queue at `head_sha` (GraphQL
+        `enqueuePullRequest`; there is no REST call); False when GitHub refuses (not mergeable,
+        checks not passed, head moved). Enqueuing a PR that is already queued is a no-op."""
+
+        def enqueue() -> bool:
+            try:
+                self.repo._requester.graphql_named_mutation(
+                    "enqueuePullRequest", {"pullRequestId": node_id, "expectedHeadOid": head_sha}, QUEUE_ENTRY)
+            except GithubException as exc:
+                errors = (exc.data or {}).get("errors") if isinstance(exc.data, dict) else None
+                kinds = {str(e.get("type")) for e in errors or [] if isinstance(e, dict)}
+                if "FORBIDDEN" in kinds:
+                    raise PermissionDenied("enqueuePullRequest: needs write access to the repository") from exc
+                if exc.status in (400, 422) and errors:
+                    log.info("enqueue of %s in %s refused: %s", node_id, self.repo_full_name, errors)
+                    return False
+                raise
+            return True
+
+        return self._call("enqueue pr", enqueue)
+
+    @verb
     def delete_branch(self, name: str) -> None:
         """Delete a branch; one already gone is not an error.
 
@@ -119,57 +142,6 @@ class PullVerbs(ForgeBase):
                     raise
 
         self._call("delete branch", delete)
-
-    @verb
-    def check_state(self, sha: str) -> CheckState:
-        """Check runs (latest per name) and commit statuses on `sha`, summarised.
-
-        Any failure makes the state `failure` (even while others still run); otherwise any
-        run or status in progress makes it `pending`; a commit with no checks is `success`.
-        """
-        return self._call("check state", lambda: self._check_state(sha))
-
-    def _check_state(self, sha: str) -> CheckState:
-        requester = self.repo._requester
-        runs = PaginatedList(
-            CheckRun, requester, f"{self.repo.url}/commits/{sha}/check-runs", {"filter": "latest"}, list_item="check_runs"
-        )
-        statuses = PaginatedList(
-            CommitStatus, requester, f"{self.repo.url}/commits/{sha}/statuses", None
-        )
-        failures: list[CheckFailure] = []
-        pending = False
-        for run in runs:
-            if run.status != "completed":
-                pending = True
-            elif run.conclusion in FAILED_CONCLUSIONS:
-                failures.append(self._run_failure(run))
-        latest: dict[str, CommitStatus] = {}
-        for status in statuses:  # newest first: keep the first per context
-            latest.setdefault(status.context, status)
-        for status in latest.values():
-            if status.state == "pending":
-                pending = True
-            elif status.state in ("failure", "error"):
-                failures.append(CheckFailure(name=status.context, conclusion=status.state, summary=status.description or ""))
-        if failures:
-            return CheckState(state="failure", failures=failures)
-        return CheckState(state="pending" if pending else "success")
-
-    @staticmethod
-    def _run_failure(run: CheckRun) -> CheckFailure:
-        output = run.output
-        annotations = []
-        if output is not None and (output.annotations_count or 0) > 0:
-            annotations = [f"{a.path}:{a.start_line}: {a.annotation_level}: {a.message}" for a in run.get_annotations()]
-        return CheckFailure(
-            name=run.name,
-            conclusion=run.conclusion or "",
-            title=(output.title or "") if output else "",
-            summary=(output.summary or "") if output else "",
-            text=(output.text or "") if output else "",
-            annotations=annotations,
-        )
 
     @verb
     def branch_sha(self, name: str) -> str:

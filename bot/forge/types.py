@@ -69,6 +69,8 @@ class PullRequest(_Snapshot):
     base_ref: str
     html_url: str = ""
     labels: list[str] = []
+    #: The GraphQL id (GitHub's merge queue takes PRs by it).
+    node_id: str = ""
 
 
 class PullSummary(_Snapshot):
@@ -107,10 +109,29 @@ class CheckFailure(_Snapshot):
 
 
 class CheckState(_Snapshot):
-    """The summary of every check on a commit: still running, all green, or something failed."""
+    """The checks that gate a commit, summarised: still running, all green, or something failed.
+
+    When branch protection or a ruleset names required checks, only those gate (a missing one is
+    pending); the other failing checks are `advisory`, reported but not waited on. `seen` names
+    every check run and status context on the commit.
+    """
 
     state: Literal["pending", "success", "failure"]
     failures: list[CheckFailure] = []
+    advisory: list[CheckFailure] = []
+    seen: list[str] = []
+
+
+class BranchRules(_Snapshot):
+    """The rules in force on a branch that decide how the bot lands a PR on it.
+
+    `required` are the check names (check runs or status contexts) that branch protection or a
+    ruleset requires; `merge_queue` is true when a ruleset requires GitHub's merge queue.
+    """
+
+    required: list[str] = []
+    merge_queue: bool = False
+    merge_method: str = "MERGE"
 
 
 class Permission(StrEnum):

@@ -6,6 +6,9 @@ The state machine (drawn in docs/architecture.md):
        any open state --budget spent / attempts exhausted--> needs-human
        any open state --/orchestra pause--> paused --/orchestra resume--> (previous)
 
+A PR waiting in the merge queue (the orchestra's or GitHub's) carries `<prefix>:queued`; its task
+stays `review` (`QUEUED` is a mark on the PR, not a task state).
+
 The prefix is the repository's `label_prefix` (`RepoConfig`, default `orchestra`). The web
 process cannot read a repository's config, so it recognises labels by their shape
 (`kind_of_label`) and the job checks the repository's own prefix.
@@ -39,6 +42,9 @@ class State(StrEnum):
     NEEDS_HUMAN = "needs-human"
     PAUSED = "paused"
 
+
+#: The mark of a PR in the merge queue (on the PR; the task stays `review`).
+QUEUED = "queued"
 
 #: Transitions the bot makes by itself; anything else is a person's decision.
 TRANSITIONS: dict[State, frozenset[State]] = {
@@ -100,8 +106,10 @@ def has_kind(labels: list[str], kind: Kind) -> bool:
 
 
 def orchestra_labels(prefix: str) -> dict[str, tuple[str, str]]:
-    """Label name → (colour, description) for every kind and state label under `prefix`."""
-    return {label_name(prefix, value): spec for value, spec in _COLOURS.items()}
+    """Label name → (colour, description) for every kind and state label, and the queue's mark, under `prefix`."""
+    found = {label_name(prefix, value): spec for value, spec in _COLOURS.items()}
+    found[f"{prefix}:{QUEUED}"] = ("006b75", "In the merge queue: tested with what lands before it")
+    return found
 
 
 def ensure(forge: Forge, config: RepoConfig) -> None:

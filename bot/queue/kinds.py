@@ -67,6 +67,11 @@ JOBS: dict[str, JobKind] = {
         _kind("on_task_closed", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
         _kind("handoff", DEFAULT, 30 * MINUTE, "repo number installation_id", "repo number"),
         _kind("maybe_merge", URGENT, 5 * MINUTE, "repo pr branch head_sha installation_id", "repo head_sha"),
+        # One landing job per repository: every trigger folds into it (bot/worker/landing.py).
+        _kind("land", URGENT, 15 * MINUTE, "repo installation_id", "repo"),
+        # A PR that broke a merge queue batch (or a GitHub merge group) at `batch_sha`, built on `base_sha`.
+        _kind("fix_batch", URGENT, 45 * MINUTE, "repo pr head_sha batch_sha base_sha installation_id",
+              "repo pr batch_sha"),
     )
 }
 

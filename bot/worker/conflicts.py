@@ -2,10 +2,14 @@
 
 `scan_conflicts` polls each open orchestra PR until the forge has computed `mergeable` (bounded
 backoff) and enqueues a `resolve_conflict` job for each conflicting one. `resolve_conflict`
-merges the default branch into the PR branch in a worktree; when files conflict, the
-conflict-role agent resolves them with BOTH intents in its prompt (this PR's task, and the
-descriptions of the commits that landed since the merge base); then the acceptance commands
-run again and the merge is pushed. Bounded by `max_conflict_attempts` (counted on the PR).
+merges the default branch into the PR branch in a worktree. Paths of `merge.union_paths`
+(changelog-like files) merge keeping both sides, so a conflict only they had is merged mechanically:
+pushed with no model call and no attempt. When other files conflict, the conflict-role agent
+resolves them with BOTH intents in its prompt (this PR's task, and the descriptions of the commits
+that landed since the merge base); then the acceptance commands run again and the merge is pushed.
+Bounded by `max_conflict_attempts` failed attempts (an attempt is spent when it starts and given
+back once its resolution is pushed, so a resolution overtaken by another merge costs nothing) and
+by the PR's ceiling of total work (`budgets.pr`).
 """
 
 from __future__ import annotations
@@ -13,17 +17,20 @@ from __future__ import annotations
 import re
 
 from bot.errors import ConflictUnresolved
+from bot.forge.types import PullRequest
 from bot.git import REMOTE_PREFIX, Worktree
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import comments, labels
+from bot.ledger.batches import without_trailers
 from bot.ledger.labels import State
 from bot.queue.kinds import JobRequest
 from bot.settings import Role
 from bot.worker import publish
+from bot.worker.bounds import check_ceiling, timed_run, unqueue
 from bot.worker.ci import pr_task
 from bot.worker.implement import agent_error
 from bot.worker.pulls import conflicting, open_orchestra_prs, settled
-from bot.worker.session import WorkerContext, run_role, task_prompt_context, verify
+from bot.worker.session import Task, WorkerContext, task_prompt_context, verify
 
 MARKERS = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 #: Characters of one conflicted file shown in the prompt.
@@ -78,41 +85,53 @@ def resolve_conflict(ctx: WorkerContext, pr_number: int, base_sha: str) -> str:
     counters = attempts_mod.read(pr.body)
     if base_sha in counters.conflict_bases:
         return "already tried for this base"
-    limit = ctx.config.max_conflict_attempts
-    if counters.conflict >= limit:
-        raise ConflictUnresolved(f"{counters.conflict} of {limit} conflict attempts were made on PR #{pr.number}; "
-                                 f"it still conflicts with `{pr.base_ref}`.")
     task = pr_task(ctx, pr)
     ctx.mirror.fetch()
     base = REMOTE_PREFIX + pr.base_ref
     with ctx.mirror.worktree(REMOTE_PREFIX + pr.head_ref) as worktree:
         conflicted = worktree.merge(base, f"Merge {pr.base_ref} into {pr.head_ref}")
-        counters = counters.model_copy(update={"conflict": counters.conflict + 1,
-                                               "conflict_bases": [*counters.conflict_bases, base_sha]})
-        summary = "The merge was clean."
-        if conflicted:
-            labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
-            since = ctx.mirror.merge_base(worktree.head(), base) or base
-            variables = {**task_prompt_context(ctx, task), "pr_number": pr.number, "base_branch": pr.base_ref,
-                         "landed": ctx.mirror.log_messages(since, base), "conflicts": conflict_hunks(worktree, conflicted)}
-            result = run_role(ctx, Role.CONFLICT, variables, worktree, label=f"conflict-{task.number}")
-            counters = counters.add_usage(Role.CONFLICT.value, result.usage)
-            attempts_mod.save(ctx.forge, pr.number, counters)
-            if not result.ok:
-                raise agent_error(result, f"the conflict resolution of PR #{pr.number} did not finish")
-            left = unresolved(worktree, conflicted)
-            if left:
-                raise ConflictUnresolved(f"conflict markers remain in {', '.join(left)}")
-            verification = verify(ctx, worktree, task.acceptance)
-            if not verification.ok:
-                raise ConflictUnresolved(f"after resolving, the acceptance commands fail:\n\n```\n{verification.tail}\n```")
-            summary = result.report.markdown()
-        else:
-            attempts_mod.save(ctx.forge, pr.number, counters)
-        worktree.commit_all(f"Merge {pr.base_ref} into {pr.head_ref}")
+        if not conflicted:  # clean, or only `union_paths` touched by both: merged mechanically, no attempt
+            if worktree.head() == pr.head_sha:
+                return f"up to date with {pr.base_ref}"
+            publish.push(ctx, worktree, pr.head_ref)
+            return f"merged {pr.base_ref} mechanically (no conflict left for an agent)"
+        limit = ctx.config.max_conflict_attempts
+        if counters.conflict_spent >= limit:
+            raise ConflictUnresolved(f"{counters.conflict_spent} of {limit} conflict attempts failed on PR #{pr.number}; "
+                                     f"it still conflicts with `{pr.base_ref}`.")
+        check_ceiling(ctx, pr.number, counters)
+        counters = counters.start_conflict(base_sha)
+        attempts_mod.save(ctx.forge, pr.number, counters)  # spent until the resolution is pushed: a crash spends it
+        labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
+        unqueue(ctx, pr)
+        counters, summary = _resolve(ctx, pr, task, worktree, counters, conflicted)
         sha = publish.push(ctx, worktree, pr.head_ref)
+        attempts_mod.save(ctx.forge, pr.number, counters.conflict_resolved(base_sha))  # pushed: not a failure
     labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
-    files = ", ".join(f"`{p}`" for p in conflicted) or "no file"
+    files = ", ".join(f"`{p}`" for p in conflicted)
     comments.upsert(ctx.forge, pr.number, f"conflict-{counters.conflict}",
-                             f"**Merged `{pr.base_ref}` into this branch** (pushed `{sha[:8]}`; conflicts in {files}).\n\n{summary}")
+                    f"**Merged `{pr.base_ref}` into this branch** (pushed `{sha[:8]}`; conflicts in {files}).\n\n{summary}")
     return f"merged {pr.base_ref} ({len(conflicted)} conflicted files)"
+
+
+def _resolve(ctx: WorkerContext, pr: PullRequest, task: Task, worktree: Worktree, counters: attempts_mod.Attempts,
+             conflicted: list[str]) -> tuple[attempts_mod.Attempts, str]:
+    """The conflict agent resolves the merge in progress; ConflictUnresolved when it did not (the attempt stays spent)."""
+    base = REMOTE_PREFIX + pr.base_ref
+    since = ctx.mirror.merge_base(worktree.head(), base) or base
+    variables = {**task_prompt_context(ctx, task), "pr_number": pr.number, "base_branch": pr.base_ref,
+                 "landed": [without_trailers(text) for text in ctx.mirror.log_messages(since, base)],
+                 "conflicts": conflict_hunks(worktree, conflicted)}
+    result, seconds = timed_run(ctx, Role.CONFLICT, variables, worktree, label=f"conflict-{task.number}")
+    counters = counters.add_usage(Role.CONFLICT.value, result.usage, seconds)
+    attempts_mod.save(ctx.forge, pr.number, counters)
+    if not result.ok:
+        raise agent_error(result, f"the conflict resolution of PR #{pr.number} did not finish")
+    left = unresolved(worktree, conflicted)
+    if left:
+        raise ConflictUnresolved(f"conflict markers remain in {', '.join(left)}")
+    verification = verify(ctx, worktree, task.acceptance)
+    if not verification.ok:
+        raise ConflictUnresolved(f"after resolving, the acceptance commands fail:\n\n```\n{verification.tail}\n```")
+    worktree.commit_all(f"Merge {pr.base_ref} into {pr.head_ref}")
+    return counters, result.report.markdown()

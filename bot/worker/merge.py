@@ -1,53 +1,69 @@
-"""Merge an orchestra PR when the repository's policy says so: `auto` merges once every check is green,
-the PR is mergeable and has the approvals the config requires; `review` leaves merging to people.
+"""Make an orchestra PR land when the repository's policy says so (`merge.policy: auto`; `review` leaves it to people).
 
-After the merge the branch is deleted (when configured) and the task is closed (the forge's
-closing keyword usually has done it already). A PR that no longer merges gets a conflict job.
+A PR is ready when the checks its base requires are green on its head (every check, when branch
+protection and rulesets name none), it merges, and it has the approvals the config asks for. Then,
+by the repository's rules and `merge.queue`:
+
+- GitHub's merge queue is required on the base (a ruleset): the PR is enqueued there (GraphQL);
+- `batch` / `serial`: the PR joins the orchestra's queue (the `queued` mark) and the repository's
+  landing job tests it together with what lands before it (`bot/worker/landing.py`);
+- `off`: the PR is merged now, with `merge.method`.
+
+A landed PR's branch is deleted (when configured) and its task closed (the forge's closing keyword
+usually has done it already). A PR that no longer merges gets a conflict job.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
+from bot.forge.types import BranchRules, PullRequest, PullSummary
 from bot.ledger.taskbody import task_number_from_branch
 from bot.queue.kinds import JobRequest
+from bot.worker.bounds import queued_label
 from bot.worker.ci import find_pr
 from bot.worker.pulls import conflicting, settled
 from bot.worker.session import WorkerContext
 
-#: Pauses between merge attempts refused because the base moved or mergeability was unknown.
+#: Pauses between attempts while checks run, mergeability is unknown, or the base moved under a merge.
 MERGE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 sleep = time.sleep
+#: What lands a ready PR: an outcome in a few words, or None to look again shortly.
+Act = Callable[[WorkerContext, PullRequest, BranchRules], "str | None"]
 
 
 def maybe_merge(ctx: WorkerContext, pr_number: int | None, branch: str | None, head_sha: str) -> str:
     """The maybe_merge job's core; returns what it did in a few words."""
     pr = find_pr(ctx, pr_number, branch)
+    if pr is not None and pr.merged and pr.head_sha == head_sha:
+        after_merge(ctx, pr)  # landed by a queue (GitHub's), or a merge whose answer was lost
+        return "merged already"
     if pr is None or pr.state != "open":
         return "no open PR"
     if pr.head_sha != head_sha:
         return "stale: the head moved"
-    policy = ctx.config.merge
-    if policy.policy != "auto":
+    if ctx.config.merge.policy != "auto":
         return "merge policy is review: left to people"
+    rules = ctx.forge.branch_rules(pr.base_ref)
+    act: Act = enqueue_on_forge if rules.merge_queue else merge_now if ctx.config.merge.queue == "off" else join_queue
     for delay in MERGE_RETRY_DELAYS:
-        outcome = _try_merge(ctx, pr.number, head_sha)
+        outcome = _attempt(ctx, pr.number, head_sha, rules, act)
         if outcome is not None:
             return outcome
         sleep(delay)  # checks still running, mergeability unknown, or the base moved under a concurrent merge
-    return "not merged: the forge kept refusing (reconcile will try again)"
+    return "not merged yet: checks pending, mergeability unknown or the forge refused (the next event tries again)"
 
 
-def _try_merge(ctx: WorkerContext, number: int, head_sha: str) -> str | None:
-    """One merge attempt: the outcome, or None when it is worth trying again shortly."""
-    policy = ctx.config.merge
+def _attempt(ctx: WorkerContext, number: int, head_sha: str, rules: BranchRules, act: Act) -> str | None:
+    """One look: the outcome, or None when it is worth looking again shortly."""
     pr = settled(ctx.forge, number)
     if pr.merged:
-        after_merge(ctx, pr.head_ref)  # a merge whose answer was lost, or a concurrent job's
+        after_merge(ctx, pr)  # a merge whose answer was lost, or a concurrent job's
         return "merged already"
     if pr.state != "open" or pr.head_sha != head_sha:
         return "stale: the PR changed"
-    checks = ctx.forge.check_state(head_sha)
+    checks = ctx.forge.check_state(head_sha, rules.required)
     if checks.state == "failure":
         return "checks failed"
     if checks.state == "pending":
@@ -59,18 +75,43 @@ def _try_merge(ctx: WorkerContext, number: int, head_sha: str) -> str | None:
         return "conflicts: resolve_conflict enqueued"
     if pr.mergeable is not True:
         return None
-    if policy.required_approvals and ctx.forge.approvals(pr.number) < policy.required_approvals:
-        return f"waiting for {policy.required_approvals} approval(s)"
-    if not ctx.forge.merge_pr(pr.number, policy.method, sha=head_sha):
+    required = ctx.config.merge.required_approvals
+    if required and ctx.forge.approvals(pr.number) < required:
+        return f"waiting for {required} approval(s)"
+    return act(ctx, pr, rules)
+
+
+def merge_now(ctx: WorkerContext, pr: PullRequest, rules: BranchRules) -> str | None:
+    """`merge.queue: off`: merge with `merge.method` (None when the forge refused; look again)."""
+    if not ctx.forge.merge_pr(pr.number, ctx.config.merge.method, sha=pr.head_sha):
         return None
-    after_merge(ctx, pr.head_ref)
+    after_merge(ctx, pr)
     return "merged"
 
 
-def after_merge(ctx: WorkerContext, head_ref: str) -> None:
-    """Delete the branch (if configured) and make sure the task is closed."""
+def join_queue(ctx: WorkerContext, pr: PullRequest, rules: BranchRules) -> str:
+    """`batch` / `serial`: mark the PR queued and wake the repository's landing job."""
+    if queued_label(ctx) not in pr.labels:
+        ctx.forge.add_labels(pr.number, queued_label(ctx))
+    ctx.executor.submit(JobRequest.make("land", repo=ctx.repo, installation_id=ctx.installation_id))
+    return "queued: the landing job tests it with what lands before it"
+
+
+def enqueue_on_forge(ctx: WorkerContext, pr: PullRequest, rules: BranchRules) -> str | None:
+    """GitHub's merge queue is required on the base: enqueue the PR there (None when refused; look again)."""
+    if not ctx.forge.enqueue_pr(pr.node_id, pr.head_sha):
+        return None
+    if queued_label(ctx) not in pr.labels:
+        ctx.forge.add_labels(pr.number, queued_label(ctx))
+    return "queued in the forge's merge queue"
+
+
+def after_merge(ctx: WorkerContext, pr: PullRequest | PullSummary) -> None:
+    """Delete the branch (if configured), take the queue's mark off, and make sure the task is closed."""
     if ctx.config.merge.delete_branch:
-        ctx.forge.delete_branch(head_ref)
-    task = task_number_from_branch(head_ref)
+        ctx.forge.delete_branch(pr.head_ref)
+    if queued_label(ctx) in pr.labels:
+        ctx.forge.remove_label(pr.number, queued_label(ctx))
+    task = task_number_from_branch(pr.head_ref)
     if task is not None and ctx.forge.get_issue(task).state != "closed":
         ctx.forge.update_issue(task, state="closed", state_reason="completed")

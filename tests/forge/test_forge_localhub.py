@@ -101,7 +101,7 @@ def test_100_forge_calls_under_10_percent_faults_apply_each_effect_exactly_once(
     titles = Counter(issue.title for issue in repo.get_issues(state="all"))
     assert titles == Counter({f"Task {i}": 1 for i in range(20)})
     assert sorted(label.name for label in repo.get_labels()) == sorted(
-        {"orchestra:goal", "orchestra:task", *(f"orchestra:{s.value}" for s in State)})
+        {"orchestra:goal", "orchestra:task", "orchestra:queued", *(f"orchestra:{s.value}" for s in State)})
     for i, issue in enumerate(issues):
         names = sorted(label.name for label in repo.get_issue(issue.number).labels)
         assert names == ["orchestra:ready", "orchestra:task"]

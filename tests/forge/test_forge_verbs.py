@@ -38,7 +38,7 @@ def pull_json(number: int, head: str = "orchestra/5-x", **extra: object) -> dict
     return {
         "number": number, "title": "T", "body": "B", "state": "open", "merged": False, "mergeable": True,
         "mergeable_state": "clean", "head": {"ref": head, "sha": "abc"}, "base": {"ref": "main", "sha": "def"},
-        "html_url": "h", "labels": [], "url": f"{REPO}/pulls/{number}", **extra,
+        "html_url": "h", "labels": [], "url": f"{REPO}/pulls/{number}", "node_id": f"PR_{number}", **extra,
     }
 
 
@@ -163,7 +163,8 @@ def test_ensure_labels_creates_only_missing_labels_once_per_process(forge: Forge
     labels.ensure(forge, config)
     created = [json.loads(c.request.body)["name"] for c in responses.calls if c.request.method == "POST"]
     assert "zz:goal" not in created and "zz:task" in created and "zz:needs-human" in created
-    assert len(created) == 7
+    assert "zz:queued" in created  # the merge queue's mark on a PR
+    assert len(created) == 8
 
 
 @responses.activate

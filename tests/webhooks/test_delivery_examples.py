@@ -31,15 +31,23 @@ def client(redis_conn: redis.Redis) -> Iterator[FlaskClient]:
 
 def test_the_app_listens_to_the_events_of_the_issue() -> None:
     assert set(HANDLED) == {"issues", "issue_comment", "pull_request", "pull_request_review",
-                            "pull_request_review_comment", "push", "check_suite", "check_run", "status"}
+                            "pull_request_review_comment", "push", "check_suite", "check_run", "status",
+                            "merge_group"}
 
 
 def _as_published_expectation(event: str, payload: dict[str, Any]) -> list[str]:
     # The published examples carry no orchestra label, branch or command; only a push to the
-    # default branch concerns the bot as it stands.
+    # default branch and a green check on it (which may release a held merge queue) concern the bot.
     repo = payload["repository"]
-    if event == "push" and payload["ref"] == f"refs/heads/{repo['default_branch']}" and set(payload["after"]) != {"0"}:
+    default = repo["default_branch"]
+    if event == "push" and payload["ref"] == f"refs/heads/{default}" and set(payload["after"]) != {"0"}:
         return ["scan_conflicts"]
+    if event in ("check_suite", "check_run") and payload.get("action") == "completed":
+        suite = payload[event] if event == "check_suite" else payload["check_run"]["check_suite"]
+        conclusion = payload[event].get("conclusion")
+        return ["land"] if suite.get("head_branch") == default and conclusion == "success" else []
+    if event == "status" and payload.get("state") == "success" and default in [b["name"] for b in payload["branches"]]:
+        return ["land"]
     return []
 
 
@@ -152,6 +160,27 @@ def _status_failed() -> dict:
     return p
 
 
+def _queue_suite() -> dict:
+    p = _first("check_suite", "completed")
+    p["check_suite"].update(conclusion="failure", head_branch="orchestra/queue/main")
+    return p
+
+
+def _queue_status() -> dict:
+    p = _first("status")
+    p.update(state="success", branches=[{"name": "orchestra/queue/master", "commit": {"sha": p["sha"]}}])
+    return p
+
+
+def _group_destroyed(reason: str) -> Callable[[], dict]:
+    def make() -> dict:
+        p = _first("merge_group")
+        p.update(action="destroyed", reason=reason)
+        return p
+    make.__name__ = f"_group_{reason}"
+    return make
+
+
 def _push_elsewhere() -> dict:
     p = _first("push")
     p["ref"] = "refs/heads/orchestra/5-add-login"
@@ -178,6 +207,11 @@ SHAPED = [
     ("check_run", _run_failed, ["fix_ci"]),
     ("status", _status_failed, ["fix_ci"]),
     ("push", _push_elsewhere, []),
+    ("check_suite", _queue_suite, ["land"]),
+    ("status", _queue_status, ["land"]),
+    ("merge_group", _group_destroyed("dequeued"), ["fix_batch"]),
+    ("merge_group", _group_destroyed("merged"), ["maybe_merge"]),
+    ("merge_group", _group_destroyed("invalidated"), []),
 ]
 
 
@@ -208,6 +242,16 @@ def test_command_job_carries_verb_text_and_sender(client: FlaskClient, redis_con
     assert job.kwargs["text"] == "split the API work\nand keep the docs"
     assert job.kwargs["sender"] == payload["sender"]["login"]
     assert job.origin == "urgent"
+
+
+def test_a_dequeued_merge_group_sends_its_pr_back_with_the_group_head(client: FlaskClient,
+                                                                     redis_conn: redis.Redis) -> None:
+    payload = _group_destroyed("dequeued")()
+    response = deliver(client, "merge_group", payload)
+    job = Job.fetch(response.json["jobs"][0]["id"], connection=redis_conn)
+    group = payload["merge_group"]
+    assert job.kwargs["pr"] == 104 and job.kwargs["head_sha"] == group["head_ref"].rsplit("-", 1)[1]
+    assert job.kwargs["batch_sha"] == group["head_sha"] and job.kwargs["base_sha"] == group["base_sha"]
 
 
 def test_merged_pr_closes_the_task_named_by_its_branch(client: FlaskClient, redis_conn: redis.Redis) -> None:

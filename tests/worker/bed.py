@@ -37,11 +37,18 @@ from webhooks.app import create_app
 REPO = "acme/app"
 BOT = "orchestra-bot"
 CI_SCRIPT = """#!/bin/sh
-# Fails on any file under items/ that says BROKEN, or on conflict markers anywhere.
+# Fails on any file under items/ that says BROKEN, on a test under expect/ that disagrees with
+# value.txt (each states the value it builds on), or on conflict markers anywhere.
 status=0
 for f in items/*.txt; do
   [ -f "$f" ] || continue
   if grep -q BROKEN "$f"; then echo "$f: found BROKEN (ci-marker-7f3a)"; status=1; fi
+done
+for f in expect/*.txt; do
+  [ -f "$f" ] || continue
+  if [ "$(cat "$f")" != "$(cat value.txt)" ]; then
+    echo "$f: expects $(cat "$f") but value.txt holds $(cat value.txt) (ci-marker-9b1c)"; status=1
+  fi
 done
 if grep -rnE '^(<<<<<<<|>>>>>>>)' --include='*.ini' --include='*.txt' . ; then echo "conflict markers"; status=1; fi
 echo "ci checked $(ls items | wc -l) items"
@@ -110,6 +117,19 @@ class Bed:
         return Forge(REPO, Auth.Token(self.bot_token), api_url=self.hub.api_url, server_url=self.hub.url,
                      bot_login=BOT, policy=RetryPolicy(write_spacing_s=0))
 
+    def owner_forge(self) -> Forge:
+        """The owner's view, for a test's own polling (so the bot's calls can be counted apart)."""
+        from github import Auth
+
+        return Forge(REPO, Auth.Token(self.owner_token), api_url=self.hub.api_url, server_url=self.hub.url,
+                     bot_login=BOT, policy=RetryPolicy(write_spacing_s=0))
+
+    def rest_calls(self, login: str = BOT) -> int:
+        """REST calls localhub metered for `login`'s token so far."""
+        row = self.hub.hub.store.get("SELECT t.label FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.login=?",
+                                     (login,))
+        return int(self.hub.metrics()["rest"]["by_token"].get(row["label"], 0))
+
     def owner_repo(self) -> Any:
         return self.hub.github("acme").get_repo(REPO)
 
@@ -133,8 +153,10 @@ class Bed:
 
         forge = self.forge()
         model = make_model("openai:gpt-stand-in", env=self.model_env())
-        mirror = Mirror.of(forge, self.state_dir, Identity("Orchestra Bot", "bot@example.com"))
-        return WorkerContext(repo=REPO, forge=forge, config=config or repofiles.read_config(forge),
+        config = config or repofiles.read_config(forge)
+        mirror = Mirror.of(forge, self.state_dir, Identity("Orchestra Bot", "bot@example.com"),
+                           union_paths=config.merge.union_paths)
+        return WorkerContext(repo=REPO, forge=forge, config=config,
                              settings=Settings(state_dir=self.state_dir, bot_login=BOT), executor=executor,
                              mirror=mirror, model_for=lambda role: model)
 
@@ -273,7 +295,7 @@ def make_bed(root: Path, hub: Any, model: ModelServer, redis_url: str, conn: red
     bot_token = hub.add_user(BOT)
     source = make_repo(root / "source", {
         "README.md": "# app\n", "config.ini": "[app]\nname = demo\nsize = 1\n", "ci.sh": CI_SCRIPT,
-        "items/base.txt": "base\n", ".github/orchestra.yml": CONFIG,
+        "items/base.txt": "base\n", "value.txt": "1\n", "expect/base.txt": "1\n", "CHANGES.md": "# Changes\n", ".github/orchestra.yml": CONFIG,
     })
     hub.import_repo(source, REPO, ci="sh ci.sh")
     bed = Bed(root=root, hub=hub, model=model, redis_url=redis_url, conn=conn, owner_token=owner_token,

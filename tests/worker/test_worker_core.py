@@ -22,7 +22,7 @@ from bot.queue.executors import RQExecutor
 from bot.repoconfig import MergePolicy, RepoConfig
 from bot.settings import Settings
 from bot.steering import CommandContext, execute
-from bot.worker import implement, merge
+from bot.worker import implement, landing, merge
 from tests.support.model_server import Turn
 from tests.worker.bed import BOT, REPO, Bed, Recorder, finish, steps, wait_checks, write
 
@@ -151,9 +151,17 @@ def test_review_policy_leaves_the_merge_to_people_and_auto_merges(bed: Bed) -> N
     approvals_ctx = bed.context(Recorder(), RepoConfig(merge=MergePolicy(policy="auto", required_approvals=1)))
     assert merge.maybe_merge(approvals_ctx, pr_number, None, pr.head_sha) == "waiting for 1 approval(s)"
     assert not bed.forge().get_pr(pr_number).merged
-    assert merge.maybe_merge(bed.context(Recorder()), pr_number, None, pr.head_sha) == "merged"
+    # `auto` (with the default queue, `batch`): queued, tested on the queue branch, landed fast-forward.
+    recorder = Recorder()
+    assert merge.maybe_merge(bed.context(recorder), pr_number, None, pr.head_sha).startswith("queued")
+    assert recorder.kinds() == ["land"]
+    assert landing.land(bed.context(recorder)).startswith(f"testing #{pr_number}")
+    batch = bed.forge().branch_sha("orchestra/queue/main")
+    wait_checks(bed, batch, "success")
+    assert f"landed #{pr_number}" in landing.land(bed.context(recorder))
     assert bed.forge().get_pr(pr_number).merged and bed.forge().get_issue(task).state == "closed"
-    assert all(b.name != pr.head_ref for b in bed.owner_repo().get_branches())
+    assert bed.forge().branch_sha("main") == batch
+    assert all(b.name not in (pr.head_ref, "orchestra/queue/main") for b in bed.owner_repo().get_branches())
 
 
 def test_review_and_fix_command_are_addressed_and_answered(bed: Bed) -> None:
@@ -187,6 +195,7 @@ def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed, capsys: pytest.
     _, pr_number = _implement(bed, "Add item y", "items/y.txt", "item y\n")
     assert bed.hub.hub.ci.drain(timeout=90)  # CI ran (a commit with no check yet also reads as green)
     wait_checks(bed, bed.forge().get_pr(pr_number).head_sha, "success")
+    bed.hub.drain(30)  # the CI results' webhooks are in: none enqueues a job after the wipe
     bed.conn.flushdb()  # Redis lost
     forge = bed.forge()
     executor = RQExecutor(bed.conn)

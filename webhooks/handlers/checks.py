@@ -1,9 +1,15 @@
-"""Checks: a failure on an orchestra branch wakes its CI fixer; a success asks whether to merge."""
+"""Checks: a failure on an orchestra branch wakes its CI fixer; a success asks whether to merge.
+
+A check finishing on the merge queue's branch (`orchestra/queue/…`) wakes the repository's landing
+job, and so does a green check on the default branch (a queue held while the default branch was red
+goes on).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from bot.ledger.batches import is_queue_branch
 from bot.queue.kinds import JobRequest
 from webhooks.event import Event, orchestra_task_number
 from webhooks.payload import Fields
@@ -15,7 +21,16 @@ FAILED = frozenset({"failure", "timed_out", "startup_failure"})
 
 def check_jobs(event: Event, conclusion: str | None, branch: str | None, sha: str | None,
                pulls: list[Fields]) -> Iterator[JobRequest]:
-    """A finished check on an orchestra branch: `fix_ci` when it failed, `maybe_merge` when it passed."""
+    """A finished check on an orchestra branch: `fix_ci` when it failed, `maybe_merge` when it passed;
+    on the queue's branch, or green on the default branch: `land`."""
+    if is_queue_branch(branch):
+        if conclusion and conclusion != "pending":
+            yield event.job("land")
+        return
+    default = Fields(event.payload).obj("repository").optional_text("default_branch")
+    if branch and branch == default and conclusion == "success":
+        yield event.job("land")
+        return
     if orchestra_task_number(branch) is None or not sha:
         return
     pr = next((number for p in pulls if (number := p.optional_integer("number"))), None)
