@@ -38,6 +38,14 @@ TEXT_MARKER = "goal-text"
 APPROVED_MARKER = "approved-goal"
 
 
+class PlanApproval(BaseModel):
+    """A person's approval of one plan version (`planning.approval: required`)."""
+
+    version: int
+    by: str
+    at: str
+
+
 class PlannerRecord(BaseModel):
     """What the planner remembers about a goal between jobs."""
 
@@ -50,6 +58,7 @@ class PlannerRecord(BaseModel):
     closed_at: str | None = None
     approval: Approval | None = None
     goal_edit: GoalEdit | None = None
+    plan_approval: PlanApproval | None = None
 
     def merged_with(self, newer: PlannerRecord) -> PlannerRecord:
         """`newer` with the processed handoffs of both and the newest approval and edit of either (two
@@ -58,7 +67,14 @@ class PlannerRecord(BaseModel):
         return newer.model_copy(update={
             "handoffs_done": done, "version": max(self.version, newer.version),
             "approval": _newest(self.approval, newer.approval), "goal_edit": _newest(self.goal_edit, newer.goal_edit),
+            "plan_approval": _newest(self.plan_approval, newer.plan_approval),
         })
+
+    def awaits_approval(self, config: RepoConfig, top_level: bool) -> bool:
+        """True when the plan recorded but not published waits for a person's `/orchestra approve`."""
+        if config.planning.approval != "required" or not top_level or self.pending is None:
+            return False
+        return self.plan_approval is None or self.plan_approval.version != self.version
 
     @property
     def unapproved_edit(self) -> GoalEdit | None:

@@ -1,4 +1,4 @@
-"""The planner's `/orchestra` verbs: plan, replan, status, pause, resume, cancel.
+"""The planner's `/orchestra` verbs: plan, replan, approve, status, pause, resume, cancel.
 
 `bot/steering.py` has already checked that the sender may steer and that the verb applies to what
 it was given (`APPLIES`: a goal, a task, an orchestra PR, another issue); each handler returns the
@@ -21,6 +21,7 @@ from bot.planner.conclude import conclude, save_status
 from bot.planner.context import Planner
 from bot.planner.dispatch import implement_job
 from bot.planner.goal_jobs import request_replan
+from bot.planner.plan_gate import approve_plan
 from bot.planner.publish import close_open
 from bot.queue.kinds import JobRequest
 from bot.steering import CommandContext, VerbHandler
@@ -63,6 +64,10 @@ def replan(ctx: CommandContext) -> str | None:
         return "This goal has no plan yet: `/orchestra plan` makes one (your guidance is kept below)."
     request_replan(planner_for(ctx), ctx.number, ctx.sender, ctx.text, ctx.comment_id)
     return None  # the request comment is the reply; the plan job edits it with what changed
+
+
+def approve(ctx: CommandContext) -> str | None:
+    return approve_plan(planner_for(ctx), ctx.number, ctx.sender)
 
 
 def status(ctx: CommandContext) -> str | None:
@@ -113,6 +118,7 @@ def _cancel_tree(planner: Planner, goal: int, depth: int) -> list[int]:
 HANDLERS: dict[str, VerbHandler] = {
     "plan": plan,
     "replan": replan,
+    "approve": approve,
     "status": status,
     "pause": pause,
     "resume": resume,
