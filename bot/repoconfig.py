@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from bot.errors import ConfigError, Source
 from bot.forge.paths import check_repo_path
-from bot.settings import Role
+from bot.settings import Role, SpendCaps
 
 CONFIG_PATH = ".github/orchestra.yml"
 #: The largest config file read (bytes); the orchestra's own keys fit in a few hundred.
@@ -193,6 +193,16 @@ class RepoConfig(_Strict):
     @classmethod
     def _inside_the_repository(cls, value: str) -> str:
         return check_repo_path(value)
+
+    def with_caps(self, caps: SpendCaps) -> RepoConfig:
+        """This config with the spend caps given to the process (flags, environment) laid over `budgets`."""
+        goal = {k: v for k, v in (("tokens", caps.goal_tokens), ("usd", caps.goal_usd)) if v is not None}
+        day = {k: v for k, v in (("tokens", caps.day_tokens), ("usd", caps.day_usd)) if v is not None}
+        if not goal and not day:
+            return self
+        budgets = self.budgets.model_copy(update={"goal": self.budgets.goal.model_copy(update=goal),
+                                                  "day": self.budgets.day.model_copy(update=day)})
+        return self.model_copy(update={"budgets": budgets})
 
     def label(self, name: str) -> str:
         """The full label name, e.g. ``orchestra:task``."""

@@ -34,6 +34,9 @@ class RunSummary:
     problem: str = ""
     #: The run's HTML report (`bot/modes/local/report/`), "" when it could not be written.
     report: str = ""
+    #: Calls of models the price table does not know: counted at $0, so `cost_usd` leaves them out.
+    unpriced_calls: int = 0
+    unpriced_tokens: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,6 +49,8 @@ class RunSummary:
             f"{self.conflicts_resolved} conflicts resolved, {self.ci_fixes} CI fixes, "
             f"{self.tokens:,} tokens (${self.cost_usd:.4f}).",
         ]
+        if self.unpriced_calls:
+            lines.append(unpriced_text(self.unpriced_calls, self.unpriced_tokens))
         if self.branch:
             lines.append(f"The result is branch `{self.branch}` ({(self.commit or '')[:12]}) in your repository; "
                          f"your checked-out branch and working tree were not touched.")
@@ -57,6 +62,12 @@ class RunSummary:
         lines.append(f"Everything the run did (issues, PRs, checks, comments) is kept in {self.state_dir}; "
                      f"browse it with `orchestra localhub serve --state {self.state_dir}/localhub`.")
         return "\n".join(lines)
+
+
+def unpriced_text(calls: int, tokens: int) -> str:
+    """The line that says the cost leaves some calls out."""
+    return (f"{calls} calls unpriced ({tokens:,} tokens): their model is not in the price table, so the cost "
+            "above leaves them out; price it in a file named by ORCHESTRA_PRICES (docs/models.md).")
 
 
 def fetch_result(session: LocalSession, goal: int) -> tuple[str, str]:
@@ -87,4 +98,6 @@ def summarise(session: LocalSession, snapshot: Snapshot, duration_s: float, bran
         by_state=snapshot.by_state(),
         needs_human=[task.number for task in snapshot.needs_human()],
         problem=problem,
+        unpriced_calls=snapshot.unpriced_calls,
+        unpriced_tokens=snapshot.unpriced_tokens,
     )

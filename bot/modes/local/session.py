@@ -32,7 +32,7 @@ from bot.queue.executors import InlineExecutor, RQExecutor
 from bot.queue.kinds import Executor, JobRequest
 from bot.repoconfig import RepoConfig
 from bot.runtime import ConfigOverlay, Runtime
-from bot.settings import Role, RoleModels, Settings
+from bot.settings import SPEND_CAP_ENV, Role, RoleModels, Settings
 from localhub.server import HubConfig, LocalHub
 from localhub.serving import ServedApp
 from webhooks.app import create_app
@@ -281,6 +281,10 @@ class LocalSession:
             "ORCHESTRA_STATE_DIR": str(settings.state_dir), "ORCHESTRA_REDIS_URL": settings.redis_url,
             "ORCHESTRA_LOCAL_MERGE_POLICY": self.options.merge or "",
         }
+        for cap, name in SPEND_CAP_ENV.items():  # the run's caps (flags over the environment)
+            value = getattr(settings.spend_caps, cap)
+            if value is not None:
+                env[name] = str(value)
         for role in Role:  # the run's flags; roles it did not name resolve in the workers as they do here
             if settings.models.is_given(role):
                 env[f"ORCHESTRA_MODEL_{role.value.upper()}"] = settings.models.for_role(role)
