@@ -16,6 +16,7 @@ from bot.ledger.goaltree import find_tasks
 from bot.ledger.goalview import read_goal
 from bot.ledger.labels import Kind, State, label_name
 from bot.ledger.record import load_record
+from bot.planner import breaker
 from bot.planner.approval import approve_current
 from bot.planner.conclude import conclude, save_status
 from bot.planner.context import Planner
@@ -83,8 +84,11 @@ def pause(ctx: CommandContext) -> str | None:
 
 
 def resume(ctx: CommandContext) -> str | None:
+    lifted = breaker.resumed(ctx.forge, ctx.config, ctx.number, ctx.sender)
     ctx.forge.remove_label(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
     planner_for(ctx).submit("dispatch", ctx.number)
+    if lifted:
+        return "Resumed past the spend cap: ready tasks are being dispatched again; the cap counts from here."
     return "Resumed: ready tasks are being dispatched again."
 
 
