@@ -53,9 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     caps.add_argument("--goal-tokens", type=int, metavar="N", help="cap on one goal's model tokens")
     caps.add_argument("--day-usd", type=float, metavar="USD", help="cap on the repository's spend per UTC day")
     caps.add_argument("--day-tokens", type=int, metavar="N", help="cap on the repository's tokens per UTC day")
-    run.add_argument("--plan-only", action="store_true",
+    gate = run.add_mutually_exclusive_group()
+    gate.add_argument("--plan-only", action="store_true",
                      help="plan the goal, print the plan and stop (exit 0); no task is filed or started")
-    run.add_argument("--approve", action="store_true",
+    gate.add_argument("--approve", action="store_true",
                      help="plans wait for approval: print the plan, ask once (y/N), then approve it for you")
     run.add_argument("--redis", metavar="URL", help="run jobs on RQ workers (subprocesses) against this Redis "
                                                     "(default: threads in this process, no Redis)")
@@ -160,9 +161,11 @@ def run_command(args: argparse.Namespace) -> int:
     _check_model(args, environ)
     goal = _goal(args)
     options = LocalOptions(repo=args.repo, workers=args.workers, model=args.model, planner_model=args.planner_model,
-                           merge=args.merge, redis_url=args.redis, state_dir=args.state, ci_command=args.ci)
+                           merge=args.merge, redis_url=args.redis, state_dir=args.state, ci_command=args.ci,
+                           plan_approval=args.plan_only or args.approve)
     display = make_display(args.json)
     # run_local checks git, the repo, Redis and the models first (bot/modes/local/preflight.py), then
     # warns once if the agent's commands would run unconfined.
-    summary = run_local(options, spend_caps(args, Settings.from_env(environ)), goal, display, timeout_s=args.timeout)
+    summary = run_local(options, spend_caps(args, Settings.from_env(environ)), goal, display, timeout_s=args.timeout,
+                        plan_only=args.plan_only)
     return report(summary, args.json)

@@ -36,6 +36,8 @@ HANDOFF_MARKER = "handoff"
 REPLAN_MARKER = "replan"
 TEXT_MARKER = "goal-text"
 APPROVED_MARKER = "approved-goal"
+#: The plan posted for approval (`planning.approval: required`; bot/planner/plan_gate.py).
+PLAN_MARKER = "plan-approval"
 
 
 class PlanApproval(BaseModel):

@@ -16,13 +16,13 @@ from collections import Counter
 from bot.ledger import comments
 from bot.ledger.goaltree import goal_position
 from bot.ledger.goalview import GoalView, read_goal
-from bot.ledger.record import PlanApproval, PlannerRecord, load_record, now_iso
+from bot.ledger.record import PLAN_MARKER, PlanApproval, PlannerRecord, load_record, now_iso
 from bot.planner.conclude import save_status
 from bot.planner.context import Planner
 from bot.planner.plan_schema import Plan, PlannedTask
 from bot.planner.status import plain
 
-PLAN_TAG = "plan-approval"
+PLAN_TAG = PLAN_MARKER
 #: A rough size of each task in agent steps, to give the plan an estimate people can read.
 STEPS = {"s": 10, "m": 25, "l": 50}
 SIZE_NAMES = {"s": "small", "m": "medium", "l": "large"}

@@ -37,12 +37,17 @@ class RunSummary:
     #: Calls of models the price table does not know: counted at $0, so `cost_usd` leaves them out.
     unpriced_calls: int = 0
     unpriced_tokens: int = 0
+    #: `--plan-only` / `--approve`: the plan the run printed ("" otherwise).
+    plan: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
     def text(self) -> str:
         """The summary a person reads at the end of the run."""
+        if self.plan and self.ok:
+            return (f"Goal #{self.goal}: planned ({self.plan.splitlines()[0].lstrip('# ')}); with --plan-only "
+                    f"nothing was filed or started. The goal: {self.goal_url}")
         lines = [
             f"Goal #{self.goal}: {'closed' if self.ok else 'NOT finished'} in {self.duration_s:.0f}s — "
             f"{self.tasks_done}/{self.tasks} tasks done, {self.prs_merged} PRs merged, "
@@ -78,9 +83,10 @@ def fetch_result(session: LocalSession, goal: int) -> tuple[str, str]:
 
 
 def summarise(session: LocalSession, snapshot: Snapshot, duration_s: float, branch: str | None,
-              commit: str | None, problem: str = "") -> RunSummary:
+              commit: str | None, problem: str = "", planned: str = "") -> RunSummary:
     return RunSummary(
-        ok=snapshot.closed and not problem,
+        ok=(snapshot.closed or bool(planned)) and not problem,
+        plan=planned,
         goal=snapshot.goal,
         goal_url=f"{session.repo_url}/issues/{snapshot.goal}",
         tasks=len(snapshot.tasks),
