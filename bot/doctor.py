@@ -222,7 +222,7 @@ def prices_check(settings: Settings, config: RepoConfig, env: Mapping[str, str])
         table = load_prices(env.get(PRICES_ENV))
         where = usd_cap_source(settings, config.with_caps(settings.spend_caps))
         if where is None:
-            raise Skip("no spend cap in US dollars")
+            raise Skip(f"no spend cap in US dollars (prices as of {table.as_of})")
         for role in Role:
             resolved = resolve_spec(role, settings, config)
             spec = parse_spec(resolved.spec)
@@ -403,6 +403,7 @@ def doctor_checks(settings: Settings, env: Mapping[str, str], repo: str | None =
     else:
         checks.append(Check("redis", _skip("no Redis named (ORCHESTRA_REDIS_URL unset; local mode runs without)")))
     checks += model_checks(settings, config, env, scripts)
+    checks.append(prices_check(settings, config or RepoConfig(), env))
     checks.append(webhook_secret_check(settings, required=bool(settings.app_id)))
     checks += forge_checks(settings, repo, required=False)
     return checks
