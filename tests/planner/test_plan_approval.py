@@ -93,3 +93,21 @@ def test_without_the_setting_a_plan_is_published_at_once(bed: Bed, model_server:
     bed.work()
     assert len(_tasks(bed, goal)) == 2
     assert not any("orchestra:plan-approval" in b for b in _comments(bed, goal))
+
+
+def test_a_local_run_waits_for_an_approval_instead_of_calling_the_goal_stuck(
+        bed: Bed, model_server: ModelServer) -> None:
+    from bot import repofiles
+    from bot.modes.local.snapshot import take_snapshot
+    from bot.modes.local.verdict import judge
+
+    _require_approval(bed)
+    model_server.policy(policy)
+    goal = bed.goal()
+    bed.submit("plan", goal)
+    bed.work()
+    forge = bed.forge()
+    config = repofiles.read_config(forge)
+    verdict = judge(forge, config, take_snapshot(forge, config, goal))
+    assert not verdict.is_stuck
+    assert verdict.waiting == [f"#{goal} (the goal): its plan waits for your `/orchestra approve`"]
