@@ -154,6 +154,10 @@ class Worktree:
         """True while a merge is in progress (MERGE_HEAD exists)."""
         return self.git("rev-parse", "-q", "--verify", "MERGE_HEAD", check=False).returncode == 0
 
+    def merge_head(self) -> str:
+        """The commit being merged in (MERGE_HEAD) while a merge is in progress."""
+        return self.git("rev-parse", "MERGE_HEAD").stdout.strip()
+
     def merge(self, ref: str, message: str) -> list[str]:
         """Merge `ref` into HEAD; the conflicted paths (the merge stays in progress), or [] when clean.
 
@@ -289,6 +293,10 @@ class Mirror:
     def has(self, sha: str) -> bool:
         """True when the mirror holds commit `sha`."""
         return self._git("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
+
+    def committed_at(self, sha: str) -> int:
+        """When commit `sha` was made (its committer time, epoch seconds)."""
+        return int(self._git("log", "-1", "--format=%ct", sha).stdout.strip())
 
     def commit(self, sha: str) -> tuple[list[str], str]:
         """A commit's parents and message."""
