@@ -12,7 +12,8 @@ green alone; together CI fails (`ci.sh`), and the CI fixer makes the expectation
 For each mode it prints and returns: tasks done, PRs merged, red first-parent commits on the result
 branch (CI run again on each, tests/scenarios/mainline.py; must be 0 under `batch`), conflicts resolved
 mechanically (resolve_conflict pushes with no agent) and by agents, agent runs wasted on races (conflict
-runs on a PR beyond its first, and CI fixes of PRs outside the pairs), and the makespan.
+runs on a PR beyond its first, and CI fixes of PRs outside the pairs), the forge client's pauses for
+localhub's rate limit (5,000 requests an hour, as GitHub's), and the makespan.
 
     .venv/bin/python benchmarks/contention.py [--tasks 16] [--pairs 2] [--workers 4] [--modes batch,off]
 """
@@ -179,9 +180,11 @@ def agent_figures(state_dir: str, pairs: set[str]) -> dict[str, int]:
     return {"conflict_agent_runs": conflict_runs, "ci_fix_runs": ci_fixes, "wasted_on_races": wasted}
 
 
-def mechanical(state_dir: str) -> int:
+def log_figures(state_dir: str) -> dict[str, int]:
+    """From the run's log: conflict-job merges with no agent, and the forge client's rate-limit pauses."""
     log = (Path(state_dir) / "orchestra.log").read_text(errors="replace")
-    return len(re.findall(r"resolve_conflict on \S+: merged \S+ mechanically", log))
+    return {"conflicts_mechanical": len(re.findall(r"resolve_conflict on \S+: merged \S+ mechanically", log)),
+            "rate_limit_pauses": len(re.findall(r"requests left until the reset; pausing", log))}
 
 
 def run_mode(queue: str, tasks: int, pairs: int, workers: int, max_parallel: int, timeout_s: float) -> dict[str, Any]:
@@ -196,7 +199,7 @@ def run_mode(queue: str, tasks: int, pairs: int, workers: int, max_parallel: int
     commits = check_first_parents(repo, summary.branch, start, CI) if summary.branch else []
     figures = {"queue": queue, "ok": summary.ok, "tasks": summary.tasks, "tasks_done": summary.tasks_done,
                "prs_merged": summary.prs_merged, "first_parent_commits": len(commits),
-               "red_commits_on_main": len(red(commits)), "conflicts_mechanical": mechanical(summary.state_dir),
+               "red_commits_on_main": len(red(commits)), **log_figures(summary.state_dir),
                "conflicts_by_agents": summary.conflicts_resolved, "makespan_s": round(makespan, 1),
                "needs_human": summary.needs_human, "state_dir": summary.state_dir}
     pair_keys = {k for k in keys(tasks, pairs) if "-" in k}

@@ -23,6 +23,7 @@ from bot.git import REMOTE_PREFIX, Worktree
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import comments, labels
 from bot.ledger.batches import without_trailers
+from bot.ledger.failures import clear_failure
 from bot.ledger.labels import State
 from bot.queue.kinds import JobRequest
 from bot.settings import Role
@@ -33,6 +34,8 @@ from bot.worker.implement import agent_error
 from bot.worker.pulls import conflicting, open_orchestra_prs, settled
 from bot.worker.session import Task, WorkerContext, task_prompt_context, verify
 
+#: The step name failures of this job are reported under (bot/jobs.py).
+STEP = "resolve_conflict"
 MARKERS = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 #: Characters of one conflicted file shown in the prompt.
 HUNK_CHARS = 12_000
@@ -95,6 +98,7 @@ def resolve_conflict(ctx: WorkerContext, pr_number: int, base_sha: str) -> str:
             if worktree.head() == pr.head_sha:
                 return f"up to date with {pr.base_ref}"
             publish.push(ctx, worktree, pr.head_ref)
+            _failure_gone(ctx, pr, task.number)
             return f"merged {pr.base_ref} mechanically (no conflict left for an agent)"
         limit = ctx.config.max_conflict_attempts
         if counters.conflict_spent >= limit:
@@ -110,6 +114,7 @@ def resolve_conflict(ctx: WorkerContext, pr_number: int, base_sha: str) -> str:
         if failing is None:  # pushed and passing: not a failure
             attempts_mod.save(ctx.forge, pr.number, counters.conflict_resolved(base_sha))
     labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
+    _failure_gone(ctx, pr, task.number)
     files = ", ".join(f"`{p}`" for p in conflicted)
     after = "" if failing is None else (
         "\n\n**The acceptance commands fail on the merged result** (this attempt counts against "
@@ -120,6 +125,20 @@ def resolve_conflict(ctx: WorkerContext, pr_number: int, base_sha: str) -> str:
                     f"{summary}{after}")
     outcome = "" if failing is None else "; its acceptance fails: left to CI and the CI fix"
     return f"merged {pr.base_ref} ({len(conflicted)} conflicted files){outcome}"
+
+
+def _failure_gone(ctx: WorkerContext, pr: PullRequest, task: int) -> None:
+    """A merge was pushed: an earlier failed conflict job no longer stands — its `needs-human` mark on the PR
+    goes (the sweep skips PRs that carry it, so a stale one kept the PR from ever being looked at again), and
+    its failure comments say it was resolved. The task's own label was set by the caller."""
+    needs_human = ctx.config.label(State.NEEDS_HUMAN.value)
+    if needs_human not in pr.labels:
+        return
+    ctx.forge.remove_label(pr.number, needs_human)
+    for number in (task, pr.number):
+        clear_failure(ctx.forge, number, STEP)
+    if labels.state_from_labels(ctx.config.label_prefix, ctx.forge.get_issue(task).labels) == State.NEEDS_HUMAN:
+        labels.set_state(ctx.forge, task, State.REVIEW, ctx.config)
 
 
 def _resolve(ctx: WorkerContext, pr: PullRequest, task: Task, worktree: Worktree, counters: attempts_mod.Attempts,

@@ -2,7 +2,8 @@
 required checks and runs the landing job for queued PRs; a batch whose CI never reports is rebuilt and then
 expires; a review past the PR's ceiling runs no agent; a conflict resolution whose acceptance fails on the
 merged result is pushed for CI and the CI fix (its attempt still counts), and its prompt names what landed even
-when `merge-base` finds nothing (as under a concurrent fetch of the mirror)."""
+when `merge-base` finds nothing (as under a concurrent fetch of the mirror); a resolution pushed after a failed
+one takes the stale `needs-human` off the PR."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import time
 import pytest
 
 from bot import repofiles
-from bot.errors import BudgetExceeded
+from bot.errors import BudgetExceeded, ConflictUnresolved
 from bot.git import Mirror
 from bot.ledger import attempts as attempts_mod
 from bot.ledger.batches import queue_branch
+from bot.ledger.failures import RESOLVED, report_failure
 from bot.reconcile import reconcile
 from bot.worker import conflicts, landing, merge, review
 from bot.worker.pulls import settled
@@ -137,3 +139,24 @@ def test_a_resolution_whose_acceptance_fails_is_pushed_and_its_prompt_names_what
     assert counters.conflict == 1 and counters.conflict_spent == 1  # a failing acceptance counts
     assert any("The acceptance commands fail on the merged result" in c for c in _comments(bed, number))
     assert "orchestra:review" in forge.get_issue(task).labels
+
+
+def test_a_resolution_pushed_after_a_failed_one_takes_the_stale_needs_human_off_the_pr(bed: Bed) -> None:
+    task, number = _implement(bed, "Name it", {"config.ini": "[app]\nname = mine\n"})
+    forge = bed.forge()
+    config = repofiles.read_config(forge)
+    tip = _push_main(bed, {"config.ini": "[app]\nname = theirs\n"}, "Landed a name")
+    bed.script(task, "conflict", steps(finish("gave up on purpose")))
+    with pytest.raises(ConflictUnresolved) as failed:
+        conflicts.resolve_conflict(bed.context(Recorder()), number, tip)
+    # What the job's failure boundary does with it (bot/jobs.py): a comment and `needs-human` on the task and the PR.
+    report_failure(forge, config, number, failed.value, step="resolve_conflict", task=task, also_on=number)
+    assert "orchestra:needs-human" in forge.get_pr(number).labels
+
+    tip = _push_main(bed, {"config.ini": "[app]\nname = theirs, again\n"}, "Landed another name")
+    bed.script(task, "conflict", steps(write("config.ini", "[app]\nname = mine\n"), finish("kept mine")))
+    assert conflicts.resolve_conflict(bed.context(Recorder()), number, tip) == "merged main (1 conflicted files)"
+
+    assert "orchestra:needs-human" not in forge.get_pr(number).labels  # the sweep looks at it again
+    assert "orchestra:review" in forge.get_issue(task).labels
+    assert any(RESOLVED in c and "resolve_conflict" in c for c in _comments(bed, number))
