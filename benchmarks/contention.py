@@ -3,9 +3,10 @@
 
 `orchestra run` (local mode: embedded localhub, its CI, the webhook app, jobs on a pool of `--workers`
 threads) on a small generated project, with a scripted model (`scripted:contention`, registered in this
-process) playing every role. Every task adds its own file under `items/` and a line at the top of
-`CHANGES.md` (a `union_paths` file: merged mechanically), and the odd-numbered ones also append a line
-at the end of `registry.txt` (a conflict only an agent resolves). Pair j: `raise-j` raises
+process) playing every role. Every one of the N tasks adds its own file under `items/` and a line at
+the top of `CHANGES.md` (a `union_paths` file: merged mechanically), and the odd-numbered ones also
+append a line at the end of `registry.txt` (a conflict only an agent resolves). The pairs touch no
+shared spot, so nothing textual makes them merge the default branch before landing. Pair j: `raise-j` raises
 `values/vj.txt` from 1 to 2 and updates its own expectation; `build-j` adds a test expecting 1. Each is
 green alone; together CI fails (`ci.sh`), and the CI fixer makes the expectation follow the value.
 
@@ -121,9 +122,10 @@ def worker(turn: Turn) -> Reply:
     if turn.step == 1:
         reads = {str(c.arguments["path"]): file_text(r) for c, r in turn.results("read_file")}
         head, rest = reads["CHANGES.md"].split("## 1.0\n", 1)
-        calls = [call("write_file", path=f"items/{key}.txt", content=f"item {key}\n"),
-                 call("write_file", path="CHANGES.md", content=f"{head}## 1.0\n\n- Add item {key}.{rest}")]
+        calls = [call("write_file", path=f"items/{key}.txt", content=f"item {key}\n")]
         number = int(key[1:]) if key.startswith("t") else 0
+        if number:  # the N tasks share the changelog; the pairs do not (nothing forces them to merge main first)
+            calls.append(call("write_file", path="CHANGES.md", content=f"{head}## 1.0\n\n- Add item {key}.{rest}"))
         if number % 2:
             calls.append(call("write_file", path="registry.txt", content=reads["registry.txt"] + f"{key}\n"))
         if key.startswith("raise-"):
