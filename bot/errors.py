@@ -179,6 +179,14 @@ class SandboxUnavailable(OrchestraError):
                 "or sets ORCHESTRA_SANDBOX=none to accept unconfined commands; then comment `/orchestra retry`.")
 
 
+class BatchExpired(OrchestraError):
+    """A merge-queue batch waited for CI past `merge.batch_timeout_minutes`, again after being rebuilt."""
+
+    headline = "CI never reported on the merge queue's batch."
+    recovery = ("Check that CI runs on pushes to `orchestra/queue/*` branches (a workflow's `on: push` filter, a "
+                "required check's name), then comment `/orchestra retry` on the PR.")
+
+
 class PreflightFailed(OrchestraError):
     """A check made before a command starts (git, Redis, a model endpoint, the forge) failed; nothing was written."""
 

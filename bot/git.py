@@ -7,8 +7,11 @@ state dir (`mirrors/<owner>__<repo>.git`) with one lock file; every branch is fe
 `refs/remotes/origin/*` and nothing is ever pruned from under another job.
 
 Mechanical merges: the paths of `union_paths` (changelog-like files) are merged keeping both sides
-(git's `union` merge driver). The attribute lives in a file under the state dir given to each merge
-as `core.attributesFile`; nothing is written into the repository or its configuration.
+with a merge driver of ours, `git merge-file --union --diff3`: unlike git's built-in `union`, it does
+not trim lines both sides share off the ends of a conflict, so the blank line between two changelog
+entries stays. The attribute lives in a file under the state dir given to each merge as
+`core.attributesFile`, the driver in `-c` options of that one command; nothing is written into the
+repository or its configuration.
 
 Credentials never touch disk: each command that talks to the forge gets the `Authorization`
 header through `GIT_CONFIG_COUNT/KEY/VALUE` in its own environment (`Forge.git_env()`), and the
@@ -151,13 +154,17 @@ class Worktree:
         """True while a merge is in progress (MERGE_HEAD exists)."""
         return self.git("rev-parse", "-q", "--verify", "MERGE_HEAD", check=False).returncode == 0
 
+    def merge_head(self) -> str:
+        """The commit being merged in (MERGE_HEAD) while a merge is in progress."""
+        return self.git("rev-parse", "MERGE_HEAD").stdout.strip()
+
     def merge(self, ref: str, message: str) -> list[str]:
         """Merge `ref` into HEAD; the conflicted paths (the merge stays in progress), or [] when clean.
 
         Paths of the mirror's `union_paths` are merged keeping both sides, so they never conflict.
         """
         attributes = self.mirror.merge_attributes()
-        extra = ["-c", f"core.attributesFile={attributes}"] if attributes else []
+        extra = ["-c", f"core.attributesFile={attributes}", *UNION_DRIVER_OPTIONS] if attributes else []
         done = self.git(*extra, "merge", "--no-ff", "--no-edit", "-m", message, ref, check=False)
         conflicted = self.conflicted()
         if done.returncode != 0 and not conflicted:
@@ -201,9 +208,15 @@ def push_outcome(done: subprocess.CompletedProcess[str], branch: str) -> str:
     raise GitFailed(f"push to {branch} failed: {done.stderr.strip()[-1500:]}")
 
 
+#: The merge driver of `union_paths`: both sides whole, ours first (see the module docstring).
+UNION_DRIVER = "orchestra-union"
+UNION_DRIVER_OPTIONS = ("-c", f"merge.{UNION_DRIVER}.name=keep both sides",
+                        "-c", f"merge.{UNION_DRIVER}.driver=git merge-file --union --diff3 %A %O %B")
+
+
 def attributes_text(union_paths: Sequence[str]) -> str:
     """The gitattributes lines that merge `union_paths` keeping both sides."""
-    return "".join(f"{pattern} merge=union\n" for pattern in union_paths)
+    return "".join(f"{pattern} merge={UNION_DRIVER}\n" for pattern in union_paths)
 
 
 def mirror_path(state_dir: Path, repo: str) -> Path:
@@ -280,6 +293,10 @@ class Mirror:
     def has(self, sha: str) -> bool:
         """True when the mirror holds commit `sha`."""
         return self._git("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
+
+    def committed_at(self, sha: str) -> int:
+        """When commit `sha` was made (its committer time, epoch seconds)."""
+        return int(self._git("log", "-1", "--format=%ct", sha).stdout.strip())
 
     def commit(self, sha: str) -> tuple[list[str], str]:
         """A commit's parents and message."""

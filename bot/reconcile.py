@@ -10,7 +10,10 @@ repository's unfinished work from the forge and, for each piece, submits the job
   completion was missed) → `handoff` for the goal;
 - an `/orchestra` command without the bot's reply → `command`;
 - an open orchestra PR that conflicts (base not tried yet) → `resolve_conflict`; whose checks
-  failed (head not tried yet) → `fix_ci`; green under the `auto` merge policy → `maybe_merge`;
+  failed (head not tried yet) → `fix_ci`; green under the `auto` merge policy → `maybe_merge`
+  (the checks are those its base branch requires, when protection or a ruleset names some);
+- a PR in the orchestra's merge queue (the `queued` mark) → the repository's `land` job, which also
+  rebuilds or expires a batch whose CI never reported (bot/worker/landing.py);
 - a stale claim (`working`, no open PR, no live implement job) → `implement` again; when its
   last job failed with its retries spent, the task is labelled `needs-human` instead (its
   failure comment says what happened): a person decides, and its slot frees;
@@ -36,12 +39,12 @@ from datetime import UTC, datetime, timedelta
 
 from bot.commands import parse
 from bot.forge.client import Forge
-from bot.forge.types import Comment, PullSummary
+from bot.forge.types import BranchRules, Comment, PullSummary
 from bot.ledger import attempts as attempts_mod
 from bot.ledger import labels, markers
 from bot.ledger.comments import is_bot
 from bot.ledger.goaltree import goal_position
-from bot.ledger.labels import Kind, State, label_name, state_from_labels
+from bot.ledger.labels import QUEUED, Kind, State, label_name, state_from_labels
 from bot.ledger.record import (
     HANDOFF_MARKER,
     REPLAN_MARKER,
@@ -185,6 +188,8 @@ class Sweep:
         """Each open orchestra PR gets the job its state calls for (see the module docstring)."""
         needs_human = label_name(self.config.label_prefix, State.NEEDS_HUMAN)
         bases: dict[str, str] = {}
+        rules: dict[str, BranchRules] = {}
+        self._queue(pulls)
         for pull in pulls:
             if needs_human in pull.labels:
                 continue
@@ -197,11 +202,20 @@ class Sweep:
                 if base not in tried.conflict_bases:
                     self._submit(self._job("resolve_conflict", pr=pr.number, base_sha=base))
                 continue
-            checks = self.forge.check_state(pr.head_sha)
+            required = rules.setdefault(pr.base_ref, self.forge.branch_rules(pr.base_ref)).required
+            checks = self.forge.check_state(pr.head_sha, required)
             if checks.state == "failure" and pr.head_sha not in tried.ci_fix_shas:
                 self._submit(self._job("fix_ci", pr=pr.number, branch=pr.head_ref, head_sha=pr.head_sha))
             elif checks.state == "success" and self._mergeable_now(pr.number):
                 self._submit(self._job("maybe_merge", pr=pr.number, branch=pr.head_ref, head_sha=pr.head_sha))
+
+    def _queue(self, pulls: list[PullSummary]) -> None:
+        """PRs in the orchestra's merge queue → the `land` job (it advances, rebuilds or expires the batch)."""
+        merge = self.config.merge
+        if merge.policy != "auto" or merge.queue == "off":
+            return
+        if any(self.config.label(QUEUED) in p.labels for p in pulls):
+            self._submit(self._job("land"))
 
     def _mergeable_now(self, number: int) -> bool:
         """The merge policy lets the bot merge a green PR now (`auto`, with the approvals it asks for)."""

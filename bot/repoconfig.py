@@ -69,6 +69,9 @@ class MergePolicy(_Strict):
     queue: Literal["batch", "serial", "off"] = "batch"
     #: At most this many PRs in one batch.
     max_batch: int = Field(default=8, ge=1, le=50)
+    #: A batch whose CI has not concluded this long after it was built is rebuilt (a new commit, so CI
+    #: runs again), twice at most; then its PRs leave the queue and ask a person.
+    batch_timeout_minutes: int = Field(default=60, ge=1, le=24 * 60)
     #: Paths merged keeping both sides, with no model (the worker's and the queue's merges only).
     union_paths: list[str] = Field(default_factory=lambda: list(UNION_PATHS), max_length=50)
 

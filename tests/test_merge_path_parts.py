@@ -116,3 +116,22 @@ def test_a_push_the_forge_declines_says_why_at_once() -> None:
     done = subprocess.CompletedProcess(["git", "push"], 1, "", f"To forge\n{text}\nerror: failed to push some refs")
     with pytest.raises(PushDeclined, match="protected branch hook declined"):
         push_outcome(done, "main")
+
+
+def test_a_union_merge_keeps_the_blank_lines_between_changelog_entries(tmp_path: Path) -> None:
+    head = "Changes\n=======\n\nv1\n- old\n"
+    source = make_repo(tmp_path / "src", {"CHANGES.rst": head})
+    for branch, entry in (("one", "- one\n  continued\n\n"), ("two", "- two\n\n")):
+        git(source, "checkout", "-q", "-b", branch, "main")
+        (source / "CHANGES.rst").write_text(head.replace("v1\n", entry + "v1\n"))
+        git(source, "commit", "-qam", branch)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(remote)], check=True, env=base_env())
+    mirror = Mirror(tmp_path / "state", "o/r", str(remote), dict, Identity("Bot", "bot@example.com"),
+                    union_paths=["CHANGES*"])
+    mirror.fetch()
+    with mirror.worktree("refs/remotes/origin/one") as worktree:
+        assert worktree.merge("refs/remotes/origin/two", "two") == []
+        merged = (worktree.path / "CHANGES.rst").read_text()
+    # git's own `union` driver trims the common blank line off both sides: "- one\n  continued\n- two\n\n"
+    assert merged == "Changes\n=======\n\n- one\n  continued\n\n- two\n\nv1\n- old\n"

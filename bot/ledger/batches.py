@@ -17,9 +17,11 @@ holds, for people and for the landing job:
     Orchestra-Queue-PR: 15 <head sha>
     Orchestra-Queue-Checks: ci
     Orchestra-Queue-Split: 17 20
+    Orchestra-Queue-Retry: 1
 
 `Checks` are the checks the batch waits for (the required ones, else those its PRs reported);
-`Split` marks the first half of a red batch under bisection (the PRs of the other half). The
+`Split` marks the first half of a red batch under bisection (the PRs of the other half); `Retry`
+counts the times the batch was rebuilt because its CI never reported in time. The
 batch's CI result is the check runs and statuses on that commit. GitHub's own merge queue names
 its groups `gh-readonly-queue/<base>/pr-<n>-<head sha>`; `group_pr` reads one.
 """
@@ -30,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 
 QUEUE_PREFIX = "orchestra/queue/"
-_TRAILER = re.compile(r"^Orchestra-Queue-(Base|PR|Checks|Split):[ \t]*(.*)$", re.MULTILINE)
+_TRAILER = re.compile(r"^Orchestra-Queue-(Base|PR|Checks|Split|Retry):[ \t]*(.*)$", re.MULTILINE)
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 #: GitHub closes an issue a commit on the default branch names with a closing keyword: quoted words
 #: of PRs must not (`Fixes #7` in a summary becomes `Fixes (#7)`).
@@ -75,6 +77,8 @@ class Batch:
     members: tuple[Member, ...]
     checks: tuple[str, ...] = ()
     split_rest: tuple[int, ...] = field(default=())
+    #: How many times this batch was rebuilt because its CI did not report in time.
+    retries: int = 0
 
     @property
     def numbers(self) -> list[int]:
@@ -82,7 +86,7 @@ class Batch:
 
 
 def message(default_branch: str, base: str, members: list[Member], checks: list[str],
-            split_rest: list[int] | None = None) -> str:
+            split_rest: list[int] | None = None, retries: int = 0) -> str:
     """The batch commit's message (see the module docstring)."""
     numbers = ", ".join(f"#{m.number}" for m in members)
     lines = [f"Merge queue: {numbers} into {default_branch}", ""]
@@ -97,6 +101,8 @@ def message(default_branch: str, base: str, members: list[Member], checks: list[
         lines.append(f"Orchestra-Queue-Checks: {' '.join(checks)}")
     if split_rest:
         lines.append(f"Orchestra-Queue-Split: {' '.join(str(n) for n in split_rest)}")
+    if retries:
+        lines.append(f"Orchestra-Queue-Retry: {retries}")
     return "\n".join(lines) + "\n"
 
 
@@ -106,7 +112,7 @@ def parse(sha: str, parents: list[str], text: str) -> Batch | None:
     The trailers must agree with the parents: the base is the first parent and each PR head is
     another parent, so a hand-made commit on the queue branch is never taken for a batch.
     """
-    base, heads, checks, rest = "", [], [], []
+    base, heads, checks, rest, retries = "", [], [], [], 0
     for key, value in _TRAILER.findall(text):
         if key == "Base":
             base = value.strip()
@@ -118,11 +124,13 @@ def parse(sha: str, parents: list[str], text: str) -> Batch | None:
             checks = value.split()
         elif key == "Split":
             rest = [int(n) for n in value.split() if n.isdigit()]
+        elif key == "Retry" and value.strip().isdigit():
+            retries = int(value.strip())
     if not base or not heads or not parents or parents[0] != base or [h for _, h in heads] != parents[1:]:
         return None
     titles = dict(_titles(text))
     members = tuple(Member(number, head, titles.get(number, "")) for number, head in heads)
-    return Batch(sha=sha, base=base, members=members, checks=tuple(checks), split_rest=tuple(rest))
+    return Batch(sha=sha, base=base, members=members, checks=tuple(checks), split_rest=tuple(rest), retries=retries)
 
 
 def without_trailers(text: str) -> str:

@@ -118,7 +118,8 @@ def fix_batch(ctx: WorkerContext, pr_number: int, head_sha: str, batch_sha: str,
     tip = ctx.mirror.sha(pr.base_ref) or base_sha
     base = base_sha if base_sha and ctx.mirror.has(base_sha) else tip
     since = ctx.mirror.merge_base(head_sha, base) or base
-    landed = [without_trailers(text) for text in ctx.mirror.log_messages(since, base, LANDED_LIMIT)]
+    # `head..base`: what `base` has that the PR lacks, whatever the merge base (an empty one named nothing)
+    landed = [without_trailers(text) for text in ctx.mirror.log_messages(head_sha, base, LANDED_LIMIT)]
     failing = Failing(batch_sha, checks.failures, base, landed, ctx.mirror.diffstat(since, base))
     counters = settle_open_fix(ctx, counters, head_sha, base, required)
     with ctx.mirror.worktree(head_sha) as worktree:

@@ -12,7 +12,11 @@ runs and statuses on that commit. Each run of the job looks at the forge and adv
   that conflicts only with another PR of the batch waits for the next batch; force-push it to the
   queue branch, where CI runs as on any push;
 - a batch built on an older tip (someone else moved the default branch): rebuild it;
-- a batch still being tested: nothing (its checks' completion runs this job again);
+- a batch still being tested: nothing (its checks' completion runs this job again); one whose CI
+  has not concluded `merge.batch_timeout_minutes` after it was built is rebuilt (a new commit, so CI
+  runs again, `Orchestra-Queue-Retry`), at most `MAX_BATCH_RETRIES` times; then its PRs leave the
+  queue and ask a person (`BatchExpired`). The sweep runs this job, so a batch whose CI never
+  reports is looked at again without any event;
 - a green batch: push its commit to the default branch, never forcing (a fast-forward: the forge
   marks each PR merged, as its head is now on the base); rejected because the tip moved: rebuild;
   then delete the landed branches, close the tasks, and build the next batch;
@@ -33,7 +37,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from bot.errors import GitFailed, LandingRefused, PushDeclined
+from bot.errors import BatchExpired, GitFailed, LandingRefused, PushDeclined
 from bot.forge.types import BranchRules, CheckState, PullSummary
 from bot.git import PUSHED
 from bot.ledger import batches
@@ -52,7 +56,10 @@ log = logging.getLogger(__name__)
 
 #: Steps one run takes at most (land, build; bisect; rebuild after a moved tip …).
 MAX_STEPS = 6
+#: Times a batch whose CI did not report in time is rebuilt before its PRs leave the queue.
+MAX_BATCH_RETRIES = 2
 sleep = time.sleep
+clock = time.time
 
 
 @dataclass
@@ -130,6 +137,8 @@ def _advance(queue: Queue, batch: Batch) -> tuple[Batch | None, bool]:
         return None, False
     checks = ctx.forge.check_state(batch.sha, list(batch.checks) or None)
     if checks.state == "pending":
+        if _overdue(queue, batch):
+            return _timed_out(queue, batch)
         queue.said.append(f"testing {_names(batch)} ({batch.sha[:8]})")
         return batch, True
     if checks.state == "success":
@@ -144,6 +153,31 @@ def _advance(queue: Queue, batch: Batch) -> tuple[Batch | None, bool]:
         return None, True
     held = _blame(queue, batch, checks)
     return (batch, True) if held else (None, False)
+
+
+def _overdue(queue: Queue, batch: Batch) -> bool:
+    """True when the batch's CI has not concluded within `merge.batch_timeout_minutes` of its building."""
+    age = clock() - queue.ctx.mirror.committed_at(batch.sha)
+    return age > queue.ctx.config.merge.batch_timeout_minutes * 60
+
+
+def _timed_out(queue: Queue, batch: Batch) -> tuple[Batch | None, bool]:
+    """Rebuild a batch whose CI never reported (CI runs again on the new commit); past the retries, expire it."""
+    minutes = queue.ctx.config.merge.batch_timeout_minutes
+    if batch.retries < MAX_BATCH_RETRIES:
+        queue.said.append(f"batch {_names(batch)} ({batch.sha[:8]}) has had no CI result for {minutes} min: rebuilding")
+        if not _build(queue, only=batch.numbers, rest=list(batch.split_rest), retries=batch.retries + 1):
+            _build(queue)
+        return None, True
+    ctx = queue.ctx
+    error = BatchExpired(f"Batch `{batch.sha[:8]}` ({_names(batch)}) was built {batch.retries + 1} times and CI "
+                         f"reported no result on it within {minutes} minutes any time.")
+    for pr in [p for p in queue.queued() if p.number in batch.numbers]:
+        unqueue(ctx, pr)
+        report_failure(ctx.forge, ctx.config, pr.number, error, step="land", task=task_number_from_branch(pr.head_ref))
+    queue.forget(batch.numbers)
+    queue.said.append(f"batch {_names(batch)} expired: CI never reported on it")
+    return None, False
 
 
 def _land(queue: Queue, batch: Batch) -> None:
@@ -214,7 +248,7 @@ def _blame(queue: Queue, batch: Batch, checks: CheckState) -> bool:
     return False
 
 
-def _build(queue: Queue, only: list[int] | None = None, rest: list[int] | None = None) -> bool:
+def _build(queue: Queue, only: list[int] | None = None, rest: list[int] | None = None, retries: int = 0) -> bool:
     """Build and push the next batch (from `only`, when bisecting); False when there was nothing to test."""
     ctx = queue.ctx
     ready = _ready(queue, only)
@@ -243,7 +277,7 @@ def _build(queue: Queue, only: list[int] | None = None, rest: list[int] | None =
                 _clear(queue)
             return False
         wanted = list(queue.rules.required) or sorted(seen)
-        text = batches.message(queue.default, tip, members, wanted, rest)
+        text = batches.message(queue.default, tip, members, wanted, rest, retries)
         sha = ctx.mirror.commit_tree(worktree.head(), [tip, *(m.head for m in members)], text)
     ctx.mirror.push_commit(sha, queue.branch, force=True)
     ctx.mirror.fetch()

@@ -6,7 +6,8 @@ review id ``fix-<comment id>`` (see `bot.worker.verbs`).
 
 Only notes written by people who may steer (`bot.steering.Gate`: write access by default) reach
 the agent; on a public repository anyone signed in can review. The others are dropped before
-anything changes, and their authors are told once on the PR (`notice_once`).
+anything changes, and their authors are told once on the PR (`notice_once`). A PR whose total work
+has reached its ceiling (`budgets.pr`) runs no review agent: `BudgetExceeded` asks a person.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.ledger.labels import State
 from bot.settings import Role
 from bot.steering import Gate, ignored_text, notice_once
 from bot.worker import publish
+from bot.worker.bounds import check_ceiling
 from bot.worker.ci import pr_task
 from bot.worker.implement import agent_error
 from bot.worker.session import WorkerContext, run_role, task_prompt_context, verify
@@ -62,6 +64,7 @@ def address_review(ctx: WorkerContext, pr_number: int, review_id: int | str) -> 
     notes = steering_notes(ctx, pr_number, notes)
     if not notes:
         return "ignored: written by people who may not steer"
+    check_ceiling(ctx, pr.number, attempts_mod.read(pr.body))  # the PR's total work, reviews included
     task = pr_task(ctx, pr)
     labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
     variables = {**task_prompt_context(ctx, task), "pr_number": pr.number,

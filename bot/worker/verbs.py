@@ -115,7 +115,7 @@ def _retry_pr(ctx: CommandContext, pr: PullRequest) -> str:
     if state_from_labels(ctx.config.label_prefix, current) in (State.NEEDS_HUMAN, None):
         labels.set_state(ctx.forge, task, State.REVIEW, ctx.config)
     repo, inst = ctx.forge.repo_full_name, ctx.installation_id
-    checks = ctx.forge.check_state(pr.head_sha)
+    checks = ctx.forge.check_state(pr.head_sha, ctx.forge.branch_rules(pr.base_ref).required)
     if checks.state == "failure":
         job = JobRequest.make("fix_ci", repo=repo, pr=pr.number, branch=pr.head_ref, head_sha=pr.head_sha, installation_id=inst)
         what = "fix CI"

@@ -8,6 +8,9 @@ and labels tell the truth — end to end on localhub with scripted models.
     for ever and the run sat until its timeout.
 (b) A task that needs a person, and its dependant: the run exits 1 within 30 s of the last
     movement, naming `#2 needs-human: <why>` and `#3 waiting on #2 (needs-human)`.
+(c) The same with the merge queue on (`merge.policy: auto`, the default `merge.queue: batch`): one task
+    lands through the queue, another needs a person and a third waits on it — exit 1 within 30 s of
+    the last movement, naming both, and the landed work on the result branch as a queue commit.
 (d) Every closed task of a run carries no state label (read from localhub's store afterwards).
 """
 
@@ -30,7 +33,7 @@ from bot.modes.local.snapshot import Snapshot
 from bot.settings import Settings
 from localhub.store import Store
 from tests.local.test_local_run import PLAN, PROJECT, Recorder, textstats_policy
-from tests.support.git_repos import make_repo
+from tests.support.git_repos import git, make_repo
 
 STARVE_PROJECT = {**PROJECT, ".github/orchestra.yml": (
     "test_command: python3 -m unittest discover -s tests -t .\nmax_parallel_tasks: 2\nmerge:\n  policy: auto\n")}
@@ -105,6 +108,27 @@ def starving_policy(display: Watching) -> Any:
     return policy
 
 
+QUEUED_PLAN = {"tasks": [
+    PLAN["tasks"][0],
+    {"key": "decide", "title": "Decide the counting rules", "objective": "Needs a decision.",
+     "owned_paths": ["RULES.md"]},
+    {"key": "apply", "title": "Apply the counting rules", "objective": "After the decision.",
+     "owned_paths": ["textstats/rules.py"], "depends_on": ["decide"]},
+]}
+
+
+def queued_blocked_policy(messages: list[Message], tools: list[ToolSpec]) -> Reply:
+    """Plans line-count (done, lands through the queue), `decide` (blocked) and `apply` after it."""
+    turn = Turn(messages, tools)
+    if "submit_plan" in turn.tools:
+        if turn.request.startswith("Revise"):
+            return reply("nothing to add", call("submit_plan", tasks=[]))
+        return reply("plan", call("submit_plan", **QUEUED_PLAN))
+    if turn.key == "line-count":
+        return textstats_policy(messages, tools)
+    return finish("cannot do this", "blocked", concerns=["the counting rules need a decision"])
+
+
 def chain_blocked_policy(messages: list[Message], tools: list[ToolSpec]) -> Reply:
     """Plans line-count and the README task after it; the first cannot be done."""
     if "submit_plan" in {t.name for t in tools}:
@@ -118,8 +142,9 @@ def models() -> Iterator[Watching]:
     register_script("starving", lambda: starving_policy(display))
     register_script("chain-blocked", lambda: chain_blocked_policy)
     register_script("textstats-ends", lambda: textstats_policy)
+    register_script("queued-blocked", lambda: queued_blocked_policy)
     yield display
-    for name in ("starving", "chain-blocked", "textstats-ends"):
+    for name in ("starving", "chain-blocked", "textstats-ends", "queued-blocked"):
         unregister_script(name)
 
 
@@ -187,6 +212,30 @@ def test_a_run_that_needs_a_person_exits_1_within_30_s_of_the_last_movement_nami
     last_move = models.moves[-1][0]
     assert done[0] - last_move < 30, f"exited {done[0] - last_move:.1f}s after the last movement"
     print(f"\nexited {done[0] - last_move:.1f}s after the last movement")
+
+
+@pytest.mark.timeout(150)
+def test_with_the_merge_queue_on_a_run_that_needs_a_person_exits_1_within_30_s_naming_each_issue(
+        tmp_path: Path, models: Watching) -> None:
+    repo = make_repo(tmp_path / "textstats", PROJECT)
+    options = LocalOptions(repo=repo, workers=2, model="scripted:queued-blocked", merge="auto")  # queue: batch
+
+    summary = run_local(options, Settings(), Goal("Count lines", "Add line_count and the rules."), models,
+                        timeout_s=130)
+    done = time.monotonic()
+
+    assert not summary.ok and summary.tasks_done == 1 and summary.prs_merged == 1
+    by_title = numbers_by_title(summary.state_dir)
+    decide, apply = by_title["Decide the counting rules"], by_title["Apply the counting rules"]
+    assert summary.needs_human == [decide]
+    assert f"#{decide} needs-human: The agent could not complete this task" in summary.problem
+    assert f"#{apply} waiting on #{decide} (needs-human)" in summary.problem
+    hub_repo = Path(summary.state_dir) / "localhub" / "git" / "you" / "textstats.git"
+    subjects = git(hub_repo, "log", "--first-parent", "--format=%s", "main").splitlines()
+    assert subjects[0].startswith("Merge queue: #") and subjects[0].endswith(" into main")  # landed by the queue
+    last_move = models.moves[-1][0]
+    assert done - last_move < 30, f"exited {done - last_move:.1f}s after the last movement"
+    print(f"\nwith the queue on: exited {done - last_move:.1f}s after the last movement")
 
 
 @pytest.mark.timeout(120)
