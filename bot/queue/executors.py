@@ -179,6 +179,8 @@ class InlineExecutor:
         self._state: dict[str, str] = {}  # id -> "waiting" | "running" | "again"
         self.failures: dict[str, BaseException] = {}
         self.results: dict[str, Any] = {}
+        #: Seconds each job waited between its submission and its start (the bench reads them).
+        self.waits: list[float] = []
 
     def bind(self, perform: Perform) -> None:
         """Say how this executor runs a job (a runtime's `perform`, once the runtime is composed)."""
@@ -193,7 +195,7 @@ class InlineExecutor:
                     self._state[jid] = "again"
                 return SubmitResult(jid, job.kind, new=False)
             self._state[jid] = "waiting"
-            self._live[jid] = self._pool.submit(self._run, jid, job)
+            self._live[jid] = self._pool.submit(self._run, jid, job, time.monotonic())
         return SubmitResult(jid, job.kind, new=True)
 
     def live(self, job_id: str) -> bool:
@@ -212,9 +214,11 @@ class InlineExecutor:
                 return True
             return False
 
-    def _run(self, jid: str, job: JobRequest) -> Any:
+    def _run(self, jid: str, job: JobRequest, submitted: float | None = None) -> Any:
         if self._perform is None:
             raise RuntimeError("an InlineExecutor runs jobs once it is bound to a runtime's perform")
+        if submitted is not None:
+            self.waits.append(time.monotonic() - submitted)
         for _round in range(runs.MAX_RERUNS + 1):
             with self._lock:
                 self._state[jid] = "running"
