@@ -12,6 +12,8 @@ IDENTITY = {
 }
 
 FILES = {
+    # Without it the acceptance commands' bytecode is committed with every task, and every PR conflicts.
+    ".gitignore": "__pycache__/\n*.pyc\n",
     "README.md": "# bench\n\nA synthetic project for `orchestra bench scale`.\n",
     "shared.py": '"""The one spot several tasks edit."""\n\nENTRIES = [\n    "base",\n]\n',
     "mods/__init__.py": '"""One module per task."""\n',
