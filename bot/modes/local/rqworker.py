@@ -40,6 +40,7 @@ def main(argv: list[str]) -> int:
     runtime.install(Runtime(settings, executor, jobs=jobs.FUNCTIONS, forge_factory=forge_factory,
                             scripts={**demo.SCRIPTS, **bench.SCRIPTS}, config_overlay=merge_overlay(merge)))
     name = argv[0] if argv else None
+    OrchestraWorker.preload_modules = (*jobs.PRELOAD, "bot.modes.bench")
     worker = OrchestraWorker([executor.queues[queue] for queue in QUEUES], connection=executor.connection, name=name)
     worker.work(with_scheduler=True)
     return 0
