@@ -329,3 +329,12 @@ FUNCTIONS: dict[str, JobFunction] = {
 def perform(rt: Runtime, job: JobRequest) -> Any:
     """Run one job to its end in this process."""
     return FUNCTIONS[job.kind](rt, **job.args)
+
+
+#: What a job imports lazily (the runtime's collaborators, the model SDKs through the model factory,
+#: git and the HTTP stack): a forking RQ worker imports them before its first fork (bot/queue/rqworker.py).
+PRELOAD = (
+    "bot.llm.factory", "bot.llm.anthropic_provider", "bot.llm.openai_provider", "bot.llm.openai_responses",
+    "bot.metrics.jobs", "bot.forge.auth", "bot.forge.client", "bot.logs", "bot.repofiles", "bot.prompting",
+    "bot.agent", "bot.agent.sandbox", "github", "jinja2", "yaml", "requests", "httpx",
+)

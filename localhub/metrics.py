@@ -14,6 +14,8 @@ class Metrics:
         self._lock = threading.Lock()
         self._routes: Counter[str] = Counter()
         self._tokens: Counter[str] = Counter()
+        #: (token label, "METHOD route", "charged" | "not_modified"): what each token spent where.
+        self._token_routes: Counter[tuple[str, str, str]] = Counter()
         self._statuses: Counter[str] = Counter()
         self._deliveries: Counter[tuple[str, str]] = Counter()
         self._faults: Counter[str] = Counter({"before": 0, "after": 0})
@@ -23,6 +25,7 @@ class Metrics:
             self._routes[f"{method} {route}"] += 1
             self._tokens[token_label] += 1
             self._statuses[str(status)] += 1
+            self._token_routes[(token_label, f"{method} {route}", "not_modified" if status == 304 else "charged")] += 1
 
     def fault(self, when: str) -> None:
         """An injected fault: "before" (the call was not served) or "after" (served, answered 502)."""
@@ -35,6 +38,9 @@ class Metrics:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
+            by_token_route: dict[str, dict[str, dict[str, int]]] = {}
+            for (label, route, kind), count in sorted(self._token_routes.items()):
+                by_token_route.setdefault(label, {}).setdefault(route, {})[kind] = count
             by_event: dict[str, dict[str, int]] = {}
             for (event, outcome), count in sorted(self._deliveries.items()):
                 by_event.setdefault(event, {})[outcome] = count
@@ -44,6 +50,7 @@ class Metrics:
                     "by_route": dict(sorted(self._routes.items())),
                     "by_token": dict(sorted(self._tokens.items())),
                     "by_status": dict(sorted(self._statuses.items())),
+                    "by_token_route": by_token_route,
                 },
                 "webhooks": {"total": sum(self._deliveries.values()), "by_event": by_event},
                 "faults": dict(sorted(self._faults.items())),

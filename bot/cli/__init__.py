@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "bot.cli.action_cmd",
     "bot.cli.doctor_cmd",
     "bot.cli.app_cmd",
+    "bot.cli.bench_cmd",
 ]
 
 

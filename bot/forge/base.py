@@ -203,7 +203,43 @@ def _login(user: Any) -> str:
 
 
 def to_issue(raw: GhIssue) -> Issue:
-    """Snapshot of a PyGithub issue (reads only attributes the list/GET answer carries)."""
+    """Snapshot of a PyGithub issue, read from the answer that carried it (a list item, a GET, a
+    sub-issue listing): never an attribute read, which on a lazy object missing that key (e.g.
+    `pull_request` on a plain issue) would fetch the issue again — one GET per listed issue."""
+    data = getattr(raw, "_rawData", None)
+    # A lazy object (`repo.get_issue(n)`) holds only its number, and an edit updates the attributes but
+    # not `_rawData`: those are read through the attributes, as before.
+    if not isinstance(data, dict) or not _FULL_ISSUE.issubset(data):
+        return _issue_from_attributes(raw)
+    return issue_from_json(data)
+
+
+#: Keys every issue answer carries (a list item, a GET, a sub-issue listing, a webhook's `issue`).
+_FULL_ISSUE = frozenset({"number", "title", "state", "labels", "user", "html_url"})
+
+
+def issue_from_json(data: dict[str, Any]) -> Issue:
+    """An issue snapshot from GitHub's JSON (a REST answer or a webhook payload's `issue`)."""
+
+    def login(user: Any) -> str:
+        return str(user.get("login") or "") if isinstance(user, dict) else ""
+
+    return Issue(
+        id=int(data.get("id") or 0),
+        number=int(data["number"]),
+        title=data.get("title") or "",
+        body=data.get("body") or "",
+        state="closed" if data.get("state") == "closed" else "open",
+        state_reason=data.get("state_reason"),
+        labels=[str(label.get("name") if isinstance(label, dict) else label) for label in data.get("labels") or []],
+        assignees=[login(user) for user in data.get("assignees") or []],
+        author=login(data.get("user")),
+        is_pull=data.get("pull_request") is not None,
+        html_url=data.get("html_url") or "",
+    )
+
+
+def _issue_from_attributes(raw: GhIssue) -> Issue:
     return Issue(
         id=raw.id,
         number=raw.number,

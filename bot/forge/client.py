@@ -9,6 +9,10 @@ pydantic values (bot/forge/types.py) so jobs never hold PyGithub objects.
 from __future__ import annotations
 
 import base64
+import re
+import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
 from github.GithubException import GithubException, UnknownObjectException
@@ -22,18 +26,99 @@ from bot.forge.paths import check_repo_path
 from bot.forge.pulls import PullVerbs
 from bot.forge.types import Permission
 
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+#: How long this process trusts a repository's default branch name (it changes only by a person's rename).
+DEFAULT_BRANCH_TTL_S = 300.0
+
+
+class CommitFiles:
+    """What was read at a commit, by (API, credentials, repository, commit sha, what): a commit never
+    changes, so a file (or its absence, or a directory listing) read there once is known for good.
+    Shared by the process's Forges, so every job after the first reads config, prompts and notes of an
+    unchanged default branch for the price of one conditional look at the branch (a 304 when it did
+    not move). Bounded (LRU)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+
+    def get(self, key: tuple[str, ...]) -> tuple[bool, Any]:
+        with self._lock:
+            if key not in self._items:
+                return False, None
+            self._items.move_to_end(key)
+            return True, self._items[key]
+
+    def put(self, key: tuple[str, ...], value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+#: The process's files-at-a-commit cache, and its default branches (name, read at).
+COMMIT_FILES = CommitFiles()
+_DEFAULT_BRANCHES: dict[tuple[str, str], tuple[str, float]] = {}
+
 
 class Forge(IssueVerbs, PullVerbs, CheckVerbs):
     """One repository on GitHub, GHES or localhub, with one set of credentials."""
 
     _default_branch: str | None = None
+    #: Branch name → its head sha, looked up once per Forge (a job reads files at one commit).
+    _heads: dict[str, str | None] | None = None
 
     @verb
     def default_branch(self) -> str:
-        """The repository's default branch (read once per Forge)."""
+        """The repository's default branch (read once per Forge, and at most every
+        `DEFAULT_BRANCH_TTL_S` per process: a webhook payload or an earlier job already said it)."""
         if self._default_branch is None:
-            self._default_branch = self._call("default branch", lambda: str(self.repo.default_branch))
+            key = (self.api_url, self.repo_full_name)
+            known = _DEFAULT_BRANCHES.get(key)
+            if known is not None and time.monotonic() - known[1] < DEFAULT_BRANCH_TTL_S:
+                self._default_branch = known[0]
+            else:
+                self._default_branch = self._call("default branch", lambda: str(self.repo.default_branch))
+                _DEFAULT_BRANCHES[key] = (self._default_branch, time.monotonic())
         return self._default_branch
+
+    def _head_of(self, branch: str) -> str | None:
+        """The branch's head sha (one conditional GET per Forge; a 304 costs nothing); None when absent."""
+        heads = self._heads if self._heads is not None else {}
+        self._heads = heads
+        if branch not in heads:
+
+            def fetch() -> str | None:
+                try:
+                    _headers, data = self._conditional_get(f"{self.repo.url}/branches/{branch}")
+                except UnknownObjectException:
+                    return None
+                sha = str(((data or {}).get("commit") or {}).get("sha") or "")
+                return sha if _SHA.match(sha) else None
+
+            heads[branch] = self._call("branch head", fetch)
+        return heads[branch]
+
+    def _at_commit(self, what: str, path: str, ref: str | None, read: Any) -> Any:
+        """`read(ref)` once per commit: the default branch (or a branch) is resolved to its head sha first,
+        and what was read at that sha is kept (`COMMIT_FILES`). A ref that resolves to nothing reads as before."""
+        target = ref or self.default_branch()
+        sha = target if _SHA.match(target) else self._head_of(target)
+        if sha is None:
+            return read(target)
+        key = (self.api_url, self._credential(), self.repo_full_name, sha, what, path)
+        found, value = COMMIT_FILES.get(key)
+        if not found:
+            try:
+                value = read(sha)
+            except FileTooLarge as exc:
+                value = exc
+            COMMIT_FILES.put(key, value)
+        if isinstance(value, FileTooLarge):
+            raise value
+        return list(value) if isinstance(value, list) else value
 
     @verb
     def read_file(self, path: str, ref: str | None = None, max_bytes: int = MAX_INLINE_FILE_BYTES) -> str | None:
@@ -48,9 +133,10 @@ class Forge(IssueVerbs, PullVerbs, CheckVerbs):
             check_repo_path(path)
         except ValueError as exc:
             raise ConfigError(f"read_file: {exc}") from None
-        branch = ref or self.default_branch()
+        def read(at: str) -> str | None:
+            return self._call("read file", lambda: fetch(at))
 
-        def fetch() -> str | None:
+        def fetch(branch: str) -> str | None:
             try:
                 content = self.repo.get_contents(path, ref=branch)
             except UnknownObjectException:
@@ -62,14 +148,15 @@ class Forge(IssueVerbs, PullVerbs, CheckVerbs):
                 raise FileTooLarge(path, size, limit)
             return content.decoded_content.decode("utf-8", errors="replace")
 
-        return self._call("read file", fetch)
+        return self._at_commit("file", path, ref, read)
 
     @verb
     def list_dir(self, path: str, ref: str | None = None) -> list[str]:
         """Paths of the files directly in directory `path` at `ref` (default branch); [] when absent."""
-        branch = ref or self.default_branch()
+        def read(at: str) -> list[str]:
+            return self._call("list dir", lambda: fetch(at))
 
-        def fetch() -> list[str]:
+        def fetch(branch: str) -> list[str]:
             try:
                 listing = self.repo.get_contents(path, ref=branch)
             except UnknownObjectException:
@@ -77,7 +164,7 @@ class Forge(IssueVerbs, PullVerbs, CheckVerbs):
             entries = listing if isinstance(listing, list) else [listing]
             return [entry.path for entry in entries if entry.type == "file"]
 
-        return self._call("list dir", fetch)
+        return list(self._at_commit("dir", path, ref, read))
 
     @verb
     def permission(self, login: str) -> Permission:

@@ -41,6 +41,7 @@ class ServerWorker(OrchestraWorker):
     keeps the sweep scheduled."""
 
     log_format = "json"
+    preload_modules = jobs.PRELOAD
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

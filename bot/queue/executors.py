@@ -9,6 +9,8 @@ is replaced by the new submission.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -26,6 +28,10 @@ from rq.job import Job, JobStatus
 from bot.errors import QueueUnavailable
 from bot.queue import runs
 from bot.queue.kinds import QUEUES, JobRequest, SubmitResult
+
+#: In-process, a free worker takes the waiting job of the first queue in this order (as RQ workers
+#: listen on `urgent`, then `default`, then `implement`): merges and fixes before new implementations.
+QUEUE_RANK = {name: rank for rank, name in enumerate(QUEUES)}
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +174,10 @@ class InlineExecutor:
     it runs, the job runs once more when it ends (a trigger is never lost); otherwise it is new.
     With `retry_delays`, a failed job runs again after each delay, up to its kind's `retries`
     (as RQ retries); without, a failure is final at once (the Action reports it).
+
+    Waiting jobs are taken by priority: the kind's queue (`urgent` before `default` before
+    `implement`, as RQ workers listen), then submission order. `submit_later` waits on a timer
+    thread, never on a worker.
     """
 
     def __init__(self, workers: int = 4, perform: Perform | None = None, retry_delays: Sequence[float] = ()) -> None:
@@ -179,6 +189,11 @@ class InlineExecutor:
         self._state: dict[str, str] = {}  # id -> "waiting" | "running" | "again"
         self.failures: dict[str, BaseException] = {}
         self.results: dict[str, Any] = {}
+        self._waiting: list[tuple[int, int, str, JobRequest, float]] = []  # heap: (rank, seq, id, job, submitted)
+        self._seq = itertools.count()
+        self._timers: set[threading.Timer] = set()
+        #: Seconds each job waited between its submission and its start (the bench reads them).
+        self.waits: list[float] = []
 
     def bind(self, perform: Perform) -> None:
         """Say how this executor runs a job (a runtime's `perform`, once the runtime is composed)."""
@@ -193,8 +208,36 @@ class InlineExecutor:
                     self._state[jid] = "again"
                 return SubmitResult(jid, job.kind, new=False)
             self._state[jid] = "waiting"
-            self._live[jid] = self._pool.submit(self._run, jid, job)
+            heapq.heappush(self._waiting, (QUEUE_RANK.get(job.spec.queue, len(QUEUE_RANK)), next(self._seq), jid, job,
+                                           time.monotonic()))
+            # Each submission adds one runner; a runner takes the best waiting job, not necessarily this one.
+            self._live[jid] = self._pool.submit(self._next)
         return SubmitResult(jid, job.kind, new=True)
+
+    def submit_later(self, job: JobRequest, delay_s: float) -> None:
+        """Submit `job` after `delay_s` seconds, from a timer thread (no worker waits for it)."""
+
+        def fire() -> None:
+            with self._lock:
+                self._timers.discard(timer)
+            self.submit(job)
+
+        timer = threading.Timer(delay_s, fire)
+        timer.daemon = True
+        with self._lock:
+            self._timers.add(timer)
+        timer.start()
+
+    def _next(self) -> Any:
+        """A runner: the waiting job first in priority order (none when it was cancelled meanwhile)."""
+        with self._lock:
+            while self._waiting:
+                _rank, _seq, jid, job, submitted = heapq.heappop(self._waiting)
+                if self._state.get(jid) == "waiting":
+                    break
+            else:
+                return None
+        return self._run(jid, job, submitted)
 
     def live(self, job_id: str) -> bool:
         with self._lock:
@@ -206,15 +249,16 @@ class InlineExecutor:
 
     def cancel(self, job_id: str) -> bool:
         with self._lock:
-            future = self._live.get(job_id)
-            if self._state.get(job_id) == "waiting" and future is not None and future.cancel():
-                del self._state[job_id]
+            if self._state.get(job_id) == "waiting":
+                del self._state[job_id]  # its runner finds it gone and takes the next waiting job
                 return True
             return False
 
-    def _run(self, jid: str, job: JobRequest) -> Any:
+    def _run(self, jid: str, job: JobRequest, submitted: float | None = None) -> Any:
         if self._perform is None:
             raise RuntimeError("an InlineExecutor runs jobs once it is bound to a runtime's perform")
+        if submitted is not None:
+            self.waits.append(time.monotonic() - submitted)
         for _round in range(runs.MAX_RERUNS + 1):
             with self._lock:
                 self._state[jid] = "running"
@@ -262,4 +306,8 @@ class InlineExecutor:
             return {"inline": sum(1 for f in self._live.values() if not f.done())}
 
     def shutdown(self) -> None:
+        with self._lock:
+            timers, self._timers = list(self._timers), set()
+        for timer in timers:
+            timer.cancel()
         self._pool.shutdown(wait=True)

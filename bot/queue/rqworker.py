@@ -16,8 +16,11 @@ A process running orchestra jobs also needs its runtime composed and installed: 
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from rq.job import Job
@@ -32,6 +35,19 @@ from bot.settings import parse_log_level
 MIN_GRACE_S = 5
 
 
+def preload(modules: Sequence[str]) -> float:
+    """Import `modules` in this (parent) process; the seconds it took. RQ forks a work horse per job,
+    and a work horse inherits what its parent imported: importing the job modules and the model SDKs
+    once here saves each job importing them again after the fork (about 0.45 CPU-s a job)."""
+    started = time.monotonic()
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:  # an optional SDK that is absent: its jobs import (and fail) as before
+            logging.getLogger(__name__).info("preload: %s not imported: %s", name, exc)
+    return time.monotonic() - started
+
+
 class OrchestraWorker(Worker):
     """A forking RQ worker whose started jobs lapse `2 × job_monitoring_interval` after the last heartbeat."""
 
@@ -39,8 +55,12 @@ class OrchestraWorker(Worker):
     #: workers write human lines; the App server's (`ServerWorker`) JSON.
     log_format = "human"
 
+    #: Modules imported before the first fork (`preload`); the runtime's composition roots name them.
+    preload_modules: Sequence[str] = ()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        preload(self.preload_modules)
         if not logging.getLogger().handlers:  # job outcomes (bot.*) in the worker's log, as RQ's own lines
             kind = logs.parse_format(os.environ.get(logs.FORMAT_ENV), self.log_format)
             logs.configure(kind, parse_log_level(os.environ.get("ORCHESTRA_LOG_LEVEL") or "INFO"))

@@ -15,7 +15,9 @@ usually has done it already). A PR that no longer merges gets a conflict job.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from bot.forge.types import BranchRules, PullRequest, PullSummary
@@ -29,6 +31,10 @@ from bot.worker.session import WorkerContext
 #: Pauses between attempts while checks run, mergeability is unknown, or the base moved under a merge.
 MERGE_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 sleep = time.sleep
+#: In-process executors (`submit_later`): looks already taken per maybe_merge job id, so the retries
+#: stay bounded by MERGE_RETRY_DELAYS when each is a new run of the job instead of a sleep.
+_LOOKS: Counter[str] = Counter()
+_LOOKS_LOCK = threading.Lock()
 #: What lands a ready PR: an outcome in a few words, or None to look again shortly.
 Act = Callable[[WorkerContext, PullRequest, BranchRules], "str | None"]
 
@@ -47,6 +53,23 @@ def maybe_merge(ctx: WorkerContext, pr_number: int | None, branch: str | None, h
         return "merge policy is review: left to people"
     rules = ctx.forge.branch_rules(pr.base_ref)
     act: Act = enqueue_on_forge if rules.merge_queue else merge_now if ctx.config.merge.queue == "off" else join_queue
+    later = getattr(ctx.executor, "submit_later", None)
+    if later is not None:  # in-process: look once, and look again from a timer, not holding a worker in a sleep
+        outcome = _attempt(ctx, pr.number, head_sha, rules, act)
+        job = JobRequest.make("maybe_merge", repo=ctx.repo, pr=pr.number, branch=pr.head_ref, head_sha=head_sha,
+                              installation_id=ctx.installation_id)
+        with _LOOKS_LOCK:
+            looks = _LOOKS.pop(job.job_id, 0) if outcome is not None else _LOOKS[job.job_id]
+            if outcome is None and looks < len(MERGE_RETRY_DELAYS):
+                _LOOKS[job.job_id] = looks + 1
+        if outcome is not None:
+            return outcome
+        if looks < len(MERGE_RETRY_DELAYS):
+            later(job, MERGE_RETRY_DELAYS[looks])
+            return f"not ready yet: looking again in {MERGE_RETRY_DELAYS[looks]:g}s"
+        with _LOOKS_LOCK:
+            _LOOKS.pop(job.job_id, None)
+        return "not merged yet: checks pending, mergeability unknown or the forge refused (the next event tries again)"
     for delay in MERGE_RETRY_DELAYS:
         outcome = _attempt(ctx, pr.number, head_sha, rules, act)
         if outcome is not None:

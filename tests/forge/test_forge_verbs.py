@@ -246,16 +246,25 @@ def test_permission_of_a_stranger_is_none(forge: Forge) -> None:
 
 @responses.activate
 def test_repo_config_defaults_when_missing_and_names_the_file_when_invalid(forge: Forge) -> None:
+    first, second = "a" * 40, "b" * 40
     responses.get(REPO, json={"full_name": "octo/cat", "default_branch": "trunk", "url": REPO})
+    responses.get(f"{REPO}/branches/trunk", json={"name": "trunk", "commit": {"sha": first}})
     responses.get(f"{REPO}/contents/.github/orchestra.yml", status=404, json={"message": "Not Found"})
     assert repofiles.read_config(forge) == RepoConfig()
-    assert responses.calls[-1].request.params["ref"] == "trunk"
+    assert responses.calls[-1].request.params["ref"] == first  # read at the branch's head commit
     responses.replace(responses.GET, f"{REPO}/contents/.github/orchestra.yml", json={
         "type": "file", "encoding": "base64", "name": "orchestra.yml", "path": ".github/orchestra.yml",
         "content": base64.b64encode(b"bogus_key: 1\n").decode()})
+    assert repofiles.read_config(forge) == RepoConfig()  # the same commit: known, not read again
+    assert sum("/contents/" in call.request.url for call in responses.calls) == 1
+    responses.replace(responses.GET, f"{REPO}/branches/trunk", json={"name": "trunk", "commit": {"sha": second}})
+    later = Forge("octo/cat", Auth.Token("tok-123"), api_url=API, server_url="https://forge.test",
+                  bot_login="orchestra[bot]", policy=forge.policy)
     with pytest.raises(ConfigError, match=r"\.github/orchestra\.yml:bogus_key"):
-        repofiles.read_config(forge)
-    assert forge.calls["default_branch"] == 2 and forge.calls["read_file"] == 2
+        repofiles.read_config(later)  # a later job sees the branch moved and reads the new commit
+    assert responses.calls[-1].request.params["ref"] == second
+    assert forge.calls["read_file"] == 2 and later.calls["read_file"] == 1
+    assert sum(call.request.url.rstrip("/") == REPO for call in responses.calls) == 1  # the default branch: once
 
 
 def test_git_credentials_travel_in_a_header_not_the_url(forge: Forge) -> None:
@@ -287,3 +296,18 @@ def test_upsert_comment_that_raced_another_job_keeps_only_the_oldest(forge: Forg
     kept = comments.upsert(forge, 5, "status", "fresh")
     assert kept.id == 3 and kept.body == mine
     assert [c.request.method for c in responses.calls] == ["GET", "POST", "GET", "DELETE", "PATCH"]
+
+
+@responses.activate
+def test_a_listed_issue_is_read_from_its_listing_not_fetched_again(forge: Forge) -> None:
+    """A sub-issue listing gives lazy PyGithub objects: a plain issue has no `pull_request` key, and
+    reading that attribute would GET the issue once more (one request per listed issue)."""
+    responses.get(f"{REPO}/issues/7/sub_issues", json=[
+        {"id": 70 + n, "number": n, "title": f"Task {n}", "body": "b", "state": "open", "state_reason": None,
+         "labels": [{"name": "orchestra:task"}], "assignees": [], "user": {"login": "orchestra[bot]"},
+         "html_url": f"https://forge.test/octo/cat/issues/{n}", "url": f"{REPO}/issues/{n}"}
+        for n in (8, 9)])
+    subs = forge.list_sub_issues(7)
+    assert [(i.number, i.labels, i.is_pull, i.author) for i in subs] == [
+        (8, ["orchestra:task"], False, "orchestra[bot]"), (9, ["orchestra:task"], False, "orchestra[bot]")]
+    assert [call.request.url.split("?")[0] for call in responses.calls] == [f"{REPO}/issues/7/sub_issues"]

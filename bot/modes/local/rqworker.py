@@ -15,7 +15,7 @@ from github import Auth
 
 from bot import jobs, runtime
 from bot.forge.client import Forge
-from bot.modes import demo
+from bot.modes import bench, demo
 from bot.modes.local.session import LOCAL_POLICY, merge_overlay
 from bot.queue.executors import RQExecutor
 from bot.queue.kinds import QUEUES
@@ -38,9 +38,10 @@ def main(argv: list[str]) -> int:
 
     executor = RQExecutor.from_url(settings.redis_url)
     runtime.install(Runtime(settings, executor, jobs=jobs.FUNCTIONS, forge_factory=forge_factory,
-                            scripts=demo.SCRIPTS, config_overlay=merge_overlay(
+                            scripts={**demo.SCRIPTS, **bench.SCRIPTS}, config_overlay=merge_overlay(
                                 merge, os.environ.get("ORCHESTRA_LOCAL_PLAN_APPROVAL") == "required")))
     name = argv[0] if argv else None
+    OrchestraWorker.preload_modules = (*jobs.PRELOAD, "bot.modes.bench")
     worker = OrchestraWorker([executor.queues[queue] for queue in QUEUES], connection=executor.connection, name=name)
     worker.work(with_scheduler=True)
     return 0

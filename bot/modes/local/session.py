@@ -26,7 +26,7 @@ from bot import jobs
 from bot.errors import ConfigError
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
-from bot.modes import demo
+from bot.modes import bench, demo
 from bot.modes.local import userrepo
 from bot.queue.executors import InlineExecutor, RQExecutor
 from bot.queue.kinds import Executor, JobRequest
@@ -169,7 +169,7 @@ class LocalSession:
         self._web.start("orchestra-webhooks")
         self.hub.set_app_webhook(self._web.url + "/webhook", secret.get_secret_value())
         self.runtime = Runtime(self.settings, self.executor, jobs=jobs.FUNCTIONS, forge_factory=self.bot_forge,
-                               scripts=demo.SCRIPTS,
+                               scripts={**demo.SCRIPTS, **bench.SCRIPTS},
                                config_overlay=merge_overlay(self.options.merge, self.options.plan_approval))
         if isinstance(self.executor, InlineExecutor):
             self.executor.bind(self.runtime.perform)
