@@ -55,7 +55,8 @@ def role_variables(role: str, task: Mapping[str, Any], **extra: Any) -> dict[str
                             "task_title": task["title"], "task_body": task_body(task), "acceptance": acceptance}
     per_role: dict[str, dict[str, Any]] = {
         "worker": {"owned_paths": list(task.get("owned_paths", [])), "test_command": None},
-        "ci_fix": {"pr_number": 3, "attempt": 1, "max_attempts": 3, "failures": [], "instructions": ""},
+        "ci_fix": {"pr_number": 3, "attempt": 1, "max_attempts": 3, "failures": [], "instructions": "",
+                   "combined": False, "landed": [], "diffstat": ""},
         "conflict": {"pr_number": 3, "base_branch": "main", "landed": [], "conflicts": []},
     }
     return {**base, **per_role[role], **extra}
