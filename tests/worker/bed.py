@@ -263,6 +263,17 @@ class Bed:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.hub.set_app_webhook(f"http://127.0.0.1:{self._server.server_port}/webhook", secret)
 
+    def stop_webhooks(self) -> None:
+        """Cut the path from the forge to the app, then wait until every delivery already on its way is
+        answered: from then on no event enqueues a job behind the test's back (however late the
+        forge emits it), and what the app had enqueued is in Redis."""
+        self.hub.hub.events.app_webhook = None  # new events have no App target
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()  # a delivery sent now is refused at once, not left hanging
+            self._server = None
+        self.hub.drain(30)
+
     # -- leaks -------------------------------------------------------------------------------
     def leak_report(self) -> list[str]:
         """Where a token appears: files under the state dir, worker logs, requests to the model."""
