@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 
+from tests.support.ports import free_port
 from tests.support.waiting import wait_for
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _ExitedEarly(RuntimeError):
@@ -68,7 +62,7 @@ class PrivateRedis:
                     raise
 
     def _start(self, binary: str, workdir: Path, password: str | None) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.bare_url = f"redis://127.0.0.1:{self.port}/0"
         self.url = f"redis://:{password}@127.0.0.1:{self.port}/0" if password else self.bare_url
         # The password goes in through a config file, so it is not on the server's command line.

@@ -24,7 +24,7 @@ from bot.settings import Settings
 from bot.steering import CommandContext, execute
 from bot.worker import implement, landing, merge
 from tests.support.model_server import Turn
-from tests.worker.bed import BOT, REPO, Bed, Recorder, finish, steps, wait_checks, write
+from tests.support.worker_bed import BOT, REPO, Bed, Recorder, finish, steps, wait_checks, write
 
 
 def _implement(bed: Bed, title: str, path: str, content: str, recorder: Recorder | None = None) -> tuple[int, int]:

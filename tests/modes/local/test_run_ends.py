@@ -29,7 +29,7 @@ from bot.modes.local.session import LocalOptions
 from bot.modes.local.snapshot import Snapshot
 from bot.settings import Settings
 from localhub.store import Store
-from tests.local.test_local_run import PLAN, PROJECT, Recorder, textstats_policy
+from tests.modes.local.test_local_run import PLAN, PROJECT, Recorder, textstats_policy
 from tests.support.git_repos import make_repo
 
 STARVE_PROJECT = {**PROJECT, ".github/orchestra.yml": (

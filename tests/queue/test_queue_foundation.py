@@ -9,7 +9,7 @@ from rq import Queue
 
 from tests.support import sample_jobs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_real_rq_worker_runs_an_enqueued_job(redis_conn, redis_url) -> None:
