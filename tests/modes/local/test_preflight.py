@@ -15,9 +15,8 @@ import pytest
 
 from bot.cli import main
 from bot.doctor import REDIS_WAIT_S
-from tests.modes.local.test_local_run import PROJECT, run_json
-from tests.modes.local.test_local_run import scripted_models as scripted_models  # noqa: F401 - the fixture
 from tests.support.git_repos import make_repo
+from tests.support.local_bed import PROJECT, run_json
 from tests.support.model_server import ModelServer
 
 ROOT = Path(__file__).resolve().parents[3]

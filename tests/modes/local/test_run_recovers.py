@@ -26,7 +26,7 @@ from bot.modes.demo.plan import GOAL_BODY, GOAL_TITLE
 from bot.modes.local.run import Goal, run_local
 from bot.modes.local.session import LocalOptions
 from bot.settings import Settings
-from tests.modes.local.test_run_ends import Watching, labels_of_closed
+from tests.support.local_bed import Watching, labels_of_closed
 from tests.support.waiting import wait_for
 
 WORKERS = 2
