@@ -18,6 +18,16 @@ import pytest  # noqa: E402
 os.environ.setdefault("ORCHESTRA_SANDBOX", "best-effort")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `slow` start several processes each (RQ workers, `orchestra run`, localhub's CI):
+    they form one xdist group, so they run one after another on one worker while the other workers
+    take the light tests; two of them at once on a small machine starve each other's deadlines."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.xdist_group("heavy"))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_runtime():
     """Each test starts and ends without an installed process runtime (bot/runtime.py)."""

@@ -93,7 +93,7 @@ def test_redis_requires_a_password_that_only_the_redis_urls_carry() -> None:
 
 
 def test_the_worker_container_confines_agent_commands() -> None:
-    """The settings the uid sandbox needs and no more (tests/test_sandbox_deployment.py runs under them)."""
+    """The settings the uid sandbox needs and no more (tests/agent/test_sandbox_deployment.py runs under them)."""
     worker = _yaml("docker-compose.yml")["services"]["worker"]
     env = worker["environment"]
     assert env["ORCHESTRA_SANDBOX"] == "auto"  # fail closed, never `none` or `best-effort`

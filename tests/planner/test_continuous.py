@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.ledger.record import handoff_comment
-from tests.planner.conftest import Bed, system_text, task
 from tests.support.model_server import ModelServer, Turn
+from tests.support.planner_bed import Bed, system_text, task
 
 FIRST = {"tasks": [task("a", "Task A", ["a.py"]), task("b", "Task B", ["b.py"], ["a"])]}
 FOLLOW_UP = {"tasks": [task("fix-rounding", "Fix cart rounding", ["shop/cart.py"])]}

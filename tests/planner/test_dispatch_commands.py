@@ -17,7 +17,7 @@ from bot.planner.dispatch import dispatch_repository
 from bot.planner.goal_jobs import dispatch_only, plan_goal
 from bot.repoconfig import RepoConfig
 from bot.steering import CommandContext, execute
-from tests.planner.conftest import Bed, task
+from tests.support.planner_bed import Bed, task
 
 PLAN = {"tasks": [task(f"t{i}", f"Task {i}", [f"t{i}.py"]) for i in range(4)]}
 

@@ -9,9 +9,9 @@ from bot import jobs, runtime
 from bot.forge.auth import forge_for
 from bot.forge.retry import RetryPolicy
 from bot.settings import RoleModels
-from tests.planner.conftest import REPO, Bed
 from tests.support.git_repos import git
 from tests.support.model_server import ModelServer
+from tests.support.planner_bed import REPO, Bed
 
 
 def _commit_config(bed: Bed, tmp_path: Path, text: str) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.planner.conftest import REPO, Bed, task
 from tests.support.git_repos import git
 from tests.support.model_server import ModelServer, Turn
+from tests.support.planner_bed import REPO, Bed, task
 
 PLAN = {"tasks": [task("models", "Order model", ["shop/order.py"]), task("docs", "Checkout docs", ["docs/c.md"])]}
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from bot.ledger.record import load_record
 from bot.queue.kinds import JobRequest
-from tests.planner.conftest import REPO, Bed, task
 from tests.support.git_repos import git
 from tests.support.model_server import ModelServer, Turn
+from tests.support.planner_bed import REPO, Bed, task
 
 PLAN = {"tasks": [task("models", "Order model", ["shop/order.py"]),
                   task("api", "Checkout API", ["shop/api.py"], ["models"])],

@@ -8,8 +8,8 @@ from typing import Any
 
 from bot.ledger import markers
 from bot.ledger.taskbody import parse_task_body
-from tests.planner.conftest import REPO, Bed, arguments, system_text, task, tool_results
 from tests.support.model_server import ModelServer, Turn
+from tests.support.planner_bed import REPO, Bed, arguments, system_text, task, tool_results
 
 MAIN_PLAN = {
     "tasks": [

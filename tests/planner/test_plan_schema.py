@@ -16,7 +16,7 @@ from bot.planner.plan_schema import (
     topological,
 )
 from bot.repoconfig import PlannerBounds
-from tests.planner.conftest import task
+from tests.support.planner_bed import task
 
 RULES = Rules(bounds=PlannerBounds(min_tasks=2, max_tasks=4, max_depth=1))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.planner.conftest import Bed, task, tool_results
 from tests.support.model_server import ModelServer, Turn
+from tests.support.planner_bed import Bed, task, tool_results
 
 CYCLE = {"tasks": [task("a", "Task A", ["a.py"], ["b"]), task("b", "Task B", ["b.py"], ["a"])]}
 OVERLAP = {"tasks": [task("a", "Task A", ["shop/"]), task("b", "Task B", ["shop/cart.py"])]}

@@ -13,7 +13,7 @@ from bot.ledger.goaltree import find_tasks
 from bot.llm.scripted import call, register_script, scripted_model, turns, unregister_script
 from bot.llm.types import Reply
 from bot.planner.goal_jobs import plan_goal
-from tests.planner.conftest import Bed, task
+from tests.support.planner_bed import Bed, task
 
 PLAN = {"tasks": [task("a", "Task A", ["a.py"]), task("b", "Task B", ["b.py"], ["a"])]}
 

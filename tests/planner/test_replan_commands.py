@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.queue.kinds import JobRequest
-from tests.planner.conftest import REPO, Bed, system_text, task
 from tests.support.model_server import ModelServer, Turn
+from tests.support.planner_bed import REPO, Bed, system_text, task
 
 FIRST = {"tasks": [task("a", "Task A", ["a.py"]), task("b", "Task B", ["b.py"]), task("w", "Task W", ["w.py"])]}
 REVISION = {"tasks": [task("c", "Task C", ["c.py"], ["a"])], "obsolete": [{"key": "b", "reason": "B is no longer wanted"}]}

@@ -12,7 +12,7 @@ from bot.git import Mirror, mirror_path
 from bot.planner.repomap import build_repo_map, detect_test_command, generic_outline, python_outline
 from bot.repoconfig import RepoConfig
 from bot.repofiles import read_notes as load_notes
-from tests.planner.conftest import Bed
+from tests.support.planner_bed import Bed
 
 FILES = {
     "README.md": "# demo\n",

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.git import REMOTE_PREFIX, Identity, Mirror
-from tests.planner.conftest import REPO, Bed
 from tests.support.git_repos import git
+from tests.support.planner_bed import REPO, Bed
 
 BRANCH = "orchestra/9-feature"
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from bot.ledger.goaltext import digest
 from bot.queue.kinds import JobRequest
-from tests.planner.conftest import REPO, Bed, grant, system_text, task
 from tests.support.model_server import ModelServer, Turn
+from tests.support.planner_bed import REPO, Bed, grant, system_text, task
 
 PLAN = {"tasks": [task("a", "Task A", ["a.py"]), task("b", "Task B", ["b.py"])]}
 REVISION = {"tasks": [task("c", "Task C", ["c.py"])]}

@@ -25,10 +25,10 @@ from bot.ledger.record import handoff_comment
 from bot.queue.executors import RQExecutor
 from bot.reconcile import next_tick, schedule_sweeps
 from bot.settings import Settings
-from tests.planner.conftest import REPO, Bed, task
 from tests.support.git_repos import make_repo
 from tests.support.localhub import LocalhubApp, LocalhubHandle
 from tests.support.model_server import ModelServer, Turn
+from tests.support.planner_bed import REPO, Bed, task
 
 PLAN = {"tasks": [task("a", "Task A", ["a.py"]), task("b", "Task B", ["b.py"], ["a"])]}
 

@@ -19,8 +19,8 @@ from bot.planner.context import Planner
 from bot.planner.goal_jobs import plan_goal
 from bot.settings import Settings
 from bot.steering import CommandContext, execute
-from tests.planner.conftest import Bed, task
-from tests.worker.bed import Recorder
+from tests.support.planner_bed import Bed, task
+from tests.support.worker_bed import Recorder
 
 PLAN = {"tasks": [task(f"t{i}", f"Task {i}", [f"t{i}.py"]) for i in range(4)]}
 

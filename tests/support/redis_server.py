@@ -1,24 +1,39 @@
-"""A private `redis-server` per test session on a free port; the machine's Redis is never touched."""
+"""A private `redis-server` per test session on a free port; the machine's Redis is never touched.
+
+Under pytest-xdist each worker process is a session of its own, so each has its own server (its
+own port, its own directory under the worker's `tmp_path_factory`). With `REDIS_URL` given, the
+workers share that server and each uses its own database: the URL's number plus the worker's
+index (gw0 +0, gw1 +1, ...), so one worker's `flushdb` never empties another's.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 
+from tests.support.ports import free_port
 from tests.support.waiting import wait_for
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class _ExitedEarly(RuntimeError):
+    """redis-server ended before it answered (most often: its port was taken meanwhile)."""
+
+
+def worker_url(url: str, worker: str | None = None) -> str:
+    """`url` with its database number shifted by the xdist worker's index (unchanged outside xdist)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "") if worker is None else worker
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + int(worker[2:])
+    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 class PrivateRedis:
@@ -36,7 +51,18 @@ class PrivateRedis:
                 "redis-server is not installed; install it (Debian: `apt-get install redis-server`, "
                 "macOS: `brew install redis`) or set REDIS_URL to a Redis the tests may flush."
             )
-        self.port = _free_port()
+        # A free port can be taken between our probe and the server's bind (parallel workers start
+        # servers too): a server that exits at once is started again on another port.
+        for attempt in range(3):
+            try:
+                self._start(binary, workdir, password)
+                return
+            except _ExitedEarly:
+                if attempt == 2:
+                    raise
+
+    def _start(self, binary: str, workdir: Path, password: str | None) -> None:
+        self.port = free_port()
         self.bare_url = f"redis://127.0.0.1:{self.port}/0"
         self.url = f"redis://:{password}@127.0.0.1:{self.port}/0" if password else self.bare_url
         # The password goes in through a config file, so it is not on the server's command line.
@@ -53,7 +79,7 @@ class PrivateRedis:
 
         def ready() -> bool:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {(workdir / 'redis.log').read_text()[-2000:]}")
+                raise _ExitedEarly(f"redis-server exited: {(workdir / 'redis.log').read_text()[-2000:]}")
             try:
                 return bool(client.ping())
             except redis.ConnectionError:
@@ -74,7 +100,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a Redis only this test session uses (REDIS_URL when given, else a private server)."""
     given = os.environ.get("REDIS_URL")
     if given:
-        yield given
+        yield worker_url(given)
         return
     server = PrivateRedis(tmp_path_factory.mktemp("redis"))
     try:

@@ -15,7 +15,7 @@ from rq.job import Job
 from bot.queue import RQExecutor
 from bot.settings import Settings
 from tests.support.schemas import webhook_examples
-from tests.webhooks.delivery import SECRET, deliver, rq_job_ids
+from tests.support.webhook_delivery import SECRET, deliver, rq_job_ids
 from webhooks.app import create_app
 from webhooks.handlers import ROUTER
 

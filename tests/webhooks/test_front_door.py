@@ -15,7 +15,7 @@ from bot.errors import ConfigError
 from bot.queue import InlineExecutor, RQExecutor
 from bot.settings import Settings
 from tests.support.schemas import webhook_examples
-from tests.webhooks.delivery import SECRET, deliver, rq_job_ids
+from tests.support.webhook_delivery import SECRET, deliver, rq_job_ids
 from webhooks.app import MAX_BODY, create_app
 from webhooks.deliveries import RedisDeliveryLog
 from webhooks.signature import sign, verify

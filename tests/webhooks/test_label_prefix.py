@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from bot.queue import RQExecutor
 from bot.settings import Settings
 from tests.support.localhub import LocalhubHandle
-from tests.webhooks.delivery import SECRET, rq_job_ids
+from tests.support.webhook_delivery import SECRET, rq_job_ids
 from webhooks.app import create_app
 
 

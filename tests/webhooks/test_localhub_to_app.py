@@ -17,7 +17,7 @@ from bot.queue import RQExecutor
 from bot.settings import Settings
 from localhub.events import APP_HOOK_ID
 from tests.support.localhub import LocalhubApp, LocalhubHandle
-from tests.webhooks.delivery import SECRET, rq_job_ids
+from tests.support.webhook_delivery import SECRET, rq_job_ids
 from webhooks.app import create_app
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,18 +15,13 @@ from rq import Queue
 
 from tests.support import sample_jobs
 from tests.support.localhub import LocalhubHandle
+from tests.support.ports import free_port
 from tests.support.waiting import wait_for
-from tests.webhooks.delivery import SECRET, rq_job_ids
+from tests.support.webhook_delivery import SECRET, rq_job_ids
 from webhooks.signature import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 ORCHESTRA = str(Path(sys.executable).with_name("orchestra"))
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(redis_url: str) -> dict[str, str]:
@@ -36,7 +30,7 @@ def _env(redis_url: str) -> dict[str, str]:
 
 
 def test_serve_runs_gunicorn_and_enqueues(redis_conn: redis.Redis, redis_url: str, tmp_path: Path) -> None:
-    port = _port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen([ORCHESTRA, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                               env=_env(redis_url), stdout=log, stderr=subprocess.STDOUT)
@@ -63,7 +57,7 @@ def test_serve_runs_gunicorn_and_enqueues(redis_conn: redis.Redis, redis_url: st
 
 def test_serve_refuses_to_start_without_a_secret(redis_url: str) -> None:
     env = {k: v for k, v in _env(redis_url).items() if "WEBHOOK_SECRET" not in k}
-    result = subprocess.run([ORCHESTRA, "serve", "--port", str(_port())], env=env, capture_output=True, text=True,
+    result = subprocess.run([ORCHESTRA, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2 and "WEBHOOK_SECRET" in result.stderr
 

@@ -15,10 +15,10 @@ import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.orchestra_serve import Served, goal_issue, orchestra_serve, signed_headers
 from tests.support.redis_server import PrivateRedis
 from tests.support.waiting import wait_for
-from tests.webhooks.delivery import rq_job_ids
-from tests.webhooks.serve import Served, goal_issue, orchestra_serve, signed_headers
+from tests.support.webhook_delivery import rq_job_ids
 from webhooks.waitress_worker import READ_TIMEOUT_S
 
 

@@ -20,7 +20,7 @@ from bot.ledger.failures import RESOLVED, report_failure
 from bot.reconcile import reconcile
 from bot.worker import conflicts, landing, merge, review
 from bot.worker.pulls import settled
-from tests.worker.bed import REPO, Bed, Recorder, finish, steps, write
+from tests.support.worker_bed import REPO, Bed, Recorder, finish, steps, write
 from tests.worker.test_merge_queue import _attempts, _branches, _green, _implement, _push_main
 
 QUEUE = queue_branch("main")

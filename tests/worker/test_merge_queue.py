@@ -17,7 +17,7 @@ from bot.worker import ci, conflicts, landing, merge
 from bot.worker.pulls import settled
 from tests.support.git_repos import git
 from tests.support.waiting import wait_for
-from tests.worker.bed import REPO, Bed, Recorder, finish, steps, wait_checks, write
+from tests.support.worker_bed import REPO, Bed, Recorder, finish, steps, wait_checks, write
 
 QUEUE = queue_branch("main")
 LOGS_ROUTE = "GET /repos/{owner}/{name}/actions/jobs/{job_id}/logs"
@@ -274,7 +274,7 @@ def test_a_ci_fix_that_worked_is_given_back_when_a_new_failure_comes(bed: Bed) -
 
 def test_the_ceiling_of_all_work_on_a_pr_stops_the_next_fix(bed: Bed) -> None:
     from bot import jobs
-    from tests.worker.bed import CONFIG
+    from tests.support.worker_bed import CONFIG
 
     task, number = _implement(bed, "Add item h", {"items/h.txt": "h BROKEN\n"})
     head = bed.forge().get_pr(number).head_sha

@@ -17,7 +17,7 @@ import pytest
 from tests.support.git_repos import git
 from tests.support.model_server import Turn
 from tests.support.waiting import wait_for
-from tests.worker.bed import CONFIG, REPO, Bed, finish, steps, write
+from tests.support.worker_bed import CONFIG, REPO, Bed, finish, steps, write
 
 pytestmark = pytest.mark.slow
 

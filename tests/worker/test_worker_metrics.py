@@ -9,9 +9,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.model_server import Turn
+from tests.support.ports import free_port
 from tests.support.waiting import wait_for
-from tests.webhooks.serve import free_port
-from tests.worker.bed import Bed, finish, steps, write
+from tests.support.worker_bed import Bed, finish, steps, write
 
 pytestmark = pytest.mark.slow
 

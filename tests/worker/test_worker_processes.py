@@ -14,7 +14,7 @@ from rq.job import Job
 from bot.queue.kinds import job_id
 from tests.support.model_server import Turn
 from tests.support.waiting import wait_for
-from tests.worker.bed import REPO, Bed, finish, steps, write
+from tests.support.worker_bed import REPO, Bed, finish, steps, write
 
 pytestmark = pytest.mark.slow
 

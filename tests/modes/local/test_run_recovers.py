@@ -26,7 +26,7 @@ from bot.modes.demo.plan import GOAL_BODY, GOAL_TITLE
 from bot.modes.local.run import Goal, run_local
 from bot.modes.local.session import LocalOptions
 from bot.settings import Settings
-from tests.local.test_run_ends import Watching, labels_of_closed
+from tests.support.local_bed import Watching, labels_of_closed
 from tests.support.waiting import wait_for
 
 WORKERS = 2
@@ -69,7 +69,7 @@ def merge_green_prs(display: Watching, runner: threading.Thread, merged: list[in
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)  # the bounds below; each wait ends as soon as its condition holds
 def test_the_sweep_recovers_a_queued_plan_and_a_close_lost_with_redis(
         tmp_path: Path, redis_conn: redis.Redis, redis_url: str) -> None:
     repo = make_demo_repo(tmp_path)
@@ -78,7 +78,7 @@ def test_the_sweep_recovers_a_queued_plan_and_a_close_lost_with_redis(
                            repo_name="unitconv")
     suspend(redis_conn)  # the workers start held: the goal's plan job waits in the queue
     runner = threading.Thread(target=lambda: outcome.append(
-        run_local(options, Settings(), Goal(GOAL_TITLE, GOAL_BODY), display, timeout_s=240)))
+        run_local(options, Settings(), Goal(GOAL_TITLE, GOAL_BODY), display, timeout_s=600)))
     runner.start()
     plan = f"plan-{REPO.replace('/', '_s')}-1"
     wait_for(lambda: plan in Queue("default", connection=redis_conn).job_ids, timeout=60, what="the plan job queued")
@@ -86,7 +86,7 @@ def test_the_sweep_recovers_a_queued_plan_and_a_close_lost_with_redis(
 
     merged: list[int] = []
     wait_for(lambda: merge_green_prs(display, runner, merged, at_first=lambda: hold_workers(redis_conn)) or merged,
-             timeout=150, interval=0.3, what="the first PR green and merged")
+             timeout=400, interval=0.3, what="the first PR green and merged")
     first_task = int(requests.get(f"{display.api()[0]}/repos/{REPO}/pulls/{merged[0]}", headers=display.api()[1],
                                   timeout=10).json()["head"]["ref"].split("/")[1].split("-")[0])
     closed = f"on_task_closed-{REPO.replace('/', '_s')}-{first_task}"
@@ -94,7 +94,7 @@ def test_the_sweep_recovers_a_queued_plan_and_a_close_lost_with_redis(
              what="the close of the first task accepted")
     redis_conn.flushdb()  # lost after it was accepted
 
-    wait_for(lambda: merge_green_prs(display, runner, merged), timeout=200, interval=0.3, what="the run to end")
+    wait_for(lambda: merge_green_prs(display, runner, merged), timeout=500, interval=0.3, what="the run to end")
     summary = outcome[0]
     assert summary.ok, summary.problem
     assert summary.prs_merged == summary.tasks == summary.tasks_done >= 5

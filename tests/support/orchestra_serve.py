@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -15,18 +14,13 @@ from typing import Any
 
 import requests
 
+from tests.support.ports import free_port
 from tests.support.waiting import wait_for
-from tests.webhooks.delivery import SECRET
+from tests.support.webhook_delivery import SECRET
 from webhooks.signature import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 ORCHESTRA = str(Path(sys.executable).with_name("orchestra"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_env(redis_url: str) -> dict[str, str]:

@@ -13,8 +13,8 @@ from bot.forge.retry import RetryPolicy
 from bot.llm.scripted import call, register_script, turns, unregister_script
 from bot.llm.types import Reply
 from bot.modes.action import run_action
-from tests.action.helpers import BOT, REPO, make_action_repo
 from tests.support import schemas
+from tests.support.action_bed import BOT, REPO, make_action_repo
 from tests.support.localhub import LocalhubHandle
 
 SCRIPT = "action-acceptance-planner"

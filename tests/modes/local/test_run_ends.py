@@ -29,11 +29,16 @@ from bot.llm.types import Message, Reply, ToolSpec
 from bot.modes.demo.policy import Turn, finish, reply
 from bot.modes.local.run import Goal, run_local
 from bot.modes.local.session import LocalOptions
-from bot.modes.local.snapshot import Snapshot
 from bot.settings import Settings
 from localhub.store import Store
-from tests.local.test_local_run import PLAN, PROJECT, Recorder, textstats_policy
 from tests.support.git_repos import git, make_repo
+from tests.support.local_bed import (
+    PLAN,
+    PROJECT,
+    Watching,
+    labels_of_closed,
+    textstats_policy,
+)
 
 STARVE_PROJECT = {**PROJECT, ".github/orchestra.yml": (
     "test_command: python3 -m unittest discover -s tests -t .\nmax_parallel_tasks: 2\nmerge:\n  policy: auto\n")}
@@ -49,24 +54,6 @@ SUB_PLAN = {"tasks": [
     {"key": "s2", "title": "Add area/s2.txt", "objective": "Add area/s2.txt.", "owned_paths": ["area/s2.txt"],
      "acceptance_commands": ["test -f area/s2.txt"], "depends_on": ["s1"]},
 ]}
-
-
-class Watching(Recorder):
-    """A display that also keeps when each different snapshot was first seen (the run's movements)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.moves: list[tuple[float, Snapshot]] = []
-
-    def update(self, snapshot: Snapshot) -> None:
-        if not self.moves or self.moves[-1][1] != snapshot:
-            self.moves.append((time.monotonic(), snapshot))
-
-    def api(self) -> tuple[str, dict[str, str]]:
-        """localhub's API root and the person's auth header, from what the run printed."""
-        state = next(m for m in self.messages if "state in " in m).rsplit("state in ", 1)[1].strip()
-        token = (Path(state) / "you.token").read_text().strip()
-        return self.url.split("/you/", 1)[0] + "/api/v3", {"Authorization": f"token {token}"}
 
 
 def subgoal_dispatched(display: Watching) -> bool:
@@ -146,21 +133,6 @@ def models() -> Iterator[Watching]:
     yield display
     for name in ("starving", "chain-blocked", "textstats-ends", "queued-blocked"):
         unregister_script(name)
-
-
-def labels_of_closed(state_dir: str) -> dict[int, set[str]]:
-    """Closed issues (not PRs) of the run → their labels, from localhub's store."""
-    store = Store(Path(state_dir) / "localhub")
-    try:
-        rows = store.all("SELECT i.number, l.name FROM issues i LEFT JOIN issue_labels il ON il.issue_id = i.id "
-                         "LEFT JOIN labels l ON l.id = il.label_id WHERE i.state = 'closed' AND NOT EXISTS "
-                         "(SELECT 1 FROM pulls p WHERE p.issue_id = i.id)")
-    finally:
-        store.close()
-    found: dict[int, set[str]] = {}
-    for row in rows:
-        found.setdefault(int(row["number"]), set()).update({row["name"]} if row["name"] else set())
-    return found
 
 
 @pytest.mark.timeout(240)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from localhub.events import APP_HOOK_ID
 from tests.support.git_repos import make_repo
 from tests.support.localhub import LocalhubHandle
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = (ROOT / "docs" / "action-workflow.yml").read_text()
@@ -46,10 +46,7 @@ class ActionRepo:
 
     def record_events(self) -> None:
         """From now on localhub records every event it emits (sent to a closed port, kept in its store)."""
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.hub.set_app_webhook(f"http://127.0.0.1:{port}/webhook", None)
+        self.hub.set_app_webhook(f"http://127.0.0.1:{free_port()}/webhook", None)
 
     def recorded(self, event: str, action: str) -> dict[str, Any]:
         """The payload of the last recorded `event` with `action`."""

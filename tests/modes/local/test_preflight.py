@@ -15,12 +15,11 @@ import pytest
 
 from bot.cli import main
 from bot.doctor import REDIS_WAIT_S
-from tests.local.test_local_run import PROJECT, run_json
-from tests.local.test_local_run import scripted_models as scripted_models  # noqa: F401 - the fixture
 from tests.support.git_repos import make_repo
+from tests.support.local_bed import PROJECT, run_json
 from tests.support.model_server import ModelServer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: A run that fails its pre-flight ends within this many seconds (Python's start included).
 BOUND_S = 10.0
 

@@ -22,8 +22,8 @@ from bot.llm.types import Reply, Usage
 from bot.modes.action import ActionReport, run_action
 from bot.modes.action_outputs import OUTPUTS, github_output, goal_state
 from bot.queue.kinds import JobRequest
-from tests.action.helpers import BOT, REPO, ActionRepo, make_action_repo
-from tests.action.test_action_acceptance import PLAN
+from tests.modes.action.test_action_acceptance import PLAN
+from tests.support.action_bed import BOT, REPO, ActionRepo, make_action_repo
 from tests.support.git_repos import git
 from tests.support.github_output import parse_github_output
 from tests.support.localhub import LocalhubHandle

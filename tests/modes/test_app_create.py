@@ -35,7 +35,7 @@ from tests.support.localhub import LocalhubHandle, WebhookReceiver
 from tests.support.waiting import wait_for
 from webhooks.signature import verify
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0
 
 

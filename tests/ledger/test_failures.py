@@ -8,7 +8,7 @@ import pytest
 from bot.errors import ModelUnavailable, PlanInvalid
 from bot.ledger.failures import failures_reported
 from bot.repoconfig import RepoConfig
-from tests.planner.conftest import Bed
+from tests.support.planner_bed import Bed
 
 
 def test_failures_are_commented_once_labelled_or_re_raised(bed: Bed) -> None:

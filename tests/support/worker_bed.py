@@ -1,5 +1,8 @@
 """The worker test bed: localhub with a repo and CI, the webhook app in-process on RQ, worker processes,
-and the model stand-in answering per task from scripts keyed by the task number in the prompt."""
+and the model stand-in answering per task from scripts keyed by the task number in the prompt.
+
+The `bed` fixture (a `Bed`, torn down after each test) is used by tests/worker/ through its conftest.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,17 @@ import json
 import logging
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 from werkzeug.serving import make_server
 
@@ -263,17 +268,28 @@ class Bed:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.hub.set_app_webhook(f"http://127.0.0.1:{self._server.server_port}/webhook", secret)
 
+    def stop_webhooks(self) -> None:
+        """Cut the path from the forge to the app, then wait until every delivery already on its way is
+        answered: from then on no event enqueues a job behind the test's back (however late the
+        forge emits it), and what the app had enqueued is in Redis."""
+        self.hub.hub.events.app_webhook = None  # new events have no App target
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()  # a delivery sent now is refused at once, not left hanging
+            self._server = None
+        self.hub.drain(30)
+
     # -- leaks -------------------------------------------------------------------------------
     def leak_report(self) -> list[str]:
         """Where a token appears: files under the state dir, worker logs, requests to the model."""
-        secrets = {self.bot_token, self.owner_token}
+        tokens = {self.bot_token, self.owner_token}
         found = []
         for path in [*self.state_dir.rglob("*"), *self.root.glob("w*.log")]:
             if path.is_file():
                 data = path.read_bytes()
-                found += [f"{path}" for s in secrets if s.encode() in data]
+                found += [f"{path}" for s in tokens if s.encode() in data]
         bodies = json.dumps([r.body for r in self.model.requests])
-        found += ["model request" for s in secrets if s in bodies]
+        found += ["model request" for s in tokens if s in bodies]
         return found
 
 
@@ -328,3 +344,16 @@ def wait_checks(bed: Bed, sha: str, state: str, timeout: float = 90) -> None:
     from tests.support.waiting import wait_for
 
     wait_for(lambda: bed.forge().check_state(sha).state == state, timeout=timeout, what=f"checks {state} on {sha[:8]}")
+
+
+@pytest.fixture
+def bed(tmp_path: Path, localhub, model_server, redis_url, redis_conn, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bed]:
+    """The worker's world (`make_bed`) with the webhook app serving localhub's deliveries."""
+    # RQ retries a lapsed job after RETRY_INTERVALS; no test waits 30 s for that.
+    monkeypatch.setattr("bot.queue.executors.RETRY_INTERVALS", [0, 0, 0])
+    world = make_bed(tmp_path, localhub, model_server, redis_url, redis_conn)
+    world.serve_webhooks(secrets.token_hex(16))
+    try:
+        yield world
+    finally:
+        world.stop()

@@ -13,9 +13,8 @@ from bot.modes.local.progress import QuietDisplay
 from bot.modes.local.run import Goal, run_local
 from bot.modes.local.session import LocalOptions
 from bot.settings import Settings
-from tests.local.test_local_run import PROJECT, run_json
-from tests.local.test_local_run import scripted_models as scripted_models  # noqa: F401 - the fixture
 from tests.support.git_repos import make_repo
+from tests.support.local_bed import PROJECT, run_json
 
 AUTO = {**PROJECT, ".github/orchestra.yml": PROJECT[".github/orchestra.yml"].replace("policy: review", "policy: auto")}
 

@@ -23,9 +23,8 @@ from bot.modes.local.run import Goal, Pacing, RunClock, run_local
 from bot.modes.local.session import LocalOptions
 from bot.settings import Settings
 from localhub.store import token_hash
-from tests.local.test_local_run import PROJECT, textstats_policy
-from tests.local.test_run_ends import Watching
 from tests.support.git_repos import make_repo
+from tests.support.local_bed import PROJECT, Watching, textstats_policy
 from tests.support.waiting import wait_for
 
 #: Simulated seconds per real second once the run waits: an hour in 10 s.

@@ -9,7 +9,7 @@ from rq import Queue
 
 from tests.support import sample_jobs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_real_rq_worker_runs_an_enqueued_job(redis_conn, redis_url) -> None:
@@ -31,3 +31,12 @@ def test_real_rq_worker_runs_an_enqueued_job(redis_conn, redis_url) -> None:
 
 def test_private_redis_is_not_the_shared_one(redis_url) -> None:
     assert not redis_url.endswith(":6379/0") or os.environ.get("REDIS_URL")
+
+
+def test_a_given_redis_url_gives_each_xdist_worker_its_own_database() -> None:
+    from tests.support.redis_server import worker_url
+
+    assert worker_url("redis://127.0.0.1:6380/0", "") == "redis://127.0.0.1:6380/0"  # not under xdist
+    assert worker_url("redis://127.0.0.1:6380/0", "gw0") == "redis://127.0.0.1:6380/0"
+    assert worker_url("redis://:pw@127.0.0.1:6380/2", "gw3") == "redis://:pw@127.0.0.1:6380/5"
+    assert worker_url("redis://127.0.0.1:6380", "gw1") == "redis://127.0.0.1:6380/1"

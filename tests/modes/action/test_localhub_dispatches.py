@@ -12,8 +12,8 @@ from github import Auth
 from bot.errors import PermissionDenied
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
-from tests.action.helpers import BOT, REPO, make_action_repo
 from tests.support import schemas
+from tests.support.action_bed import BOT, REPO, make_action_repo
 from tests.support.localhub import LocalhubHandle
 
 NO_DISPATCH = "name: ci\non:\n  push:\njobs: {}\n"

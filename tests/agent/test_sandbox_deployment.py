@@ -32,7 +32,7 @@ from tests.support import docker_like
 from tests.support.redis_server import PrivateRedis
 from tests.support.sandboxes import python_for_others
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,

@@ -16,9 +16,9 @@ from bot.forge.retry import RetryPolicy
 from bot.modes.action import ActionInputs, jobs_for, run_action
 from bot.repoconfig import RepoConfig
 from bot.settings import Settings
-from tests.action.fake_jobs import FakeJobs
-from tests.action.helpers import BOT, REPO, ActionRepo, make_action_repo
 from tests.support import schemas
+from tests.support.action_bed import BOT, REPO, ActionRepo, make_action_repo
+from tests.support.fake_jobs import FakeJobs
 from tests.support.localhub import LocalhubHandle
 from webhooks.event import Event
 

@@ -10,10 +10,8 @@ naming the task and localhub's page.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,98 +19,14 @@ import pytest
 import requests
 
 from bot.cli import main
-from bot.llm.scripted import call, register_script, unregister_script
-from bot.llm.types import Message, Reply, ToolSpec
 from bot.modes.demo.example import make_demo_repo
 from bot.modes.demo.plan import GOAL_BODY, GOAL_TITLE
-from bot.modes.demo.policy import Turn, finish, reply
-from bot.modes.local.progress import QuietDisplay
 from bot.modes.local.run import Goal, run_local
 from bot.modes.local.session import LocalOptions
 from bot.settings import Settings
 from tests.support.git_repos import git, make_repo
+from tests.support.local_bed import LINES, PROJECT, Recorder, run_json, user_state
 from tests.support.waiting import wait_for
-
-PROJECT = {
-    "textstats/__init__.py": '"""textstats: counts in text."""\n\nfrom textstats.words import word_count\n\n__all__ = ["word_count"]\n',
-    "textstats/words.py": '"""Words."""\n\n\ndef word_count(text: str) -> int:\n    return len(text.split())\n',
-    "tests/__init__.py": "",
-    "tests/test_words.py": (
-        "import unittest\n\nfrom textstats import word_count\n\n\n"
-        "class WordsTest(unittest.TestCase):\n    def test_counts(self):\n"
-        '        self.assertEqual(word_count("a b  c"), 3)\n'
-    ),
-    ".gitignore": "__pycache__/\n",
-    ".github/orchestra.yml": "test_command: python3 -m unittest discover -s tests -t .\nmerge:\n  policy: review\n",
-    "README.md": "# textstats\n",
-}
-
-LINES = '"""Lines."""\n\n\ndef line_count(text: str) -> int:\n    return len(text.splitlines())\n'
-LINES_TEST = ("import unittest\n\nfrom textstats.lines import line_count\n\n\n"
-              "class LinesTest(unittest.TestCase):\n    def test_counts(self):\n"
-              '        self.assertEqual(line_count("a\\nb\\n"), 2)\n')
-PLAN = {"tasks": [
-    {"key": "line-count", "title": "Add line_count", "objective": "Add textstats/lines.py with line_count(text).",
-     "owned_paths": ["textstats/lines.py", "tests/test_lines.py"],
-     "acceptance_commands": ["python3 -m unittest tests.test_lines"]},
-    {"key": "readme-usage", "title": "Document line_count in the README", "objective": "Add a Usage section.",
-     "owned_paths": ["README.md"], "depends_on": ["line-count"]},
-]}
-CHANGES = {
-    "line-count": [call("write_file", path="textstats/lines.py", content=LINES),
-                   call("write_file", path="tests/test_lines.py", content=LINES_TEST)],
-    "readme-usage": [call("write_file", path="README.md", content="# textstats\n\n## Usage\n\n`line_count(text)`\n")],
-}
-
-
-def textstats_policy(messages: list[Message], tools: list[ToolSpec]) -> Reply:
-    """Plans two tasks (one after the other) and does them; a stand-in for a real model."""
-    turn = Turn(messages, tools)
-    if "submit_plan" in turn.tools:
-        if turn.request.startswith("Revise"):
-            return reply("nothing to add", call("submit_plan", tasks=[]))
-        return reply("plan", call("submit_plan", **PLAN))
-    if turn.step == 0:
-        return reply("change", *CHANGES[turn.key])
-    if turn.step == 1 and turn.acceptance:
-        return reply("verify", *(call("run", command=c) for c in turn.acceptance))
-    return finish(f"done: {turn.key}")
-
-
-def blocked_policy(messages: list[Message], tools: list[ToolSpec]) -> Reply:
-    """Plans one task and then declares it impossible."""
-    if "submit_plan" in {t.name for t in tools}:
-        return reply("plan", call("submit_plan", tasks=PLAN["tasks"][:1]))
-    return finish("cannot do this", "blocked", concerns=["the task needs a decision"])
-
-
-@pytest.fixture
-def scripted_models() -> Iterator[None]:
-    register_script("textstats", lambda: textstats_policy)
-    register_script("blocked", lambda: blocked_policy)
-    yield
-    unregister_script("textstats")
-    unregister_script("blocked")
-
-
-def user_state(repo: Path) -> dict[str, Any]:
-    """Everything of the user's that a run must not touch (read before any `git status` refreshes the index)."""
-    files = {str(p.relative_to(repo)): (p.stat().st_mtime_ns, p.read_bytes())
-             for p in sorted(repo.rglob("*")) if p.is_file() and ".git" not in p.relative_to(repo).parts}
-    return {
-        "index": hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest(),
-        "head_ref": git(repo, "symbolic-ref", "HEAD").strip(),
-        "head": git(repo, "rev-parse", "HEAD").strip(),
-        "files": files,
-        "status": git(repo, "status", "--porcelain"),
-    }
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
-    code = main(list(argv))
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1, f"--json printed more than one line: {out}"
-    return code, json.loads(out[0])
 
 
 @pytest.mark.timeout(120)
@@ -163,14 +77,16 @@ def test_a_task_that_needs_a_person_ends_the_run_non_zero_naming_it(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(480)  # the run's own deadline below, and the stop of its workers
 def test_run_with_redis_uses_rq_worker_processes(tmp_path: Path, redis_conn: Any, redis_url: str,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     # The demo's project and model: `scripted:demo` is registered in every worker process too.
     repo = make_demo_repo(tmp_path)
     code, summary = run_json(capsys, "run", "--repo", str(repo), "--goal", f"{GOAL_TITLE}\n\n{GOAL_BODY}",
                              "--model", "scripted:demo", "--redis", redis_url, "--workers", "3", "--json",
-                             "--timeout", "150")
+                             # A bound, not a wait: the run ends when the goal closes (about a minute
+                             # alone); a machine shared with other runs may take several times that.
+                             "--timeout", "420")
 
     assert code == 0, json.dumps(summary)
     assert summary["prs_merged"] == summary["tasks"] >= 5
@@ -178,20 +94,6 @@ def test_run_with_redis_uses_rq_worker_processes(tmp_path: Path, redis_conn: Any
     logs = sorted((Path(summary["state_dir"]) / "workers").glob("worker-*.log"))
     assert len(logs) == 3
     assert any("Job OK" in log.read_text() or "Successfully completed" in log.read_text() for log in logs)
-
-
-class Recorder(QuietDisplay):
-    """A display that keeps what the run says (the pages URL and the messages)."""
-
-    def __init__(self) -> None:
-        self.url = ""
-        self.messages: list[str] = []
-
-    def serving(self, url: str) -> None:
-        self.url = url
-
-    def message(self, text: str) -> None:
-        self.messages.append(text)
 
 
 @pytest.mark.timeout(120)

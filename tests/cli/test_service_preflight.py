@@ -14,7 +14,7 @@ import pytest
 from bot.cli import main
 from bot.doctor import REDIS_WAIT_S
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOWN = "redis://:s3cret@127.0.0.1:1/0"  # nothing listens on port 1
 
 
