@@ -23,6 +23,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Tests marked `slow` start several processes each (RQ workers, `orchestra run`, localhub's CI):
     they form one xdist group, so they run one after another on one worker while the other workers
     take the light tests; two of them at once on a small machine starve each other's deadlines."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return  # `-p no:xdist`: no groups to form (and no xdist_group marker to use)
     for item in items:
         if item.get_closest_marker("slow") is not None:
             item.add_marker(pytest.mark.xdist_group("heavy"))
