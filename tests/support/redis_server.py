@@ -26,17 +26,17 @@ class PrivateRedis:
 
     With `password`, the server requires it (`requirepass`) and `url` carries it, as a
     deployment's ORCHESTRA_REDIS_URL does (`redis://:PASSWORD@host:port/0`); `bare_url` is the
-    address without it.
+    address without it. `port`: listen there (a restart of a server that was stopped).
     """
 
-    def __init__(self, workdir: Path, password: str | None = None) -> None:
+    def __init__(self, workdir: Path, password: str | None = None, port: int | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail(
                 "redis-server is not installed; install it (Debian: `apt-get install redis-server`, "
                 "macOS: `brew install redis`) or set REDIS_URL to a Redis the tests may flush."
             )
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.bare_url = f"redis://127.0.0.1:{self.port}/0"
         self.url = f"redis://:{password}@127.0.0.1:{self.port}/0" if password else self.bare_url
         # The password goes in through a config file, so it is not on the server's command line.

@@ -179,6 +179,7 @@ def follow(session: LocalSession, goal: int, display: Display, deadline: float,
     follower = Follower(session, Watcher(forge, session.config_in_effect, goal), display, pacing,
                         last_sweep=pacing.clock.now())
     while True:
+        session.replace_dead_workers()
         snapshot, changed = follower.look()
         if snapshot.closed:
             return follower.look(fresh_usage=True)[0], ""
