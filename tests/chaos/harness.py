@@ -24,7 +24,14 @@ from bot.modes.local.snapshot import Snapshot
 from bot.settings import Settings
 from localhub.serving import ServedApp
 from tests.chaos import project
-from tests.chaos.faults import Fault, ForgeFaults, ModelFaults, RestartRedis, WebhookProxy, make_fault
+from tests.chaos.faults import (
+    Fault,
+    ForgeFaults,
+    ModelFaults,
+    RestartRedis,
+    WebhookProxy,
+    make_fault,
+)
 from tests.support.git_repos import make_repo
 from tests.support.model_server import ModelServer
 from tests.support.redis_server import PrivateRedis
@@ -121,6 +128,7 @@ class ChaosRun:
                                            Pacing(min_s=0.5, busy_max_s=2.0, idle_max_s=4.0, stall_s=30.0))
             finally:
                 self.fault.stop()
+                self._count_rate_faults()
                 self.model.fail_randomly(0)
                 self.session.hub.faults.rate = 0.0
             verdict = self.verdict()
@@ -132,6 +140,13 @@ class ChaosRun:
         summary = self.summarise(verdict, display, problem, time.monotonic() - started)
         self.write(summary)
         return summary
+
+    def _count_rate_faults(self) -> None:
+        if isinstance(self.fault, ForgeFaults):
+            faults = self.session.hub.metrics.snapshot()["faults"]
+            self.fault.injected_before, self.fault.injected_after = faults["before"], faults["after"]
+        elif isinstance(self.fault, ModelFaults):
+            self.fault.by_kind = dict(self.model.injected)
 
     def _install_proxy(self) -> None:
         if isinstance(self.fault, WebhookProxy):
@@ -207,12 +222,7 @@ class ChaosRun:
         return "success" if all(run["conclusion"] == "success" for run in runs) else "failure"
 
     def summarise(self, verdict: dict[str, Any], display: Moves, problem: str, duration_s: float) -> dict[str, Any]:
-        moves = [t for t, _ in display.moves]
-        recover = []
-        for at, _what in self.fault.events:
-            later = [t for t in moves if t > at]
-            if later:
-                recover.append(later[0] - at)
+        recover = [time_to_progress(display.moves, at) for at, _what in self.fault.events]
         duplicates = (verdict["duplicate_tasks"] + verdict["duplicate_goals"] + verdict["duplicate_prs"]
                       + sum(count - 1 for count in verdict["duplicate_comments"].values()))
         return {
@@ -228,6 +238,20 @@ class ChaosRun:
         out.mkdir(parents=True, exist_ok=True)
         name = f"chaos-{time.strftime('%Y%m%d-%H%M%S')}-{self.fault.name}-{threading.get_ident() % 10000}.json"
         (out / name).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+def progress(snapshot: Snapshot) -> int:
+    """How far the goal has come: tasks planned, tasks done, PRs merged, the goal closed."""
+    done = sum(1 for task in snapshot.tasks if task.state == "done")
+    return len(snapshot.tasks) + done + snapshot.prs_merged + int(snapshot.closed)
+
+
+def time_to_progress(moves: list[tuple[float, Snapshot]], at: float) -> float:
+    """Seconds from a fault at `at` until the goal made progress beyond where it stood then (0 when the
+    run ended without further progress: nothing was left to do)."""
+    before = [snap for t, snap in moves if t <= at]
+    reached = progress(before[-1]) if before else 0
+    return next((t - at for t, snap in moves if t > at and progress(snap) > reached), 0.0)
 
 
 #: Bot comments that legitimately come again (one per event): never counted as duplicates.

@@ -108,4 +108,6 @@ def policy(body: dict[str, Any], provider: str) -> Turn:
         return _call("finish", status="blocked", summary=f"the chaos model has no script for {key or 'this job'}")
     if step == 0:
         return _call("write_file", path=note(key), content=f"{key}\n")
+    if step == 1:
+        return _call("run", command=f"test -s {note(key)}")
     return _call("finish", status="done", summary=f"Wrote {note(key)}.", notes=[f"{note(key)} holds `{key}`"])

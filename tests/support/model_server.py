@@ -108,7 +108,7 @@ class ModelServer:
             self._turns: list[Turn] = []
             self._policy: Policy | None = None
             self._faults: list[Fault] = []
-            self._random_faults: tuple[float, tuple[Fault, ...], random.Random] | None = None
+            self._random_faults: tuple[float, itertools.cycle[Fault], random.Random] | None = None
             #: Faults drawn by `fail_randomly`, by kind.
             self.injected: dict[str, int] = {}
             self.api_key: str | None = None  # when set, any other key gets a 401
@@ -145,14 +145,15 @@ class ModelServer:
     def fail_randomly(self, rate: float, kinds: tuple[str, ...] = ("429", "529", "500", "slow"), *, seed: int = 0,
                       retry_after_ms: float | None = 100, delay: float = 2.0) -> None:
         """From now on, a seeded `rate` of requests (after any queued by `fail_next`) get a fault of one of
-        `kinds`, drawn in turn; `injected` counts them. `rate` 0 turns it off."""
+        `kinds`, taken in turn (so a few faults already cover every kind); `injected` counts them by kind.
+        `rate` 0 turns it off."""
         for kind in kinds:
             if kind not in {"429", "529", "500", "slow"}:
                 raise ValueError(f"unknown random fault {kind!r}")
         faults = tuple(Fault(kind, None, retry_after_ms if kind in {"429", "529"} else None,
                              delay if kind == "slow" else 0.0) for kind in kinds)
         with self._lock:
-            self._random_faults = (rate, faults, random.Random(seed)) if rate > 0 else None
+            self._random_faults = (rate, itertools.cycle(faults), random.Random(seed)) if rate > 0 else None
 
     def stop(self) -> None:
         self._httpd.shutdown()
@@ -169,7 +170,7 @@ class ModelServer:
             rate, faults, draw = self._random_faults
             if draw.random() >= rate:
                 return None
-            fault = faults[draw.randrange(len(faults))]
+            fault = next(faults)
             self.injected[fault.kind] = self.injected.get(fault.kind, 0) + 1
             return fault
 
