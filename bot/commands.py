@@ -12,6 +12,7 @@ PREFIX = "/orchestra"
 VERBS: dict[str, str] = {
     "plan": "plan this goal issue (or re-plan it from scratch)",
     "replan": "`replan <what to change>`: revise the plan with your guidance",
+    "approve": "approve the plan posted for approval (`planning.approval: required`) and start it",
     "status": "post the goal's current status",
     "pause": "stop starting new work on this goal or task",
     "resume": "continue after a pause",

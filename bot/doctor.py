@@ -28,8 +28,10 @@ from bot.errors import ConfigError, OrchestraError, PreflightFailed, Source
 from bot.forge.auth import app_jwt
 from bot.git import base_env, missing_git_message
 from bot.llm.factory import ResolvedSpec, resolve_spec
+from bot.llm.pricing import PRICES_ENV, load_prices
 from bot.llm.probe import PROBE_TIMEOUT_S, probe_model
 from bot.llm.scripted import PolicyFactory
+from bot.llm.spec import parse_spec
 from bot.repoconfig import RepoConfig
 from bot.settings import Role, Settings
 
@@ -202,6 +204,39 @@ def model_checks(settings: Settings, config: RepoConfig | None, env: Mapping[str
     return checks
 
 
+def usd_cap_source(settings: Settings, config: RepoConfig) -> str | None:
+    """Where the US-dollar cap of the spend breaker comes from (a flag, a variable, the file), None when none is set."""
+    for cap, key in (("goal_usd", "budgets.goal.usd"), ("day_usd", "budgets.day.usd")):
+        if getattr(settings.spend_caps, cap) is not None:
+            return settings.origins.get(f"spend_caps.{cap}") or f"--{cap.replace('_', '-')}"
+        if getattr(config.budgets, key.split(".")[1]).usd is not None:
+            return f"{key} in .github/orchestra.yml"
+    return None
+
+
+def prices_check(settings: Settings, config: RepoConfig, env: Mapping[str, str]) -> Check:
+    """With a spend cap in US dollars, every role's model must be in the price table: an unpriced
+    model's calls count as $0 and the cap would never trip."""
+
+    def run() -> str:
+        table = load_prices(env.get(PRICES_ENV))
+        where = usd_cap_source(settings, config.with_caps(settings.spend_caps))
+        if where is None:
+            raise Skip(f"no spend cap in US dollars (prices as of {table.as_of})")
+        for role in Role:
+            resolved = resolve_spec(role, settings, config)
+            spec = parse_spec(resolved.spec)
+            if spec.provider != "scripted" and not table.priced(spec.model):
+                raise ConfigError(
+                    f"a spend cap in US dollars ({where}) cannot work with the {role.value} model {resolved.spec}: "
+                    f"it is not in the price table (prices as of {table.as_of}), so its calls would count as $0; "
+                    f"price it in a file named by {PRICES_ENV}, or cap tokens instead",
+                    source=Source("env", PRICES_ENV))
+        return f"every role's model is priced (prices as of {table.as_of}); the cap is {where}"
+
+    return Check("prices", run)
+
+
 def _get(url: str, headers: dict[str, str]) -> requests.Response:
     try:
         return requests.get(url, headers={"Accept": "application/vnd.github+json", **headers}, timeout=CHECK_TIMEOUT_S)
@@ -368,6 +403,7 @@ def doctor_checks(settings: Settings, env: Mapping[str, str], repo: str | None =
     else:
         checks.append(Check("redis", _skip("no Redis named (ORCHESTRA_REDIS_URL unset; local mode runs without)")))
     checks += model_checks(settings, config, env, scripts)
+    checks.append(prices_check(settings, config or RepoConfig(), env))
     checks.append(webhook_secret_check(settings, required=bool(settings.app_id)))
     checks += forge_checks(settings, repo, required=False)
     return checks

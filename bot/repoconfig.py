@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from bot.errors import ConfigError, Source
 from bot.forge.paths import check_repo_path
-from bot.settings import Role
+from bot.settings import Role, SpendCaps
 
 CONFIG_PATH = ".github/orchestra.yml"
 #: The largest config file read (bytes); the orchestra's own keys fit in a few hundred.
@@ -108,12 +108,30 @@ class PullCeiling(_Strict):
     agent_hours: float = Field(default=3.0, gt=0)
 
 
+class Cap(_Strict):
+    """A cap of the spend breaker: tokens, US dollars, or both; unset is no cap."""
+
+    tokens: int | None = Field(default=None, ge=1)
+    usd: float | None = Field(default=None, ge=0)
+
+
 class Budgets(_Strict):
-    """Ceilings per agent run of a task, per PR (all its runs) and per goal (all tasks)."""
+    """Ceilings per agent run of a task and per PR (all its runs); the spend breaker's caps per goal
+    (the planner and every task of it) and per UTC day (every goal of the repository)."""
 
     task: Spend = Spend()
     pr: PullCeiling = PullCeiling()
-    goal: Spend = Spend(tokens=50_000_000, usd=100.0)
+    goal: Cap = Cap()
+    day: Cap = Cap()
+
+    @property
+    def capped(self) -> bool:
+        """True when the spend breaker has any cap to watch."""
+        return any(v is not None for v in (self.goal.tokens, self.goal.usd, self.day.tokens, self.day.usd))
+
+    @property
+    def capped_in_usd(self) -> bool:
+        return self.goal.usd is not None or self.day.usd is not None
 
 
 class PlannerBounds(_Strict):
@@ -129,6 +147,13 @@ class PlannerBounds(_Strict):
         if self.min_tasks > self.max_tasks:
             raise ValueError(f"min_tasks ({self.min_tasks}) is greater than max_tasks ({self.max_tasks})")
         return self
+
+
+class PlanningPolicy(_Strict):
+    """Whether a person approves a goal's plan before any of its tasks is filed or dispatched."""
+
+    #: `required`: the planner posts the plan and files nothing until a writer comments `/orchestra approve`.
+    approval: Literal["none", "required"] = "none"
 
 
 class AgentPolicy(_Strict):
@@ -162,11 +187,22 @@ class RepoConfig(_Strict):
     agent: AgentPolicy = AgentPolicy()
     notes_file: str = ".orchestra/NOTES.md"
     steering: SteeringPolicy = SteeringPolicy()
+    planning: PlanningPolicy = PlanningPolicy()
 
     @field_validator("notes_file")
     @classmethod
     def _inside_the_repository(cls, value: str) -> str:
         return check_repo_path(value)
+
+    def with_caps(self, caps: SpendCaps) -> RepoConfig:
+        """This config with the spend caps given to the process (flags, environment) laid over `budgets`."""
+        goal = {k: v for k, v in (("tokens", caps.goal_tokens), ("usd", caps.goal_usd)) if v is not None}
+        day = {k: v for k, v in (("tokens", caps.day_tokens), ("usd", caps.day_usd)) if v is not None}
+        if not goal and not day:
+            return self
+        budgets = self.budgets.model_copy(update={"goal": self.budgets.goal.model_copy(update=goal),
+                                                  "day": self.budgets.day.model_copy(update=day)})
+        return self.model_copy(update={"budgets": budgets})
 
     def label(self, name: str) -> str:
         """The full label name, e.g. ``orchestra:task``."""

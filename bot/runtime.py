@@ -80,7 +80,7 @@ class Runtime:
         """The repository's committed config with this process's overlay laid over it."""
         from bot.repofiles import read_config
 
-        config = read_config(forge)
+        config = read_config(forge).with_caps(self.settings.spend_caps)  # flags and environment over the file
         return self.config_overlay(config) if self.config_overlay is not None else config
 
     def model_spec(self, role: Role | str, config: RepoConfig | None = None) -> str:

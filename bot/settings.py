@@ -56,8 +56,29 @@ class Budget(BaseModel):
     max_wall_s: float | None = Field(default=None, gt=0)
 
 
+class SpendCaps(BaseModel):
+    """The spend breaker's caps given to this process (flags, then the environment); None: the
+    repository's `budgets.goal` / `budgets.day` decide (docs/configuration.md, Precedence)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    goal_tokens: int | None = Field(default=None, ge=1)
+    goal_usd: float | None = Field(default=None, ge=0)
+    day_tokens: int | None = Field(default=None, ge=1)
+    day_usd: float | None = Field(default=None, ge=0)
+
+    def laid_over(self, other: SpendCaps) -> SpendCaps:
+        """These caps where set, else `other`'s (a flag over the environment)."""
+        return SpendCaps(**{k: v if v is not None else getattr(other, k) for k, v in self.model_dump().items()})
+
+
+#: Each cap's environment variable.
+SPEND_CAP_ENV = {"goal_tokens": "ORCHESTRA_BUDGET_GOAL_TOKENS", "goal_usd": "ORCHESTRA_BUDGET_GOAL_USD",
+                 "day_tokens": "ORCHESTRA_BUDGET_DAY_TOKENS", "day_usd": "ORCHESTRA_BUDGET_DAY_USD"}
+
+
 class RoleModels(BaseModel):
-    """A model spec per role, e.g. ``anthropic:claude-sonnet-4-5`` or ``openai:gpt-5.2``."""
+    """A model spec per role, e.g. ``anthropic:claude-sonnet-5-5`` or ``openai-responses:gpt-6.1-sol``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -117,7 +138,7 @@ class Settings(BaseModel):
     state_dir: Path = Path(".orchestra-state")
     models: RoleModels = RoleModels()
     task_budget: Budget = Budget(max_steps=60, max_tokens=2_000_000, max_usd=5.0, max_wall_s=1800)
-    goal_budget: Budget = Budget(max_tokens=50_000_000, max_usd=100.0)
+    spend_caps: SpendCaps = SpendCaps()
     log_level: str = "INFO"
     #: Which environment variable set each field that did not keep its default (field → variable name).
     origins: dict[str, str] = {}
@@ -189,6 +210,14 @@ class Settings(BaseModel):
                 origins[f"task_budget.{field}"] = name
         if task_budget:
             values["task_budget"] = {**cls.model_fields["task_budget"].default.model_dump(), **task_budget}
+
+        caps = {}
+        for field, name in SPEND_CAP_ENV.items():
+            if env.get(name):
+                caps[field] = env[name]
+                origins[f"spend_caps.{field}"] = name
+        if caps:
+            values["spend_caps"] = caps
 
         values["origins"] = origins
         try:

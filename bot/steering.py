@@ -100,6 +100,7 @@ class Target(StrEnum):
 APPLIES: dict[str, frozenset[Target]] = {
     "plan": frozenset({Target.GOAL, Target.ISSUE}),
     "replan": frozenset({Target.GOAL}),
+    "approve": frozenset({Target.GOAL}),
     "status": frozenset({Target.GOAL}),
     "pause": frozenset({Target.GOAL, Target.TASK}),
     "resume": frozenset({Target.GOAL, Target.TASK}),

@@ -134,3 +134,17 @@ def test_run_refuses_a_thousand_workers_before_starting_anything(tmp_path: Path,
     err = capsys.readouterr().err
     assert err.startswith("orchestra: --workers 100000: this machine has") and "pass --workers" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_config_check_shows_the_spend_caps_and_where_they_came_from(tmp_path, capsys, monkeypatch) -> None:
+    for name in [n for n in os.environ if n.startswith("ORCHESTRA_")]:
+        monkeypatch.delenv(name)
+    path = tmp_path / "orchestra.yml"
+    path.write_text("budgets: {goal: {usd: 40}, day: {tokens: 5000000}}\nplanning: {approval: required}\n")
+    monkeypatch.setenv("ORCHESTRA_BUDGET_GOAL_USD", "10")
+    assert main(["config", "check", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["config"]["budgets"]["goal"] == {"tokens": None, "usd": 10.0}
+    assert report["sources"]["budgets.goal.usd"] == "environment variable ORCHESTRA_BUDGET_GOAL_USD"
+    assert report["sources"]["budgets.day.tokens"] == str(path) and report["sources"]["budgets.day.usd"] == "default"
+    assert report["config"]["planning"]["approval"] == "required"

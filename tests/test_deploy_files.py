@@ -70,6 +70,16 @@ def test_compose_runs_only_commands_the_cli_has() -> None:
     assert any(dep.startswith("rq-dashboard") for dep in extras["dashboard"])
 
 
+def test_compose_commands_parse_and_workers_expose_metrics() -> None:
+    """Every command line in the compose file is one the CLI accepts; each worker container serves its metrics."""
+    services = _yaml("docker-compose.yml")["services"]
+    for name in ("web", "worker"):
+        build_parser().parse_args(services[name]["command"])  # SystemExit on a flag the CLI lacks
+    worker = services["worker"]["command"]
+    port = worker[worker.index("--metrics-port") + 1]
+    assert port in [str(p) for p in services["worker"]["expose"]]
+
+
 def test_redis_requires_a_password_that_only_the_redis_urls_carry() -> None:
     services = _yaml("docker-compose.yml")["services"]
     redis = services["redis"]

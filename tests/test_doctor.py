@@ -224,7 +224,7 @@ def test_doctor_prints_one_table_and_exits_2_when_a_check_fails(
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] and [(c["check"], c["status"]) for c in report["checks"]] == [
         ("git", "ok"), ("redis", "ok"), ("model planner, worker, conflict, ci_fix, review", "ok"),
-        ("webhook secret", "ok"), ("app", "ok")]
+        ("prices", "skip"), ("webhook secret", "ok"), ("app", "ok")]
     assert main(["doctor", "--json", "--repo", "acme/app"]) == 0
     assert json.loads(capsys.readouterr().out)["checks"][-1] == {
         "check": "installation", "status": "ok", "detail": "installation 7 on acme/app grants what the bot needs"}

@@ -79,3 +79,59 @@ def test_metered_model_records_each_reply() -> None:
         assert model.context_window == 200_000
     finally:
         unregister_script("meter-test")
+
+
+def test_the_table_is_dated_and_prices_each_providers_current_models() -> None:
+    table = load_prices()
+    assert table.as_of == "2026-11"
+    for model in ("gpt-6.1-sol", "gpt-6.1-terra", "gpt-6-luna", "claude-opus-5-5", "claude-sonnet-5-5",
+                  "claude-haiku-5-5", "claude-fable-5-1"):
+        assert table.priced(model), model
+    # names whose shutdown has passed are gone; announced ones stay priced until then
+    assert not table.priced("o4-mini") and not table.priced("claude-opus-4-1") and table.priced("gpt-5-mini")
+
+
+def test_long_prompt_tiers_bill_the_whole_call_at_the_higher_rates() -> None:
+    table = load_prices()
+    short = Usage(input_tokens=272_000, output_tokens=1_000, calls=1)
+    long = Usage(input_tokens=272_001, output_tokens=1_000, calls=1)
+    # gpt-6.1-sol: $2 in / $10 out; over 272K input tokens $4 in / $15 out
+    assert table.cost("gpt-6.1-sol", short).cost_usd == pytest.approx(0.544 + 0.01)
+    assert table.cost("gpt-6.1-sol", long).cost_usd == pytest.approx(272_001 * 4 / 1e6 + 0.015)
+    # claude-haiku-5-5: $0.10 / $0.50 up to 100K prompt tokens (cache reads count), then $0.50 / $2.50
+    cached = Usage(input_tokens=150_000, cached_tokens=140_000, output_tokens=1_000, calls=1)
+    assert table.cost("claude-haiku-5-5", cached).cost_usd == pytest.approx(
+        (10_000 * 0.50 + 140_000 * 0.05 + 1_000 * 2.50) / 1e6)
+    assert table.cost("claude-haiku-5-5", Usage(input_tokens=100_000, calls=1)).cost_usd == pytest.approx(0.01)
+
+
+def test_unpriced_calls_count_their_calls_and_tokens_and_sum() -> None:
+    table = load_prices()
+    one = table.cost("my-local-llama", Usage(input_tokens=100, output_tokens=20, calls=1))
+    two = table.cost("my-local-llama", Usage(input_tokens=50, output_tokens=5, calls=1))
+    total = one + two + table.cost("gpt-6-luna", Usage(input_tokens=200_000, calls=1))
+    assert (total.unpriced_calls, total.unpriced_tokens) == (2, 175)
+    assert total.cost_usd == pytest.approx(0.02)
+
+
+def test_doc_examples_name_current_priced_models() -> None:
+    """Every `anthropic:`/`openai:` spec the README and docs show is in the table and not announced to retire."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    texts = [root / "README.md", *sorted((root / "docs").glob("*.*")), root / "action.yml", root / ".env.example"]
+    table = load_prices()
+    retiring = {"gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1", "gpt-5.2", "gpt-4.1", "gpt-4.1-mini", "gpt-4o",
+                "gpt-4o-mini"}
+    seen = set()
+    for path in texts:
+        if not path.exists():
+            continue
+        for model in re.findall(r"\b(?:anthropic|openai|openai-responses):([a-z0-9][a-z0-9.\-]*[a-z0-9])",
+                                path.read_text()):
+            if model in {"model", "gpt-test", "gpt-stand-in"}:
+                continue
+            seen.add(model)
+            assert table.priced(model), f"{path.name}: {model} is not in the price table"
+            assert model not in retiring, f"{path.name}: {model}'s retirement is announced"
+    assert {"claude-sonnet-5-5", "gpt-6.1-sol"} <= seen

@@ -45,7 +45,7 @@ notes_file: docs/NOTES.md
     assert config.models.for_role("planner") == "anthropic:claude-opus-4-5"
     assert config.models.for_role("review") is None
     assert config.merge.policy == "auto" and config.merge.required_approvals == 1
-    assert config.budgets.task.usd == 0.5 and config.budgets.goal.usd == 100.0
+    assert config.budgets.task.usd == 0.5 and config.budgets.goal.usd is None
     assert config.planner.max_tasks == 20
 
 
@@ -53,7 +53,7 @@ def test_unknown_top_level_key() -> None:
     assert message("bogus: 1\n") == (
         f"{P}:bogus: unknown key; allowed keys here: label_prefix, models, max_parallel_tasks, "
         "setup_commands, test_command, merge, max_ci_fix_attempts, max_conflict_attempts, budgets, "
-        "protected_paths, planner, agent, notes_file, steering"
+        "protected_paths, planner, agent, notes_file, steering, planning"
     )
 
 

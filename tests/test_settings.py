@@ -66,3 +66,21 @@ def test_the_default_model_builds_in_a_fresh_process() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "scripted:demo"
+
+
+def test_spend_caps_come_from_the_environment_and_flags_beat_them_then_the_file() -> None:
+    """flag > environment > `.github/orchestra.yml` > no cap, per cap."""
+    from bot.repoconfig import parse_repo_config
+    from bot.settings import SpendCaps
+
+    settings = Settings.from_env({"ORCHESTRA_BUDGET_GOAL_USD": "12.5", "ORCHESTRA_BUDGET_DAY_TOKENS": "900"})
+    assert settings.spend_caps == SpendCaps(goal_usd=12.5, day_tokens=900)
+    assert settings.origins["spend_caps.goal_usd"] == "ORCHESTRA_BUDGET_GOAL_USD"
+    caps = SpendCaps(goal_usd=3.0).laid_over(settings.spend_caps)  # `orchestra run --goal-usd 3`
+    assert caps == SpendCaps(goal_usd=3.0, day_tokens=900)
+    config = parse_repo_config("budgets: {goal: {usd: 50, tokens: 1000}, day: {usd: 80}}").with_caps(caps)
+    assert (config.budgets.goal.usd, config.budgets.goal.tokens) == (3.0, 1000)
+    assert (config.budgets.day.usd, config.budgets.day.tokens) == (80.0, 900)
+    assert parse_repo_config("").budgets.capped is False and config.budgets.capped_in_usd
+    with pytest.raises(ConfigError, match="ORCHESTRA_BUDGET_DAY_USD"):
+        Settings.from_env({"ORCHESTRA_BUDGET_DAY_USD": "lots"})

@@ -16,7 +16,7 @@ from bot.doctor import redact_url
 from bot.errors import ConfigError, Source
 from bot.llm.factory import resolve_spec
 from bot.repoconfig import CONFIG_PATH, RepoConfig, load_repo_config
-from bot.settings import Role, Settings
+from bot.settings import SPEND_CAP_ENV, Role, Settings
 
 #: Settings shown by `config check` (secrets only as set / unset).
 SHOWN_SETTINGS = ("api_url", "server_url", "redis_url", "bot_login", "state_dir", "log_level",
@@ -84,6 +84,7 @@ def effective(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     file_keys = _file_keys(path)
     settings = Settings.from_env(env)
     settings = settings.model_copy(update={"models": settings.models.with_flags(args.model, args.planner_model)})
+    config = config.with_caps(settings.spend_caps)  # ORCHESTRA_BUDGET_* over budgets.goal / budgets.day
     models = {}
     for role in Role:
         resolved = resolve_spec(role, settings, config)
@@ -94,6 +95,10 @@ def effective(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     sources = {key: (f"{path}" if key in file_keys else "default") for key in values}
     if args.merge:
         sources["merge.policy"] = "command-line option --merge"
+    for cap, variable in SPEND_CAP_ENV.items():
+        if variable in settings.origins.values():
+            scope, unit = cap.split("_")
+            sources[f"budgets.{scope}.{unit}"] = f"environment variable {variable}"
     shown = _flatten(settings.model_dump(mode="json", include={f.split(".")[0] for f in SHOWN_SETTINGS}))
     shown["redis_url"] = redact_url(settings.redis_url)  # never its password
     settings_out = {key: {"value": shown.get(key), "from": _setting_source(settings, key)} for key in SHOWN_SETTINGS}

@@ -17,7 +17,7 @@ from bot.modes.local.progress import make_display
 from bot.modes.local.result import RunSummary
 from bot.modes.local.run import Goal, goal_from_text, run_local
 from bot.modes.local.session import LocalOptions
-from bot.settings import DEFAULT_MODEL_ENV, Role, Settings
+from bot.settings import DEFAULT_MODEL_ENV, Role, Settings, SpendCaps
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,12 +41,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     goal.add_argument("--goal", help="the goal: first line is the title, the rest the description")
     goal.add_argument("--goal-file", type=Path, help="a file holding the goal (Markdown; first line is the title)")
     add_run_options(run)
-    run.add_argument("--model", help="model spec for every role, e.g. anthropic:claude-sonnet-4-5; beats "
+    run.add_argument("--model", help="model spec for every role, e.g. anthropic:claude-sonnet-5-5; beats "
                                      "ORCHESTRA_MODEL(_<ROLE>) and the repository's models: (default: those)")
     run.add_argument("--planner-model", help="model spec for the planner only (beats --model for the planner)")
     run.add_argument("--merge", choices=["auto", "review"], default="auto",
                      help="auto: merge green PRs (default); review: leave them for you; beats merge.policy "
                           "of the committed config for this run")
+    caps = run.add_argument_group("spend breaker", "caps that stop new work (beat ORCHESTRA_BUDGET_* and the "
+                                  "committed budgets.goal / budgets.day; default: no cap)")
+    caps.add_argument("--goal-usd", type=float, metavar="USD", help="cap on one goal's model spend in US dollars")
+    caps.add_argument("--goal-tokens", type=int, metavar="N", help="cap on one goal's model tokens")
+    caps.add_argument("--day-usd", type=float, metavar="USD", help="cap on the repository's spend per UTC day")
+    caps.add_argument("--day-tokens", type=int, metavar="N", help="cap on the repository's tokens per UTC day")
+    gate = run.add_mutually_exclusive_group()
+    gate.add_argument("--plan-only", action="store_true",
+                     help="plan the goal, print the plan and stop (exit 0); no task is filed or started")
+    gate.add_argument("--approve", action="store_true",
+                     help="plans wait for approval: print the plan, ask once (y/N), then approve it for you")
     run.add_argument("--redis", metavar="URL", help="run jobs on RQ workers (subprocesses) against this Redis "
                                                     "(default: threads in this process, no Redis)")
     run.add_argument("--state", type=Path, help="where the run keeps its state (default: <repo>/.git/orchestra)")
@@ -119,7 +130,7 @@ def _check_model(args: argparse.Namespace, environ: dict[str, str]) -> None:
     named = args.model or environ.get("ORCHESTRA_MODEL") or environ.get(DEFAULT_MODEL_ENV) or all(
         environ.get(f"ORCHESTRA_MODEL_{role.value.upper()}") for role in Role)
     if not named:
-        raise ConfigError("no model: pass --model SPEC (e.g. anthropic:claude-sonnet-4-5, openai:gpt-5.2, "
+        raise ConfigError("no model: pass --model SPEC (e.g. anthropic:claude-sonnet-5-5, openai-responses:gpt-6.1-sol, "
                           "openai-compatible:MODEL@http://127.0.0.1:8000/v1) or set ORCHESTRA_MODEL; "
                           "`orchestra demo` runs without one")
 
@@ -136,6 +147,13 @@ def report(summary: RunSummary, json_output: bool) -> int:
     return 0
 
 
+def spend_caps(args: argparse.Namespace, settings: Settings) -> Settings:
+    """`settings` with the run's cap flags laid over the environment's caps."""
+    flags = SpendCaps(goal_usd=args.goal_usd, goal_tokens=args.goal_tokens, day_usd=args.day_usd,
+                      day_tokens=args.day_tokens)
+    return settings.model_copy(update={"spend_caps": flags.laid_over(settings.spend_caps)})
+
+
 def run_command(args: argparse.Namespace) -> int:
     sandbox_mode.prefer_local_default()  # one's own machine: unconfined commands when nothing else works
     check_workers(args.workers, processes=args.redis is not None)
@@ -143,9 +161,11 @@ def run_command(args: argparse.Namespace) -> int:
     _check_model(args, environ)
     goal = _goal(args)
     options = LocalOptions(repo=args.repo, workers=args.workers, model=args.model, planner_model=args.planner_model,
-                           merge=args.merge, redis_url=args.redis, state_dir=args.state, ci_command=args.ci)
+                           merge=args.merge, redis_url=args.redis, state_dir=args.state, ci_command=args.ci,
+                           plan_approval=args.plan_only or args.approve)
     display = make_display(args.json)
     # run_local checks git, the repo, Redis and the models first (bot/modes/local/preflight.py), then
     # warns once if the agent's commands would run unconfined.
-    summary = run_local(options, Settings.from_env(environ), goal, display, timeout_s=args.timeout)
+    summary = run_local(options, spend_caps(args, Settings.from_env(environ)), goal, display, timeout_s=args.timeout,
+                        plan_only=args.plan_only)
     return report(summary, args.json)

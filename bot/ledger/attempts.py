@@ -37,6 +37,9 @@ class RoleUsage(BaseModel):
     calls: int = 0
     runs: int = 0
     seconds: float = 0.0
+    #: Calls of a model the price table does not know (counted at $0), and their tokens.
+    unpriced_calls: int = 0
+    unpriced_tokens: int = 0
 
 
 class OpenFix(BaseModel):
@@ -73,7 +76,9 @@ class Attempts(BaseModel):
         new = RoleUsage(input_tokens=old.input_tokens + usage.input_tokens,
                         output_tokens=old.output_tokens + usage.output_tokens,
                         cost_usd=round(old.cost_usd + usage.cost_usd, 6), calls=old.calls + usage.calls,
-                        runs=old.runs + 1, seconds=round(old.seconds + seconds, 1))
+                        runs=old.runs + 1, seconds=round(old.seconds + seconds, 1),
+                        unpriced_calls=old.unpriced_calls + usage.unpriced_calls,
+                        unpriced_tokens=old.unpriced_tokens + usage.unpriced_tokens)
         return self.model_copy(update={"usage": {**self.usage, role: new}})
 
     @property
@@ -122,6 +127,15 @@ class Attempts(BaseModel):
     def total_usd(self) -> float:
         return round(sum(u.cost_usd for u in self.usage.values()), 6)
 
+    @property
+    def total(self) -> Usage:
+        """Every role's usage summed, as one `Usage`."""
+        return Usage(input_tokens=sum(u.input_tokens for u in self.usage.values()),
+                     output_tokens=sum(u.output_tokens for u in self.usage.values()),
+                     cost_usd=self.total_usd, calls=sum(u.calls for u in self.usage.values()),
+                     unpriced_calls=sum(u.unpriced_calls for u in self.usage.values()),
+                     unpriced_tokens=sum(u.unpriced_tokens for u in self.usage.values()))
+
 
 def read(body: str | None) -> Attempts:
     """The attempts in a PR body (zeros when there is no marker or it is unreadable)."""
@@ -142,9 +156,8 @@ def write(body: str | None, attempts: Attempts) -> str:
     """
     data = {**attempts.model_dump(mode="json"), "count": attempts.ci_fix + attempts.conflict + attempts.review}
     body = markers.write_data(body, MARKER, data)
-    total = {"input_tokens": sum(u.input_tokens for u in attempts.usage.values()),
-             "output_tokens": sum(u.output_tokens for u in attempts.usage.values()),
-             "cost_usd": attempts.total_usd, "calls": sum(u.calls for u in attempts.usage.values())}
+    total = attempts.total.model_dump(include={"input_tokens", "output_tokens", "cost_usd", "calls",
+                                               "unpriced_calls", "unpriced_tokens"})
     roles = {role: u.model_dump(mode="json") for role, u in attempts.usage.items()}
     return markers.write_data(body, USAGE_MARKER, {"total": total, "roles": roles})
 

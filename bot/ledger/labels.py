@@ -5,6 +5,7 @@ The state machine (drawn in docs/architecture.md):
     waiting --deps closed--> ready --claimed--> working --PR opened--> review --merged--> (closed)
        any open state --budget spent / attempts exhausted--> needs-human
        any open state --/orchestra pause--> paused --/orchestra resume--> (previous)
+       a goal --spend cap reached (bot/planner/breaker.py)--> paused --/orchestra resume or a raised cap--> (previous)
 
 A PR waiting in the merge queue (the orchestra's or GitHub's) carries `<prefix>:queued`; its task
 stays `review` (`QUEUED` is a mark on the PR, not a task state).
@@ -64,7 +65,7 @@ _COLOURS: dict[Kind | State, tuple[str, str]] = {
     State.WORKING: ("fbca04", "A worker is on it"),
     State.REVIEW: ("0052cc", "Pull request open"),
     State.NEEDS_HUMAN: ("d93f0b", "The orchestra needs a person"),
-    State.PAUSED: ("bfdadc", "Paused by /orchestra pause"),
+    State.PAUSED: ("bfdadc", "Paused by /orchestra pause or the spend breaker"),
 }
 
 #: A label as the orchestra names them: `<prefix>:<kind or state>` (the prefix as RepoConfig allows it).

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -36,6 +36,51 @@ HANDOFF_MARKER = "handoff"
 REPLAN_MARKER = "replan"
 TEXT_MARKER = "goal-text"
 APPROVED_MARKER = "approved-goal"
+#: The plan posted for approval (`planning.approval: required`; bot/planner/plan_gate.py).
+PLAN_MARKER = "plan-approval"
+
+
+class PlanApproval(BaseModel):
+    """A person's approval of one plan version (`planning.approval: required`)."""
+
+    version: int
+    by: str
+    at: str
+
+
+class DaySpend(BaseModel):
+    """Tokens and dollars spent on one UTC day."""
+
+    tokens: int = 0
+    usd: float = 0.0
+
+
+class GoalSpend(BaseModel):
+    """What a goal has spent (the planner and every task's PR): the total the status last saw, and by UTC date.
+
+    Kept in the record (on the forge), so the spend breaker's accounts survive the loss of Redis.
+    """
+
+    tokens: int = 0
+    usd: float = 0.0
+    days: dict[str, DaySpend] = Field(default_factory=dict)
+
+    #: Days kept: the per-day cap needs only today's.
+    KEEP_DAYS: ClassVar[int] = 7
+
+    def counted(self, total: Usage, today: str) -> GoalSpend:
+        """This spend with whatever `total` adds to the last total seen charged to `today`."""
+        tokens, usd = max(0, total.total_tokens - self.tokens), max(0.0, total.cost_usd - self.usd)
+        if not tokens and not usd:
+            return self
+        day = self.days.get(today, DaySpend())
+        days = {**self.days, today: DaySpend(tokens=day.tokens + tokens, usd=round(day.usd + usd, 6))}
+        kept = dict(sorted(days.items())[-self.KEEP_DAYS:])
+        return GoalSpend(tokens=max(self.tokens, total.total_tokens), usd=round(max(self.usd, total.cost_usd), 6),
+                         days=kept)
+
+    def on(self, day: str) -> DaySpend:
+        return self.days.get(day, DaySpend())
 
 
 class PlannerRecord(BaseModel):
@@ -50,6 +95,8 @@ class PlannerRecord(BaseModel):
     closed_at: str | None = None
     approval: Approval | None = None
     goal_edit: GoalEdit | None = None
+    plan_approval: PlanApproval | None = None
+    spend: GoalSpend = Field(default_factory=GoalSpend)
 
     def merged_with(self, newer: PlannerRecord) -> PlannerRecord:
         """`newer` with the processed handoffs of both and the newest approval and edit of either (two
@@ -58,7 +105,15 @@ class PlannerRecord(BaseModel):
         return newer.model_copy(update={
             "handoffs_done": done, "version": max(self.version, newer.version),
             "approval": _newest(self.approval, newer.approval), "goal_edit": _newest(self.goal_edit, newer.goal_edit),
+            "plan_approval": _newest(self.plan_approval, newer.plan_approval),
+            "spend": newer.spend if newer.spend.tokens >= self.spend.tokens else self.spend,
         })
+
+    def awaits_approval(self, config: RepoConfig, top_level: bool) -> bool:
+        """True when the plan recorded but not published waits for a person's `/orchestra approve`."""
+        if config.planning.approval != "required" or not top_level or self.pending is None:
+            return False
+        return self.plan_approval is None or self.plan_approval.version != self.version
 
     @property
     def unapproved_edit(self) -> GoalEdit | None:
@@ -78,6 +133,11 @@ def _newest(a: Any, b: Any) -> Any:
 
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def utc_day() -> str:
+    """Today's UTC date, ``2026-11-29``: the key of per-day spend."""
+    return datetime.now(UTC).date().isoformat()
 
 
 def status_comment(forge: Forge, goal: int) -> Comment | None:

@@ -9,9 +9,9 @@ from bot.errors import ConfigError
 PROVIDERS = ("openai", "openai-responses", "anthropic", "openai-compatible", "scripted")
 
 ALLOWED_FORMS = (
-    "anthropic:<model> (e.g. anthropic:claude-sonnet-4-5), "
-    "openai:<model> (e.g. openai:gpt-5.2), "
-    "openai-responses:<model> (OpenAI's Responses API, e.g. openai-responses:gpt-5.2), "
+    "anthropic:<model> (e.g. anthropic:claude-sonnet-5-5), "
+    "openai:<model> (e.g. openai-responses:gpt-6.1-sol), "
+    "openai-responses:<model> (OpenAI's Responses API, e.g. openai-responses:gpt-6.1-sol), "
     "openai-compatible:<model>@<base URL> (e.g. openai-compatible:qwen2.5-coder@http://host:8000/v1), "
     "scripted:<name> (e.g. scripted:demo); "
     "openai:, openai-responses: and anthropic: also accept @<base URL> for a proxy"

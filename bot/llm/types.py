@@ -53,8 +53,9 @@ class Usage(BaseModel):
     cache_write_tokens: int = 0
     cost_usd: float = 0.0
     calls: int = 0
-    #: Calls whose model had no price in the table (their cost counts as 0).
+    #: Calls whose model had no price in the table (their cost counts as 0), and their tokens.
     unpriced_calls: int = 0
+    unpriced_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -69,6 +70,7 @@ class Usage(BaseModel):
             cost_usd=self.cost_usd + other.cost_usd,
             calls=self.calls + other.calls,
             unpriced_calls=self.unpriced_calls + other.unpriced_calls,
+            unpriced_tokens=self.unpriced_tokens + other.unpriced_tokens,
         )
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from bot.ledger import comments
 from bot.ledger.goaltree import goal_position, is_paused
 from bot.ledger.goalview import GoalView, pending_work, read_goal
-from bot.ledger.record import STATUS_MARKER, load_record, now_iso
+from bot.ledger.record import STATUS_MARKER, load_record, now_iso, utc_day
 from bot.planner.context import Planner
 from bot.planner.dispatch import DispatchResult, promote_goal
-from bot.planner.status import gather, render_status, render_summary
+from bot.planner.status import gather, render_status, render_summary, totals
 
 
 def conclude(planner: Planner, view: GoalView, note: str = "") -> DispatchResult:
@@ -38,6 +38,7 @@ def save_status(planner: Planner, view: GoalView, note: str = "") -> None:
     """Rewrite the status comment; the record is merged with what another job may have written meanwhile."""
     merged = load_record(planner.forge, view.number).merged_with(view.record)
     facts = gather(planner.forge, planner.config, view.tasks)
+    merged = merged.model_copy(update={"spend": merged.spend.counted(totals(merged, facts), utc_day())})
     paused = is_paused(planner.forge, planner.config, view.goal) and view.goal.state == "open"
     comments.upsert(planner.forge, view.number, STATUS_MARKER, render_status(merged, facts, paused=paused, note=note))
 

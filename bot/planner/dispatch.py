@@ -32,6 +32,7 @@ from bot.ledger import labels
 from bot.ledger.goaltree import GoalTask, goal_position, is_paused
 from bot.ledger.labels import Kind, State, label_name, state_from_labels
 from bot.ledger.taskbody import parse_task_body
+from bot.planner import breaker
 from bot.queue.kinds import Executor, JobRequest, SubmitResult
 from bot.repoconfig import RepoConfig
 
@@ -49,6 +50,7 @@ class DispatchResult:
     subgoals_planned: list[int] = field(default_factory=list)
     relabelled: list[int] = field(default_factory=list)  # waiting ⇄ ready changes made
     submitted: list[SubmitResult] = field(default_factory=list)  # every job this pass submitted
+    spend_stopped: list[int] = field(default_factory=list)  # goals whose spend cap stopped their new work
 
 
 @dataclass
@@ -124,6 +126,18 @@ class Backlog:
         return top, False
 
 
+def _breaks(accounts: breaker.Accounts, top: int, result: DispatchResult) -> bool:
+    """True when goal `top`'s spend cap is reached; the first time in a pass, the breaker trips."""
+    if top in result.spend_stopped:
+        return True
+    reason = accounts.reached(top)
+    if reason is None:
+        return False
+    breaker.trip(accounts.forge, accounts.config, top, reason, accounts.states.get(top, breaker.BreakerState()))
+    result.spend_stopped.append(top)
+    return True
+
+
 def implement_job(repo: str, number: int, installation_id: int | None) -> JobRequest:
     return JobRequest.make("implement", repo=repo, number=number, installation_id=installation_id)
 
@@ -169,10 +183,41 @@ def in_flight(backlog: Backlog, executor: Executor, installation_id: int | None)
     return count
 
 
+def top_goal(backlog: Backlog, number: int) -> int:
+    """The top-level goal above goal `number` (itself when it has no parent)."""
+    current = number
+    for _ in range(backlog.config.planner.max_depth + 2):
+        issue = backlog.issue(current)
+        parent = goal_position(issue)[0] if issue is not None else None
+        if parent is None:
+            return current
+        current = parent
+    return current
+
+
+def spend_accounts(backlog: Backlog) -> breaker.Accounts | None:
+    """The open goals' spend by top-level goal (None when no spend cap is set); lifts the breaker of a
+    goal whose cap was raised (its paused label goes)."""
+    if not backlog.config.budgets.capped:
+        return None
+    accounts = breaker.Accounts(backlog.forge, backlog.config)
+    for number in sorted(backlog.goals):
+        accounts.add(top_goal(backlog, number), number)
+    paused = label_name(backlog.config.label_prefix, State.PAUSED)
+    for top, state in accounts.states.items():
+        goal = backlog.goals.get(top)
+        if state.tripped and goal is not None and paused in goal.labels and accounts.reached(top) is None:
+            breaker.lift(backlog.forge, backlog.config, top, state, "the cap was raised")
+            backlog.goals[top] = goal.model_copy(update={"labels": [n for n in goal.labels if n != paused]})
+    return accounts
+
+
 def dispatch_repository(forge: Forge, config: RepoConfig, executor: Executor, installation_id: int | None,
                         backlog: Backlog | None = None) -> DispatchResult:
-    """Promote every open goal's tasks and enqueue ready work within the repository's cap, oldest goal first."""
+    """Promote every open goal's tasks and enqueue ready work within the repository's cap, oldest goal first;
+    a goal whose spend cap is reached starts nothing (the spend breaker)."""
     backlog = backlog or Backlog.read(forge, config)
+    accounts = spend_accounts(backlog)
     order: dict[int, int] = {}
     active = []
     for task in backlog.items():
@@ -185,6 +230,8 @@ def dispatch_repository(forge: Forge, config: RepoConfig, executor: Executor, in
     slots = config.max_parallel_tasks - in_flight(backlog, executor, installation_id)
     for number in sorted(result.ready, key=lambda n: (order[n], n)):
         task = by_number[number]
+        if accounts is not None and _breaks(accounts, order[number], result):
+            continue
         if task.subgoal:
             plan = JobRequest.make("plan", repo=forge.repo_full_name, number=number, installation_id=installation_id)
             if not executor.live(plan.job_id):

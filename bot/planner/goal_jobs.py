@@ -22,7 +22,7 @@ from bot.ledger.goalview import GoalView, pending_work, read_goal
 from bot.ledger.labels import Kind, State, label_name, state_from_labels
 from bot.ledger.record import REPLAN_MARKER, now_iso, replan_request_body
 from bot.ledger.taskbody import parse_task_body
-from bot.planner import plan_agent
+from bot.planner import plan_agent, plan_gate
 from bot.planner.conclude import conclude, save_status
 from bot.planner.context import Planner
 from bot.planner.dispatch import DispatchResult
@@ -41,6 +41,9 @@ def plan_goal(planner: Planner, number: int) -> Changes | None:
         return None  # the web process routes any `<prefix>:goal`; only this repository's own prefix counts
     view = read_goal(planner.forge, planner.config, number, thorough=True)
     view, changes = _first_plan(planner, view)
+    if view.record.awaits_approval(planner.config, plan_gate.is_top_level(view)):
+        plan_gate.hold(planner, view, view.record)  # `planning.approval: required`: nothing is filed yet
+        return None
     return _revise_and_conclude(planner, view, changes)
 
 
@@ -114,7 +117,7 @@ def _first_plan(planner: Planner, view: GoalView) -> tuple[GoalView, Changes | N
         record = outcome.charged(record).model_copy(update={
             "version": 1, "pending": outcome.plan.model_dump(mode="json"), "started_at": record.started_at or now_iso()})
         save_status(planner, view.with_record(record), note="Publishing the plan…")
-    if record.pending is None:
+    if record.pending is None or record.awaits_approval(planner.config, plan_gate.is_top_level(view)):
         return view.with_record(record), None
     changes = apply_plan(planner, view.goal, record, view.tasks, Plan.model_validate(record.pending))
     record = record.model_copy(update={"pending": None})

@@ -114,6 +114,13 @@ def totals(record: PlannerRecord, facts: list[TaskFacts]) -> Usage:
     return total
 
 
+def unpriced_note(total: Usage) -> str:
+    """`· n calls unpriced (t tokens, not in the cost)` when some calls used a model the price table lacks."""
+    if not total.unpriced_calls:
+        return ""
+    return f" · {total.unpriced_calls} calls unpriced ({total.unpriced_tokens:,} tokens, not in the cost)"
+
+
 def render_status(record: PlannerRecord, facts: list[TaskFacts], *, paused: bool, note: str = "") -> str:
     """The status comment's Markdown, with the record as a hidden data marker.
 
@@ -144,7 +151,7 @@ def _status_text(record: PlannerRecord, facts: list[TaskFacts], paused: bool, no
     lines += [_row(f) for f in facts] or ["(no tasks yet)"]
     total = totals(record, facts)
     lines.append(f"\nTokens so far: {total.total_tokens:,} (planner {record.usage.total_tokens:,}) · "
-                 f"cost ${total.cost_usd:.2f}")
+                 f"cost ${total.cost_usd:.2f}{unpriced_note(total)}")
     if record.notes:
         lines.append("\n**Design decisions**\n" + "\n".join(f"- {plain(n)}" for n in record.notes))
     lines.append("\n" + markers.data_marker(RECORD_MARKER, record.model_dump(mode="json")))
@@ -194,6 +201,6 @@ def render_summary(record: PlannerRecord, facts: list[TaskFacts]) -> str:
         f"- time since planning began: {_duration(record.started_at)}",
         f"- tokens: {total.total_tokens:,} (planner {record.usage.total_tokens:,}; input {total.input_tokens:,}, "
         f"output {total.output_tokens:,})",
-        f"- cost: ${total.cost_usd:.2f}",
+        f"- cost: ${total.cost_usd:.2f}{unpriced_note(total)}",
     ]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The planner's `/orchestra` verbs: plan, replan, status, pause, resume, cancel.
+"""The planner's `/orchestra` verbs: plan, replan, approve, status, pause, resume, cancel.
 
 `bot/steering.py` has already checked that the sender may steer and that the verb applies to what
 it was given (`APPLIES`: a goal, a task, an orchestra PR, another issue); each handler returns the
@@ -16,11 +16,13 @@ from bot.ledger.goaltree import find_tasks
 from bot.ledger.goalview import read_goal
 from bot.ledger.labels import Kind, State, label_name
 from bot.ledger.record import load_record
+from bot.planner import breaker
 from bot.planner.approval import approve_current
 from bot.planner.conclude import conclude, save_status
 from bot.planner.context import Planner
 from bot.planner.dispatch import implement_job
 from bot.planner.goal_jobs import request_replan
+from bot.planner.plan_gate import approve_plan
 from bot.planner.publish import close_open
 from bot.queue.kinds import JobRequest
 from bot.steering import CommandContext, VerbHandler
@@ -65,6 +67,10 @@ def replan(ctx: CommandContext) -> str | None:
     return None  # the request comment is the reply; the plan job edits it with what changed
 
 
+def approve(ctx: CommandContext) -> str | None:
+    return approve_plan(planner_for(ctx), ctx.number, ctx.sender)
+
+
 def status(ctx: CommandContext) -> str | None:
     planner = planner_for(ctx)
     save_status(planner, read_goal(ctx.forge, ctx.config, ctx.number))
@@ -78,8 +84,11 @@ def pause(ctx: CommandContext) -> str | None:
 
 
 def resume(ctx: CommandContext) -> str | None:
+    lifted = breaker.resumed(ctx.forge, ctx.config, ctx.number, ctx.sender)
     ctx.forge.remove_label(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
     planner_for(ctx).submit("dispatch", ctx.number)
+    if lifted:
+        return "Resumed past the spend cap: ready tasks are being dispatched again; the cap counts from here."
     return "Resumed: ready tasks are being dispatched again."
 
 
@@ -113,6 +122,7 @@ def _cancel_tree(planner: Planner, goal: int, depth: int) -> list[int]:
 HANDLERS: dict[str, VerbHandler] = {
     "plan": plan,
     "replan": replan,
+    "approve": approve,
     "status": status,
     "pause": pause,
     "resume": resume,

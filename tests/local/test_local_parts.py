@@ -114,3 +114,28 @@ def test_terminal_display_shows_tasks_totals_and_the_pages_url() -> None:
     text = out.getvalue()
     assert "Goal #1: Count lines" in text and "Add line_count" in text and "#7 open" in text
     assert "CI fixes: 1" in text and "localhub pages: http://127.0.0.1:9/you/r/issues?state=all" in text
+
+
+def test_unpriced_calls_reach_the_snapshot_the_summary_and_its_json() -> None:
+    from bot.forge.types import Issue, PullSummary
+    from bot.ledger import attempts
+    from bot.ledger.taskbody import TaskSpec, render_task_body
+    from bot.llm.types import Usage
+    from bot.modes.local.result import RunSummary
+    from bot.modes.local.snapshot import _snapshot
+
+    spec = TaskSpec(goal=1, key="a", title="Task A", objective="o")
+    task = Issue(id=2, number=2, title="Task A", body=render_task_body(spec), labels=["orchestra:task", "orchestra:review"])
+    goal = Issue(id=1, number=1, title="Goal", labels=["orchestra:goal"])
+    used = Usage(input_tokens=700, output_tokens=50, calls=2, unpriced_calls=2, unpriced_tokens=750)
+    body = attempts.write("Closes #2", attempts.Attempts().add_usage("worker", used))
+    pull = PullSummary(number=5, title="t", head_ref="orchestra/2-task-a", base_ref="main", state="open", body=body)
+    planner = Usage(input_tokens=100, output_tokens=10, cost_usd=0.02, calls=1)
+    snapshot = _snapshot(RepoConfig(), goal, [goal, task], [pull], {1}, {1: planner})
+    assert (snapshot.unpriced_calls, snapshot.unpriced_tokens, snapshot.tokens) == (2, 750, 860)
+    summary = RunSummary(ok=True, goal=1, goal_url="u", tasks=1, tasks_done=0, prs_merged=0, conflicts_resolved=0,
+                         ci_fixes=0, duration_s=1.0, tokens=snapshot.tokens, cost_usd=snapshot.cost_usd, branch=None,
+                         commit=None, localhub_url="l", state_dir="s", unpriced_calls=snapshot.unpriced_calls,
+                         unpriced_tokens=snapshot.unpriced_tokens)
+    assert summary.as_json()["unpriced_calls"] == 2 and summary.as_json()["unpriced_tokens"] == 750
+    assert "2 calls unpriced (750 tokens): their model is not in the price table" in summary.text()

@@ -123,3 +123,38 @@ def test_model_flag_beats_a_committed_models_entry(tmp_path: Path, scripted_mode
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("orchestra: model planner, worker, review: model 'scripted:absent': no such scripted "
                               "model")
+
+
+def test_a_usd_cap_with_an_unpriced_model_is_refused_before_anything_starts(
+        repo: Path, clean_env: dict[str, str], model_server: ModelServer) -> None:
+    """A cap in dollars cannot trip when a model's calls cost $0: refused at start, one line, nothing filed."""
+    env = clean_env | {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": model_server.openai_base_url}
+    line = run_fails(repo, env, "--model", "openai:gpt-stand-in", "--planner-model", "scripted:demo",
+                     "--goal-usd", "5")
+    assert line == ("orchestra: prices: a spend cap in US dollars (--goal-usd) cannot work with the worker model "
+                    "openai:gpt-stand-in: it is not in the price table (prices as of 2026-11), so its calls would "
+                    "count as $0; price it in a file named by ORCHESTRA_PRICES, or cap tokens instead")
+    line = run_fails(repo, env | {"ORCHESTRA_BUDGET_DAY_USD": "20"}, "--model", "openai:gpt-stand-in")
+    assert "(ORCHESTRA_BUDGET_DAY_USD) cannot work with the planner model openai:gpt-stand-in" in line
+    assert model_server.requests == []  # nothing was planned
+
+
+def test_a_token_cap_or_a_priced_model_passes_the_price_check(tmp_path: Path) -> None:
+    from bot.doctor import Skip, prices_check
+    from bot.repoconfig import parse_repo_config
+    from bot.settings import RoleModels, Settings, SpendCaps
+
+    settings = Settings(models=RoleModels(planner="openai:gpt-6.1-sol", worker="anthropic:claude-sonnet-5-5",
+                                          conflict="scripted:demo", ci_fix="openai:gpt-6.1-terra",
+                                          review="openai:gpt-6-luna"))
+    with pytest.raises(Skip):
+        prices_check(settings, parse_repo_config("budgets: {goal: {tokens: 1000}}"), {}).run()
+    capped = settings.model_copy(update={"spend_caps": SpendCaps(day_usd=3.0)})
+    assert "every role's model is priced (prices as of 2026-11)" in prices_check(capped, parse_repo_config(""), {}).run()
+    priced = tmp_path / "prices.yml"
+    priced.write_text("models:\n  my-llama: {input: 0, output: 0}\n")
+    local = settings.model_copy(update={"models": RoleModels(worker="openai-compatible:my-llama@http://h:1/v1")})
+    config = parse_repo_config("budgets: {goal: {usd: 10}}")
+    with pytest.raises(Exception, match=r"budgets.goal.usd in .github/orchestra.yml\) cannot work"):
+        prices_check(local, config, {}).run()
+    assert "priced" in prices_check(local, config, {"ORCHESTRA_PRICES": str(priced)}).run()

@@ -38,3 +38,20 @@ def test_worker_markers_are_read_tolerantly() -> None:
         input_tokens=5, output_tokens=1, cost_usd=0.5)
     assert _usage("garbage") is None and _usage({"input_tokens": "many"}) is None
     assert _attempts(3) == 3 and _attempts({"count": 2}) == 2 and _attempts(True) is None and _attempts(None) is None
+
+
+def test_unpriced_calls_from_the_worker_marker_and_the_planner_are_named_in_the_status() -> None:
+    """A PR's usage marker (as the worker writes it) carries its unpriced calls and tokens; the status
+    and the summary say how many calls the cost leaves out."""
+    from bot.ledger import attempts
+
+    worker = Usage(input_tokens=900, output_tokens=100, calls=3, unpriced_calls=3, unpriced_tokens=1000)
+    body = attempts.write("Closes #2", attempts.Attempts().add_usage("worker", worker))
+    pr = PullRequest(number=9, title="t", head_ref="orchestra/2-x", head_sha="a", base_ref="main", body=body)
+    facts = [fact(2, "review", pr=pr, usage=_usage(markers.read_data(body, "usage")))]
+    record = PlannerRecord(version=1, usage=Usage(input_tokens=50, output_tokens=5, cost_usd=0.01, calls=1))
+    text = render_status(record, facts, paused=False)
+    assert "cost $0.01 · 3 calls unpriced (1,000 tokens, not in the cost)" in text
+    record = record.model_copy(update={"usage": Usage(input_tokens=10, calls=1, unpriced_calls=1, unpriced_tokens=10)})
+    assert "4 calls unpriced (1,010 tokens, not in the cost)" in render_summary(record, facts)
+    assert "calls unpriced" not in render_status(PlannerRecord(version=1), [fact(3, "waiting")], paused=False)

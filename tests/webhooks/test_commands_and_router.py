@@ -27,7 +27,7 @@ def test_parse(body: str | None, expected: Command | None) -> None:
 
 
 def test_every_documented_verb_is_known() -> None:
-    assert set(VERBS) == {"plan", "replan", "status", "pause", "resume", "cancel", "retry", "fix"}
+    assert set(VERBS) == {"plan", "replan", "approve", "status", "pause", "resume", "cancel", "retry", "fix"}
     assert not Command("dance").known and Command("plan").known
 
 

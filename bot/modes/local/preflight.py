@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 
 from bot.agent import sandbox_mode
-from bot.doctor import Check, Result, git_check, model_checks, preflight, redis_check
+from bot.doctor import Check, Result, git_check, model_checks, preflight, prices_check, redis_check
 from bot.errors import Source
 from bot.modes import demo
 from bot.modes.local import userrepo
@@ -34,7 +34,9 @@ def local_preflight(options: LocalOptions, settings: Settings, env: Mapping[str,
     checks: list[Check] = []
     if options.redis_url:
         checks.append(redis_check(options.redis_url, Source("flag", "--redis")))
-    checks += model_checks(run_settings(options, settings), config, os.environ if env is None else env, demo.SCRIPTS)
+    environ = os.environ if env is None else env
+    checks += model_checks(run_settings(options, settings), config, environ, demo.SCRIPTS)
+    checks.append(prices_check(run_settings(options, settings), config, environ))
     results = preflight(checks)
     sandbox_mode.warn_if_unconfined()
     return results

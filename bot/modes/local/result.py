@@ -34,18 +34,28 @@ class RunSummary:
     problem: str = ""
     #: The run's HTML report (`bot/modes/local/report/`), "" when it could not be written.
     report: str = ""
+    #: Calls of models the price table does not know: counted at $0, so `cost_usd` leaves them out.
+    unpriced_calls: int = 0
+    unpriced_tokens: int = 0
+    #: `--plan-only` / `--approve`: the plan the run printed ("" otherwise).
+    plan: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
     def text(self) -> str:
         """The summary a person reads at the end of the run."""
+        if self.plan and self.ok:
+            return (f"Goal #{self.goal}: planned ({self.plan.splitlines()[0].lstrip('# ')}); with --plan-only "
+                    f"nothing was filed or started. The goal: {self.goal_url}")
         lines = [
             f"Goal #{self.goal}: {'closed' if self.ok else 'NOT finished'} in {self.duration_s:.0f}s — "
             f"{self.tasks_done}/{self.tasks} tasks done, {self.prs_merged} PRs merged, "
             f"{self.conflicts_resolved} conflicts resolved, {self.ci_fixes} CI fixes, "
             f"{self.tokens:,} tokens (${self.cost_usd:.4f}).",
         ]
+        if self.unpriced_calls:
+            lines.append(unpriced_text(self.unpriced_calls, self.unpriced_tokens))
         if self.branch:
             lines.append(f"The result is branch `{self.branch}` ({(self.commit or '')[:12]}) in your repository; "
                          f"your checked-out branch and working tree were not touched.")
@@ -59,6 +69,12 @@ class RunSummary:
         return "\n".join(lines)
 
 
+def unpriced_text(calls: int, tokens: int) -> str:
+    """The line that says the cost leaves some calls out."""
+    return (f"{calls} calls unpriced ({tokens:,} tokens): their model is not in the price table, so the cost "
+            "above leaves them out; price it in a file named by ORCHESTRA_PRICES (docs/models.md).")
+
+
 def fetch_result(session: LocalSession, goal: int) -> tuple[str, str]:
     """Fetch localhub's default branch into `orchestra/goal-<n>` of the user's repo; (branch, sha)."""
     forge = session.person_forge()
@@ -67,9 +83,10 @@ def fetch_result(session: LocalSession, goal: int) -> tuple[str, str]:
 
 
 def summarise(session: LocalSession, snapshot: Snapshot, duration_s: float, branch: str | None,
-              commit: str | None, problem: str = "") -> RunSummary:
+              commit: str | None, problem: str = "", planned: str = "") -> RunSummary:
     return RunSummary(
-        ok=snapshot.closed and not problem,
+        ok=(snapshot.closed or bool(planned)) and not problem,
+        plan=planned,
         goal=snapshot.goal,
         goal_url=f"{session.repo_url}/issues/{snapshot.goal}",
         tasks=len(snapshot.tasks),
@@ -87,4 +104,6 @@ def summarise(session: LocalSession, snapshot: Snapshot, duration_s: float, bran
         by_state=snapshot.by_state(),
         needs_human=[task.number for task in snapshot.needs_human()],
         problem=problem,
+        unpriced_calls=snapshot.unpriced_calls,
+        unpriced_tokens=snapshot.unpriced_tokens,
     )

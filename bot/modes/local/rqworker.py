@@ -54,7 +54,8 @@ def main(argv: list[str]) -> int:
 
     executor = RQExecutor.from_url(settings.redis_url)
     runtime.install(Runtime(settings, executor, jobs=jobs.FUNCTIONS, forge_factory=forge_factory,
-                            scripts=demo.SCRIPTS, config_overlay=merge_overlay(merge)))
+                            scripts=demo.SCRIPTS, config_overlay=merge_overlay(
+                                merge, os.environ.get("ORCHESTRA_LOCAL_PLAN_APPROVAL") == "required")))
     name = argv[0] if argv else None
     local_worker(executor, name).work(with_scheduler=True)
     return 0

@@ -27,12 +27,13 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 from bot.forge.client import Forge
+from bot.modes.local import plangate
 from bot.modes.local.preflight import local_preflight
 from bot.modes.local.progress import Display
 from bot.modes.local.report import with_report
 from bot.modes.local.result import RunSummary, fetch_result, summarise
 from bot.modes.local.session import LocalExecutor, LocalOptions, LocalSession
-from bot.modes.local.snapshot import Snapshot, Watcher
+from bot.modes.local.snapshot import Snapshot, Watcher, take_snapshot
 from bot.modes.local.verdict import Verdict, judge
 from bot.queue.executors import RQExecutor
 from bot.settings import Settings
@@ -210,9 +211,30 @@ def log_to_file(path: Path) -> logging.Handler:
     return handler
 
 
+def _plan_gate(session: LocalSession, number: int, display: Display, deadline: float, pacing: Pacing,
+               plan_only: bool, confirm: Callable[[str], bool] | None) -> tuple[str, str] | None:
+    """Print the plan; None when the person approved it (the run goes on), else (plan, problem) to end with."""
+    plan, problem = plangate.wait_for_plan(session, number, deadline, pacing.clock)
+    if problem:
+        return "", problem
+    display.message(plan)
+    if plan_only:
+        display.message("--plan-only: nothing was filed or started.")
+        return plan, ""
+    if not (confirm or plangate.ask_once)("Approve this plan? [y/N]"):
+        return plan, "the plan was not approved: nothing was filed or started"
+    plangate.approve_as_person(session, number)
+    display.message(f"Approved plan of goal #{number} as you; its tasks are being filed.")
+    return None
+
+
 def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Display,
-              timeout_s: float = 3600.0, pacing: Pacing | None = None) -> RunSummary:
-    """Run the goal on the repository in `options`; the summary (its `ok` says whether the goal closed)."""
+              timeout_s: float = 3600.0, pacing: Pacing | None = None, *, plan_only: bool = False,
+              confirm: Callable[[str], bool] | None = None) -> RunSummary:
+    """Run the goal on the repository in `options`; the summary (its `ok` says whether the goal closed).
+
+    With `options.plan_approval`, the plan is printed first: `plan_only` stops there (nothing filed or
+    started); else `confirm` (the terminal's y/N) decides whether the person approves it."""
     pacing = pacing or Pacing()
     started, clock_start = time.monotonic(), pacing.clock.now()
     local_preflight(options, settings)  # git, the repo, Redis (--redis), every role's model: before anything starts
@@ -230,6 +252,12 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
                             f"merged. Merge one with\n  {session.merge_hint()}")
         number = session.file_goal(goal.title, goal.body)
         display.message(f"Goal #{number} filed: {session.repo_url}/issues/{number}")
+        if options.plan_approval:
+            gated = _plan_gate(session, number, display, clock_start + timeout_s, pacing, plan_only, confirm)
+            if gated is not None:
+                finished = not gated[1]
+                return summarise(session, take_snapshot(session.person_forge(), session.config_in_effect, number),
+                                 time.monotonic() - started, None, None, gated[1], planned=gated[0])
         snapshot, problem = follow(session, number, display, clock_start + timeout_s, pacing)
         branch = commit = None
         if not problem:

@@ -32,7 +32,7 @@ from bot.queue.executors import InlineExecutor, RQExecutor
 from bot.queue.kinds import Executor, JobRequest
 from bot.repoconfig import RepoConfig
 from bot.runtime import ConfigOverlay, Runtime
-from bot.settings import Role, RoleModels, Settings
+from bot.settings import SPEND_CAP_ENV, Role, RoleModels, Settings
 from localhub.server import HubConfig, LocalHub
 from localhub.serving import ServedApp
 from webhooks.app import create_app
@@ -67,6 +67,8 @@ class LocalOptions:
     fault_rate: float = 0.0
     fault_seed: int = 0
     fault_after_share: float = 0.0
+    #: `--plan-only` / `--approve`: plans wait for approval in this run (`planning.approval: required`).
+    plan_approval: bool = False
 
 
 class LocalExecutor(InlineExecutor):
@@ -76,16 +78,19 @@ class LocalExecutor(InlineExecutor):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def merge_overlay(policy: str | None) -> ConfigOverlay | None:
-    """`--merge auto|review` laid over the committed config, in this process only: the result branch
-    holds only the work, never a config edit made for the run."""
-    if not policy:
+def merge_overlay(policy: str | None, plan_approval: bool = False) -> ConfigOverlay | None:
+    """`--merge auto|review` (and `--plan-only`/`--approve`: plans wait for approval) laid over the
+    committed config, in this process only: the result branch holds only the work, never a config edit
+    made for the run."""
+    if not policy and not plan_approval:
         return None
 
     def overlay(config: RepoConfig) -> RepoConfig:
-        if config.merge.policy == policy:
-            return config
-        return config.model_copy(update={"merge": config.merge.model_copy(update={"policy": policy})})
+        if policy and config.merge.policy != policy:
+            config = config.model_copy(update={"merge": config.merge.model_copy(update={"policy": policy})})
+        if plan_approval and config.planning.approval != "required":
+            config = config.model_copy(update={"planning": config.planning.model_copy(update={"approval": "required"})})
+        return config
 
     return overlay
 
@@ -126,7 +131,7 @@ class LocalSession:
         self.repo_path = userrepo.check_repo(self.options.repo)
         self.default_branch = userrepo.current_branch(self.repo_path)
         self.config = userrepo.read_config(self.repo_path)
-        overlay = merge_overlay(self.options.merge)
+        overlay = merge_overlay(self.options.merge, self.options.plan_approval)
         self.config_in_effect = overlay(self.config) if overlay is not None else self.config
         if self.options.ci_command:
             self.ci_command, self.ci_source = self.options.ci_command, "--ci"
@@ -166,7 +171,8 @@ class LocalSession:
         self._web.start("orchestra-webhooks")
         self.hub.set_app_webhook(self._web.url + "/webhook", secret.get_secret_value())
         self.runtime = Runtime(self.settings, self.executor, jobs=jobs.FUNCTIONS, forge_factory=self.bot_forge,
-                               scripts=demo.SCRIPTS, config_overlay=merge_overlay(self.options.merge))
+                               scripts=demo.SCRIPTS,
+                               config_overlay=merge_overlay(self.options.merge, self.options.plan_approval))
         if isinstance(self.executor, InlineExecutor):
             self.executor.bind(self.runtime.perform)
         if self.options.redis_url:
@@ -282,7 +288,12 @@ class LocalSession:
             "ORCHESTRA_SERVER_URL": settings.server_url, "ORCHESTRA_BOT_LOGIN": BOT,
             "ORCHESTRA_STATE_DIR": str(settings.state_dir), "ORCHESTRA_REDIS_URL": settings.redis_url,
             "ORCHESTRA_LOCAL_MERGE_POLICY": self.options.merge or "",
+            "ORCHESTRA_LOCAL_PLAN_APPROVAL": "required" if self.options.plan_approval else "",
         }
+        for cap, name in SPEND_CAP_ENV.items():  # the run's caps (flags over the environment)
+            value = getattr(settings.spend_caps, cap)
+            if value is not None:
+                env[name] = str(value)
         for role in Role:  # the run's flags; roles it did not name resolve in the workers as they do here
             if settings.models.is_given(role):
                 env[f"ORCHESTRA_MODEL_{role.value.upper()}"] = settings.models.for_role(role)

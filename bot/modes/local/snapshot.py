@@ -21,6 +21,7 @@ from bot.ledger import attempts
 from bot.ledger.labels import State, state_from_labels
 from bot.ledger.record import load_record
 from bot.ledger.taskbody import parse_task_body, task_number_from_branch
+from bot.llm.types import Usage
 from bot.repoconfig import RepoConfig
 
 #: How a task's state is shown once its issue is closed.
@@ -55,6 +56,9 @@ class Snapshot:
     cost_usd: float = 0.0
     #: The goal's sub-goals (their own tasks are in `tasks`).
     subgoals: tuple[TaskRow, ...] = ()
+    #: Calls of models the price table does not know (not in `cost_usd`), and their tokens.
+    unpriced_calls: int = 0
+    unpriced_tokens: int = 0
 
     @property
     def closed(self) -> bool:
@@ -97,6 +101,12 @@ def read_attempts(body: str | None) -> tuple[int, int, int, float]:
     return found.ci_fix, found.conflict, found.total_tokens, found.total_usd
 
 
+def read_unpriced(body: str | None) -> tuple[int, int]:
+    """(unpriced calls, their tokens) from a PR body's `orchestra:attempts` marker."""
+    total = attempts.read(body).total
+    return total.unpriced_calls, total.unpriced_tokens
+
+
 def _goal_numbers(issues: list[Issue], goal: int) -> set[int]:
     """The goal and its sub-goals (tasks of kind `subgoal`, at any depth)."""
     goals = {goal}
@@ -126,7 +136,7 @@ class Watcher:
     config: RepoConfig
     goal: int
     _lists: tuple[list[Issue], list[PullSummary]] | None = None
-    _usage: dict[int, tuple[int, float]] = field(default_factory=dict)
+    _usage: dict[int, Usage] = field(default_factory=dict)
 
     def take(self, fresh_usage: bool = False) -> Snapshot:
         """The goal now (`fresh_usage`: read the planners' token use even when nothing else changed)."""
@@ -143,13 +153,14 @@ class Watcher:
 
 
 def _snapshot(config: RepoConfig, goal: Issue, issues: list[Issue], pulls: list[PullSummary], goals: set[int],
-              usage: dict[int, tuple[int, float]]) -> Snapshot:
+              usage: dict[int, Usage]) -> Snapshot:
     by_task: dict[int, PullSummary] = {}
     for listed in pulls:
         number = task_number_from_branch(listed.head_ref)
         if number is not None and (number not in by_task or listed.state == "open"):
             by_task[number] = listed
     rows, subgoals, tokens, cost = [], [], 0, 0.0
+    unpriced = sum((u for u in usage.values()), Usage())
     for issue in sorted(issues, key=lambda i: i.number):
         spec = parse_task_body(issue.body)
         if spec is None or spec.goal not in goals:
@@ -163,11 +174,13 @@ def _snapshot(config: RepoConfig, goal: Issue, issues: list[Issue], pulls: list[
             subgoals.append(row)
             continue
         tokens, cost = tokens + used, cost + spent
+        calls, uncounted = read_unpriced(pull.body if pull is not None else None)
+        unpriced = unpriced + Usage(unpriced_calls=calls, unpriced_tokens=uncounted)
         rows.append(row)
-    tokens += sum(used for used, _ in usage.values())
-    cost += sum(spent for _, spent in usage.values())
+    tokens += sum(u.total_tokens for u in usage.values())
+    cost += sum(u.cost_usd for u in usage.values())
     return Snapshot(goal.number, goal.title, goal.state, tuple(goal.labels), tuple(rows), tokens, round(cost, 6),
-                    tuple(subgoals))
+                    tuple(subgoals), unpriced.unpriced_calls, unpriced.unpriced_tokens)
 
 
 def take_snapshot(forge: Forge, config: RepoConfig, goal: int) -> Snapshot:
@@ -175,6 +188,5 @@ def take_snapshot(forge: Forge, config: RepoConfig, goal: int) -> Snapshot:
     return Watcher(forge, config, goal).take()
 
 
-def _planner_usage(forge: Forge, goal: int) -> tuple[int, float]:
-    usage = load_record(forge, goal).usage
-    return usage.total_tokens, usage.cost_usd
+def _planner_usage(forge: Forge, goal: int) -> Usage:
+    return load_record(forge, goal).usage

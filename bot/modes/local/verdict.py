@@ -17,6 +17,7 @@ from bot.forge.client import Forge
 from bot.ledger import comments, markers
 from bot.ledger.failures import failure_marker
 from bot.ledger.labels import State, label_name
+from bot.ledger.record import PLAN_MARKER, load_record
 from bot.modes.local.snapshot import DONE, Snapshot, TaskRow
 from bot.repoconfig import RepoConfig
 
@@ -54,8 +55,20 @@ def judge(forge: Forge, config: RepoConfig, snapshot: Snapshot) -> Verdict:
     stuck += [_stuck(forge, snapshot, row, explain) for row in rows
               if not (row.state == State.REVIEW.value and row.pr_state == "open" and _left_to_people(config))]
     if not snapshot.tasks and not snapshot.subgoals and not stuck:
-        stuck.append(f"#{snapshot.goal} (the goal) has no tasks: the planner produced none (see its comments)")
+        if _plan_awaits_approval(forge, snapshot.goal):
+            waiting.append(f"#{snapshot.goal} (the goal): its plan waits for your `/orchestra approve`")
+        else:
+            stuck.append(f"#{snapshot.goal} (the goal) has no tasks: the planner produced none (see its comments)")
     return Verdict(waiting, stuck)
+
+
+def _plan_awaits_approval(forge: Forge, goal: int) -> bool:
+    """True when the planner posted the goal's plan for approval and nobody approved it yet."""
+    if comments.find(forge, goal, PLAN_MARKER) is None:
+        return False
+    record = load_record(forge, goal)
+    approval = record.plan_approval
+    return record.pending is not None and (approval is None or approval.version != record.version)
 
 
 def _left_to_people(config: RepoConfig) -> bool:
