@@ -1,7 +1,7 @@
 """`python -m tests.chaos.report DIR`: the table of the chaos runs whose JSON summaries are in DIR (Markdown).
 
 Each run of tests/chaos writes one summary (`ORCHESTRA_CHAOS_RESULTS=DIR`, else its tmp dir); this
-prints one row per run, oldest first, as docs/reliability.md shows them.
+prints one row per run, by round (seed) and then in the order they ran, as docs/reliability.md shows them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ COLUMNS = ("run", "seed", "fault", "faults injected", "goal", "tasks", "PRs merg
 
 
 def load(directory: Path) -> list[dict[str, Any]]:
-    return [json.loads(path.read_text()) for path in sorted(directory.glob("chaos-*.json"))]
+    """The summaries, by seed (round), then in the order they ran."""
+    runs = [(path.name, json.loads(path.read_text())) for path in directory.glob("chaos-*.json")]
+    return [summary for _name, summary in sorted(runs, key=lambda run: (run[1]["seed"], run[0]))]
 
 
 def injected(faults: dict[str, int]) -> str:
