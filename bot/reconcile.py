@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot import steering
 from bot.commands import parse
 from bot.forge.client import Forge
 from bot.forge.types import BranchRules, Comment, PullSummary
@@ -222,7 +223,7 @@ class Sweep:
         policy = self.config.merge
         if policy.policy != "auto":
             return False
-        return not policy.required_approvals or self.forge.approvals(number) >= policy.required_approvals
+        return not policy.required_approvals or steering.approvals(self.forge, self.config, number) >= policy.required_approvals
 
     def _claims(self, backlog: Backlog, pulls: list[PullSummary]) -> None:
         """`working` with no open PR and no live implement job: run it again, or ask a person when it failed."""

@@ -4,7 +4,7 @@ Only people whose permission on the repository is at least the config's `steerin
 (default `write`) steer the agents: their commands, goal labels, goal edits, reviews and review
 comments. The web process cannot ask the forge, so each job checks (`Gate`): the command job
 before it runs a verb, the plan job on who applied the goal label, the `goal_edited` job on who
-edited, `address_review` on who wrote each note. What anyone else does is ignored and said so
+edited, `address_review` on who wrote each note, the merge path on who approved (`approvals`). What anyone else does is ignored and said so
 once per person and thread (`notice_once`): one bot comment at most, never repeated however
 often the person tries, so nobody can make the bot comment in a loop.
 
@@ -54,6 +54,13 @@ class Gate:
     def needed(self) -> str:
         """The permission named in replies, e.g. ``write``."""
         return self.config.steering.permission
+
+
+def approvals(forge: Forge, config: RepoConfig, number: int) -> int:
+    """The approvals of PR `number` that `merge.required_approvals` counts: only those of people who may
+    steer (an approval by someone with `read` or `triage` permission lands nothing)."""
+    gate = Gate(forge, config)
+    return sum(1 for login in forge.approvers(number) if gate.allows(login))
 
 
 def notice_once(forge: Forge, number: int, login: str, text: str) -> bool:

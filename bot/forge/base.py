@@ -250,9 +250,19 @@ def _issue_from_attributes(raw: GhIssue) -> Issue:
         labels=[label.name for label in raw.labels],
         assignees=[_login(user) for user in raw.assignees],
         author=_login(raw.user),
-        is_pull=raw.pull_request is not None,
+        is_pull=is_pull(raw),
         html_url=raw.html_url or "",
     )
+
+
+def is_pull(raw: GhIssue) -> bool:
+    """Whether the issue is a pull request, read from the answer itself: GitHub's lists carry
+    `pull_request` only on pull requests, and asking PyGithub for an attribute a listed item lacks
+    GETs the issue again (one request per issue, each of which may fail)."""
+    data = getattr(raw, "_rawData", None)
+    if isinstance(data, dict):
+        return data.get("pull_request") is not None
+    return raw.pull_request is not None
 
 
 def to_comment(raw: GhComment) -> Comment:

@@ -9,7 +9,7 @@ from github.GithubException import GithubException
 from github.Issue import Issue as GhIssue
 from github.IssueComment import IssueComment as GhComment
 
-from bot.forge.base import ForgeBase, opt, to_comment, to_issue, verb
+from bot.forge.base import ForgeBase, is_pull, opt, to_comment, to_issue, verb
 from bot.forge.types import Comment, Issue, IssueEvent
 
 _ensured: set[tuple[str, str, frozenset[str]]] = set()
@@ -50,7 +50,7 @@ class IssueVerbs(ForgeBase):
             for index, raw in enumerate(newest):
                 if index >= RECOVERY_WINDOW:
                     break
-                if raw.title == title and (raw.body or "") == body and raw.pull_request is None:
+                if raw.title == title and (raw.body or "") == body and not is_pull(raw):
                     return to_issue(raw)
             return None
 

@@ -149,15 +149,16 @@ class PullVerbs(ForgeBase):
         return self._call("get branch", lambda: str(self.repo.get_branch(name).commit.sha))
 
     @verb
-    def approvals(self, number: int) -> int:
-        """People whose latest review of the PR approves it."""
+    def approvers(self, number: int) -> list[str]:
+        """The logins whose latest review of the PR approves it (whoever they are: the caller decides whose
+        approval counts)."""
 
-        def fetch() -> int:
+        def fetch() -> list[str]:
             latest: dict[str, str] = {}
             for review in self.repo.get_pull(number).get_reviews():
                 if review.user is not None and review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
                     latest[review.user.login] = review.state
-            return sum(1 for state in latest.values() if state == "APPROVED")
+            return sorted(login for login, state in latest.items() if state == "APPROVED")
 
         return self._call("list reviews", fetch)
 

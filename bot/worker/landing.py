@@ -37,6 +37,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from bot import steering
 from bot.errors import BatchExpired, GitFailed, LandingRefused, PushDeclined
 from bot.forge.types import BranchRules, CheckState, PullSummary
 from bot.git import PUSHED
@@ -298,7 +299,7 @@ def _ready(queue: Queue, only: list[int] | None) -> list[tuple[PullSummary, Chec
         if checks.state == "failure":
             unqueue(ctx, pr)  # its own CI failed: its fix job takes it from here
             continue
-        if checks.state == "pending" or (approvals and ctx.forge.approvals(pr.number) < approvals):
+        if checks.state == "pending" or (approvals and steering.approvals(ctx.forge, ctx.config, pr.number) < approvals):
             continue
         ready.append((pr, checks))
     return ready

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from bot import steering
 from bot.forge.types import BranchRules, PullRequest, PullSummary
 from bot.ledger.taskbody import task_number_from_branch
 from bot.queue.kinds import JobRequest
@@ -99,7 +100,7 @@ def _attempt(ctx: WorkerContext, number: int, head_sha: str, rules: BranchRules,
     if pr.mergeable is not True:
         return None
     required = ctx.config.merge.required_approvals
-    if required and ctx.forge.approvals(pr.number) < required:
+    if required and steering.approvals(ctx.forge, ctx.config, pr.number) < required:
         return f"waiting for {required} approval(s)"
     return act(ctx, pr, rules)
 

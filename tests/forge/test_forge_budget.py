@@ -78,3 +78,21 @@ def test_repository_comments_name_their_issue_and_time(localhub: LocalhubHandle,
     assert [(c.issue_number, c.body) for c in found] == [(first.number, "hello"), (second.number, "/orchestra status")]
     assert all(c.created_at.startswith("20") for c in found)
     assert forge(localhub, token).list_repo_comments(since="2999-01-01T00:00:00Z") == []
+
+
+def test_listing_sub_issues_costs_the_list_not_a_request_per_issue(localhub: LocalhubHandle,
+                                                                   git_repo_factory: Callable[..., Path]) -> None:
+    """Found by the chaos suite: each listed sub-issue was fetched again (PyGithub completing the
+    `pull_request` attribute a list answer lacks), so a goal's handoff under 10% forge faults failed
+    its retries and the goal never closed."""
+    token = setup(localhub, git_repo_factory)
+    client = forge(localhub, token)
+    goal = client.create_issue("goal", "the goal")
+    for n in range(6):
+        client.add_sub_issue(goal.number, client.create_issue(f"task {n}", "a task").id)
+    reader = forge(localhub, token)
+    reader.get_issue(goal.number)
+    before = reader.rate_left[0]
+    assert [issue.title for issue in reader.list_sub_issues(goal.number)] == [f"task {n}" for n in range(6)]
+    assert not any(issue.is_pull for issue in reader.list_sub_issues(goal.number))
+    assert before - reader.rate_left[0] <= 4  # two lists of one page each, and the goal's GET before each

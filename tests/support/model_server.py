@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import select
 import socket
 import threading
@@ -107,6 +108,9 @@ class ModelServer:
             self._turns: list[Turn] = []
             self._policy: Policy | None = None
             self._faults: list[Fault] = []
+            self._random_faults: tuple[float, itertools.cycle[Fault], random.Random] | None = None
+            #: Faults drawn by `fail_randomly`, by kind.
+            self.injected: dict[str, int] = {}
             self.api_key: str | None = None  # when set, any other key gets a 401
             #: What `GET /v1/models` lists (both SDKs' free call; `orchestra doctor` and every pre-flight make it).
             self.models: list[str] = ["gpt-stand-in", "claude-stand-in"]
@@ -138,6 +142,19 @@ class ModelServer:
         with self._lock:
             self._faults += [Fault(kind, retry_after, retry_after_ms, delay) for _ in range(n)]
 
+    def fail_randomly(self, rate: float, kinds: tuple[str, ...] = ("429", "529", "500", "slow"), *, seed: int = 0,
+                      retry_after_ms: float | None = 100, delay: float = 2.0) -> None:
+        """From now on, a seeded `rate` of requests (after any queued by `fail_next`) get a fault of one of
+        `kinds`, taken in turn (so a few faults already cover every kind); `injected` counts them by kind.
+        `rate` 0 turns it off."""
+        for kind in kinds:
+            if kind not in {"429", "529", "500", "slow"}:
+                raise ValueError(f"unknown random fault {kind!r}")
+        faults = tuple(Fault(kind, None, retry_after_ms if kind in {"429", "529"} else None,
+                             delay if kind == "slow" else 0.0) for kind in kinds)
+        with self._lock:
+            self._random_faults = (rate, itertools.cycle(faults), random.Random(seed)) if rate > 0 else None
+
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -146,7 +163,16 @@ class ModelServer:
     def _record(self, request: RecordedRequest) -> Fault | None:
         with self._lock:
             self.requests.append(request)
-            return self._faults.pop(0) if self._faults else None
+            if self._faults:
+                return self._faults.pop(0)
+            if self._random_faults is None:
+                return None
+            rate, faults, draw = self._random_faults
+            if draw.random() >= rate:
+                return None
+            fault = next(faults)
+            self.injected[fault.kind] = self.injected.get(fault.kind, 0) + 1
+            return fault
 
     def _next_turn(self, body: dict[str, Any], provider: str) -> Turn | None:
         with self._lock:

@@ -41,10 +41,10 @@ class PrivateRedis:
 
     With `password`, the server requires it (`requirepass`) and `url` carries it, as a
     deployment's ORCHESTRA_REDIS_URL does (`redis://:PASSWORD@host:port/0`); `bare_url` is the
-    address without it.
+    address without it. `port`: listen there (a restart of a server that was stopped).
     """
 
-    def __init__(self, workdir: Path, password: str | None = None) -> None:
+    def __init__(self, workdir: Path, password: str | None = None, port: int | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail(
@@ -52,17 +52,18 @@ class PrivateRedis:
                 "macOS: `brew install redis`) or set REDIS_URL to a Redis the tests may flush."
             )
         # A free port can be taken between our probe and the server's bind (parallel workers start
-        # servers too): a server that exits at once is started again on another port.
+        # servers too): a server that exits at once is started again on another port (unless `port`
+        # was given: a restart on the same port).
         for attempt in range(3):
             try:
-                self._start(binary, workdir, password)
+                self._start(binary, workdir, password, port)
                 return
             except _ExitedEarly:
-                if attempt == 2:
+                if attempt == 2 or port is not None:
                     raise
 
-    def _start(self, binary: str, workdir: Path, password: str | None) -> None:
-        self.port = free_port()
+    def _start(self, binary: str, workdir: Path, password: str | None, port: int | None) -> None:
+        self.port = port or free_port()
         self.bare_url = f"redis://127.0.0.1:{self.port}/0"
         self.url = f"redis://:{password}@127.0.0.1:{self.port}/0" if password else self.bare_url
         # The password goes in through a config file, so it is not on the server's command line.

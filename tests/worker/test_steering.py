@@ -117,3 +117,42 @@ def test_verbs_that_do_not_apply_to_a_pull_request_say_so(bed: Bed) -> None:
         f"`/orchestra plan` works on a goal or an issue that is not a goal or task; #{pr_number} is an orchestra "
         "pull request, so nothing changed.")
     assert forge.get_issue(pr_number).labels == before
+
+
+def test_an_approval_counts_for_merge_required_approvals_only_from_someone_who_may_steer(bed: Bed) -> None:
+    from bot import reconcile
+    from bot.repoconfig import MergePolicy, RepoConfig
+    from bot.worker import merge
+    from tests.worker.bed import wait_checks
+
+    grant_to(bed, reader="read", triager="triage", writer="write")
+    _task, pr_number = _pr(bed)
+    pr = bed.forge().get_pr(pr_number)
+    wait_checks(bed, pr.head_sha, "success")
+    config = RepoConfig(merge=MergePolicy(policy="auto", required_approvals=1))
+    for login in ("reader", "triager"):
+        bed.hub.github(login).get_repo(REPO).get_pull(pr_number).create_review(body="LGTM", event="APPROVE")
+    assert bed.forge().approvers(pr_number) == ["reader", "triager"]  # the forge reports them; they do not count
+    assert merge.maybe_merge(bed.context(Recorder(), config), pr_number, None, pr.head_sha) == "waiting for 1 approval(s)"
+    sweep = SweepRecorder()
+    reconcile.reconcile(bed.forge(), config, sweep)
+    assert "maybe_merge" not in sweep.kinds()
+    assert not bed.forge().get_pr(pr_number).merged
+
+    bed.hub.github("writer").get_repo(REPO).get_pull(pr_number).create_review(body="LGTM", event="APPROVE")
+    sweep = SweepRecorder()
+    reconcile.reconcile(bed.forge(), config, sweep)
+    assert "maybe_merge" in sweep.kinds()
+    recorder = Recorder()
+    assert merge.maybe_merge(bed.context(recorder, config), pr_number, None, pr.head_sha).startswith("queued")
+    assert recorder.kinds() == ["land"]
+
+
+class SweepRecorder(Recorder):
+    """Records what the sweep submits; no job is live or failed."""
+
+    def live(self, job_id: str) -> bool:
+        return False
+
+    def failed(self, job_id: str) -> bool:
+        return False

@@ -4,6 +4,11 @@ It is an ordinary RQ worker on the job queues; the only local-mode touch is the 
 composes and installs at start: the run's `--merge` policy (`ORCHESTRA_LOCAL_MERGE_POLICY`) is
 laid over the repository's config, and no pause is made between writes, as the in-process
 executor's does. Everything else comes from the ORCHESTRA_* environment the session hands it.
+
+A local run is short and its workers may die (killed, out of memory; the session starts another in
+the slot): a started job beats every `MONITORING_S` and any worker looks for lapsed ones every
+`MAINTENANCE_S`, so the job of a dead worker runs again within about `DEAD_JOB_DETECTED_S`, not
+RQ's default of several minutes (30 s beats, 60 s of grace, maintenance every 10 minutes).
 """
 
 from __future__ import annotations
@@ -19,9 +24,20 @@ from bot.modes import bench, demo
 from bot.modes.local.session import LOCAL_POLICY, merge_overlay
 from bot.queue.executors import RQExecutor
 from bot.queue.kinds import QUEUES
-from bot.queue.rqworker import OrchestraWorker
+from bot.queue.rqworker import MIN_GRACE_S, OrchestraWorker
 from bot.runtime import Runtime
 from bot.settings import Settings
+
+MONITORING_S = 2
+MAINTENANCE_S = 3
+#: The longest a dead worker's started job waits before it is marked abandoned and retried.
+DEAD_JOB_DETECTED_S = MONITORING_S + max(MIN_GRACE_S, 2 * MONITORING_S) + MAINTENANCE_S
+
+
+def local_worker(executor: RQExecutor, name: str | None) -> OrchestraWorker:
+    """The RQ worker of a local run (see the module docstring for its intervals)."""
+    return OrchestraWorker([executor.queues[queue] for queue in QUEUES], connection=executor.connection, name=name,
+                           job_monitoring_interval=MONITORING_S, maintenance_interval=MAINTENANCE_S)
 
 
 def main(argv: list[str]) -> int:
@@ -42,8 +58,7 @@ def main(argv: list[str]) -> int:
                                 merge, os.environ.get("ORCHESTRA_LOCAL_PLAN_APPROVAL") == "required")))
     name = argv[0] if argv else None
     OrchestraWorker.preload_modules = (*jobs.PRELOAD, "bot.modes.bench")
-    worker = OrchestraWorker([executor.queues[queue] for queue in QUEUES], connection=executor.connection, name=name)
-    worker.work(with_scheduler=True)
+    local_worker(executor, name).work(with_scheduler=True)
     return 0
 
 

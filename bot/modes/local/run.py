@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rq import Queue
-from rq.registry import StartedJobRegistry
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 from bot.forge.client import Forge
 from bot.modes.local import plangate
@@ -89,7 +89,8 @@ def goal_from_text(text: str) -> Goal:
 
 
 def jobs_idle(session: LocalSession) -> bool:
-    """True when no job is queued or running, no CI run is pending and no webhook is in flight."""
+    """True when no job is queued, running or scheduled (a failed job's retry waits in RQ's scheduled
+    registry), no CI run is pending and no webhook is in flight."""
     hub: Any = session.hub  # `ci` is attached by localhub.attach
     if not hub.ci.drain(timeout=0) or not hub.events.drain(timeout=0):
         return False
@@ -100,7 +101,8 @@ def jobs_idle(session: LocalSession) -> bool:
         queues: dict[str, Queue] = executor.queues
         waiting = sum(queue.count for queue in queues.values())
         running = sum(StartedJobRegistry(queue=queue).count for queue in queues.values())
-        return waiting == 0 and running == 0
+        scheduled = sum(ScheduledJobRegistry(queue=queue).count for queue in queues.values())
+        return waiting == 0 and running == 0 and scheduled == 0
     return True
 
 
@@ -180,6 +182,7 @@ def follow(session: LocalSession, goal: int, display: Display, deadline: float,
     follower = Follower(session, Watcher(forge, session.config_in_effect, goal), display, pacing,
                         last_sweep=pacing.clock.now())
     while True:
+        session.replace_dead_workers()
         snapshot, changed = follower.look()
         if snapshot.closed:
             return follower.look(fresh_usage=True)[0], ""

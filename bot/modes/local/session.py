@@ -124,6 +124,8 @@ class LocalSession:
     bot_token: str = field(init=False, default_factory=lambda: f"lh_{BOT}_{secrets.token_hex(12)}")
     _web: ServedApp | None = field(init=False, default=None)
     _workers: list[subprocess.Popen[bytes]] = field(init=False, default_factory=list)
+    _worker_names: list[str] = field(init=False, default_factory=list)
+    _worker_env: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.repo_path = userrepo.check_repo(self.options.repo)
@@ -298,15 +300,40 @@ class LocalSession:
         return env
 
     def _start_rq_workers(self) -> None:
-        logs = self.state_dir / "workers"
-        logs.mkdir(parents=True, exist_ok=True)
-        env = self.worker_env()
+        (self.state_dir / "workers").mkdir(parents=True, exist_ok=True)
+        self._worker_env = self.worker_env()
         for index in range(max(1, self.options.workers)):
-            with open(logs / f"worker-{index + 1}.log", "ab") as out:
-                self._workers.append(subprocess.Popen(
-                    [sys.executable, "-m", "bot.modes.local.rqworker", f"local-{os.getpid()}-{index + 1}"],
-                    env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                ))
+            self._worker_names.append(f"local-{os.getpid()}-{index + 1}")
+            self._workers.append(self._start_rq_worker(index))
+
+    def _start_rq_worker(self, index: int) -> subprocess.Popen[bytes]:
+        with open(self.state_dir / "workers" / f"worker-{index + 1}.log", "ab") as out:
+            return subprocess.Popen(
+                [sys.executable, "-m", "bot.modes.local.rqworker", self._worker_names[index]],
+                env=self._worker_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            )
+
+    def worker_processes(self) -> list[subprocess.Popen[bytes]]:
+        """The RQ worker processes serving this run (`--redis`), one per slot."""
+        return list(self._workers)
+
+    def worker_names(self) -> list[str]:
+        """The RQ names of the workers serving now, one per slot."""
+        return list(self._worker_names)
+
+    def replace_dead_workers(self) -> int:
+        """Start a new worker in the slot of each one that died (killed, out of memory), as a supervisor
+        would; RQ retries the job it held once its heartbeat lapses. How many were replaced."""
+        replaced = 0
+        for index, proc in enumerate(self._workers):
+            if proc.poll() is None:
+                continue
+            log.warning("worker %s exited with %s; starting another", self._worker_names[index], proc.returncode)
+            # A new name: the dead one's entry stays in Redis until its TTL and RQ refuses a second of a name.
+            self._worker_names[index] = f"local-{os.getpid()}-{index + 1}-{secrets.token_hex(2)}"
+            self._workers[index] = self._start_rq_worker(index)
+            replaced += 1
+        return replaced
 
     # -- the goal ---------------------------------------------------------------------------
     def file_goal(self, title: str, body: str) -> int:
