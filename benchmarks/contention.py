@@ -72,8 +72,9 @@ def project(pairs: int, max_parallel: int, queue: str) -> dict[str, str]:
         "CHANGES.md": "# Changes\n\n## 1.0\n\n- First release.\n",
         "registry.txt": "# one line per item\n",
         "items/.keep": "",
-        ".github/orchestra.yml": (f"max_parallel_tasks: {max_parallel}\nmax_conflict_attempts: 3\n"
-                                  f"merge:\n  policy: auto\n  queue: {queue}\n"),
+        ".github/orchestra.yml": (
+            f"max_parallel_tasks: {max_parallel}\nmax_conflict_attempts: 3\nmerge:\n  policy: auto\n  queue: {queue}\n"
+        ),
     }
     for j in range(1, pairs + 1):
         files[f"values/v{j}.txt"] = "1\n"
@@ -82,7 +83,9 @@ def project(pairs: int, max_parallel: int, queue: str) -> dict[str, str]:
 
 
 def keys(tasks: int, pairs: int) -> list[str]:
-    return [f"t{i:02d}" for i in range(1, tasks + 1)] + [k for j in range(1, pairs + 1) for k in (f"raise-{j}", f"build-{j}")]
+    return [f"t{i:02d}" for i in range(1, tasks + 1)] + [
+        k for j in range(1, pairs + 1) for k in (f"raise-{j}", f"build-{j}")
+    ]
 
 
 def plan(tasks: int, pairs: int) -> dict[str, Any]:
@@ -94,8 +97,16 @@ def plan(tasks: int, pairs: int) -> dict[str, Any]:
             owned += [f"values/v{j}.txt", f"expect/v{j}-base.txt"]
         elif key.startswith("build-"):
             owned += [f"expect/v{key.split('-')[1]}-build.txt"]
-        entries.append({"key": key, "title": f"Add item {key}", "objective": f"Add items/{key}.txt.",
-                        "owned_paths": owned, "acceptance_commands": [f"test -f items/{key}.txt"], "size": "s"})
+        entries.append(
+            {
+                "key": key,
+                "title": f"Add item {key}",
+                "objective": f"Add items/{key}.txt.",
+                "owned_paths": owned,
+                "acceptance_commands": [f"test -f items/{key}.txt"],
+                "size": "s",
+            }
+        )
     return {"tasks": entries, "notes": ["Add a line to CHANGES.md and, for odd items, to registry.txt."]}
 
 
@@ -118,7 +129,9 @@ def policy_for(tasks: int, pairs: int) -> Any:
 def worker(turn: Turn) -> Reply:
     key = turn.key
     if turn.step == 0:
-        return reply("reading the shared spots", call("read_file", path="CHANGES.md"), call("read_file", path="registry.txt"))
+        return reply(
+            "reading the shared spots", call("read_file", path="CHANGES.md"), call("read_file", path="registry.txt")
+        )
     if turn.step == 1:
         reads = {str(c.arguments["path"]): file_text(r) for c, r in turn.results("read_file")}
         head, rest = reads["CHANGES.md"].split("## 1.0\n", 1)
@@ -130,8 +143,10 @@ def worker(turn: Turn) -> Reply:
             calls.append(call("write_file", path="registry.txt", content=reads["registry.txt"] + f"{key}\n"))
         if key.startswith("raise-"):
             j = key.split("-")[1]
-            calls += [call("write_file", path=f"values/v{j}.txt", content="2\n"),
-                      call("write_file", path=f"expect/v{j}-base.txt", content="2\n")]
+            calls += [
+                call("write_file", path=f"values/v{j}.txt", content="2\n"),
+                call("write_file", path=f"expect/v{j}-base.txt", content="2\n"),
+            ]
         if key.startswith("build-"):
             calls.append(call("write_file", path=f"expect/v{key.split('-')[1]}-build.txt", content="1\n"))
         return reply("writing", *calls)
@@ -147,8 +162,13 @@ def resolver(turn: Turn) -> Reply:
             return finish("no markers left")
         return reply("reading", *(call("read_file", path=p) for p in paths))
     if turn.step == 2:
-        return reply("keeping both sides", *(call("write_file", path=str(c.arguments["path"]), content=union(file_text(r)))
-                                             for c, r in turn.results("read_file")))
+        return reply(
+            "keeping both sides",
+            *(
+                call("write_file", path=str(c.arguments["path"]), content=union(file_text(r)))
+                for c, r in turn.results("read_file")
+            ),
+        )
     return finish("merged: both sides kept")
 
 
@@ -159,7 +179,10 @@ def ci_fixer(turn: Turn) -> Reply:
     if not found:
         return finish("CI passes here or fails for another reason", "blocked", concerns=["not reproduced"])
     if turn.step == 1:
-        return reply("following the landed value", *(call("write_file", path=path, content=f"{value}\n") for path, value in found))
+        return reply(
+            "following the landed value",
+            *(call("write_file", path=path, content=f"{value}\n") for path, value in found),
+        )
     return finish("the expectation follows the value that landed")
 
 
@@ -185,8 +208,10 @@ def agent_figures(state_dir: str, pairs: set[str]) -> dict[str, int]:
 def log_figures(state_dir: str) -> dict[str, int]:
     """From the run's log: conflict-job merges with no agent, and the forge client's rate-limit pauses."""
     log = (Path(state_dir) / "orchestra.log").read_text(errors="replace")
-    return {"conflicts_mechanical": len(re.findall(r"resolve_conflict on \S+: merged \S+ mechanically", log)),
-            "rate_limit_pauses": len(re.findall(r"requests left until the reset; pausing", log))}
+    return {
+        "conflicts_mechanical": len(re.findall(r"resolve_conflict on \S+: merged \S+ mechanically", log)),
+        "rate_limit_pauses": len(re.findall(r"requests left until the reset; pausing", log)),
+    }
 
 
 def run_mode(queue: str, tasks: int, pairs: int, workers: int, max_parallel: int, timeout_s: float) -> dict[str, Any]:
@@ -195,15 +220,25 @@ def run_mode(queue: str, tasks: int, pairs: int, workers: int, max_parallel: int
     start = git(repo, "rev-parse", "HEAD").strip()
     options = LocalOptions(repo=repo, workers=workers, model=f"scripted:{NAME}", merge=None, ci_command=CI)
     began = time.monotonic()
-    summary = run_local(options, Settings(), Goal("Items", f"{tasks} items and {pairs} pairs."), QuietDisplay(),
-                        timeout_s=timeout_s)
+    summary = run_local(
+        options, Settings(), Goal("Items", f"{tasks} items and {pairs} pairs."), QuietDisplay(), timeout_s=timeout_s
+    )
     makespan = time.monotonic() - began
     commits = check_first_parents(repo, summary.branch, start, CI) if summary.branch else []
-    figures = {"queue": queue, "ok": summary.ok, "tasks": summary.tasks, "tasks_done": summary.tasks_done,
-               "prs_merged": summary.prs_merged, "first_parent_commits": len(commits),
-               "red_commits_on_main": len(red(commits)), **log_figures(summary.state_dir),
-               "conflicts_by_agents": summary.conflicts_resolved, "makespan_s": round(makespan, 1),
-               "needs_human": summary.needs_human, "state_dir": summary.state_dir}
+    figures = {
+        "queue": queue,
+        "ok": summary.ok,
+        "tasks": summary.tasks,
+        "tasks_done": summary.tasks_done,
+        "prs_merged": summary.prs_merged,
+        "first_parent_commits": len(commits),
+        "red_commits_on_main": len(red(commits)),
+        **log_figures(summary.state_dir),
+        "conflicts_by_agents": summary.conflicts_resolved,
+        "makespan_s": round(makespan, 1),
+        "needs_human": summary.needs_human,
+        "state_dir": summary.state_dir,
+    }
     pair_keys = {k for k in keys(tasks, pairs) if "-" in k}
     figures.update(agent_figures(summary.state_dir, pair_keys))
     return figures

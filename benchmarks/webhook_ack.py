@@ -62,15 +62,25 @@ def deliveries(count: int) -> list[tuple[str, bytes]]:
     for i in range(count):
         kind = i % 3
         if kind == 0:
-            payload = {"action": "opened", "issue": {"number": i, "labels": [{"name": "orchestra:goal"}]},
-                       "repository": repo, "sender": sender, "installation": {"id": 1}}
+            payload = {
+                "action": "opened",
+                "issue": {"number": i, "labels": [{"name": "orchestra:goal"}]},
+                "repository": repo,
+                "sender": sender,
+                "installation": {"id": 1},
+            }
             out.append(("issues", payload))
         elif kind == 1:
             payload = {"ref": "refs/heads/main", "after": f"{i:040x}", "repository": repo, "sender": sender}
             out.append(("push", payload))
         else:
-            payload = {"action": "created", "issue": {"number": 1}, "comment": {"id": i, "body": "looks good"},
-                       "repository": repo, "sender": sender}
+            payload = {
+                "action": "created",
+                "issue": {"number": 1},
+                "comment": {"id": i, "body": "looks good"},
+                "repository": repo,
+                "sender": sender,
+            }
             out.append(("issue_comment", payload))
     return [(event, json.dumps(p).encode()) for event, p in out]
 
@@ -81,8 +91,10 @@ def open_slow_clients(port: int, count: int) -> list[socket.socket]:
     for index in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         if index % 5 != 4:
-            sock.sendall(b"POST /webhook HTTP/1.1\r\nHost: bench\r\nX-GitHub-Event: issues\r\n"
-                         b"Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n{\"action\": \"op")
+            sock.sendall(
+                b"POST /webhook HTTP/1.1\r\nHost: bench\r\nX-GitHub-Event: issues\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n{"action": "op'
+            )
         stalled.append(sock)
     return stalled
 
@@ -93,24 +105,55 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--slow-clients", type=int, default=0,
-                        help="connections that stall mid-request during the run")
+    parser.add_argument("--slow-clients", type=int, default=0, help="connections that stall mid-request during the run")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="orchestra-bench-"))
     redis_port, http_port = free_port(), free_port()
     redis_bin = shutil.which("redis-server") or sys.exit("redis-server is not installed")
     redis_proc = subprocess.Popen(
-        [redis_bin, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            redis_bin,
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    env = {**os.environ, "ORCHESTRA_WEBHOOK_SECRET": SECRET, "ORCHESTRA_REDIS_URL": redis_url,
-           "ORCHESTRA_APP_ID": "1", "ORCHESTRA_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "ORCHESTRA_WEBHOOK_SECRET": SECRET,
+        "ORCHESTRA_REDIS_URL": redis_url,
+        "ORCHESTRA_APP_ID": "1",
+        "ORCHESTRA_LOG_LEVEL": "WARNING",
+    }
     orchestra = str(Path(sys.executable).with_name("orchestra"))
     server = subprocess.Popen(
-        [orchestra, "serve", "--host", "127.0.0.1", "--port", str(http_port),
-         "--workers", str(args.workers), "--threads", str(args.threads)],
-        env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "serve.log").open("w"))
+        [
+            orchestra,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(http_port),
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "serve.log").open("w"),
+    )
     base = f"http://127.0.0.1:{http_port}"
     stalled: list[socket.socket] = []
     try:
@@ -122,10 +165,15 @@ def main() -> int:
 
         def send(item: tuple[str, bytes]) -> tuple[float, int]:
             import threading
+
             session = sessions.setdefault(threading.get_ident(), requests.Session())
             event, body = item
-            headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()),
-                       "X-Hub-Signature-256": sign(SECRET.encode(), body), "Content-Type": "application/json"}
+            headers = {
+                "X-GitHub-Event": event,
+                "X-GitHub-Delivery": str(uuid.uuid4()),
+                "X-Hub-Signature-256": sign(SECRET.encode(), body),
+                "Content-Type": "application/json",
+            }
             started = time.perf_counter()
             try:
                 status = session.post(f"{base}/webhook", data=body, headers=headers, timeout=10).status_code
@@ -139,8 +187,10 @@ def main() -> int:
         stalled += open_slow_clients(http_port, args.slow_clients)
         if stalled:
             seconds, status = send(work[0])
-            print(f"one delivery with {len(stalled)} slow clients connected: {status or 'no answer'} after "
-                  f"{seconds * 1000:.1f} ms")
+            print(
+                f"one delivery with {len(stalled)} slow clients connected: {status or 'no answer'} after "
+                f"{seconds * 1000:.1f} ms"
+            )
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             results = list(pool.map(send, work))
@@ -158,9 +208,11 @@ def main() -> int:
     statuses = Counter(status for _seconds, status in results)
     p50 = statistics.median(latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1]
-    print(f"deliveries: {len(results)} from {args.clients} clients in {elapsed:.2f}s "
-          f"({len(results) / elapsed:.0f}/s); {args.workers} worker processes x {args.threads} threads; "
-          f"{args.slow_clients} slow clients")
+    print(
+        f"deliveries: {len(results)} from {args.clients} clients in {elapsed:.2f}s "
+        f"({len(results) / elapsed:.0f}/s); {args.workers} worker processes x {args.threads} threads; "
+        f"{args.slow_clients} slow clients"
+    )
     print(f"status codes: {dict(sorted(statuses.items()))}")
     print(f"ack latency ms: p50 {p50:.2f}  p99 {p99:.2f}  max {latencies[-1]:.2f}")
     return 0 if set(statuses) <= {202, 204} else 1

@@ -47,7 +47,7 @@ def parse(body: str | None) -> Command | None:
         stripped = line.strip()
         if stripped != PREFIX and not stripped.startswith(PREFIX + " "):
             continue
-        verb, _, rest = stripped[len(PREFIX):].strip().partition(" ")
-        text = "\n".join([rest.strip(), *lines[index + 1:]]).strip()
+        verb, _, rest = stripped[len(PREFIX) :].strip().partition(" ")
+        text = "\n".join([rest.strip(), *lines[index + 1 :]]).strip()
         return Command(verb=verb.lower() or "help", text=text)
     return None

@@ -43,8 +43,14 @@ REDIS_WAIT_S = 4.0
 PREFLIGHT_BOUND_S = 10.0
 #: What the App needs on every installation (`app.yml` asks for these, plus `actions: write`,
 #: which only the Action mode's fan-out uses).
-REQUIRED_APP_PERMISSIONS = {"issues": "write", "pull_requests": "write", "contents": "write",
-                            "checks": "read", "statuses": "read", "metadata": "read"}
+REQUIRED_APP_PERMISSIONS = {
+    "issues": "write",
+    "pull_requests": "write",
+    "contents": "write",
+    "checks": "read",
+    "statuses": "read",
+    "metadata": "read",
+}
 LEVELS = ("none", "read", "write", "admin")
 
 
@@ -95,8 +101,9 @@ def run_checks(checks: list[Check], bound_s: float = PREFLIGHT_BOUND_S) -> list[
     results: dict[int, Result] = {}
     threads = []
     for index, check in enumerate(checks):
-        thread = threading.Thread(target=lambda i=index, c=check: results.__setitem__(i, _run_one(c)),
-                                  name=f"check-{check.name}", daemon=True)
+        thread = threading.Thread(
+            target=lambda i=index, c=check: results.__setitem__(i, _run_one(c)), name=f"check-{check.name}", daemon=True
+        )
         thread.start()
         threads.append(thread)
     deadline = time.monotonic() + bound_s
@@ -132,8 +139,14 @@ def git_check() -> Check:
         if shutil.which("git", path=env["PATH"]) is None:
             raise PreflightFailed(missing_git_message(env["PATH"]))
         try:
-            done = subprocess.run(["git", "--version"], env=env, capture_output=True, text=True,
-                                  timeout=CHECK_TIMEOUT_S, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                ["git", "--version"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=CHECK_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise PreflightFailed(f"git does not run: {exc}") from None
         return done.stdout.strip()
@@ -157,12 +170,15 @@ def redis_check(url: str, source: Source, wait_s: float = REDIS_WAIT_S) -> Check
                 version = client.info("server").get("redis_version", "?")
                 return f"PONG from {shown} (Redis {version})"
             except (redis.AuthenticationError, redis.ResponseError) as exc:
-                raise PreflightFailed(f"Redis at {shown} refused: {exc} (the password in {source.name})",
-                                      source=source) from None
+                raise PreflightFailed(
+                    f"Redis at {shown} refused: {exc} (the password in {source.name})", source=source
+                ) from None
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 if time.monotonic() >= deadline:
-                    raise PreflightFailed(f"Redis at {shown} is unreachable (tried for {wait_s:g}s); start it or "
-                                          f"fix {source.name}", source=source) from None
+                    raise PreflightFailed(
+                        f"Redis at {shown} is unreachable (tried for {wait_s:g}s); start it or fix {source.name}",
+                        source=source,
+                    ) from None
                 time.sleep(0.5)
             finally:
                 client.close()
@@ -176,8 +192,12 @@ def settings_source(settings: Settings, name: str, default: str) -> Source:
     return Source("env", variable) if variable else Source("default", default)
 
 
-def model_checks(settings: Settings, config: RepoConfig | None, env: Mapping[str, str],
-                 scripts: Mapping[str, PolicyFactory] | None = None) -> list[Check]:
+def model_checks(
+    settings: Settings,
+    config: RepoConfig | None,
+    env: Mapping[str, str],
+    scripts: Mapping[str, PolicyFactory] | None = None,
+) -> list[Check]:
     """One check per distinct spec the roles use (a flag, the environment, the repo's file, the
     default): it parses, its key is set, its endpoint lists models. Named by the roles using it."""
     by_spec: dict[str, list[ResolvedSpec]] = {}
@@ -231,7 +251,8 @@ def prices_check(settings: Settings, config: RepoConfig, env: Mapping[str, str])
                     f"a spend cap in US dollars ({where}) cannot work with the {role.value} model {resolved.spec}: "
                     f"it is not in the price table (prices as of {table.as_of}), so its calls would count as $0; "
                     f"price it in a file named by {PRICES_ENV}, or cap tokens instead",
-                    source=Source("env", PRICES_ENV))
+                    source=Source("env", PRICES_ENV),
+                )
         return f"every role's model is priced (prices as of {table.as_of}); the cap is {where}"
 
     return Check("prices", run)
@@ -242,8 +263,9 @@ def _get(url: str, headers: dict[str, str]) -> requests.Response:
         return requests.get(url, headers={"Accept": "application/vnd.github+json", **headers}, timeout=CHECK_TIMEOUT_S)
     except requests.RequestException as exc:
         host = re.sub(r"^(https?://[^/]+).*$", r"\1", url)
-        raise PreflightFailed(f"the forge at {host} is unreachable: {type(exc).__name__}",
-                              source=Source("endpoint", host)) from None
+        raise PreflightFailed(
+            f"the forge at {host} is unreachable: {type(exc).__name__}", source=Source("endpoint", host)
+        ) from None
 
 
 def _app_headers(settings: Settings) -> dict[str, str]:
@@ -254,8 +276,10 @@ def _app_headers(settings: Settings) -> dict[str, str]:
         token = app_jwt(settings.app_id, settings.private_key.get_secret_value())
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         name = settings.origins.get("private_key", "ORCHESTRA_PRIVATE_KEY")
-        raise ConfigError(f"{name}: not an RSA private key in PEM form ({type(exc).__name__}); no App JWT can be "
-                          "made", source=Source("env", name)) from None
+        raise ConfigError(
+            f"{name}: not an RSA private key in PEM form ({type(exc).__name__}); no App JWT can be made",
+            source=Source("env", name),
+        ) from None
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -269,18 +293,25 @@ def app_check(settings: Settings) -> Check:
         headers = _app_headers(settings)
         response = _get(f"{settings.api_url}/app", headers)
         if response.status_code == 401:
-            raise ConfigError(f"the forge refused the App JWT for App {settings.app_id}: the private key is not "
-                              "this App's, or the App id is wrong", source=Source("env", "ORCHESTRA_APP_ID"))
+            raise ConfigError(
+                f"the forge refused the App JWT for App {settings.app_id}: the private key is not "
+                "this App's, or the App id is wrong",
+                source=Source("env", "ORCHESTRA_APP_ID"),
+            )
         if response.status_code != 200:
             raise PreflightFailed(f"GET /app answered HTTP {response.status_code}")
         app = response.json()
         if str(settings.app_id) not in (str(app.get("id")), str(app.get("client_id"))):
-            raise ConfigError(f"the key belongs to App {app.get('id')}, not ORCHESTRA_APP_ID={settings.app_id}",
-                              source=Source("env", "ORCHESTRA_APP_ID"))
+            raise ConfigError(
+                f"the key belongs to App {app.get('id')}, not ORCHESTRA_APP_ID={settings.app_id}",
+                source=Source("env", "ORCHESTRA_APP_ID"),
+            )
         gaps = lacking(app.get("permissions") or {})
         if gaps:
-            raise PreflightFailed(f"App {app.get('id')} does not ask for {', '.join(gaps)}: add them in the App's "
-                                  "settings (app.yml lists them), then accept them on each installation")
+            raise PreflightFailed(
+                f"App {app.get('id')} does not ask for {', '.join(gaps)}: add them in the App's "
+                "settings (app.yml lists them), then accept them on each installation"
+            )
         return f"App {app.get('id')} ({app.get('slug')}) at {settings.api_url} asks for what the bot needs"
 
     return Check("app", run)
@@ -294,8 +325,10 @@ def webhook_secret_check(settings: Settings, required: bool) -> Check:
             return f"set ({settings.origins.get('webhook_secret', 'ORCHESTRA_WEBHOOK_SECRET')})"
         if not required:
             raise Skip("not set (only `orchestra serve` needs it)")
-        raise ConfigError("ORCHESTRA_WEBHOOK_SECRET is not set; `orchestra serve` refuses to run without it",
-                          source=Source("env", "ORCHESTRA_WEBHOOK_SECRET"))
+        raise ConfigError(
+            "ORCHESTRA_WEBHOOK_SECRET is not set; `orchestra serve` refuses to run without it",
+            source=Source("env", "ORCHESTRA_WEBHOOK_SECRET"),
+        )
 
     return Check("webhook secret", run)
 
@@ -327,8 +360,10 @@ def installation_check(settings: Settings, repo: str | None = None) -> Check:
         installation = response.json()
         gaps = lacking(installation.get("permissions") or {})
         if gaps:
-            raise PreflightFailed(f"installation {installation.get('id')} on {repo} lacks {', '.join(gaps)}: accept "
-                                  "the App's new permissions on the installation (or grant them in its settings)")
+            raise PreflightFailed(
+                f"installation {installation.get('id')} on {repo} lacks {', '.join(gaps)}: accept "
+                "the App's new permissions on the installation (or grant them in its settings)"
+            )
         return f"installation {installation.get('id')} on {repo} grants what the bot needs"
 
     return Check("installation", run)
@@ -344,18 +379,21 @@ def token_check(settings: Settings, repo: str | None = None) -> Check:
         headers = {"Authorization": f"token {settings.token.get_secret_value()}"}
         response = _get(f"{settings.api_url}/rate_limit", headers)
         if response.status_code == 401:
-            raise ConfigError(f"the forge at {settings.api_url} refused the token in {name} (HTTP 401)",
-                              source=Source("env", name))
+            raise ConfigError(
+                f"the forge at {settings.api_url} refused the token in {name} (HTTP 401)", source=Source("env", name)
+            )
         if repo is None:
             return f"accepted by {settings.api_url} ({name})"
         found = _get(f"{settings.api_url}/repos/{repo}", headers)
         if found.status_code in (403, 404):
-            raise PreflightFailed(f"the token in {name} cannot see {repo} (HTTP {found.status_code})",
-                                  source=Source("env", name))
+            raise PreflightFailed(
+                f"the token in {name} cannot see {repo} (HTTP {found.status_code})", source=Source("env", name)
+            )
         permissions = found.json().get("permissions")
         if permissions is not None and not permissions.get("push"):
-            raise PreflightFailed(f"the token in {name} cannot push to {repo}: give its account write access",
-                                  source=Source("env", name))
+            raise PreflightFailed(
+                f"the token in {name} cannot push to {repo}: give its account write access", source=Source("env", name)
+            )
         return f"may write to {repo} ({name})" if permissions else f"sees {repo} ({name})"
 
     return Check("token" if not repo else f"token {repo}", run)
@@ -371,15 +409,22 @@ def forge_checks(settings: Settings, repo: str | None = None, required: bool = T
 
     def none() -> str:
         if required:
-            raise ConfigError("no forge credentials: set ORCHESTRA_APP_ID and ORCHESTRA_PRIVATE_KEY_PATH (App), or "
-                              "ORCHESTRA_TOKEN", source=Source("env", "ORCHESTRA_APP_ID"))
+            raise ConfigError(
+                "no forge credentials: set ORCHESTRA_APP_ID and ORCHESTRA_PRIVATE_KEY_PATH (App), or ORCHESTRA_TOKEN",
+                source=Source("env", "ORCHESTRA_APP_ID"),
+            )
         raise Skip("no App or token configured (local mode needs none)")
 
     return [Check("forge", none)]
 
 
-def server_checks(settings: Settings, command: str, env: Mapping[str, str], repo: str | None = None,
-                  scripts: Mapping[str, PolicyFactory] | None = None) -> list[Check]:
+def server_checks(
+    settings: Settings,
+    command: str,
+    env: Mapping[str, str],
+    repo: str | None = None,
+    scripts: Mapping[str, PolicyFactory] | None = None,
+) -> list[Check]:
     """What a server command needs: `serve` (secret, Redis), `worker` (git, Redis, models, forge),
     `reconcile` (Redis, forge on the repository)."""
     redis_source = settings_source(settings, "redis_url", "redis_url")
@@ -387,13 +432,22 @@ def server_checks(settings: Settings, command: str, env: Mapping[str, str], repo
         return [webhook_secret_check(settings, required=True), redis_check(settings.redis_url, redis_source)]
     if command == "reconcile":
         return [redis_check(settings.redis_url, redis_source), *forge_checks(settings, repo)]
-    return [git_check(), redis_check(settings.redis_url, redis_source),
-            *model_checks(settings, None, env, scripts), *forge_checks(settings, repo)]
+    return [
+        git_check(),
+        redis_check(settings.redis_url, redis_source),
+        *model_checks(settings, None, env, scripts),
+        *forge_checks(settings, repo),
+    ]
 
 
-def doctor_checks(settings: Settings, env: Mapping[str, str], repo: str | None = None,
-                  config: RepoConfig | None = None, redis_url: str | None = None,
-                  scripts: Mapping[str, PolicyFactory] | None = None) -> list[Check]:
+def doctor_checks(
+    settings: Settings,
+    env: Mapping[str, str],
+    repo: str | None = None,
+    config: RepoConfig | None = None,
+    redis_url: str | None = None,
+    scripts: Mapping[str, PolicyFactory] | None = None,
+) -> list[Check]:
     """Everything `orchestra doctor` looks at. Redis only when one is named (ORCHESTRA_REDIS_URL,
     REDIS_URL, `--redis`) or an App is configured: local mode runs without it."""
     checks = [git_check()]

@@ -29,8 +29,12 @@ class Source:
         return {
             "flag": f"command-line option {self.name}",
             "env": f"environment variable {self.name}",
-            "file": (".github/orchestra.yml" if self.name.endswith((".yml", ".yaml"))
-                     else f"{self.name} in .github/orchestra.yml") + " on the default branch",
+            "file": (
+                ".github/orchestra.yml"
+                if self.name.endswith((".yml", ".yaml"))
+                else f"{self.name} in .github/orchestra.yml"
+            )
+            + " on the default branch",
             "endpoint": f"endpoint {self.name}",
         }.get(self.kind, "built-in default")
 
@@ -39,17 +43,26 @@ class Source:
         if self.kind == "flag":
             return f"Run the command again with a corrected `{self.name}`."
         if self.kind == "env":
-            return (f"Fix the environment variable `{self.name}` where the orchestra runs (for the App server: "
-                    "the workers' environment, then restart them), then comment `/orchestra retry`.")
+            return (
+                f"Fix the environment variable `{self.name}` where the orchestra runs (for the App server: "
+                "the workers' environment, then restart them), then comment `/orchestra retry`."
+            )
         if self.kind == "file":
-            what = "`.github/orchestra.yml`" if self.name.endswith((".yml", ".yaml")) else (
-                f"`{self.name}` in `.github/orchestra.yml`")
+            what = (
+                "`.github/orchestra.yml`"
+                if self.name.endswith((".yml", ".yaml"))
+                else (f"`{self.name}` in `.github/orchestra.yml`")
+            )
             return f"Fix {what} on the default branch, then comment `/orchestra retry`."
         if self.kind == "endpoint":
-            return (f"Check that {self.name} is up and accepts the key, then comment `/orchestra retry` "
-                    "(`orchestra doctor` checks every role's endpoint).")
-        return ("Set the value explicitly (a flag, an environment variable or `.github/orchestra.yml`; "
-                "docs/configuration.md), then comment `/orchestra retry`.")
+            return (
+                f"Check that {self.name} is up and accepts the key, then comment `/orchestra retry` "
+                "(`orchestra doctor` checks every role's endpoint)."
+            )
+        return (
+            "Set the value explicitly (a flag, an environment variable or `.github/orchestra.yml`; "
+            "docs/configuration.md), then comment `/orchestra retry`."
+        )
 
 
 class OrchestraError(Exception):
@@ -87,8 +100,10 @@ class ConfigError(OrchestraError):
     """A setting or `.github/orchestra.yml` value is missing or wrong."""
 
     headline = "The orchestra configuration is invalid."
-    recovery = ("Fix the setting named above (a command-line option, an environment variable, or "
-                "`.github/orchestra.yml` on the default branch), then comment `/orchestra retry`.")
+    recovery = (
+        "Fix the setting named above (a command-line option, an environment variable, or "
+        "`.github/orchestra.yml` on the default branch), then comment `/orchestra retry`."
+    )
 
 
 class ForgeError(OrchestraError):
@@ -175,16 +190,20 @@ class SandboxUnavailable(OrchestraError):
     """No isolation the ORCHESTRA_SANDBOX setting allows can be used here, so agent commands may not run."""
 
     headline = "The worker cannot confine the agent's commands, so it ran none."
-    recovery = ("The operator makes bubblewrap or the uid sandbox usable on the worker (docs/security.md), "
-                "or sets ORCHESTRA_SANDBOX=none to accept unconfined commands; then comment `/orchestra retry`.")
+    recovery = (
+        "The operator makes bubblewrap or the uid sandbox usable on the worker (docs/security.md), "
+        "or sets ORCHESTRA_SANDBOX=none to accept unconfined commands; then comment `/orchestra retry`."
+    )
 
 
 class BatchExpired(OrchestraError):
     """A merge-queue batch waited for CI past `merge.batch_timeout_minutes`, again after being rebuilt."""
 
     headline = "CI never reported on the merge queue's batch."
-    recovery = ("Check that CI runs on pushes to `orchestra/queue/*` branches (a workflow's `on: push` filter, a "
-                "required check's name), then comment `/orchestra retry` on the PR.")
+    recovery = (
+        "Check that CI runs on pushes to `orchestra/queue/*` branches (a workflow's `on: push` filter, a "
+        "required check's name), then comment `/orchestra retry` on the PR."
+    )
 
 
 class PreflightFailed(OrchestraError):
@@ -206,18 +225,22 @@ class PushDeclined(OrchestraError):
     """The forge declined a push for a reason other than a moved branch (branch protection, a ruleset, a hook)."""
 
     headline = "The forge declined the orchestra's push."
-    recovery = ("Let the orchestra's App push its `orchestra/*` branches (branch protection, rulesets), "
-                "then comment `/orchestra retry`.")
+    recovery = (
+        "Let the orchestra's App push its `orchestra/*` branches (branch protection, rulesets), "
+        "then comment `/orchestra retry`."
+    )
 
 
 class LandingRefused(OrchestraError):
     """The merge queue could not fast-forward the default branch: the forge refuses the bot's pushes to it."""
 
     headline = "The merge queue may not push to the default branch."
-    recovery = ("Let the orchestra's App bypass the rule that forbids direct pushes (a ruleset bypass actor, or "
-                "classic protection without push restrictions), or require GitHub's merge queue on the branch "
-                "(a ruleset; the orchestra then enqueues there), or set `merge.queue: off`; then comment "
-                "`/orchestra retry`.")
+    recovery = (
+        "Let the orchestra's App bypass the rule that forbids direct pushes (a ruleset bypass actor, or "
+        "classic protection without push restrictions), or require GitHub's merge queue on the branch "
+        "(a ruleset; the orchestra then enqueues there), or set `merge.queue: off`; then comment "
+        "`/orchestra retry`."
+    )
 
 
 class GitFailed(OrchestraError):
@@ -246,8 +269,10 @@ class UnexpectedFailure(OrchestraError):
     """A job stopped on an error the orchestra has no name for (a bug, or an outside failure)."""
 
     headline = "An unexpected error stopped this step."
-    recovery = ("The queue retries the job a few times; if this stays, the worker logs hold the traceback — "
-                "comment `/orchestra retry` once it is fixed.")
+    recovery = (
+        "The queue retries the job a few times; if this stays, the worker logs hold the traceback — "
+        "comment `/orchestra retry` once it is fixed."
+    )
     label = None
 
 
@@ -274,7 +299,7 @@ class QueueUnavailable(OrchestraError):
 
 
 class LocalRunFailed(OrchestraError):
-    """Local mode (`orchestra run` / `orchestra demo`) ended without a closed goal, or could not bring the result back."""
+    """Local mode (`orchestra run` / `orchestra demo`) ended without a closed goal or could not return the result."""
 
     headline = "The local run did not finish."
     recovery = "Open the localhub pages named above to see what each task needs, then run again."

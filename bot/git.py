@@ -71,24 +71,36 @@ def base_env(identity: Identity | None = None) -> dict[str, str]:
     }
     if identity is not None:
         env |= {
-            "GIT_AUTHOR_NAME": identity.name, "GIT_AUTHOR_EMAIL": identity.email,
-            "GIT_COMMITTER_NAME": identity.name, "GIT_COMMITTER_EMAIL": identity.email,
+            "GIT_AUTHOR_NAME": identity.name,
+            "GIT_AUTHOR_EMAIL": identity.email,
+            "GIT_COMMITTER_NAME": identity.name,
+            "GIT_COMMITTER_EMAIL": identity.email,
         }
     return env
 
 
-def run_git(args: list[str], *, cwd: Path, env: Mapping[str, str], check: bool = True,
-            timeout: float = GIT_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+def run_git(
+    args: list[str], *, cwd: Path, env: Mapping[str, str], check: bool = True, timeout: float = GIT_TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
     """Run one git command; GitFailed (with stderr, never the environment) when `check` and it fails."""
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, env=dict(env), capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired as exc:
         raise GitFailed(f"`git {args[0]}` timed out after {timeout:g}s") from exc
     except FileNotFoundError as exc:
         raise GitMissing(missing_git_message(env.get("PATH", ""))) from exc
     if check and done.returncode != 0:
-        raise GitFailed(f"`git {' '.join(_printable(args))}` failed (exit {done.returncode}): {done.stderr.strip()[-1500:]}")
+        raise GitFailed(
+            f"`git {' '.join(_printable(args))}` failed (exit {done.returncode}): {done.stderr.strip()[-1500:]}"
+        )
     return done
 
 
@@ -101,8 +113,9 @@ def git_entries(cwd: Path, *args: str, timeout: float = 60) -> list[str] | None:
     """The NUL-separated entries a `-z` git command prints (ls-files, status), or None when git
     cannot answer (not a checkout, git missing, timed out): callers fall back to walking files."""
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, env=base_env(), capture_output=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, env=base_env(), capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
@@ -181,8 +194,9 @@ class Worktree:
 
     def push(self, branch: str) -> bool:
         """Push HEAD to `branch` (no force); False when the forge rejected it as not a fast-forward."""
-        done = self.git("push", "--porcelain", self.mirror.remote_url, f"HEAD:refs/heads/{branch}",
-                        check=False, auth=True)
+        done = self.git(
+            "push", "--porcelain", self.mirror.remote_url, f"HEAD:refs/heads/{branch}", check=False, auth=True
+        )
         return push_outcome(done, branch) == PUSHED
 
 
@@ -201,8 +215,11 @@ def push_outcome(done: subprocess.CompletedProcess[str], branch: str) -> str:
     if re.search(r"non-fast-forward|fetch first|stale info|\[rejected\]", text):
         return STALE
     if re.search(r"remote rejected|declined|protected branch|\bGH0\d\d\b", text):
-        said = [line.strip().removeprefix("remote:").strip() for line in text.splitlines()
-                if line.strip().startswith("remote:") or "rejected" in line]
+        said = [
+            line.strip().removeprefix("remote:").strip()
+            for line in text.splitlines()
+            if line.strip().startswith("remote:") or "rejected" in line
+        ]
         reason = " ".join(line for line in said if line) or text.strip()
         raise PushDeclined(f"the forge refused the push to `{branch}`: {reason[-800:]}")
     raise GitFailed(f"push to {branch} failed: {done.stderr.strip()[-1500:]}")
@@ -210,8 +227,12 @@ def push_outcome(done: subprocess.CompletedProcess[str], branch: str) -> str:
 
 #: The merge driver of `union_paths`: both sides whole, ours first (see the module docstring).
 UNION_DRIVER = "orchestra-union"
-UNION_DRIVER_OPTIONS = ("-c", f"merge.{UNION_DRIVER}.name=keep both sides",
-                        "-c", f"merge.{UNION_DRIVER}.driver=git merge-file --union --diff3 %A %O %B")
+UNION_DRIVER_OPTIONS = (
+    "-c",
+    f"merge.{UNION_DRIVER}.name=keep both sides",
+    "-c",
+    f"merge.{UNION_DRIVER}.driver=git merge-file --union --diff3 %A %O %B",
+)
 
 
 def attributes_text(union_paths: Sequence[str]) -> str:
@@ -227,8 +248,15 @@ def mirror_path(state_dir: Path, repo: str) -> Path:
 class Mirror:
     """The bare mirror of one repository under the state dir, and detached worktrees made from it."""
 
-    def __init__(self, state_dir: Path, repo: str, remote_url: str, auth_env: Callable[[], Mapping[str, str]],
-                 identity: Identity | None = None, union_paths: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        repo: str,
+        remote_url: str,
+        auth_env: Callable[[], Mapping[str, str]],
+        identity: Identity | None = None,
+        union_paths: Sequence[str] = (),
+    ) -> None:
         self.repo = repo
         self.remote_url = remote_url
         self.auth_env = auth_env
@@ -240,8 +268,9 @@ class Mirror:
         self.attributes_dir = Path(state_dir) / "merge-attributes"
 
     @classmethod
-    def of(cls, forge: Forge, state_dir: Path, identity: Identity | None = None,
-           union_paths: Sequence[str] = ()) -> Mirror:
+    def of(
+        cls, forge: Forge, state_dir: Path, identity: Identity | None = None, union_paths: Sequence[str] = ()
+    ) -> Mirror:
         """The mirror of the forge's repository, fetched with the forge's credentials."""
         return cls(state_dir, forge.repo_full_name, forge.git_remote_url(), forge.git_env, identity, union_paths)
 
@@ -271,8 +300,9 @@ class Mirror:
             if not (self.path / "HEAD").exists():
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._git("init", "-q", "--bare")
-            self._git("fetch", "-q", "--prune", "--no-tags", self.remote_url,
-                      f"+refs/heads/*:{REMOTE_PREFIX}*", auth=True)
+            self._git(
+                "fetch", "-q", "--prune", "--no-tags", self.remote_url, f"+refs/heads/*:{REMOTE_PREFIX}*", auth=True
+            )
 
     def sha(self, branch: str) -> str | None:
         """The fetched tip of `branch`, or None when the forge has no such branch (or nothing was fetched yet)."""

@@ -56,10 +56,21 @@ def planner_for(rt: Runtime, repo: str, installation_id: int | None) -> Planner:
     forge = rt.forge(repo, installation_id)
     config = rt.repo_config(forge)
     budget = rt.settings.task_budget
-    steps = Budget(max_steps=config.agent.max_steps, max_tokens=budget.max_tokens, max_usd=budget.max_usd,
-                   max_wall_s=budget.max_wall_s)
-    return Planner(forge=forge, config=config, executor=rt.executor, model=lambda: rt.model(Role.PLANNER, config),
-                   state_dir=rt.state_dir, budget=steps, installation_id=installation_id)
+    steps = Budget(
+        max_steps=config.agent.max_steps,
+        max_tokens=budget.max_tokens,
+        max_usd=budget.max_usd,
+        max_wall_s=budget.max_wall_s,
+    )
+    return Planner(
+        forge=forge,
+        config=config,
+        executor=rt.executor,
+        model=lambda: rt.model(Role.PLANNER, config),
+        state_dir=rt.state_dir,
+        budget=steps,
+        installation_id=installation_id,
+    )
 
 
 def worker_context(rt: Runtime, repo: str, installation_id: int | None, agents: bool = True) -> WorkerContext:
@@ -70,15 +81,25 @@ def worker_context(rt: Runtime, repo: str, installation_id: int | None, agents: 
     forge = rt.forge(repo, installation_id)
     config = rt.repo_config(forge)
     settings = rt.settings
-    mirror = Mirror.of(forge, rt.state_dir, Identity(settings.git_author_name, settings.git_author_email),
-                       union_paths=config.merge.union_paths)
+    mirror = Mirror.of(
+        forge,
+        rt.state_dir,
+        Identity(settings.git_author_name, settings.git_author_email),
+        union_paths=config.merge.union_paths,
+    )
 
     def model_for(role: Role) -> ChatModel:
         return rt.model(role, config)
 
     return WorkerContext(
-        repo=repo, forge=forge, config=config, settings=settings, executor=rt.executor, mirror=mirror,
-        model_for=model_for, installation_id=installation_id,
+        repo=repo,
+        forge=forge,
+        config=config,
+        settings=settings,
+        executor=rt.executor,
+        mirror=mirror,
+        model_for=model_for,
+        installation_id=installation_id,
         overrides=repofiles.read_prompt_overrides(forge) if agents else None,
         notes=repofiles.read_notes(forge, config) if agents else "",
     )
@@ -105,8 +126,9 @@ def _this_thread() -> str:
 
 
 # -- the planner's jobs ----------------------------------------------------------------------
-def _planner_job(rt: Runtime, repo: str, number: int, installation_id: int | None,
-                 core: Callable[[Planner, int], object]) -> None:
+def _planner_job(
+    rt: Runtime, repo: str, number: int, installation_id: int | None, core: Callable[[Planner, int], object]
+) -> None:
     try:
         planner = planner_for(rt, repo, installation_id)
     except ConfigError as error:  # a bad config is said where the goal is, once
@@ -125,17 +147,33 @@ def plan_goal(rt: Runtime, repo: str, number: int, installation_id: int | None =
 
 def _approved_goal_plan(planner: Planner, number: int) -> object:
     goal = planner.forge.get_issue(number)
-    if not goal.is_pull and goal.state == "open" and planner.config.label("goal") in goal.labels \
-            and approval.ensure_approved(planner, number) is None:
+    if (
+        not goal.is_pull
+        and goal.state == "open"
+        and planner.config.label("goal") in goal.labels
+        and approval.ensure_approved(planner, number) is None
+    ):
         return None
     return goal_jobs.plan_goal(planner, number)
 
 
-def goal_edited(rt: Runtime, repo: str, number: int, sender: str, text_sha256: str, edited_at: str,
-                installation_id: int | None = None) -> None:
+def goal_edited(
+    rt: Runtime,
+    repo: str,
+    number: int,
+    sender: str,
+    text_sha256: str,
+    edited_at: str,
+    installation_id: int | None = None,
+) -> None:
     """Someone edited goal `number`: a writer's edit approves its text; anyone else's is recorded, not used."""
-    _planner_job(rt, repo, number, installation_id,
-                 lambda planner, n: approval.goal_edited(planner, n, sender, text_sha256, edited_at))
+    _planner_job(
+        rt,
+        repo,
+        number,
+        installation_id,
+        lambda planner, n: approval.goal_edited(planner, n, sender, text_sha256, edited_at),
+    )
 
 
 def dispatch_ready(rt: Runtime, repo: str, number: int, installation_id: int | None = None) -> None:
@@ -191,8 +229,14 @@ def sweep_all(rt: Runtime, tick: int, installation_id: int | None = None) -> lis
 
 
 # -- the worker's jobs -----------------------------------------------------------------------
-def _worker_job(ctx: WorkerContext, step: str, task: int | None, pr: int | None, core: Callable[[], T],
-                again: JobRequest | None = None) -> T | None:
+def _worker_job(
+    ctx: WorkerContext,
+    step: str,
+    task: int | None,
+    pr: int | None,
+    core: Callable[[], T],
+    again: JobRequest | None = None,
+) -> T | None:
     """Run `core` inside the failure boundary, reported on the task (and the PR).
 
     `again` is given for the jobs that maintain an open PR (CI fix, conflict, review): when their
@@ -238,29 +282,41 @@ def implement_task(rt: Runtime, repo: str, number: int, installation_id: int | N
     return f"PR #{pr.number}" if pr is not None else "nothing done"
 
 
-def fix_ci(rt: Runtime, repo: str, pr: int | None, branch: str | None, head_sha: str,
-           installation_id: int | None) -> str | None:
+def fix_ci(
+    rt: Runtime, repo: str, pr: int | None, branch: str | None, head_sha: str, installation_id: int | None
+) -> str | None:
     ctx = worker_context(rt, repo, installation_id)
     pr_number, task = _pr_and_task(ctx, pr, branch)
-    again = JobRequest.make("fix_ci", repo=repo, pr=pr, branch=branch, head_sha=head_sha, installation_id=installation_id)
+    again = JobRequest.make(
+        "fix_ci", repo=repo, pr=pr, branch=branch, head_sha=head_sha, installation_id=installation_id
+    )
     return _worker_job(ctx, "fix_ci", task, pr_number, lambda: ci.fix_ci(ctx, pr_number, branch, head_sha), again)
 
 
-def maybe_merge(rt: Runtime, repo: str, pr: int | None, branch: str | None, head_sha: str,
-                installation_id: int | None) -> str | None:
+def maybe_merge(
+    rt: Runtime, repo: str, pr: int | None, branch: str | None, head_sha: str, installation_id: int | None
+) -> str | None:
     ctx = worker_context(rt, repo, installation_id)
     pr_number, task = _pr_and_task(ctx, pr, branch)
     return _worker_job(ctx, "merge", task, pr_number, lambda: merge.maybe_merge(ctx, pr_number, branch, head_sha))
 
 
-def fix_batch(rt: Runtime, repo: str, pr: int, head_sha: str, batch_sha: str, base_sha: str,
-              installation_id: int | None) -> str | None:
+def fix_batch(
+    rt: Runtime, repo: str, pr: int, head_sha: str, batch_sha: str, base_sha: str, installation_id: int | None
+) -> str | None:
     ctx = worker_context(rt, repo, installation_id)
     _, task = _pr_and_task(ctx, pr, None)
     if task is None:  # a person's PR in the forge's merge queue: not the orchestra's to fix
         return "not an orchestra PR"
-    again = JobRequest.make("fix_batch", repo=repo, pr=pr, head_sha=head_sha, batch_sha=batch_sha, base_sha=base_sha,
-                            installation_id=installation_id)
+    again = JobRequest.make(
+        "fix_batch",
+        repo=repo,
+        pr=pr,
+        head_sha=head_sha,
+        batch_sha=batch_sha,
+        base_sha=base_sha,
+        installation_id=installation_id,
+    )
     return _worker_job(ctx, "fix_batch", task, pr, lambda: ci.fix_batch(ctx, pr, head_sha, batch_sha, base_sha), again)
 
 
@@ -290,8 +346,9 @@ def address_review(rt: Runtime, repo: str, pr: int, review_id: int | str, instal
 
 
 # -- commands --------------------------------------------------------------------------------
-def command(rt: Runtime, repo: str, number: int, comment_id: int, verb: str, text: str, sender: str,
-            installation_id: int | None) -> str | None:
+def command(
+    rt: Runtime, repo: str, number: int, comment_id: int, verb: str, text: str, sender: str, installation_id: int | None
+) -> str | None:
     """The `command` job: check the sender, reply once, run the verb."""
     forge = rt.forge(repo, installation_id)
     try:
@@ -299,8 +356,17 @@ def command(rt: Runtime, repo: str, number: int, comment_id: int, verb: str, tex
     except ConfigError as exc:  # say so where the command was given, once
         comments.upsert(forge, number, f"reply-{comment_id}", exc.comment())
         return exc.comment()
-    ctx = CommandContext(forge=forge, config=config, settings=rt.settings, executor=rt.executor, number=number,
-                         comment_id=comment_id, sender=sender, text=text, installation_id=installation_id)
+    ctx = CommandContext(
+        forge=forge,
+        config=config,
+        settings=rt.settings,
+        executor=rt.executor,
+        number=number,
+        comment_id=comment_id,
+        sender=sender,
+        text=text,
+        installation_id=installation_id,
+    )
     return execute(ctx, verb, VERB_HANDLERS)
 
 
@@ -334,7 +400,21 @@ def perform(rt: Runtime, job: JobRequest) -> Any:
 #: What a job imports lazily (the runtime's collaborators, the model SDKs through the model factory,
 #: git and the HTTP stack): a forking RQ worker imports them before its first fork (bot/queue/rqworker.py).
 PRELOAD = (
-    "bot.llm.factory", "bot.llm.anthropic_provider", "bot.llm.openai_provider", "bot.llm.openai_responses",
-    "bot.metrics.jobs", "bot.forge.auth", "bot.forge.client", "bot.logs", "bot.repofiles", "bot.prompting",
-    "bot.agent", "bot.agent.sandbox", "github", "jinja2", "yaml", "requests", "httpx",
+    "bot.llm.factory",
+    "bot.llm.anthropic_provider",
+    "bot.llm.openai_provider",
+    "bot.llm.openai_responses",
+    "bot.metrics.jobs",
+    "bot.forge.auth",
+    "bot.forge.client",
+    "bot.logs",
+    "bot.repofiles",
+    "bot.prompting",
+    "bot.agent",
+    "bot.agent.sandbox",
+    "github",
+    "jinja2",
+    "yaml",
+    "requests",
+    "httpx",
 )

@@ -36,11 +36,18 @@ HUMAN_FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
 #: The job kind's key in RQ's `job.meta` (`bot.queue.runs.KIND_META`; not imported: runs imports the runtime).
 KIND_META = "orchestra_kind"
 #: What a job's `number` is, by kind (the rest name a PR, or an issue that may be either).
-NUMBER_FIELD = {"plan": "goal", "dispatch": "goal", "handoff": "goal", "implement": "task",
-                "on_task_closed": "task", "command": "issue"}
+NUMBER_FIELD = {
+    "plan": "goal",
+    "dispatch": "goal",
+    "handoff": "goal",
+    "implement": "task",
+    "on_task_closed": "task",
+    "command": "issue",
+}
 
-_fields: contextvars.ContextVar[Mapping[str, object] | None] = contextvars.ContextVar("orchestra_log_fields",
-                                                                                     default=None)
+_fields: contextvars.ContextVar[Mapping[str, object] | None] = contextvars.ContextVar(
+    "orchestra_log_fields", default=None
+)
 
 
 def parse_format(value: str | None, default: str) -> str:
@@ -49,8 +56,9 @@ def parse_format(value: str | None, default: str) -> str:
         return default
     chosen = value.strip().lower()
     if chosen not in FORMATS:
-        raise ConfigError(f"{FORMAT_ENV}: {value!r} is not a log format; use json or human",
-                          source=Source("env", FORMAT_ENV))
+        raise ConfigError(
+            f"{FORMAT_ENV}: {value!r} is not a log format; use json or human", source=Source("env", FORMAT_ENV)
+        )
     return chosen
 
 
@@ -125,8 +133,11 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         entry: dict[str, object] = {
-            "time": f"{stamp}.{int(record.msecs):03d}Z", "level": record.levelname.lower(), "logger": record.name,
-            "message": record.getMessage(), "pid": record.process,
+            "time": f"{stamp}.{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
         }
         entry.update(current_fields())
         if record.exc_info:

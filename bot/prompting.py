@@ -31,8 +31,11 @@ def _codelist(values: Iterable[str]) -> str:
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.filters["codelist"] = _codelist
     return env

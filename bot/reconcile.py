@@ -181,8 +181,16 @@ class Sweep:
                 continue
             if {f"reply-{comment.id}", f"{REPLAN_MARKER}-{comment.id}"} & answered:
                 continue
-            self._submit(self._job("command", number=comment.issue_number, comment_id=comment.id,
-                                   verb=command.verb, text=command.text, sender=comment.author))
+            self._submit(
+                self._job(
+                    "command",
+                    number=comment.issue_number,
+                    comment_id=comment.id,
+                    verb=command.verb,
+                    text=command.text,
+                    sender=comment.author,
+                )
+            )
 
     # -- pull requests and claims ----------------------------------------------------------------
     def _pulls(self, pulls: list[PullSummary]) -> None:
@@ -223,7 +231,10 @@ class Sweep:
         policy = self.config.merge
         if policy.policy != "auto":
             return False
-        return not policy.required_approvals or steering.approvals(self.forge, self.config, number) >= policy.required_approvals
+        return (
+            not policy.required_approvals
+            or steering.approvals(self.forge, self.config, number) >= policy.required_approvals
+        )
 
     def _claims(self, backlog: Backlog, pulls: list[PullSummary]) -> None:
         """`working` with no open PR and no live implement job: run it again, or ask a person when it failed."""
@@ -243,8 +254,9 @@ class Sweep:
     def _closed(self) -> None:
         """Closed tasks and sub-goals lose their state label."""
         for kind in (Kind.TASK, Kind.GOAL):
-            for issue in self.forge.list_issues([label_name(self.config.label_prefix, kind)], state="closed",
-                                                since=self.since):
+            for issue in self.forge.list_issues(
+                [label_name(self.config.label_prefix, kind)], state="closed", since=self.since
+            ):
                 if state_from_labels(self.config.label_prefix, issue.labels) is not None:
                     labels.clear_state(self.forge, issue.number, self.config)
                     self.report.repaired.append(f"#{issue.number} closed: state label removed")
@@ -258,20 +270,25 @@ class Sweep:
         self.report.repaired += [f"#{n} waiting ⇄ ready" for n in result.relabelled]
 
 
-def reconcile(forge: Forge, config: RepoConfig, executor: Executor, installation_id: int | None = None,
-              since: str | None = None) -> ReconcileReport:
+def reconcile(
+    forge: Forge, config: RepoConfig, executor: Executor, installation_id: int | None = None, since: str | None = None
+) -> ReconcileReport:
     """Submit the jobs the forge's state calls for (comments and closed tasks: updated since `since`,
     ISO 8601; None: all). Returns what was submitted."""
     report = Sweep(forge, config, executor, installation_id, since).run()
-    log.info("sweep of %s: %d submitted, %d live, %d repaired", forge.repo_full_name, len(report.new),
-             len(report.live), len(report.repaired))
+    log.info(
+        "sweep of %s: %d submitted, %d live, %d repaired",
+        forge.repo_full_name,
+        len(report.new),
+        len(report.live),
+        len(report.repaired),
+    )
     return report
 
 
 def _parse_time(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
 
 
 def next_tick(interval_s: float, now: float | None = None) -> tuple[int, datetime]:

@@ -85,8 +85,10 @@ class MergePolicy(_Strict):
     def _attribute_patterns(cls, value: list[str]) -> list[str]:
         for pattern in value:
             if not _ATTRIBUTE_PATTERN.match(pattern):
-                raise ValueError(f"{pattern!r} is not a plain gitattributes pattern "
-                                 "(no spaces, quotes, backslashes, leading '!' or '#')")
+                raise ValueError(
+                    f"{pattern!r} is not a plain gitattributes pattern "
+                    "(no spaces, quotes, backslashes, leading '!' or '#')"
+                )
         return value
 
     @property
@@ -203,8 +205,9 @@ class RepoConfig(_Strict):
         day = {k: v for k, v in (("tokens", caps.day_tokens), ("usd", caps.day_usd)) if v is not None}
         if not goal and not day:
             return self
-        budgets = self.budgets.model_copy(update={"goal": self.budgets.goal.model_copy(update=goal),
-                                                  "day": self.budgets.day.model_copy(update=day)})
+        budgets = self.budgets.model_copy(
+            update={"goal": self.budgets.goal.model_copy(update=goal), "day": self.budgets.day.model_copy(update=day)}
+        )
         return self.model_copy(update={"budgets": budgets})
 
     def label(self, name: str) -> str:
@@ -236,7 +239,11 @@ class _Quoted:
     """A value as an error line quotes it: its repr, cut to `MAX_QUOTED_CHARS`."""
 
     def __init__(self, value: Any) -> None:
-        text = repr(value) if not isinstance(value, (dict, list)) or len(value) < 20 else f"<{type(value).__name__} of {len(value)}>"
+        text = (
+            repr(value)
+            if not isinstance(value, (dict, list)) or len(value) < 20
+            else f"<{type(value).__name__} of {len(value)}>"
+        )
         self.text = text if len(text) <= MAX_QUOTED_CHARS else text[: MAX_QUOTED_CHARS - 1] + "…"
 
     def __repr__(self) -> str:
@@ -261,14 +268,18 @@ def parse_repo_config(text: str, path: str = CONFIG_PATH) -> RepoConfig:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys, got {type(data).__name__}",
-                          source=Source("file", CONFIG_PATH))
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of keys, got {type(data).__name__}",
+            source=Source("file", CONFIG_PATH),
+        )
     try:
         return RepoConfig.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        lines = [f"{path}:{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {_describe(dict(e), RepoConfig)}"
-                 for e in errors[:MAX_ERROR_LINES]]
+        lines = [
+            f"{path}:{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {_describe(dict(e), RepoConfig)}"
+            for e in errors[:MAX_ERROR_LINES]
+        ]
         if len(errors) > MAX_ERROR_LINES:
             lines.append(f"{path}: … and {len(errors) - MAX_ERROR_LINES} more problems")
         first = ".".join(str(p) for p in errors[0]["loc"]) or CONFIG_PATH
@@ -279,8 +290,10 @@ def _load_bounded(text: str, path: str) -> Any:
     """The YAML document of `text`, refused (one line) when the text or its alias expansion is too large."""
     size = len(text.encode("utf-8"))
     if size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: {size:,} bytes; a config file may have at most {MAX_CONFIG_BYTES:,}",
-                          source=Source("file", CONFIG_PATH))
+        raise ConfigError(
+            f"{path}: {size:,} bytes; a config file may have at most {MAX_CONFIG_BYTES:,}",
+            source=Source("file", CONFIG_PATH),
+        )
     if not text.strip():
         return {}
     loader = yaml.SafeLoader(text)
@@ -290,13 +303,16 @@ def _load_bounded(text: str, path: str) -> Any:
             return None
         values = _expanded_size(node, {}, set())
         if values > MAX_CONFIG_VALUES:
-            raise ConfigError(f"{path}: its YAML aliases expand to more than {MAX_CONFIG_VALUES:,} values; "
-                              "write the values out instead of repeating aliases", source=Source("file", CONFIG_PATH))
+            raise ConfigError(
+                f"{path}: its YAML aliases expand to more than {MAX_CONFIG_VALUES:,} values; "
+                "write the values out instead of repeating aliases",
+                source=Source("file", CONFIG_PATH),
+            )
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "?"
-        problem = str(getattr(exc, "problem", None) or exc).splitlines()[0][:MAX_QUOTED_CHARS * 2]
+        problem = str(getattr(exc, "problem", None) or exc).splitlines()[0][: MAX_QUOTED_CHARS * 2]
         raise ConfigError(f"{path}:{where}: not valid YAML: {problem}", source=Source("file", CONFIG_PATH)) from exc
     finally:
         loader.dispose()

@@ -54,8 +54,10 @@ class Runtime:
         """Run `job` to its end in this process, with this runtime."""
         function = self.jobs.get(job.kind)
         if function is None:
-            raise RuntimeError(f"this process's runtime has no function for job kind {job.kind!r} "
-                               "(its composition root passes `jobs=bot.jobs.FUNCTIONS`)")
+            raise RuntimeError(
+                f"this process's runtime has no function for job kind {job.kind!r} "
+                "(its composition root passes `jobs=bot.jobs.FUNCTIONS`)"
+            )
         from bot.logs import job_context
         from bot.metrics.jobs import job_meter
 
@@ -130,6 +132,8 @@ def current() -> Runtime:
     """The runtime this process's composition root installed; RuntimeError when none was."""
     with _lock:
         if _current is None:
-            raise RuntimeError("no runtime is installed in this process: an RQ worker must be started by "
-                               "`orchestra worker` (or a mode's worker), which composes and installs one")
+            raise RuntimeError(
+                "no runtime is installed in this process: an RQ worker must be started by "
+                "`orchestra worker` (or a mode's worker), which composes and installs one"
+            )
         return _current

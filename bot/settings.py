@@ -40,8 +40,10 @@ def parse_log_level(value: str, name: str = "ORCHESTRA_LOG_LEVEL") -> str:
     if level == "WARN":
         level = "WARNING"
     if level not in LOG_LEVELS:
-        raise ConfigError(f"{name}: {value!r} is not a log level; use one of "
-                          f"{', '.join(n.lower() for n in LOG_LEVELS)} (any case)", source=Source("env", name))
+        raise ConfigError(
+            f"{name}: {value!r} is not a log level; use one of {', '.join(n.lower() for n in LOG_LEVELS)} (any case)",
+            source=Source("env", name),
+        )
     return level
 
 
@@ -73,8 +75,12 @@ class SpendCaps(BaseModel):
 
 
 #: Each cap's environment variable.
-SPEND_CAP_ENV = {"goal_tokens": "ORCHESTRA_BUDGET_GOAL_TOKENS", "goal_usd": "ORCHESTRA_BUDGET_GOAL_USD",
-                 "day_tokens": "ORCHESTRA_BUDGET_DAY_TOKENS", "day_usd": "ORCHESTRA_BUDGET_DAY_USD"}
+SPEND_CAP_ENV = {
+    "goal_tokens": "ORCHESTRA_BUDGET_GOAL_TOKENS",
+    "goal_usd": "ORCHESTRA_BUDGET_GOAL_USD",
+    "day_tokens": "ORCHESTRA_BUDGET_DAY_TOKENS",
+    "day_usd": "ORCHESTRA_BUDGET_DAY_USD",
+}
 
 
 class RoleModels(BaseModel):

@@ -4,9 +4,10 @@ Only people whose permission on the repository is at least the config's `steerin
 (default `write`) steer the agents: their commands, goal labels, goal edits, reviews and review
 comments. The web process cannot ask the forge, so each job checks (`Gate`): the command job
 before it runs a verb, the plan job on who applied the goal label, the `goal_edited` job on who
-edited, `address_review` on who wrote each note, the merge path on who approved (`approvals`). What anyone else does is ignored and said so
-once per person and thread (`notice_once`): one bot comment at most, never repeated however
-often the person tries, so nobody can make the bot comment in a loop.
+edited, `address_review` on who wrote each note, the merge path on who approved (`approvals`).
+What anyone else does is ignored and said so once per person and thread (`notice_once`): one bot
+comment at most, never repeated however often the person tries, so nobody can make the bot comment
+in a loop.
 
 A command job (`bot.jobs.command`) checks the sender, finds what the command was given (a goal, a
 task, an orchestra pull request or another issue: `target_of`), answers when the verb does not
@@ -80,9 +81,11 @@ def notice_once(forge: Forge, number: int, login: str, text: str) -> bool:
 
 def ignored_text(login: str, what: str, needed: str) -> str:
     """The polite notice for someone whose act was ignored."""
-    return (f"@{login} thank you — only people with {needed} access to this repository can steer Agent "
-            f"Orchestra, so {what} is not passed to its agents. A maintainer can act on it for you. "
-            "(I say this once here.)")
+    return (
+        f"@{login} thank you — only people with {needed} access to this repository can steer Agent "
+        f"Orchestra, so {what} is not passed to its agents. A maintainer can act on it for you. "
+        "(I say this once here.)"
+    )
 
 
 # -- what a command was given ------------------------------------------------------------------

@@ -41,8 +41,13 @@ def render(result: CiResult, timeout: float) -> str:
         lines.append((run.started, "##[endgroup]"))
         lines.extend(result.output)
         if result.exit_code is None and result.conclusion == "timed_out":
-            lines.append((run.completed, "##[error]The job running on runner localhub has exceeded the maximum "
-                                         f"execution time of {timeout:g} seconds."))
+            lines.append(
+                (
+                    run.completed,
+                    "##[error]The job running on runner localhub has exceeded the maximum "
+                    f"execution time of {timeout:g} seconds.",
+                )
+            )
         elif result.exit_code not in (0, None):
             lines.append((run.completed, f"##[error]Process completed with exit code {result.exit_code}."))
     if steps and steps[-1].name == "Complete job":

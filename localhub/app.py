@@ -97,8 +97,9 @@ def _before() -> Response | None:
     g.rate = hub.ratelimit.peek(key, principal.kind) if free else hub.ratelimit.spend(key, principal.kind)
     if g.rate.remaining < 0:
         g.rate = g.rate.exhausted()
-        raise ApiError(403, _limit_message(principal),
-                       doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
+        raise ApiError(
+            403, _limit_message(principal), doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+        )
     g.fault_after = fault  # a write served now and answered 502 in _after (None: no fault)
     return None
 
@@ -108,8 +109,10 @@ def _limit_message(principal: Any) -> str:
         return f"API rate limit exceeded for installation ID {principal.installation_id}."
     if principal.user is not None:
         return f"API rate limit exceeded for user ID {principal.user['id']}."
-    return (f"API rate limit exceeded for {request.remote_addr}. (But here's the good news: Authenticated "
-            "requests get a higher rate limit. Check out the documentation for more details.)")
+    return (
+        f"API rate limit exceeded for {request.remote_addr}. (But here's the good news: Authenticated "
+        "requests get a higher rate limit. Check out the documentation for more details.)"
+    )
 
 
 def _after(resp: Response) -> Response:

@@ -20,9 +20,12 @@ def attach(hub: Any) -> None:
     """Give `hub` its PR flow, checks and CI; react to pushes; close the pools on `hub.stop()`."""
     hub.checks = Checks(hub)
     hub.workflows = Workflows(hub)
-    hub.ci = LocalCI(hub.workflows, hub.store.state_dir / "ci",
-                     concurrency=getattr(hub.config, "ci_concurrency", DEFAULT_CI_CONCURRENCY),
-                     timeout=getattr(hub.config, "ci_timeout", DEFAULT_CI_TIMEOUT))
+    hub.ci = LocalCI(
+        hub.workflows,
+        hub.store.state_dir / "ci",
+        concurrency=getattr(hub.config, "ci_concurrency", DEFAULT_CI_CONCURRENCY),
+        timeout=getattr(hub.config, "ci_timeout", DEFAULT_CI_TIMEOUT),
+    )
     hub.workflows.abandon_unfinished()
     hub.pulls = PullFlow(hub)
     hub.on_push(hub.pulls.on_push)

@@ -98,12 +98,17 @@ def _app_principal(app: AppConfig | None, token: str) -> Principal:
         raise _bad("A JSON web token could not be decoded")
     try:
         claims = jwt.decode(
-            token, app.public_key_pem, algorithms=["RS256"], leeway=JWT_LEEWAY,
+            token,
+            app.public_key_pem,
+            algorithms=["RS256"],
+            leeway=JWT_LEEWAY,
             options={"require": ["iat", "exp", "iss"], "verify_iss": False},
         )
     except jwt.ExpiredSignatureError:
-        raise _bad("'Expiration time' claim ('exp') must be a numeric value representing the future "
-                   "time at which the assertion expires") from None
+        raise _bad(
+            "'Expiration time' claim ('exp') must be a numeric value representing the future "
+            "time at which the assertion expires"
+        ) from None
     except jwt.InvalidTokenError:
         raise _bad("A JSON web token could not be decoded") from None
     if str(claims["iss"]) not in (str(app.app_id), app.client_id):

@@ -33,8 +33,17 @@ class AutoMerge:
         self.hub = hub
         self.store = hub.store
 
-    def enable(self, repo: Row, pull: Row, user: Row, method: str, headline: str | None = None,
-               body: str | None = None, email: str | None = None, expected_head: str | None = None) -> None:
+    def enable(
+        self,
+        repo: Row,
+        pull: Row,
+        user: Row,
+        method: str,
+        headline: str | None = None,
+        body: str | None = None,
+        email: str | None = None,
+        expected_head: str | None = None,
+    ) -> None:
         """Turn auto-merge on (QueueError when GitHub would refuse); may enqueue or merge at once."""
         if pull["state"] != "open" or pull["merged"]:
             raise QueueError("UNPROCESSABLE", "Pull request is closed")
@@ -65,8 +74,11 @@ class AutoMerge:
 
     def checks_changed(self, repo: Row, sha: str) -> None:
         """The head of a PR with auto-merge may be ready now."""
-        rows = self.store.all("SELECT a.pull_id FROM auto_merge_requests a JOIN pulls p ON p.issue_id=a.pull_id"
-                              " WHERE a.repo_id=? AND p.head_sha=?", (repo["id"], sha))
+        rows = self.store.all(
+            "SELECT a.pull_id FROM auto_merge_requests a JOIN pulls p ON p.issue_id=a.pull_id"
+            " WHERE a.repo_id=? AND p.head_sha=?",
+            (repo["id"], sha),
+        )
         for row in rows:
             self.try_pull(repo, row["pull_id"])
 
@@ -88,8 +100,15 @@ class AutoMerge:
             if rules.merge_queue is not None:
                 self.hub.merge_queue.enqueue(repo, pull, user)
                 return
-            self.hub.pulls.merge(repo, pull, user, request["merge_method"].lower(), None,
-                                 request["commit_headline"], request["commit_body"])
+            self.hub.pulls.merge(
+                repo,
+                pull,
+                user,
+                request["merge_method"].lower(),
+                None,
+                request["commit_headline"],
+                request["commit_body"],
+            )
         except (QueueError, MergeRefused):
             return  # not yet (conflicts, approvals, pending checks): tried again on the next change
         queuestore.clear_auto_merge(self.store, pull_id)

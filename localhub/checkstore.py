@@ -23,11 +23,9 @@ register_schema("""CREATE TABLE IF NOT EXISTS statuses (
 register_schema("CREATE INDEX IF NOT EXISTS statuses_sha ON statuses(repo_id, sha)")
 
 RUN_STATUSES = ("queued", "in_progress", "completed", "waiting", "requested", "pending")
-CONCLUSIONS = ("action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale",
-               "timed_out")
+CONCLUSIONS = ("action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale", "timed_out")
 # The suite's conclusion is the first of these that any of its runs has (GitHub's precedence).
-_PRECEDENCE = ("action_required", "cancelled", "timed_out", "failure", "stale", "neutral", "skipped",
-               "success")
+_PRECEDENCE = ("action_required", "cancelled", "timed_out", "failure", "stale", "neutral", "skipped", "success")
 _FAILING = {"action_required", "cancelled", "timed_out", "failure", "stale"}
 
 
@@ -37,10 +35,13 @@ def suite_for(store: Store, repo_id: int, head_sha: str, head_branch: str | None
     with store.write() as db:
         cur = db.execute(
             "INSERT OR IGNORE INTO check_suites(repo_id, head_sha, head_branch, app_id, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?)", (repo_id, head_sha, head_branch, app_id, stamp, stamp))
+            " VALUES (?,?,?,?,?,?)",
+            (repo_id, head_sha, head_branch, app_id, stamp, stamp),
+        )
         created = cur.rowcount == 1
-    row = store.get("SELECT * FROM check_suites WHERE repo_id=? AND head_sha=? AND app_id=?",
-                    (repo_id, head_sha, app_id))
+    row = store.get(
+        "SELECT * FROM check_suites WHERE repo_id=? AND head_sha=? AND app_id=?", (repo_id, head_sha, app_id)
+    )
     return row, created
 
 
@@ -51,10 +52,22 @@ def insert_run(store: Store, suite: Row, name: str, fields: dict[str, Any]) -> R
             "INSERT INTO check_runs(suite_id, repo_id, head_sha, name, status, conclusion, external_id,"
             " details_url, started_at, completed_at, output_title, output_summary, output_text)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (suite["id"], suite["repo_id"], suite["head_sha"], name, fields.get("status", "queued"),
-             fields.get("conclusion"), fields.get("external_id") or "", fields.get("details_url"),
-             fields.get("started_at"), fields.get("completed_at"), fields.get("output_title"),
-             fields.get("output_summary"), fields.get("output_text")))
+            (
+                suite["id"],
+                suite["repo_id"],
+                suite["head_sha"],
+                name,
+                fields.get("status", "queued"),
+                fields.get("conclusion"),
+                fields.get("external_id") or "",
+                fields.get("details_url"),
+                fields.get("started_at"),
+                fields.get("completed_at"),
+                fields.get("output_title"),
+                fields.get("output_summary"),
+                fields.get("output_text"),
+            ),
+        )
         run_id = int(cur.lastrowid or 0)
     return run(store, run_id)
 
@@ -79,7 +92,9 @@ def runs_for(store: Store, repo_id: int, sha: str, latest: bool = True) -> list[
     """Check runs on a commit, newest first; `latest` keeps the newest run per (app, name)."""
     rows = store.all(
         "SELECT r.*, s.app_id FROM check_runs r JOIN check_suites s ON s.id=r.suite_id"
-        " WHERE r.repo_id=? AND r.head_sha=? ORDER BY r.id DESC", (repo_id, sha))
+        " WHERE r.repo_id=? AND r.head_sha=? ORDER BY r.id DESC",
+        (repo_id, sha),
+    )
     if not latest:
         return rows
     seen: set[tuple[int, str]] = set()
@@ -108,8 +123,10 @@ def roll_up_suite(store: Store, suite_id: int) -> tuple[Row, bool]:
         status = "in_progress" if any(r["status"] == "in_progress" for r in runs) else "queued"
         conclusion = None
     with store.write() as db:
-        db.execute("UPDATE check_suites SET status=?, conclusion=?, updated_at=? WHERE id=?",
-                   (status, conclusion, now_iso(), suite_id))
+        db.execute(
+            "UPDATE check_suites SET status=?, conclusion=?, updated_at=? WHERE id=?",
+            (status, conclusion, now_iso(), suite_id),
+        )
     after = suite(store, suite_id)
     return after, status == "completed" and before["status"] != "completed"
 
@@ -121,8 +138,18 @@ def insert_status(store: Store, repo_id: int, sha: str, creator_id: int, fields:
         cur = db.execute(
             "INSERT INTO statuses(repo_id, sha, state, target_url, description, context, creator_id,"
             " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (repo_id, sha, fields["state"], fields.get("target_url"), fields.get("description"),
-             fields.get("context") or "default", creator_id, stamp, stamp))
+            (
+                repo_id,
+                sha,
+                fields["state"],
+                fields.get("target_url"),
+                fields.get("description"),
+                fields.get("context") or "default",
+                creator_id,
+                stamp,
+                stamp,
+            ),
+        )
         status_id = int(cur.lastrowid or 0)
     return store.get("SELECT * FROM statuses WHERE id=?", (status_id,))
 

@@ -94,8 +94,12 @@ class CheckSink(Protocol):
 
 def _glob(pattern: str) -> re.Pattern[str]:
     """A workflow branch filter as a regex: `*` stops at `/`, `**` does not, `?` is one character."""
-    return re.compile("".join({"**": ".*", "*": "[^/]*", "?": "[^/]"}.get(part, re.escape(part))
-                              for part in re.split(r"(\*\*|\*|\?)", pattern)))
+    return re.compile(
+        "".join(
+            {"**": ".*", "*": "[^/]*", "?": "[^/]"}.get(part, re.escape(part))
+            for part in re.split(r"(\*\*|\*|\?)", pattern)
+        )
+    )
 
 
 def runs_on_push(branch: str, patterns: tuple[str, ...] = PUSH_BRANCHES) -> bool:
@@ -108,19 +112,27 @@ def log_tail(log: bytes, lines: int = TAIL_LINES, limit: int = TAIL_BYTES) -> st
     tail = b"\n".join(log.rstrip(b"\n").split(b"\n")[-lines:])
     if len(tail) > limit:
         tail = tail[-limit:]
-        tail = tail[tail.find(b"\n") + 1:] if b"\n" in tail else tail
+        tail = tail[tail.find(b"\n") + 1 :] if b"\n" in tail else tail
     return tail.decode("utf-8", errors="replace")
 
 
 def ci_environment(home: Path, job: CiJob) -> dict[str, str]:
     """A minimal environment: PATH and locale from the server, GitHub Actions-style CI variables."""
     env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ}
-    env.update({
-        "HOME": str(home), "CI": "true", "LOCALHUB_CI": "true", "GITHUB_ACTIONS": "true",
-        "GITHUB_SHA": job.head_sha, "GITHUB_REF": f"refs/heads/{job.head_branch}",
-        "GITHUB_REF_NAME": job.head_branch, "GITHUB_EVENT_NAME": job.event,
-        "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-    })
+    env.update(
+        {
+            "HOME": str(home),
+            "CI": "true",
+            "LOCALHUB_CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_SHA": job.head_sha,
+            "GITHUB_REF": f"refs/heads/{job.head_branch}",
+            "GITHUB_REF_NAME": job.head_branch,
+            "GITHUB_EVENT_NAME": job.event,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+        }
+    )
     return env
 
 
@@ -150,11 +162,19 @@ class _LineReader:
         self._thread.join(timeout)
 
 
-def run_command(argv: list[str], cwd: Path, env: dict[str, str], timeout: float
-                ) -> tuple[int | None, list[tuple[float, bytes]]]:
+def run_command(
+    argv: list[str], cwd: Path, env: dict[str, str], timeout: float
+) -> tuple[int | None, list[tuple[float, bytes]]]:
     """Run `argv` in its own process group; (exit code or None on timeout, stamped output lines)."""
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     assert proc.stdout is not None
     reader = _LineReader(proc.stdout)
     try:
@@ -201,21 +221,38 @@ def execute(job: CiJob, workdir: Path, timeout: float) -> CiResult:
     finished = time.time()
     conclusion, title, summary = _describe(job, code, timeout, finished - started)
     command = job.command or f"bash {SCRIPT_PATH}"
-    steps = (Step("Set up job", "success", started, set_up),
-             Step(f"Run {command.strip().splitlines()[0] if command.strip() else command}",
-                  "success" if code == 0 else "failure", set_up, finished),
-             Step("Complete job", "success", finished, time.time()))
+    steps = (
+        Step("Set up job", "success", started, set_up),
+        Step(
+            f"Run {command.strip().splitlines()[0] if command.strip() else command}",
+            "success" if code == 0 else "failure",
+            set_up,
+            finished,
+        ),
+        Step("Complete job", "success", finished, time.time()),
+    )
     raw = b"\n".join(line for _, line in lines)
     output = tuple((stamp, line.decode("utf-8", errors="replace")) for stamp, line in lines)
-    return CiResult(conclusion, title, summary, log_tail(raw), code, finished - started, command, steps,
-                    output, tuple(setup))
+    return CiResult(
+        conclusion, title, summary, log_tail(raw), code, finished - started, command, steps, output, tuple(setup)
+    )
 
 
 def failed_to_start(job: CiJob, error: Exception) -> CiResult:
     """The result of a run whose checkout (or start) failed: "Set up job" failed."""
     now = time.time()
-    return CiResult("failure", "CI could not start", str(error), "", None, 0.0, job.command or SCRIPT_PATH,
-                    (Step("Set up job", "failure", now, now),), (), ((now, str(error)),))
+    return CiResult(
+        "failure",
+        "CI could not start",
+        str(error),
+        "",
+        None,
+        0.0,
+        job.command or SCRIPT_PATH,
+        (Step("Set up job", "failure", now, now),),
+        (),
+        ((now, str(error)),),
+    )
 
 
 @dataclass

@@ -61,8 +61,10 @@ class Events:
         for target in self._targets(repo, event):
             body = dict(payload)
             if target.hook_id == APP_HOOK_ID and self.installation_id is not None and "installation" not in body:
-                body["installation"] = {"id": self.installation_id,
-                                        "node_id": f"MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u{self.installation_id}"}
+                body["installation"] = {
+                    "id": self.installation_id,
+                    "node_id": f"MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u{self.installation_id}",
+                }
             guids.append(self._send_new(target, repo, event, body))
         return guids
 
@@ -89,28 +91,59 @@ class Events:
 
     def _send_new(self, target: Target, repo: Row | None, event: str, payload: dict[str, Any]) -> str:
         guid = str(uuid.uuid4())
-        self._record_and_submit(target, guid, repo["id"] if repo else None, event,
-                                payload.get("action"), json.dumps(payload), redelivery=False)
+        self._record_and_submit(
+            target,
+            guid,
+            repo["id"] if repo else None,
+            event,
+            payload.get("action"),
+            json.dumps(payload),
+            redelivery=False,
+        )
         return guid
 
-    def _record_and_submit(self, target: Target, guid: str, repo_id: int | None, event: str,
-                           action: str | None, body: str, redelivery: bool) -> int:
+    def _record_and_submit(
+        self,
+        target: Target,
+        guid: str,
+        repo_id: int | None,
+        event: str,
+        action: str | None,
+        body: str,
+        redelivery: bool,
+    ) -> int:
         headers = {
-            "Accept": "*/*", "Content-Type": "application/json", "User-Agent": USER_AGENT,
-            "X-GitHub-Delivery": guid, "X-GitHub-Event": event, "X-GitHub-Hook-ID": str(target.hook_id),
+            "Accept": "*/*",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-GitHub-Delivery": guid,
+            "X-GitHub-Event": event,
+            "X-GitHub-Hook-ID": str(target.hook_id),
             "X-GitHub-Hook-Installation-Target-Type": target.target_type,
             "X-GitHub-Hook-Installation-Target-ID": str(target.target_id),
         }
         if target.secret:
             headers["X-Hub-Signature-256"] = signature(target.secret, body.encode())
-            headers["X-Hub-Signature"] = "sha1=" + hmac.new(
-                target.secret.encode(), body.encode(), hashlib.sha1).hexdigest()
+            headers["X-Hub-Signature"] = (
+                "sha1=" + hmac.new(target.secret.encode(), body.encode(), hashlib.sha1).hexdigest()
+            )
         with self.store.write() as db:
             cur = db.execute(
                 "INSERT INTO deliveries(guid, hook_id, repo_id, installation_id, event, action, url, payload,"
                 " request_headers, redelivery, delivered_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (guid, target.hook_id, repo_id, self.installation_id, event, action, target.url, body,
-                 json.dumps(headers), int(redelivery), now_iso()),
+                (
+                    guid,
+                    target.hook_id,
+                    repo_id,
+                    self.installation_id,
+                    event,
+                    action,
+                    target.url,
+                    body,
+                    json.dumps(headers),
+                    int(redelivery),
+                    now_iso(),
+                ),
             )
             delivery_id = int(cur.lastrowid or 0)
         with self._lock:
@@ -147,8 +180,9 @@ class Events:
         """Send a recorded delivery again with the same guid; returns the new delivery's id."""
         row = self.store.get("SELECT * FROM deliveries WHERE id=?", (delivery_id,))
         target = self._target_for_hook(row["hook_id"])
-        return self._record_and_submit(target, row["guid"], row["repo_id"], row["event"], row["action"],
-                                       row["payload"], redelivery=True)
+        return self._record_and_submit(
+            target, row["guid"], row["repo_id"], row["event"], row["action"], row["payload"], redelivery=True
+        )
 
     def _target_for_hook(self, hook_id: int) -> Target:
         if hook_id == APP_HOOK_ID:
@@ -180,15 +214,21 @@ class Events:
 def delivery_shape(row: Row, full: bool = False) -> dict[str, Any]:
     """GitHub's `hook-delivery-item` (list) or `hook-delivery` (full=True) shape."""
     data: dict[str, Any] = {
-        "id": row["id"], "guid": row["guid"], "delivered_at": row["delivered_at"],
-        "redelivery": bool(row["redelivery"]), "duration": row["duration"] or 0.0,
-        "status": row["status"] or "pending", "status_code": row["status_code"] or 0,
-        "event": row["event"], "action": row["action"], "installation_id": row["installation_id"],
-        "repository_id": row["repo_id"], "throttled_at": None,
+        "id": row["id"],
+        "guid": row["guid"],
+        "delivered_at": row["delivered_at"],
+        "redelivery": bool(row["redelivery"]),
+        "duration": row["duration"] or 0.0,
+        "status": row["status"] or "pending",
+        "status_code": row["status_code"] or 0,
+        "event": row["event"],
+        "action": row["action"],
+        "installation_id": row["installation_id"],
+        "repository_id": row["repo_id"],
+        "throttled_at": None,
     }
     if full:
         data["url"] = row["url"]
         data["request"] = {"headers": json.loads(row["request_headers"]), "payload": json.loads(row["payload"])}
-        data["response"] = {"headers": json.loads(row["response_headers"] or "{}"),
-                            "payload": row["response_body"]}
+        data["response"] = {"headers": json.loads(row["response_headers"] or "{}"), "payload": row["response_body"]}
     return data

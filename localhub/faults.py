@@ -32,7 +32,9 @@ class Fault:
         if self.bad_gateway:
             return bad_gateway()
         return ApiError(
-            403, SECONDARY_LIMIT, headers={"Retry-After": RETRY_AFTER},
+            403,
+            SECONDARY_LIMIT,
+            headers={"Retry-After": RETRY_AFTER},
             doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
         ).response()
 

@@ -23,11 +23,69 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 
 # Tags and attributes GitHub's sanitiser keeps (a subset: no forms, frames, media or styles).
 TAGS = {
-    "a", "abbr", "b", "bdo", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details",
-    "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
-    "i", "img", "input", "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "rp", "rt",
-    "ruby", "s", "samp", "small", "source", "span", "strike", "strong", "sub", "summary", "sup",
-    "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "ul", "var", "wbr",
+    "a",
+    "abbr",
+    "b",
+    "bdo",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "picture",
+    "pre",
+    "q",
+    "rp",
+    "rt",
+    "ruby",
+    "s",
+    "samp",
+    "small",
+    "source",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "tt",
+    "ul",
+    "var",
+    "wbr",
 }
 ATTRIBUTES = {
     "*": {"title", "lang", "dir"},
@@ -42,7 +100,11 @@ ATTRIBUTES = {
     "input": {"checked", "class"},  # type and disabled are forced below: only inert checkboxes
     "code": {"class"},
     "details": {"open"},
-    "div": {"align"}, "p": {"align"}, "h1": {"align"}, "h2": {"align"}, "h3": {"align"},
+    "div": {"align"},
+    "p": {"align"},
+    "h1": {"align"},
+    "h2": {"align"},
+    "h3": {"align"},
     "time": {"datetime"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
@@ -85,7 +147,7 @@ def _split_refs(children: list[Token], repo_path: str) -> list[Token]:
             continue
         last = 0
         for match in _ISSUE_REF.finditer(token.content):
-            out.append(_text(token.content[last:match.start()]))
+            out.append(_text(token.content[last : match.start()]))
             link = Token("link_open", "a", 1)
             link.attrSet("href", f"{repo_path}/issues/{match.group(1)}")
             out += [link, _text(match.group(0)), Token("link_close", "a", -1)]
@@ -114,9 +176,15 @@ _MARKDOWN = _parser()
 def sanitise(html: str, attribute_filter: Callable[[str, str, str], str | None] = _keep_classes) -> str:
     """`html` with only the allow-listed tags, attributes and URL schemes; comments removed."""
     return nh3.clean(
-        html, tags=TAGS, clean_content_tags={"script", "style"}, attributes=ATTRIBUTES,
-        attribute_filter=attribute_filter, strip_comments=True, link_rel="nofollow noopener noreferrer",
-        url_schemes=URL_SCHEMES, filter_style_properties={"text-align"},
+        html,
+        tags=TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=ATTRIBUTES,
+        attribute_filter=attribute_filter,
+        strip_comments=True,
+        link_rel="nofollow noopener noreferrer",
+        url_schemes=URL_SCHEMES,
+        filter_style_properties={"text-align"},
         set_tag_attribute_values={"input": {"type": "checkbox", "disabled": "disabled"}},
     )
 

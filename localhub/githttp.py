@@ -70,11 +70,18 @@ def info_refs(owner: str, repo_git: str) -> Response:
         return Response("Please upgrade your git client (smart HTTP only).\n", status=403)
     repo, _ = resolved
     path = git_for(hub().store, repo).path
-    out = subprocess.run(["git", service.removeprefix("git-"), "--stateless-rpc", "--advertise-refs", str(path)],
-                         env=git_env(), capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["git", service.removeprefix("git-"), "--stateless-rpc", "--advertise-refs", str(path)],
+        env=git_env(),
+        capture_output=True,
+        check=True,
+    ).stdout
     body = _pkt(f"# service={service}\n") + b"0000" + out
-    return Response(body, mimetype=f"application/x-{service}-advertisement",
-                    headers={"Cache-Control": "no-cache, max-age=0, must-revalidate", "Expires": "Fri, 01 Jan 1980 00:00:00 GMT"})
+    return Response(
+        body,
+        mimetype=f"application/x-{service}-advertisement",
+        headers={"Cache-Control": "no-cache, max-age=0, must-revalidate", "Expires": "Fri, 01 Jan 1980 00:00:00 GMT"},
+    )
 
 
 def _request_body() -> bytes:
@@ -86,8 +93,12 @@ def _request_body() -> bytes:
 
 def _rpc(repo: Row, service: str, data: bytes) -> bytes:
     path = git_for(hub().store, repo).path
-    result = subprocess.run(["git", service.removeprefix("git-"), "--stateless-rpc", str(path)],
-                            input=data, env=git_env(), capture_output=True)
+    result = subprocess.run(
+        ["git", service.removeprefix("git-"), "--stateless-rpc", str(path)],
+        input=data,
+        env=git_env(),
+        capture_output=True,
+    )
     return result.stdout
 
 
@@ -97,8 +108,11 @@ def upload_pack(owner: str, repo_git: str) -> Response:
     if isinstance(resolved, Response):
         return resolved
     repo, _ = resolved
-    return Response(_rpc(repo, "git-upload-pack", _request_body()),
-                    mimetype="application/x-git-upload-pack-result", headers={"Cache-Control": "no-cache"})
+    return Response(
+        _rpc(repo, "git-upload-pack", _request_body()),
+        mimetype="application/x-git-upload-pack-result",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @bp.post("/<owner>/<repo_git>/git-receive-pack")
@@ -114,8 +128,11 @@ def receive_pack(owner: str, repo_git: str) -> Response:
         before = git.refs()
         out = _rpc(repo, "git-receive-pack", data)
         after = git.refs()
-    updates = [(ref, before.get(ref, "0" * 40), after.get(ref, "0" * 40))
-               for ref in sorted(set(before) | set(after)) if before.get(ref) != after.get(ref)]
+    updates = [
+        (ref, before.get(ref, "0" * 40), after.get(ref, "0" * 40))
+        for ref in sorted(set(before) | set(after))
+        if before.get(ref) != after.get(ref)
+    ]
     if updates:
         hub().notify_push(repo, updates, pusher)
     return Response(out, mimetype="application/x-git-receive-pack-result", headers={"Cache-Control": "no-cache"})

@@ -80,11 +80,13 @@ def _env(author: Identity | None = None, committer: Identity | None = None) -> d
     return env
 
 
-def run_git(repo: Path, *args: str, ok: tuple[int, ...] = (0,), stdin: str | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_git(
+    repo: Path, *args: str, ok: tuple[int, ...] = (0,), stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `git -C repo args`; raise GitOpsError unless the exit code is in `ok`."""
-    result = subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True,
-                            text=True, env=env or _env())
+    result = subprocess.run(
+        ["git", "-C", str(repo), *args], input=stdin, capture_output=True, text=True, env=env or _env()
+    )
     if result.returncode not in ok:
         raise GitOpsError(f"git {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
     return result
@@ -120,8 +122,7 @@ def tree_of(repo: Path, commit: str) -> str:
 
 def check_merge(repo: Path, base: str, head: str) -> MergeCheck:
     """Merge head into base in memory; report the tree or the conflicted files."""
-    result = run_git(repo, "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z",
-                     base, head, ok=(0, 1))
+    result = run_git(repo, "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", base, head, ok=(0, 1))
     fields = result.stdout.split("\0")
     conflicts = tuple(dict.fromkeys(name for name in fields[1:] if name))
     if result.returncode == 1 and not conflicts:
@@ -129,8 +130,9 @@ def check_merge(repo: Path, base: str, head: str) -> MergeCheck:
     return MergeCheck(tree=fields[0].strip(), conflicts=conflicts if result.returncode == 1 else ())
 
 
-def commit_tree(repo: Path, tree: str, parents: list[str], message: str, author: Identity,
-                committer: Identity | None = None) -> str:
+def commit_tree(
+    repo: Path, tree: str, parents: list[str], message: str, author: Identity, committer: Identity | None = None
+) -> str:
     """Write a commit object for `tree` with `parents`; return its sha."""
     args = ["commit-tree", tree]
     for parent in parents:
@@ -139,15 +141,17 @@ def commit_tree(repo: Path, tree: str, parents: list[str], message: str, author:
     return out.strip()
 
 
-def merge_commit(repo: Path, base: str, head: str, message: str, author: Identity,
-                 committer: Identity | None = None) -> str:
+def merge_commit(
+    repo: Path, base: str, head: str, message: str, author: Identity, committer: Identity | None = None
+) -> str:
     """A two-parent merge commit of head into base (GitHub's `merge`); RefConflict-free, no ref moves."""
     check = _clean_merge(repo, base, head)
     return commit_tree(repo, check.tree, [base, head], message, author, committer)
 
 
-def squash_commit(repo: Path, base: str, head: str, message: str, author: Identity,
-                  committer: Identity | None = None) -> str:
+def squash_commit(
+    repo: Path, base: str, head: str, message: str, author: Identity, committer: Identity | None = None
+) -> str:
     """A one-parent commit on base holding the merged result (GitHub's `squash`)."""
     check = _clean_merge(repo, base, head)
     return commit_tree(repo, check.tree, [base], message, author, committer)
@@ -204,8 +208,9 @@ def update_ref(repo: Path, ref: str, new: str, old: str | None) -> None:
 
 def read_blob(repo: Path, commit: str, path: str) -> bytes | None:
     """The bytes of `path` at `commit`, or None when the file is not there."""
-    result = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{commit}:{path}"],
-                            capture_output=True, env=_env())
+    result = subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "blob", f"{commit}:{path}"], capture_output=True, env=_env()
+    )
     return result.stdout if result.returncode == 0 else None
 
 
@@ -222,11 +227,17 @@ def changed_files(repo: Path, base: str, head: str) -> list[ChangedFile]:
     files = []
     for index, (status, sha, path, previous) in enumerate(_parse_raw(raw)):
         added, deleted = counts.get(path, (0, 0))
-        files.append(ChangedFile(
-            filename=path, status=_STATUS.get(status, "changed"), additions=added, deletions=deleted,
-            sha=None if status == "D" else sha, previous_filename=previous,
-            patch=patches[index] if index < len(patches) else None,
-        ))
+        files.append(
+            ChangedFile(
+                filename=path,
+                status=_STATUS.get(status, "changed"),
+                additions=added,
+                deletions=deleted,
+                sha=None if status == "D" else sha,
+                previous_filename=previous,
+                patch=patches[index] if index < len(patches) else None,
+            )
+        )
     return files
 
 
@@ -268,7 +279,7 @@ def _split_patches(diff: str) -> list[str | None]:
     patches: list[str | None] = []
     for chunk in re.split(r"^diff --git ", diff, flags=re.MULTILINE)[1:]:
         match = re.search(r"^@@", chunk, flags=re.MULTILINE)
-        patches.append(chunk[match.start():].rstrip("\n") if match else None)
+        patches.append(chunk[match.start() :].rstrip("\n") if match else None)
     return patches
 
 

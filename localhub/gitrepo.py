@@ -49,8 +49,7 @@ class BareRepo:
         self.path = Path(path)
 
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-        result = subprocess.run(["git", *args], cwd=self.path, env=git_env(), input=input,
-                                capture_output=True)
+        result = subprocess.run(["git", *args], cwd=self.path, env=git_env(), input=input, capture_output=True)
         if check and result.returncode != 0:
             raise GitFailed(f"git {' '.join(args)}: {result.stderr.decode(errors='replace').strip()}")
         return result.stdout
@@ -80,8 +79,18 @@ class BareRepo:
     def commit(self, sha: str) -> CommitInfo:
         fmt = "%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B"
         fields = self.text("show", "-s", f"--format={fmt}", sha).split("\x00")
-        return CommitInfo(fields[0], fields[1], fields[2].split(), fields[3], fields[4], _utc(fields[5]),
-                          fields[6], fields[7], _utc(fields[8]), fields[9].rstrip("\n"))
+        return CommitInfo(
+            fields[0],
+            fields[1],
+            fields[2].split(),
+            fields[3],
+            fields[4],
+            _utc(fields[5]),
+            fields[6],
+            fields[7],
+            _utc(fields[8]),
+            fields[9].rstrip("\n"),
+        )
 
     def log(self, old: str, new: str, limit: int = 20) -> list[CommitInfo]:
         """Commits in `new` not in `old`, oldest first (as a push event lists them)."""
@@ -116,8 +125,9 @@ class BareRepo:
         return self.run("cat-file", "blob", sha)
 
     def is_ancestor(self, old: str, new: str) -> bool:
-        result = subprocess.run(["git", "merge-base", "--is-ancestor", old, new], cwd=self.path,
-                                env=git_env(), capture_output=True)
+        result = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", old, new], cwd=self.path, env=git_env(), capture_output=True
+        )
         return result.returncode == 0
 
     def update_ref(self, ref: str, new: str, old: str | None = None) -> None:

@@ -10,8 +10,15 @@ from localhub.shapes import JSON, Shapes
 from localhub.store import Row, Store, now_iso
 
 
-def create_hook(store: Store, repo_id: int, url: str, secret: str | None = None,
-                events: list[str] | None = None, active: bool = True, content_type: str = "json") -> Row:
+def create_hook(
+    store: Store,
+    repo_id: int,
+    url: str,
+    secret: str | None = None,
+    events: list[str] | None = None,
+    active: bool = True,
+    content_type: str = "json",
+) -> Row:
     stamp = now_iso()
     with store.write() as db:
         cur = db.execute(
@@ -54,18 +61,30 @@ def hook_shape(shapes: Shapes, row: Row) -> JSON:
     """GitHub's `hook` object (the secret is never shown)."""
     full = shapes.repo_full_name(row["repo_id"])
     api = f"{shapes.api}/repos/{full}/hooks/{row['id']}"
-    last = shapes.store.one("SELECT status, status_code FROM deliveries WHERE hook_id=? ORDER BY id DESC LIMIT 1",
-                            (row["id"],))
+    last = shapes.store.one(
+        "SELECT status, status_code FROM deliveries WHERE hook_id=? ORDER BY id DESC LIMIT 1", (row["id"],)
+    )
     config: JSON = {"content_type": row["content_type"], "insecure_ssl": row["insecure_ssl"], "url": row["url"]}
     if row["secret"]:
         config["secret"] = "********"
     return {
-        "type": "Repository", "id": row["id"], "name": "web", "active": bool(row["active"]),
-        "events": json.loads(row["events"]), "config": config, "updated_at": row["updated_at"],
-        "created_at": row["created_at"], "url": api, "test_url": f"{api}/test", "ping_url": f"{api}/pings",
+        "type": "Repository",
+        "id": row["id"],
+        "name": "web",
+        "active": bool(row["active"]),
+        "events": json.loads(row["events"]),
+        "config": config,
+        "updated_at": row["updated_at"],
+        "created_at": row["created_at"],
+        "url": api,
+        "test_url": f"{api}/test",
+        "ping_url": f"{api}/pings",
         "deliveries_url": f"{api}/deliveries",
-        "last_response": {"code": last["status_code"] if last else None,
-                          "status": "active" if last else "unused", "message": last["status"] if last else None},
+        "last_response": {
+            "code": last["status_code"] if last else None,
+            "status": "active" if last else "unused",
+            "message": last["status"] if last else None,
+        },
     }
 
 

@@ -25,13 +25,16 @@ register_schema("CREATE INDEX IF NOT EXISTS issue_events_issue ON issue_events(i
 RECORDED_ACTIONS = frozenset({"labeled", "unlabeled", "assigned", "unassigned", "closed", "reopened", "edited"})
 
 
-def record(store: Store, issue: Row, actor: Row, event: str, data: dict[str, Any] | None = None,
-           commit_id: str | None = None) -> None:
+def record(
+    store: Store, issue: Row, actor: Row, event: str, data: dict[str, Any] | None = None, commit_id: str | None = None
+) -> None:
     """Append one event to the issue's timeline."""
     with store.write() as db:
-        db.execute("INSERT INTO issue_events(repo_id, issue_id, actor_id, event, data, commit_id, created_at)"
-                   " VALUES (?,?,?,?,?,?,?)",
-                   (issue["repo_id"], issue["id"], actor["id"], event, json.dumps(data or {}), commit_id, now_iso()))
+        db.execute(
+            "INSERT INTO issue_events(repo_id, issue_id, actor_id, event, data, commit_id, created_at)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (issue["repo_id"], issue["id"], actor["id"], event, json.dumps(data or {}), commit_id, now_iso()),
+        )
 
 
 def record_action(store: Store, issue: Row, actor: Row, action: str, extra: dict[str, Any]) -> None:
@@ -46,8 +49,13 @@ def record_action(store: Store, issue: Row, actor: Row, action: str, extra: dict
     elif action in ("closed", "reopened"):
         record(store, issue, actor, action, {"state_reason": issue["state_reason"]})
     elif "title" in (extra.get("changes") or {}):
-        record(store, issue, actor, "renamed", {"rename": {"from": extra["changes"]["title"]["from"],
-                                                          "to": issue["title"]}})
+        record(
+            store,
+            issue,
+            actor,
+            "renamed",
+            {"rename": {"from": extra["changes"]["title"]["from"], "to": issue["title"]}},
+        )
 
 
 def events_of(store: Store, issue_id: int) -> list[Row]:
@@ -62,10 +70,15 @@ def shape(shapes: Shapes, row: Row) -> JSON:
     actor = shapes.user_by_id(row["actor_id"])
     commit = row["commit_id"]
     event: JSON = {
-        "id": row["id"], "node_id": node_id("IE", row["id"]),
-        "url": f"{shapes.api}/repos/{full}/issues/events/{row['id']}", "actor": actor, "event": row["event"],
-        "commit_id": commit, "commit_url": f"{shapes.api}/repos/{full}/commits/{commit}" if commit else None,
-        "created_at": row["created_at"], "performed_via_github_app": None,
+        "id": row["id"],
+        "node_id": node_id("IE", row["id"]),
+        "url": f"{shapes.api}/repos/{full}/issues/events/{row['id']}",
+        "actor": actor,
+        "event": row["event"],
+        "commit_id": commit,
+        "commit_url": f"{shapes.api}/repos/{full}/commits/{commit}" if commit else None,
+        "created_at": row["created_at"],
+        "performed_via_github_app": None,
     }
     if "label" in data:
         event["label"] = data["label"]

@@ -7,8 +7,7 @@ from typing import Any
 from localhub.store import Row, Store, now_iso
 
 
-def create_issue(store: Store, repo: Row, user: Row, title: str, body: str | None,
-                 is_pull: bool = False) -> Row:
+def create_issue(store: Store, repo: Row, user: Row, title: str, body: str | None, is_pull: bool = False) -> Row:
     """Insert an issue (or the issue half of a PR) with the repo's next number."""
     stamp = now_iso()
     with store.write() as db:
@@ -26,19 +25,20 @@ def update_fields(store: Store, issue: Row, fields: dict[str, Any]) -> Row:
     if fields:
         sets = ", ".join(f"{k}=?" for k in fields)
         with store.write() as db:
-            db.execute(f"UPDATE issues SET {sets}, updated_at=? WHERE id=?",
-                       (*fields.values(), now_iso(), issue["id"]))
+            db.execute(f"UPDATE issues SET {sets}, updated_at=? WHERE id=?", (*fields.values(), now_iso(), issue["id"]))
     return store.get("SELECT * FROM issues WHERE id=?", (issue["id"],))
 
 
 def close(store: Store, issue: Row, by: Row, reason: str = "completed") -> Row:
-    return update_fields(store, issue, {"state": "closed", "state_reason": reason,
-                                        "closed_at": now_iso(), "closed_by_id": by["id"]})
+    return update_fields(
+        store, issue, {"state": "closed", "state_reason": reason, "closed_at": now_iso(), "closed_by_id": by["id"]}
+    )
 
 
 def reopen(store: Store, issue: Row) -> Row:
-    return update_fields(store, issue, {"state": "open", "state_reason": "reopened", "closed_at": None,
-                                        "closed_by_id": None})
+    return update_fields(
+        store, issue, {"state": "open", "state_reason": "reopened", "closed_at": None, "closed_by_id": None}
+    )
 
 
 def label_by_name(store: Store, repo_id: int, name: str, create: bool = True) -> Row | None:
@@ -64,8 +64,7 @@ def set_labels(store: Store, issue: Row, names: list[str], replace: bool) -> tup
     removed = [store.get("SELECT * FROM labels WHERE id=?", (i,)) for i in sorted(removed_ids)]
     with store.write() as db:
         for lab in added:
-            db.execute("INSERT OR IGNORE INTO issue_labels(issue_id, label_id) VALUES (?, ?)",
-                       (issue["id"], lab["id"]))
+            db.execute("INSERT OR IGNORE INTO issue_labels(issue_id, label_id) VALUES (?, ?)", (issue["id"], lab["id"]))
         for lab in removed:
             db.execute("DELETE FROM issue_labels WHERE issue_id=? AND label_id=?", (issue["id"], lab["id"]))
         if added or removed:
@@ -96,8 +95,9 @@ def set_assignees(store: Store, issue: Row, users: list[Row], mode: str) -> tupl
         removed_ids = (current - ids) if mode == "replace" else set()
     with store.write() as db:
         for user in added:
-            db.execute("INSERT OR IGNORE INTO issue_assignees(issue_id, user_id) VALUES (?, ?)",
-                       (issue["id"], user["id"]))
+            db.execute(
+                "INSERT OR IGNORE INTO issue_assignees(issue_id, user_id) VALUES (?, ?)", (issue["id"], user["id"])
+            )
         for uid in removed_ids:
             db.execute("DELETE FROM issue_assignees WHERE issue_id=? AND user_id=?", (issue["id"], uid))
         if added or removed_ids:
@@ -116,8 +116,10 @@ def list_issues(store: Store, repo_id: int, args: dict[str, str], pulls_too: boo
     if not pulls_too:
         sql.append("AND i.is_pull=0")
     for name in [n.strip() for n in args.get("labels", "").split(",") if n.strip()]:
-        sql.append("AND EXISTS (SELECT 1 FROM issue_labels il JOIN labels l ON l.id=il.label_id"
-                   " WHERE il.issue_id=i.id AND l.name=?)")
+        sql.append(
+            "AND EXISTS (SELECT 1 FROM issue_labels il JOIN labels l ON l.id=il.label_id"
+            " WHERE il.issue_id=i.id AND l.name=?)"
+        )
         params.append(name)
     assignee = args.get("assignee")
     if assignee == "none":
@@ -125,8 +127,10 @@ def list_issues(store: Store, repo_id: int, args: dict[str, str], pulls_too: boo
     elif assignee == "*":
         sql.append("AND EXISTS (SELECT 1 FROM issue_assignees a WHERE a.issue_id=i.id)")
     elif assignee:
-        sql.append("AND EXISTS (SELECT 1 FROM issue_assignees a JOIN users u ON u.id=a.user_id"
-                   " WHERE a.issue_id=i.id AND u.login=?)")
+        sql.append(
+            "AND EXISTS (SELECT 1 FROM issue_assignees a JOIN users u ON u.id=a.user_id"
+            " WHERE a.issue_id=i.id AND u.login=?)"
+        )
         params.append(assignee)
     if args.get("creator"):
         sql.append("AND i.user_id=(SELECT id FROM users WHERE login=?)")
@@ -135,7 +139,8 @@ def list_issues(store: Store, repo_id: int, args: dict[str, str], pulls_too: boo
         sql.append("AND i.updated_at>=?")
         params.append(_normal_since(args["since"]))
     sort = {"updated": "i.updated_at", "comments": "(SELECT COUNT(*) FROM comments c WHERE c.issue_id=i.id)"}.get(
-        args.get("sort", "created"), "i.created_at")
+        args.get("sort", "created"), "i.created_at"
+    )
     direction = "ASC" if args.get("direction") == "asc" else "DESC"
     sql.append(f"ORDER BY {sort} {direction}, i.number {direction}")
     return store.all(" ".join(sql), params)

@@ -89,8 +89,7 @@ def _http_url(value: Any, key: str) -> str:
 
 
 def _permissions(value: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, dict) or not all(
-            isinstance(k, str) and v in PERMISSION_LEVELS for k, v in value.items()):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and v in PERMISSION_LEVELS for k, v in value.items()):
         raise ManifestError(f"default_permissions must map names to one of {', '.join(PERMISSION_LEVELS)}.")
     return tuple(sorted({"metadata": "read", **value}.items()))  # GitHub always grants metadata
 
@@ -119,32 +118,48 @@ def _code_hash(code: str) -> str:
 def _key_pair() -> tuple[str, str]:
     """A new RSA key: (private PEM as GitHub hands it out, public PEM that checks the App's JWTs)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
-def create_app(store: Store, current: AppConfig | None, manifest: Manifest,
-               owner: Row) -> tuple[AppConfig, str, Webhook | None]:
+def create_app(
+    store: Store, current: AppConfig | None, manifest: Manifest, owner: Row
+) -> tuple[AppConfig, str, Webhook | None]:
     """Make the App the manifest describes, owned by `owner`: the App, its one-time code, its webhook."""
     if current is not None:
-        raise ManifestError(f"localhub serves one GitHub App at a time and already serves "
-                            f"{current.slug} (id {current.app_id}).")
+        raise ManifestError(
+            f"localhub serves one GitHub App at a time and already serves {current.slug} (id {current.app_id})."
+        )
     private_pem, public_pem = _key_pair()
-    app = AppConfig(app_id=MANIFEST_APP_ID, public_key_pem=public_pem, slug=slug_of(manifest.name),
-                    name=manifest.name, owner_login=owner["login"], description=manifest.description,
-                    external_url=manifest.url, permissions=manifest.permissions, events=manifest.events,
-                    created_at=now_iso())
+    app = AppConfig(
+        app_id=MANIFEST_APP_ID,
+        public_key_pem=public_pem,
+        slug=slug_of(manifest.name),
+        name=manifest.name,
+        owner_login=owner["login"],
+        description=manifest.description,
+        external_url=manifest.url,
+        permissions=manifest.permissions,
+        events=manifest.events,
+        created_at=now_iso(),
+    )
     webhook_secret = secrets.token_hex(20) if manifest.hook_url else None
     webhook = (manifest.hook_url, webhook_secret) if manifest.hook_url else None
     save_app(store, app, webhook)
     code = secrets.token_hex(20)
     credentials = {"pem": private_pem, "client_secret": secrets.token_hex(20), "webhook_secret": webhook_secret}
     with store.write() as db:
-        db.execute("INSERT INTO app_manifest_codes(code_hash, app_id, created_at, credentials) VALUES (?, ?, ?, ?)",
-                   (_code_hash(code), app.app_id, time.time(), json.dumps(credentials)))
+        db.execute(
+            "INSERT INTO app_manifest_codes(code_hash, app_id, created_at, credentials) VALUES (?, ?, ?, ?)",
+            (_code_hash(code), app.app_id, time.time(), json.dumps(credentials)),
+        )
     return app, code, webhook
 
 
@@ -152,8 +167,10 @@ def redeem(store: Store, code: str) -> tuple[int, dict[str, Any]] | None:
     """The App id and credentials of an unexpired code, which is spent; None if unknown or spent."""
     with store.write() as db:
         row = db.execute("SELECT * FROM app_manifest_codes WHERE code_hash=?", (_code_hash(code),)).fetchone()
-        db.execute("DELETE FROM app_manifest_codes WHERE code_hash=? OR created_at<?",
-                   (_code_hash(code), time.time() - CODE_LIFETIME))
+        db.execute(
+            "DELETE FROM app_manifest_codes WHERE code_hash=? OR created_at<?",
+            (_code_hash(code), time.time() - CODE_LIFETIME),
+        )
     if row is None or row["created_at"] < time.time() - CODE_LIFETIME:
         return None
     return int(row["app_id"]), json.loads(row["credentials"])
@@ -170,7 +187,8 @@ def load_app(store: Store) -> tuple[AppConfig, Webhook | None] | None:
         return None
     data = json.loads(saved)
     fields = data["app"]
-    app = AppConfig(**{**fields, "permissions": tuple(tuple(p) for p in fields["permissions"]),
-                       "events": tuple(fields["events"])})
+    app = AppConfig(
+        **{**fields, "permissions": tuple(tuple(p) for p in fields["permissions"]), "events": tuple(fields["events"])}
+    )
     webhook = tuple(data["webhook"]) if data["webhook"] else None
     return app, (webhook[0], webhook[1]) if webhook else None

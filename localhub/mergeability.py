@@ -72,9 +72,16 @@ class Mergeability:
         if check.clean:
             message = f"Merge {head} into {base}\n"
             test_merge = gitops.commit_tree(git_dir, check.tree, [base, head], message, FORGE)
-        pullstore.update_pull(self.store, issue_id, mergeable=int(check.clean), computed_for=f"{base}:{head}",
-                              test_merge_sha=test_merge, conflicts=json.dumps(list(check.conflicts)),
-                              base_sha=base, head_sha=head)
+        pullstore.update_pull(
+            self.store,
+            issue_id,
+            mergeable=int(check.clean),
+            computed_for=f"{base}:{head}",
+            test_merge_sha=test_merge,
+            conflicts=json.dumps(list(check.conflicts)),
+            base_sha=base,
+            head_sha=head,
+        )
 
     def view(self, pull: Row) -> tuple[bool | None, str]:
         """(`mergeable`, `mergeable_state`) to show now; schedules a computation when stale."""

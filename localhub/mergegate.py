@@ -64,8 +64,9 @@ def _check_refusal(store: Store, repo: Row, head: str, checks: list[RequiredChec
     return text if any(context in from_protection for context, _ in unmet) else RULESET_PREFIX + text
 
 
-def refusal(store: Store, git_dir: Path, repo: Row, pull: Row, base: str, head: str, user: Row | None,
-            app_id: int | None) -> str | None:
+def refusal(
+    store: Store, git_dir: Path, repo: Row, pull: Row, base: str, head: str, user: Row | None, app_id: int | None
+) -> str | None:
     """GitHub's 405 message when the rules refuse merging `pull` now, else None."""
     rules = rules_for(store, repo, pull["base_ref"])
     if not rules.any:
@@ -78,8 +79,10 @@ def refusal(store: Store, git_dir: Path, repo: Row, pull: Row, base: str, head: 
         return text
     if None not in bypassed and approvals(store, pull) < rules.approvals:
         count = rules.approvals
-        return (f"At least {count} approving review{' is' if count == 1 else 's are'} required by reviewers "
-                "with write access.")
+        return (
+            f"At least {count} approving review{' is' if count == 1 else 's are'} required by reviewers "
+            "with write access."
+        )
     if rules.strict and not bypassed and not gitops.is_ancestor(git_dir, base, head):
         return "Head branch is out of date. Review and try the merge again."
     return None

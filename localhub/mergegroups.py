@@ -70,9 +70,17 @@ def emit(hub: Any, repo: Row, action: str, entry: Row, bot: Row, reason: str | N
     payload: dict[str, Any] = {"action": action}
     if reason is not None:
         payload["reason"] = reason
-    payload.update({
-        "merge_group": {"head_sha": entry["group_sha"], "head_ref": entry["group_ref"],
-                        "base_sha": entry["group_base_sha"], "base_ref": f"refs/heads/{entry['base_ref']}",
-                        "head_commit": hub.checks.head_commit(repo, entry["group_sha"])},
-        "repository": shapes.repo(repo, webhook=True), "sender": shapes.user(bot)})
+    payload.update(
+        {
+            "merge_group": {
+                "head_sha": entry["group_sha"],
+                "head_ref": entry["group_ref"],
+                "base_sha": entry["group_base_sha"],
+                "base_ref": f"refs/heads/{entry['base_ref']}",
+                "head_commit": hub.checks.head_commit(repo, entry["group_sha"]),
+            },
+            "repository": shapes.repo(repo, webhook=True),
+            "sender": shapes.user(bot),
+        }
+    )
     hub.events.emit(repo, "merge_group", payload)

@@ -75,8 +75,11 @@ class MergeQueue:
             raise QueueError("UNPROCESSABLE", "Pull request is not mergeable: it has conflicts with the base branch")
         unmet = unmet_checks(self.store, repo["id"], pull["head_sha"], rules.checks)
         if unmet:
-            raise QueueError("UNPROCESSABLE", "Pull request is not mergeable: required status checks have not "
-                             f"succeeded ({', '.join(c for c, _ in unmet)})")
+            raise QueueError(
+                "UNPROCESSABLE",
+                "Pull request is not mergeable: required status checks have not "
+                f"succeeded ({', '.join(c for c, _ in unmet)})",
+            )
 
     def dequeue(self, repo: Row, pull: Row, user: Row, reason: str = "MANUAL") -> Row | None:
         """Remove the PR from its queue (GraphQL `dequeuePullRequest`); the removed entry, if any."""
@@ -99,8 +102,9 @@ class MergeQueue:
         bot = self.bot()
         mergegroups.push_ref(self.hub, repo, entry["group_ref"], None, bot)
         mergegroups.emit(self.hub, repo, "destroyed", entry, bot, reason)
-        queuestore.update_entry(self.store, entry["id"], group_ref=None, group_sha=None, group_base_sha=None,
-                                built_at=None, state="QUEUED")
+        queuestore.update_entry(
+            self.store, entry["id"], group_ref=None, group_sha=None, group_base_sha=None, built_at=None, state="QUEUED"
+        )
 
     # -- reacting to the forge --------------------------------------------------------------
     def checks_changed(self, repo: Row, sha: str) -> None:
@@ -188,8 +192,9 @@ class MergeQueue:
             self._remove(repo, entry, "MERGE_CONFLICT", "dequeued", self.bot())
             return None
         ref = mergegroups.group_ref(entry["base_ref"], entry["number"], entry["head_sha"])
-        queuestore.update_entry(self.store, entry["id"], group_ref=ref, group_sha=sha, group_base_sha=on,
-                                state="AWAITING_CHECKS")
+        queuestore.update_entry(
+            self.store, entry["id"], group_ref=ref, group_sha=sha, group_base_sha=on, state="AWAITING_CHECKS"
+        )
         built = queuestore.entry(self.store, entry["id"])
         assert built is not None
         bot = self.bot()
@@ -206,8 +211,11 @@ class MergeQueue:
                 break
             unmet = unmet_checks(self.store, repo["id"], entry["group_sha"], rules.checks)
             state = "failure" if any(s == "failure" for _, s in unmet) else "pending" if unmet else "success"
-            queuestore.update_entry(self.store, entry["id"],
-                                    state={"success": "MERGEABLE", "failure": "UNMERGEABLE"}.get(state, "AWAITING_CHECKS"))
+            queuestore.update_entry(
+                self.store,
+                entry["id"],
+                state={"success": "MERGEABLE", "failure": "UNMERGEABLE"}.get(state, "AWAITING_CHECKS"),
+            )
             states.append(state)
         return states
 
@@ -247,8 +255,14 @@ class MergeQueue:
             pull = pullstore.pull_by_issue(self.store, entry["pull_id"])
             queuestore.remove_entry(self.store, entry["id"])
             queuestore.clear_auto_merge(self.store, entry["pull_id"])
-            self.hub.pulls.record_merge(repo, pull, bot, merge_sha=entry["group_sha"],
-                                        base_before=entry["group_base_sha"], head=entry["head_sha"])
+            self.hub.pulls.record_merge(
+                repo,
+                pull,
+                bot,
+                merge_sha=entry["group_sha"],
+                base_before=entry["group_base_sha"],
+                head=entry["head_sha"],
+            )
         self.hub.notify_push(repo, [(f"refs/heads/{base_ref}", old, new)], bot)
         for entry in landing:
             mergegroups.push_ref(self.hub, repo, entry["group_ref"], None, bot)

@@ -34,16 +34,25 @@ def _full(repo: Row) -> str:
 
 
 def _count(repo_id: int, is_pull: int) -> int:
-    row = hub().store.one("SELECT COUNT(*) AS n FROM issues WHERE repo_id=? AND is_pull=? AND state='open'",
-                          (repo_id, is_pull))
+    row = hub().store.one(
+        "SELECT COUNT(*) AS n FROM issues WHERE repo_id=? AND is_pull=? AND state='open'", (repo_id, is_pull)
+    )
     return int(row["n"]) if row else 0
 
 
 @bp.get("/")
 def index() -> str:
-    repos = [{"full_name": _full(r), "default_branch": r["default_branch"], "pushed_at": r["pushed_at"],
-              "open_issues": _count(r["id"], 0), "open_pulls": _count(r["id"], 1)}
-             for r in hub().store.repos() if not r["private"]]
+    repos = [
+        {
+            "full_name": _full(r),
+            "default_branch": r["default_branch"],
+            "pushed_at": r["pushed_at"],
+            "open_issues": _count(r["id"], 0),
+            "open_pulls": _count(r["id"], 1),
+        }
+        for r in hub().store.repos()
+        if not r["private"]
+    ]
     return render_template("index.html", repos=repos)
 
 
@@ -61,15 +70,28 @@ def _listing(owner: str, name: str, is_pull: int) -> str:
     shapes = hub().shapes(urls().web)
     items = []
     for row in hub().store.all(sql + " ORDER BY number DESC", args):
-        assignees = hub().store.all("SELECT u.login FROM users u JOIN issue_assignees a ON a.user_id=u.id"
-                                    " WHERE a.issue_id=? ORDER BY u.login", (row["id"],))
-        items.append({"number": row["number"], "title": row["title"], "badge": _badge(row),
-                      "labels": shapes.issue_labels(row["id"]), "updated_at": row["updated_at"],
-                      "user": hub().store.user_by_id(row["user_id"])["login"],
-                      "assignees": [a["login"] for a in assignees]})
-    return render_template("list.html", full_name=_full(repo), items=items,
-                           kind_title="Pull requests" if is_pull else "Issues",
-                           path="pull" if is_pull else "issues")
+        assignees = hub().store.all(
+            "SELECT u.login FROM users u JOIN issue_assignees a ON a.user_id=u.id WHERE a.issue_id=? ORDER BY u.login",
+            (row["id"],),
+        )
+        items.append(
+            {
+                "number": row["number"],
+                "title": row["title"],
+                "badge": _badge(row),
+                "labels": shapes.issue_labels(row["id"]),
+                "updated_at": row["updated_at"],
+                "user": hub().store.user_by_id(row["user_id"])["login"],
+                "assignees": [a["login"] for a in assignees],
+            }
+        )
+    return render_template(
+        "list.html",
+        full_name=_full(repo),
+        items=items,
+        kind_title="Pull requests" if is_pull else "Issues",
+        path="pull" if is_pull else "issues",
+    )
 
 
 @bp.get("/<owner>/<name>/issues")
@@ -85,16 +107,30 @@ def pulls(owner: str, name: str) -> str:
 def _timeline(issue: Row, pull: Row | None, repo_path: str) -> list[dict[str, Any]]:
     """Comments, reviews and review comments in time order, each `body` rendered as Markdown."""
     store = hub().store
-    items = [{"user": store.user_by_id(c["user_id"])["login"], "what": "commented", "at": c["created_at"],
-              "body": c["body"]} for c in store.all("SELECT * FROM comments WHERE issue_id=?", (issue["id"],))]
+    items = [
+        {"user": store.user_by_id(c["user_id"])["login"], "what": "commented", "at": c["created_at"], "body": c["body"]}
+        for c in store.all("SELECT * FROM comments WHERE issue_id=?", (issue["id"],))
+    ]
     if pull is not None:
-        items += [{"user": store.user_by_id(r["user_id"])["login"], "what": f"reviewed: {r['state']}",
-                   "at": r["submitted_at"] or "", "body": r["body"]}
-                  for r in pullstore.reviews(store, pull["issue_id"]) if r["state"] != "PENDING" and
-                  (r["body"] or r["state"] != "COMMENTED")]
-        items += [{"user": store.user_by_id(c["user_id"])["login"], "what": f"on {c['path']}:{c['line'] or ''}",
-                   "at": c["created_at"], "body": c["body"]}
-                  for c in pullstore.review_comments(store, pull["issue_id"])]
+        items += [
+            {
+                "user": store.user_by_id(r["user_id"])["login"],
+                "what": f"reviewed: {r['state']}",
+                "at": r["submitted_at"] or "",
+                "body": r["body"],
+            }
+            for r in pullstore.reviews(store, pull["issue_id"])
+            if r["state"] != "PENDING" and (r["body"] or r["state"] != "COMMENTED")
+        ]
+        items += [
+            {
+                "user": store.user_by_id(c["user_id"])["login"],
+                "what": f"on {c['path']}:{c['line'] or ''}",
+                "at": c["created_at"],
+                "body": c["body"],
+            }
+            for c in pullstore.review_comments(store, pull["issue_id"])
+        ]
     for item in items:
         item["body"] = gfm.render(item["body"], repo_path)
     return sorted(items, key=lambda item: item["at"])
@@ -104,9 +140,12 @@ def _issue_page(repo: Row, issue: Row, pull: Row | None) -> str:
     store = hub().store
     full_name = _full(repo)
     context: dict[str, Any] = {
-        "full_name": full_name, "issue": hub().shapes(urls().web).issue(issue), "badge": _badge(issue),
+        "full_name": full_name,
+        "issue": hub().shapes(urls().web).issue(issue),
+        "badge": _badge(issue),
         "body": gfm.render(issue["body"], f"/{full_name}"),
-        "timeline": _timeline(issue, pull, f"/{full_name}"), "pull": None,
+        "timeline": _timeline(issue, pull, f"/{full_name}"),
+        "pull": None,
         "parent": store.issue_by_id(issue["parent_id"]) if issue["parent_id"] else None,
         "children": store.all("SELECT * FROM issues WHERE parent_id=? ORDER BY id", (issue["id"],)),
     }

@@ -23,20 +23,35 @@ def repository(shapes: Shapes, repo: Row) -> JSON:
 def issues_event(shapes: Shapes, action: str, issue: Row, user: Row, **extra: Any) -> JSON:
     """`issues` payload; `extra` carries `label`, `assignee` or `changes` as the action needs."""
     repo = shapes.store.repo_by_id(issue["repo_id"])
-    return {"action": action, "issue": shapes.issue(issue), **extra,
-            "repository": repository(shapes, repo), "sender": sender(shapes, user)}
+    return {
+        "action": action,
+        "issue": shapes.issue(issue),
+        **extra,
+        "repository": repository(shapes, repo),
+        "sender": sender(shapes, user),
+    }
 
 
-def issue_comment_event(shapes: Shapes, action: str, issue: Row, comment: Row, user: Row,
-                        **extra: Any) -> JSON:
+def issue_comment_event(shapes: Shapes, action: str, issue: Row, comment: Row, user: Row, **extra: Any) -> JSON:
     repo = shapes.store.repo_by_id(issue["repo_id"])
-    return {"action": action, "issue": shapes.issue(issue), "comment": shapes.comment(comment), **extra,
-            "repository": repository(shapes, repo), "sender": sender(shapes, user)}
+    return {
+        "action": action,
+        "issue": shapes.issue(issue),
+        "comment": shapes.comment(comment),
+        **extra,
+        "repository": repository(shapes, repo),
+        "sender": sender(shapes, user),
+    }
 
 
 def ping_event(shapes: Shapes, hook: Row, repo: Row, user: Row, hook_shape: JSON) -> JSON:
-    return {"zen": "Keep it logically awesome.", "hook_id": hook["id"], "hook": hook_shape,
-            "repository": repository(shapes, repo), "sender": sender(shapes, user)}
+    return {
+        "zen": "Keep it logically awesome.",
+        "hook_id": hook["id"],
+        "hook": hook_shape,
+        "repository": repository(shapes, repo),
+        "sender": sender(shapes, user),
+    }
 
 
 def _epoch(iso: str) -> int:
@@ -45,7 +60,10 @@ def _epoch(iso: str) -> int:
 
 def _commit(shapes: Shapes, full: str, git: BareRepo, info: CommitInfo, distinct: bool = True) -> JSON:
     return {
-        "id": info.sha, "tree_id": info.tree, "distinct": distinct, "message": info.message,
+        "id": info.sha,
+        "tree_id": info.tree,
+        "distinct": distinct,
+        "message": info.message,
         "timestamp": datetime.fromisoformat(info.committer_date.replace("Z", "+00:00")).isoformat(),
         "url": f"{shapes.web}/{full}/commit/{info.sha}",
         "author": _identity(shapes, info.author_name, info.author_email),
@@ -63,8 +81,9 @@ def _identity(shapes: Shapes, name: str, email: str) -> JSON:
     return data
 
 
-def push_event(shapes: Shapes, repo: Row, git: BareRepo, ref: str, before: str, after: str,
-               pusher: Row, forced: bool = False) -> JSON:
+def push_event(
+    shapes: Shapes, repo: Row, git: BareRepo, ref: str, before: str, after: str, pusher: Row, forced: bool = False
+) -> JSON:
     """`push` payload (no `action`); the repository has integer `created_at`/`pushed_at` as GitHub's."""
     owner = shapes.store.user_by_id(repo["owner_id"])
     full = f"{owner['login']}/{repo['name']}"
@@ -79,10 +98,16 @@ def push_event(shapes: Shapes, repo: Row, git: BareRepo, ref: str, before: str, 
     if owner["type"] == "Organization":
         repo_json["organization"] = owner["login"]
     return {
-        "ref": ref, "before": before, "after": after, "created": before == ZERO_SHA, "deleted": deleted,
-        "forced": forced, "base_ref": None,
+        "ref": ref,
+        "before": before,
+        "after": after,
+        "created": before == ZERO_SHA,
+        "deleted": deleted,
+        "forced": forced,
+        "base_ref": None,
         "compare": f"{shapes.web}/{full}/compare/{before[:12]}...{after[:12]}",
-        "commits": [_commit(shapes, full, git, c) for c in commits], "head_commit": head,
+        "commits": [_commit(shapes, full, git, c) for c in commits],
+        "head_commit": head,
         "repository": repo_json,
         "pusher": {"name": pusher["login"], "email": pusher["email"]},
         "sender": sender(shapes, pusher),
@@ -94,7 +119,19 @@ def installation_event(shapes: Shapes, action: str, installation: JSON, repos: l
     listed = []
     for repo in repos:
         full = shapes.repo_full_name(repo["id"])
-        listed.append({"id": repo["id"], "node_id": shapes.repo(repo)["node_id"], "name": repo["name"],
-                       "full_name": full, "private": bool(repo["private"])})
-    return {"action": action, "installation": installation, "repositories": listed, "requester": None,
-            "sender": sender(shapes, user)}
+        listed.append(
+            {
+                "id": repo["id"],
+                "node_id": shapes.repo(repo)["node_id"],
+                "name": repo["name"],
+                "full_name": full,
+                "private": bool(repo["private"]),
+            }
+        )
+    return {
+        "action": action,
+        "installation": installation,
+        "repositories": listed,
+        "requester": None,
+        "sender": sender(shapes, user),
+    }

@@ -66,8 +66,10 @@ def protection(store: Store, repo_id: int, branch: str) -> dict[str, Any] | None
 
 def set_protection(store: Store, repo_id: int, branch: str, config: dict[str, Any]) -> None:
     with store.write() as db:
-        db.execute("INSERT OR REPLACE INTO branch_protections(repo_id, branch, config) VALUES (?,?,?)",
-                   (repo_id, branch, json.dumps(config)))
+        db.execute(
+            "INSERT OR REPLACE INTO branch_protections(repo_id, branch, config) VALUES (?,?,?)",
+            (repo_id, branch, json.dumps(config)),
+        )
 
 
 def delete_protection(store: Store, repo_id: int, branch: str) -> bool:
@@ -90,23 +92,38 @@ def ruleset(store: Store, repo_id: int, ruleset_id: int) -> Row | None:
 
 
 def _decode(row: Row) -> Row:
-    return {**row, "conditions": json.loads(row["conditions"]) if row["conditions"] else None,
-            "rules": json.loads(row["rules"]), "bypass_actors": json.loads(row["bypass_actors"])}
+    return {
+        **row,
+        "conditions": json.loads(row["conditions"]) if row["conditions"] else None,
+        "rules": json.loads(row["rules"]),
+        "bypass_actors": json.loads(row["bypass_actors"]),
+    }
 
 
 def save_ruleset(store: Store, repo_id: int, fields: dict[str, Any], ruleset_id: int | None = None) -> int:
     """Insert (or replace the fields of) a ruleset; its id."""
     stamp = now_iso()
-    values = (fields["name"], fields["target"], fields["enforcement"],
-              json.dumps(fields["conditions"]) if fields.get("conditions") is not None else None,
-              json.dumps(fields["rules"]), json.dumps(fields["bypass_actors"]))
+    values = (
+        fields["name"],
+        fields["target"],
+        fields["enforcement"],
+        json.dumps(fields["conditions"]) if fields.get("conditions") is not None else None,
+        json.dumps(fields["rules"]),
+        json.dumps(fields["bypass_actors"]),
+    )
     with store.write() as db:
         if ruleset_id is None:
-            cur = db.execute("INSERT INTO rulesets(repo_id, name, target, enforcement, conditions, rules, bypass_actors,"
-                             " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)", (repo_id, *values, stamp, stamp))
+            cur = db.execute(
+                "INSERT INTO rulesets(repo_id, name, target, enforcement, conditions, rules, bypass_actors,"
+                " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (repo_id, *values, stamp, stamp),
+            )
             return int(cur.lastrowid or 0)
-        db.execute("UPDATE rulesets SET name=?, target=?, enforcement=?, conditions=?, rules=?, bypass_actors=?,"
-                   " updated_at=? WHERE id=?", (*values, stamp, ruleset_id))
+        db.execute(
+            "UPDATE rulesets SET name=?, target=?, enforcement=?, conditions=?, rules=?, bypass_actors=?,"
+            " updated_at=? WHERE id=?",
+            (*values, stamp, ruleset_id),
+        )
     return ruleset_id
 
 
@@ -139,8 +156,9 @@ def applies(ruleset_row: Row, branch: str, default_branch: str) -> bool:
         return False
     ref_name = (ruleset_row["conditions"] or {}).get("ref_name") or {}
     ref = f"refs/heads/{branch}"
-    return (ref_matches(ref_name.get("include") or [], ref, default_branch)
-            and not ref_matches(ref_name.get("exclude") or [], ref, default_branch))
+    return ref_matches(ref_name.get("include") or [], ref, default_branch) and not ref_matches(
+        ref_name.get("exclude") or [], ref, default_branch
+    )
 
 
 def rules_for(store: Store, repo: Row, branch: str) -> BranchRules:
@@ -165,8 +183,10 @@ def rules_for(store: Store, repo: Row, branch: str) -> BranchRules:
             params = rule.get("parameters") or {}
             if rule["type"] == "required_status_checks":
                 rules.strict = rules.strict or bool(params.get("strict_required_status_checks_policy"))
-                rules.checks += [RequiredCheck(c["context"], c.get("integration_id"), row["id"])
-                                 for c in params.get("required_status_checks", [])]
+                rules.checks += [
+                    RequiredCheck(c["context"], c.get("integration_id"), row["id"])
+                    for c in params.get("required_status_checks", [])
+                ]
             elif rule["type"] == "merge_queue" and rules.merge_queue is None:
                 rules.merge_queue, rules.merge_queue_ruleset = params, row["id"]
     return rules
@@ -178,8 +198,9 @@ def check_state(store: Store, repo_id: int, sha: str, required: RequiredCheck) -
     states = []
     for run in checkstore.runs_for(store, repo_id, sha):
         if run["name"] == required.context and required.app_id in (None, run["app_id"]):
-            states.append("pending" if run["status"] != "completed"
-                          else "success" if run["conclusion"] in PASSING else "failure")
+            states.append(
+                "pending" if run["status"] != "completed" else "success" if run["conclusion"] in PASSING else "failure"
+            )
     if required.app_id is None:
         for status in checkstore.statuses_for(store, repo_id, sha, latest=True):
             if status["context"] == required.context:
@@ -210,8 +231,10 @@ def checks_message(unmet: list[tuple[str, str]], total: int) -> str:
         return f"{len(unmet)} of {total} required status checks are expected."
     if not expected:
         return f"{len(unmet)} of {total} required status checks are failing."
-    return (f"{len(unmet)} of {total} required status checks have not succeeded: "
-            f"{len(expected)} expected and {len(failing)} failing.")
+    return (
+        f"{len(unmet)} of {total} required status checks have not succeeded: "
+        f"{len(expected)} expected and {len(failing)} failing."
+    )
 
 
 def approvals(store: Store, pull: Row) -> int:

@@ -66,15 +66,21 @@ class PullFlow:
         """The PR's JSON with mergeability as it stands now (scheduling a computation if stale)."""
         repo = self.store.repo_by_id(pull["repo_id"])
         mergeable, state = self.mergeability.view(pull) if (full or webhook) else (None, "unknown")
-        return self.pull_shapes(repo, web).pull(pull, full=full, webhook=webhook, mergeable=mergeable,
-                                                mergeable_state=state)
+        return self.pull_shapes(repo, web).pull(
+            pull, full=full, webhook=webhook, mergeable=mergeable, mergeable_state=state
+        )
 
     # -- events ----------------------------------------------------------------------------
     def emit(self, repo: Row, action: str, pull: Row, sender: Row, **extra: Any) -> None:
         shapes = self.hub.shapes()
-        payload = {"action": action, "number": pull["number"], **extra,
-                   "pull_request": self.shape(pull, webhook=True),
-                   "repository": shapes.repo(repo, webhook=True), "sender": shapes.user(sender)}
+        payload = {
+            "action": action,
+            "number": pull["number"],
+            **extra,
+            "pull_request": self.shape(pull, webhook=True),
+            "repository": shapes.repo(repo, webhook=True),
+            "sender": shapes.user(sender),
+        }
         self.hub.events.emit(repo, "pull_request", payload)
 
     def opened(self, repo: Row, pull: Row, sender: Row) -> None:
@@ -89,8 +95,11 @@ class PullFlow:
         workflows = getattr(self.hub, "workflows", None)
         if ci is None or workflows is None or workflows.has_run(repo["id"], sha):
             return
-        ci.submit(CiJob(repo["id"], self.git_dir(repo), sha, branch, repo["ci_command"], event,
-                        actor["id"] if actor else None))
+        ci.submit(
+            CiJob(
+                repo["id"], self.git_dir(repo), sha, branch, repo["ci_command"], event, actor["id"] if actor else None
+            )
+        )
 
     # -- pushes ----------------------------------------------------------------------------
     def on_push(self, repo: Row, ref: str, old: str, new: str, pusher: Row) -> None:
@@ -128,8 +137,17 @@ class PullFlow:
         self.mergeability.schedule(pull["issue_id"])
 
     # -- merging ---------------------------------------------------------------------------
-    def merge(self, repo: Row, pull: Row, user: Row, method: str, sha: str | None,
-              title: str | None, message: str | None, app_id: int | None = None) -> str:
+    def merge(
+        self,
+        repo: Row,
+        pull: Row,
+        user: Row,
+        method: str,
+        sha: str | None,
+        title: str | None,
+        message: str | None,
+        app_id: int | None = None,
+    ) -> str:
         """Merge the PR into its base (GitHub's `PUT .../merge`); the new base sha, or MergeRefused.
 
         The base's protection and rulesets apply (`localhub.mergegate`); `app_id` is the App acting
@@ -156,8 +174,17 @@ class PullFlow:
         self.hub.notify_push(repo, [(f"refs/heads/{pull['base_ref']}", base, merged)], user)
         return merged
 
-    def _merge_commit(self, git_dir: Path, pull: Row, user: Row, method: str, base: str, head: str,
-                      title: str | None, message: str | None) -> str:
+    def _merge_commit(
+        self,
+        git_dir: Path,
+        pull: Row,
+        user: Row,
+        method: str,
+        base: str,
+        head: str,
+        title: str | None,
+        message: str | None,
+    ) -> str:
         """The commit the base will point at, with GitHub's default titles and messages."""
         if method == "rebase":
             try:
@@ -179,10 +206,19 @@ class PullFlow:
 
     def _record_merge(self, repo: Row, pull: Row, user: Row, merge_sha: str, base_before: str, head: str) -> None:
         stamp = now_iso()
-        pullstore.update_pull(self.store, pull["issue_id"], merged=1, merge_commit_sha=merge_sha,
-                              merged_by_id=user["id"], base_sha=base_before, head_sha=head, mergeable=None)
-        pullstore.update_issue(self.store, pull["issue_id"], state="closed", closed_at=stamp, merged_at=stamp,
-                               closed_by_id=user["id"])
+        pullstore.update_pull(
+            self.store,
+            pull["issue_id"],
+            merged=1,
+            merge_commit_sha=merge_sha,
+            merged_by_id=user["id"],
+            base_sha=base_before,
+            head_sha=head,
+            mergeable=None,
+        )
+        pullstore.update_issue(
+            self.store, pull["issue_id"], state="closed", closed_at=stamp, merged_at=stamp, closed_by_id=user["id"]
+        )
         pull = pullstore.pull_by_issue(self.store, pull["issue_id"])
         issue = self.store.issue_by_id(pull["issue_id"])
         issueevents.record(self.store, issue, user, "merged", commit_id=merge_sha)
@@ -199,8 +235,9 @@ class PullFlow:
             if issue is None or issue["is_pull"] or issue["state"] != "open":
                 continue
             issue = issuemodel.close(self.store, issue, user, "completed")
-            issueevents.record(self.store, issue, user, "closed", {"state_reason": "completed"},
-                               commit_id=pull["merge_commit_sha"])
+            issueevents.record(
+                self.store, issue, user, "closed", {"state_reason": "completed"}, commit_id=pull["merge_commit_sha"]
+            )
             self.hub.events.emit(repo, "issues", payloads.issues_event(self.hub.shapes(), "closed", issue, user))
             closed.append(number)
         return closed
@@ -211,13 +248,19 @@ class PullFlow:
         if state == pull["state"]:
             return pull
         if state == "closed":
-            pullstore.update_issue(self.store, pull["issue_id"], state="closed", closed_at=now_iso(),
-                                   closed_by_id=user["id"])
+            pullstore.update_issue(
+                self.store, pull["issue_id"], state="closed", closed_at=now_iso(), closed_by_id=user["id"]
+            )
         else:
             pullstore.update_issue(self.store, pull["issue_id"], state="open", closed_at=None, closed_by_id=None)
         pull = pullstore.pull_by_issue(self.store, pull["issue_id"])
-        issueevents.record(self.store, self.store.issue_by_id(pull["issue_id"]), user,
-                           "closed" if state == "closed" else "reopened", {"state_reason": None})
+        issueevents.record(
+            self.store,
+            self.store.issue_by_id(pull["issue_id"]),
+            user,
+            "closed" if state == "closed" else "reopened",
+            {"state_reason": None},
+        )
         if state == "open":
             self.mergeability.schedule(pull["issue_id"])
         self.emit(repo, "closed" if state == "closed" else "reopened", pull, user)

@@ -29,20 +29,32 @@ register_schema("""CREATE TABLE IF NOT EXISTS review_comments (
 PULL_SELECT = "SELECT i.*, p.* FROM pulls p JOIN issues i ON i.id=p.issue_id"
 
 
-def insert_pull(store: Store, repo_id: int, user_id: int, title: str, body: str | None,
-                head: tuple[str, str], base: tuple[str, str], draft: bool, mcm: bool) -> Row:
+def insert_pull(
+    store: Store,
+    repo_id: int,
+    user_id: int,
+    title: str,
+    body: str | None,
+    head: tuple[str, str],
+    base: tuple[str, str],
+    draft: bool,
+    mcm: bool,
+) -> Row:
     """Allocate the next issue number and insert the issue + pull rows; return the joined row."""
     stamp = now_iso()
     with store.write() as db:
         number = store.allocate_number(db, repo_id)
         cur = db.execute(
             "INSERT INTO issues(repo_id, number, title, body, user_id, is_pull, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,1,?,?)", (repo_id, number, title, body, user_id, stamp, stamp))
+            " VALUES (?,?,?,?,?,1,?,?)",
+            (repo_id, number, title, body, user_id, stamp, stamp),
+        )
         issue_id = int(cur.lastrowid or 0)
         db.execute(
             "INSERT INTO pulls(issue_id, repo_id, number, head_ref, head_sha, base_ref, base_sha, draft,"
             " maintainer_can_modify) VALUES (?,?,?,?,?,?,?,?,?)",
-            (issue_id, repo_id, number, head[0], head[1], base[0], base[1], int(draft), int(mcm)))
+            (issue_id, repo_id, number, head[0], head[1], base[0], base[1], int(draft), int(mcm)),
+        )
     return pull_by_issue(store, issue_id)
 
 
@@ -54,8 +66,15 @@ def pull(store: Store, repo_id: int, number: int) -> Row | None:
     return store.one(PULL_SELECT + " WHERE p.repo_id=? AND p.number=?", (repo_id, number))
 
 
-def pulls(store: Store, repo_id: int, state: str = "open", head: str | None = None,
-          base: str | None = None, sort: str = "created", direction: str = "desc") -> list[Row]:
+def pulls(
+    store: Store,
+    repo_id: int,
+    state: str = "open",
+    head: str | None = None,
+    base: str | None = None,
+    sort: str = "created",
+    direction: str = "desc",
+) -> list[Row]:
     """Pulls of a repo filtered as `GET /pulls` filters them."""
     sql, args = PULL_SELECT + " WHERE p.repo_id=?", [str(repo_id)]
     if state in ("open", "closed"):
@@ -73,12 +92,12 @@ def pulls(store: Store, repo_id: int, state: str = "open", head: str | None = No
     return store.all(sql, args)
 
 
-def open_pulls_on(store: Store, repo_id: int, *, head_ref: str | None = None,
-                  base_ref: str | None = None) -> list[Row]:
+def open_pulls_on(store: Store, repo_id: int, *, head_ref: str | None = None, base_ref: str | None = None) -> list[Row]:
     """Open pulls whose head (or base) is the given branch."""
     column, value = ("p.head_ref", head_ref) if head_ref is not None else ("p.base_ref", base_ref)
-    return store.all(PULL_SELECT + f" WHERE p.repo_id=? AND i.state='open' AND {column}=? ORDER BY i.number",
-                     (repo_id, value))
+    return store.all(
+        PULL_SELECT + f" WHERE p.repo_id=? AND i.state='open' AND {column}=? ORDER BY i.number", (repo_id, value)
+    )
 
 
 def update_pull(store: Store, issue_id: int, **fields: object) -> None:
@@ -102,8 +121,16 @@ def _update(db: sqlite3.Connection, table: str, key: str, value: int, fields: di
 
 def pending_mergeability(store: Store, issue_id: int, base_sha: str, head_sha: str) -> None:
     """Forget the mergeability (GitHub's `null`) after a push changed head or base."""
-    update_pull(store, issue_id, mergeable=None, computed_for=None, test_merge_sha=None, conflicts=None,
-                base_sha=base_sha, head_sha=head_sha)
+    update_pull(
+        store,
+        issue_id,
+        mergeable=None,
+        computed_for=None,
+        test_merge_sha=None,
+        conflicts=None,
+        base_sha=base_sha,
+        head_sha=head_sha,
+    )
 
 
 # -- reviews --------------------------------------------------------------------------------
@@ -112,8 +139,16 @@ def insert_review(store: Store, pull: Row, user_id: int, state: str, body: str, 
         cur = db.execute(
             "INSERT INTO reviews(pull_id, repo_id, user_id, state, body, commit_id, submitted_at)"
             " VALUES (?,?,?,?,?,?,?)",
-            (pull["issue_id"], pull["repo_id"], user_id, state, body, commit_id,
-             None if state == "PENDING" else now_iso()))
+            (
+                pull["issue_id"],
+                pull["repo_id"],
+                user_id,
+                state,
+                body,
+                commit_id,
+                None if state == "PENDING" else now_iso(),
+            ),
+        )
         review_id = int(cur.lastrowid or 0)
     return store.get("SELECT * FROM reviews WHERE id=?", (review_id,))
 
@@ -129,9 +164,23 @@ def insert_review_comment(store: Store, pull: Row, user_id: int, review_id: int 
             "INSERT INTO review_comments(pull_id, repo_id, review_id, user_id, path, line, side, start_line,"
             " commit_id, diff_hunk, body, in_reply_to_id, created_at, updated_at)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (pull["issue_id"], pull["repo_id"], review_id, user_id, fields["path"], fields.get("line"),
-             fields.get("side") or "RIGHT", fields.get("start_line"), fields["commit_id"],
-             fields.get("diff_hunk", ""), fields["body"], fields.get("in_reply_to"), stamp, stamp))
+            (
+                pull["issue_id"],
+                pull["repo_id"],
+                review_id,
+                user_id,
+                fields["path"],
+                fields.get("line"),
+                fields.get("side") or "RIGHT",
+                fields.get("start_line"),
+                fields["commit_id"],
+                fields.get("diff_hunk", ""),
+                fields["body"],
+                fields.get("in_reply_to"),
+                stamp,
+                stamp,
+            ),
+        )
         comment_id = int(cur.lastrowid or 0)
     return store.get("SELECT * FROM review_comments WHERE id=?", (comment_id,))
 

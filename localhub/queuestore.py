@@ -20,13 +20,16 @@ register_schema("""CREATE TABLE IF NOT EXISTS auto_merge_requests (
 
 def entries(store: Store, repo_id: int, base_ref: str) -> list[Row]:
     """The queue of one base branch, first entry first."""
-    return store.all("SELECT * FROM merge_queue_entries WHERE repo_id=? AND base_ref=? ORDER BY rank, id",
-                     (repo_id, base_ref))
+    return store.all(
+        "SELECT * FROM merge_queue_entries WHERE repo_id=? AND base_ref=? ORDER BY rank, id", (repo_id, base_ref)
+    )
 
 
 def queued_bases(store: Store, repo_id: int) -> list[str]:
-    return [r["base_ref"] for r in store.all(
-        "SELECT DISTINCT base_ref FROM merge_queue_entries WHERE repo_id=?", (repo_id,))]
+    return [
+        r["base_ref"]
+        for r in store.all("SELECT DISTINCT base_ref FROM merge_queue_entries WHERE repo_id=?", (repo_id,))
+    ]
 
 
 def entry_for_pull(store: Store, pull_id: int) -> Row | None:
@@ -43,14 +46,26 @@ def entries_with_group(store: Store, repo_id: int, sha: str) -> list[Row]:
 
 def add_entry(store: Store, pull: Row, enqueuer_id: int, jump: bool) -> Row:
     with store.write() as db:
-        ranks = db.execute("SELECT MIN(rank), MAX(rank) FROM merge_queue_entries WHERE repo_id=? AND base_ref=?",
-                           (pull["repo_id"], pull["base_ref"])).fetchone()
+        ranks = db.execute(
+            "SELECT MIN(rank), MAX(rank) FROM merge_queue_entries WHERE repo_id=? AND base_ref=?",
+            (pull["repo_id"], pull["base_ref"]),
+        ).fetchone()
         rank = ((ranks[0] or 0) - 1) if jump else ((ranks[1] or 0) + 1)
         cur = db.execute(
             "INSERT INTO merge_queue_entries(repo_id, base_ref, pull_id, number, head_sha, enqueuer_id, enqueued_at,"
             " jump, rank) VALUES (?,?,?,?,?,?,?,?,?)",
-            (pull["repo_id"], pull["base_ref"], pull["issue_id"], pull["number"], pull["head_sha"], enqueuer_id,
-             now_iso(), int(jump), rank))
+            (
+                pull["repo_id"],
+                pull["base_ref"],
+                pull["issue_id"],
+                pull["number"],
+                pull["head_sha"],
+                enqueuer_id,
+                now_iso(),
+                int(jump),
+                rank,
+            ),
+        )
         entry_id = int(cur.lastrowid or 0)
     return store.get("SELECT * FROM merge_queue_entries WHERE id=?", (entry_id,))
 
@@ -71,12 +86,15 @@ def auto_merge(store: Store, pull_id: int) -> Row | None:
     return store.one("SELECT * FROM auto_merge_requests WHERE pull_id=?", (pull_id,))
 
 
-def set_auto_merge(store: Store, pull: Row, user_id: int, method: str, headline: str | None, body: str | None,
-                   email: str | None) -> None:
+def set_auto_merge(
+    store: Store, pull: Row, user_id: int, method: str, headline: str | None, body: str | None, email: str | None
+) -> None:
     with store.write() as db:
-        db.execute("INSERT OR REPLACE INTO auto_merge_requests(pull_id, repo_id, merge_method, enabled_by_id,"
-                   " enabled_at, commit_headline, commit_body, author_email) VALUES (?,?,?,?,?,?,?,?)",
-                   (pull["issue_id"], pull["repo_id"], method, user_id, now_iso(), headline, body, email))
+        db.execute(
+            "INSERT OR REPLACE INTO auto_merge_requests(pull_id, repo_id, merge_method, enabled_by_id,"
+            " enabled_at, commit_headline, commit_body, author_email) VALUES (?,?,?,?,?,?,?,?)",
+            (pull["issue_id"], pull["repo_id"], method, user_id, now_iso(), headline, body, email),
+        )
 
 
 def clear_auto_merge(store: Store, pull_id: int) -> bool:

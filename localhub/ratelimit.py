@@ -27,14 +27,20 @@ class Rate:
 
     def headers(self) -> dict[str, str]:
         return {
-            "X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(max(0, self.remaining)),
-            "X-RateLimit-Reset": str(self.reset), "X-RateLimit-Used": str(min(self.used, self.limit)),
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(0, self.remaining)),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Used": str(min(self.used, self.limit)),
             "X-RateLimit-Resource": "core",
         }
 
     def shape(self) -> dict[str, int]:
-        return {"limit": self.limit, "remaining": max(0, self.remaining), "reset": self.reset,
-                "used": min(self.used, self.limit)}
+        return {
+            "limit": self.limit,
+            "remaining": max(0, self.remaining),
+            "reset": self.reset,
+            "used": min(self.used, self.limit),
+        }
 
 
 class RateLimiter:

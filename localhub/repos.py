@@ -19,9 +19,17 @@ def git_for(store: Store, repo: Row) -> BareRepo:
     return BareRepo(store.git_path(owner["login"], repo["name"]))
 
 
-def create_repo(store: Store, owner: Row, name: str, *, description: str | None = None,
-                private: bool = False, default_branch: str = "main", auto_init: bool = False,
-                ci_command: str | None = None) -> Row:
+def create_repo(
+    store: Store,
+    owner: Row,
+    name: str,
+    *,
+    description: str | None = None,
+    private: bool = False,
+    default_branch: str = "main",
+    auto_init: bool = False,
+    ci_command: str | None = None,
+) -> Row:
     """Insert the repo row and initialise its bare repo (with a README commit if `auto_init`)."""
     if store.repo(owner["login"], name) is not None:
         raise RepoExists(f"{owner['login']}/{name}")
@@ -43,12 +51,26 @@ def create_repo(store: Store, owner: Row, name: str, *, description: str | None 
 
 
 def _initial_commit(bare: BareRepo, branch: str, readme: str) -> None:
-    env = {**git_env(), "GIT_AUTHOR_NAME": "localhub", "GIT_AUTHOR_EMAIL": "localhub@localhost",
-           "GIT_COMMITTER_NAME": "localhub", "GIT_COMMITTER_EMAIL": "localhub@localhost"}
+    env = {
+        **git_env(),
+        "GIT_AUTHOR_NAME": "localhub",
+        "GIT_AUTHOR_EMAIL": "localhub@localhost",
+        "GIT_COMMITTER_NAME": "localhub",
+        "GIT_COMMITTER_EMAIL": "localhub@localhost",
+    }
     blob = bare.run("hash-object", "-w", "--stdin", input=readme.encode()).decode().strip()
     tree = bare.run("mktree", input=f"100644 blob {blob}\tREADME.md\n".encode()).decode().strip()
-    commit = subprocess.run(["git", "commit-tree", tree, "-m", "Initial commit"], cwd=bare.path,
-                            env=env, capture_output=True, check=True).stdout.decode().strip()
+    commit = (
+        subprocess.run(
+            ["git", "commit-tree", tree, "-m", "Initial commit"],
+            cwd=bare.path,
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     bare.update_ref(f"refs/heads/{branch}", commit)
 
 
@@ -64,8 +86,9 @@ def import_repo(store: Store, source: Path, owner: Row, name: str, ci_command: s
     The default branch is the source's HEAD branch.
     """
     source = Path(source).resolve()
-    head = subprocess.run(["git", "symbolic-ref", "--short", "HEAD"], cwd=source, env=git_env(),
-                          capture_output=True, text=True)
+    head = subprocess.run(
+        ["git", "symbolic-ref", "--short", "HEAD"], cwd=source, env=git_env(), capture_output=True, text=True
+    )
     default_branch = head.stdout.strip() if head.returncode == 0 else "main"
     repo = create_repo(store, owner, name, default_branch=default_branch, ci_command=ci_command)
     bare = git_for(store, repo)
@@ -73,7 +96,10 @@ def import_repo(store: Store, source: Path, owner: Row, name: str, ci_command: s
         env = {**git_env(), "HOME": scratch}
         result = subprocess.run(
             ["git", "push", "--quiet", str(bare.path), "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*"],
-            cwd=source, env=env, capture_output=True, text=True,
+            cwd=source,
+            env=env,
+            capture_output=True,
+            text=True,
         )
     if result.returncode != 0:
         raise GitFailed(f"import from {source}: {result.stderr.strip()}")
@@ -88,4 +114,3 @@ def set_ci_command(store: Store, repo_id: int, command: str | None) -> None:
 
 def owner_login(store: Store, repo: Row) -> str:
     return str(store.user_by_id(repo["owner_id"])["login"])
-

@@ -19,8 +19,14 @@ PERMISSION_ORDER = ["read", "triage", "write", "maintain", "admin"]
 class ApiError(Exception):
     """An answer in GitHub's error shape: `{"message", "documentation_url"}` (+ `errors`)."""
 
-    def __init__(self, status: int, message: str, errors: list | None = None,
-                 headers: dict[str, str] | None = None, doc: str = DOCS) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: list | None = None,
+        headers: dict[str, str] | None = None,
+        doc: str = DOCS,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -169,9 +175,14 @@ def require_permission(repo: Row, needed: str) -> None:
         not_found()
     if caller() is None:
         raise ApiError(401, "Requires authentication")
-    fail(403, "Must have admin rights to Repository." if needed == "admin"
-         else "Resource not accessible by integration" if g.get("installation_id")
-         else "Must have push access to repository.")
+    fail(
+        403,
+        "Must have admin rights to Repository."
+        if needed == "admin"
+        else "Resource not accessible by integration"
+        if g.get("installation_id")
+        else "Must have push access to repository.",
+    )
 
 
 def authorized_repo(owner: str, name: str, needed: str) -> Row:
@@ -209,7 +220,7 @@ def paginate(items: Sequence[Any], shape: Callable[[Any], Any]) -> Response:
     page, per_page = page_args()
     total = len(items)
     last = max(1, -(-total // per_page))
-    chunk = items[(page - 1) * per_page: page * per_page]
+    chunk = items[(page - 1) * per_page : page * per_page]
     resp = json_response([shape(item) for item in chunk])
     links = []
     base = urls().web + request.path
@@ -235,6 +246,13 @@ def shapes() -> Any:
 
 def permissions_of(repo: Row) -> dict[str, bool]:
     """The `permissions` object of a repository for the caller."""
-    return {name: has_permission(repo, level) for name, level in
-            (("admin", "admin"), ("maintain", "maintain"), ("push", "write"), ("triage", "triage"),
-             ("pull", "read"))}
+    return {
+        name: has_permission(repo, level)
+        for name, level in (
+            ("admin", "admin"),
+            ("maintain", "maintain"),
+            ("push", "write"),
+            ("triage", "triage"),
+            ("pull", "read"),
+        )
+    }

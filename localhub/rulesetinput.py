@@ -40,12 +40,17 @@ def _rule(index: int, rule: Any) -> dict[str, Any]:
         _invalid(where)
     if rule["type"] == "required_status_checks":
         checks = params.get("required_status_checks")
-        if (not isinstance(checks, list) or not isinstance(params.get("strict_required_status_checks_policy"), bool)
-                or not all(isinstance(c, dict) and isinstance(c.get("context"), str) for c in checks)):
+        if (
+            not isinstance(checks, list)
+            or not isinstance(params.get("strict_required_status_checks_policy"), bool)
+            or not all(isinstance(c, dict) and isinstance(c.get("context"), str) for c in checks)
+        ):
             _invalid(where)
         kept = [{k: c[k] for k in ("context", "integration_id") if k in c} for c in checks]
-        out = {"required_status_checks": kept,
-               "strict_required_status_checks_policy": params["strict_required_status_checks_policy"]}
+        out = {
+            "required_status_checks": kept,
+            "strict_required_status_checks_policy": params["strict_required_status_checks_policy"],
+        }
         if "do_not_enforce_on_create" in params:
             out["do_not_enforce_on_create"] = bool(params["do_not_enforce_on_create"])
         return {"type": "required_status_checks", "parameters": out}
@@ -74,10 +79,13 @@ def _conditions(given: Any) -> dict[str, Any] | None:
 
 def _bypass(given: Any) -> list[dict[str, Any]]:
     if not isinstance(given, list) or not all(
-            isinstance(a, dict) and a.get("actor_type") in BYPASS_TYPES for a in given):
+        isinstance(a, dict) and a.get("actor_type") in BYPASS_TYPES for a in given
+    ):
         _invalid("Invalid property /bypass_actors: data matches no possible input.")
-    return [{"actor_id": a.get("actor_id"), "actor_type": a["actor_type"],
-             "bypass_mode": a.get("bypass_mode", "always")} for a in given]
+    return [
+        {"actor_id": a.get("actor_id"), "actor_type": a["actor_type"], "bypass_mode": a.get("bypass_mode", "always")}
+        for a in given
+    ]
 
 
 def ruleset_fields(data: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
@@ -86,13 +94,21 @@ def ruleset_fields(data: dict[str, Any], current: dict[str, Any] | None) -> dict
     if not isinstance(merged.get("name"), str) or not merged["name"].strip():
         _invalid('"name" wasn\'t supplied.')
     if merged.get("enforcement") not in ENFORCEMENTS:
-        _invalid('"enforcement" wasn\'t supplied.' if "enforcement" not in merged
-                 else "Invalid property /enforcement: data matches no possible input.")
+        _invalid(
+            '"enforcement" wasn\'t supplied.'
+            if "enforcement" not in merged
+            else "Invalid property /enforcement: data matches no possible input."
+        )
     if merged.get("target") != "branch":
         _invalid("Invalid property /target: localhub implements branch rulesets only.")
     rules = merged.get("rules") or []
     if not isinstance(rules, list):
         _invalid("Invalid property /rules: data matches no possible input.")
-    return {"name": merged["name"], "target": "branch", "enforcement": merged["enforcement"],
-            "conditions": _conditions(merged.get("conditions")), "bypass_actors": _bypass(merged["bypass_actors"]),
-            "rules": [_rule(i, rule) for i, rule in enumerate(rules)]}
+    return {
+        "name": merged["name"],
+        "target": "branch",
+        "enforcement": merged["enforcement"],
+        "conditions": _conditions(merged.get("conditions")),
+        "bypass_actors": _bypass(merged["bypass_actors"]),
+        "rules": [_rule(i, rule) for i, rule in enumerate(rules)],
+    }

@@ -155,8 +155,9 @@ class LocalHub:
         return self.url + "/api/v3"
 
     def _bind(self) -> ServedApp:
-        self._served = ServedApp(self.app, host=self.config.host, port=self.config.port,
-                                 threads=self.config.threads, ident="localhub")
+        self._served = ServedApp(
+            self.app, host=self.config.host, port=self.config.port, threads=self.config.threads, ident="localhub"
+        )
         self.config.port = self._served.port
         return self._served
 

@@ -15,8 +15,9 @@ from waitress.server import create_server
 class ServedApp:
     """Binds at construction (port 0 picks a free one); `start()` serves in a thread, `serve()` here."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8,
-                 ident: str = "localhub") -> None:
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8, ident: str = "localhub"
+    ) -> None:
         self._server: Any = create_server(app, host=host, port=port, threads=threads, ident=ident)
         self.port = int(self._server.effective_port)
         self.url = f"http://{host}:{self.port}"

@@ -184,8 +184,14 @@ class Store:
     def user_by_id(self, user_id: int) -> Row:
         return self.get("SELECT * FROM users WHERE id=?", (user_id,))
 
-    def add_token(self, token: str, user_id: int, kind: str = "pat", installation_id: int | None = None,
-                  expires_at: str | None = None) -> None:
+    def add_token(
+        self,
+        token: str,
+        user_id: int,
+        kind: str = "pat",
+        installation_id: int | None = None,
+        expires_at: str | None = None,
+    ) -> None:
         digest = token_hash(token)
         label = f"{kind}:{digest[:10]}"
         with self.write() as db:
@@ -218,9 +224,7 @@ class Store:
         """`admin`, `maintain`, `write`, `triage`, `read` or None for a user on a repo."""
         if user["id"] == repo["owner_id"]:
             return "admin"
-        row = self.one(
-            "SELECT permission FROM collaborators WHERE repo_id=? AND user_id=?", (repo["id"], user["id"])
-        )
+        row = self.one("SELECT permission FROM collaborators WHERE repo_id=? AND user_id=?", (repo["id"], user["id"]))
         return row["permission"] if row else None
 
     # -- issue numbers ----------------------------------------------------------------------

@@ -20,19 +20,20 @@ register_schema("""CREATE TABLE IF NOT EXISTS workflow_jobs (
 register_schema("CREATE INDEX IF NOT EXISTS workflow_jobs_run ON workflow_jobs(run_id)")
 
 #: `status` filter values of `GET .../actions/runs` that are conclusions rather than statuses.
-RUN_CONCLUSIONS = ("action_required", "cancelled", "failure", "neutral", "skipped", "stale", "success",
-                   "timed_out")
+RUN_CONCLUSIONS = ("action_required", "cancelled", "failure", "neutral", "skipped", "stale", "success", "timed_out")
 
 
-def insert_run(store: Store, repo_id: int, suite_id: int, sha: str, branch: str, event: str,
-               actor_id: int | None) -> Row:
+def insert_run(
+    store: Store, repo_id: int, suite_id: int, sha: str, branch: str, event: str, actor_id: int | None
+) -> Row:
     stamp = now_iso()
     with store.write() as db:
         number = db.execute("SELECT COUNT(*) FROM workflow_runs WHERE repo_id=?", (repo_id,)).fetchone()[0] + 1
         cur = db.execute(
             "INSERT INTO workflow_runs(repo_id, check_suite_id, head_sha, head_branch, event, status, run_number,"
             " actor_id, created_at, updated_at, run_started_at) VALUES (?,?,?,?,?,'queued',?,?,?,?,?)",
-            (repo_id, suite_id, sha, branch, event, number, actor_id, stamp, stamp, stamp))
+            (repo_id, suite_id, sha, branch, event, number, actor_id, stamp, stamp, stamp),
+        )
         run_id = int(cur.lastrowid or 0)
     return run(store, run_id)
 
@@ -40,8 +41,11 @@ def insert_run(store: Store, repo_id: int, suite_id: int, sha: str, branch: str,
 def insert_job(store: Store, job_id: int, run_row: Row, name: str) -> Row:
     stamp = now_iso()
     with store.write() as db:
-        db.execute("INSERT INTO workflow_jobs(id, run_id, repo_id, name, status, created_at, started_at)"
-                   " VALUES (?,?,?,?,'queued',?,?)", (job_id, run_row["id"], run_row["repo_id"], name, stamp, stamp))
+        db.execute(
+            "INSERT INTO workflow_jobs(id, run_id, repo_id, name, status, created_at, started_at)"
+            " VALUES (?,?,?,?,'queued',?,?)",
+            (job_id, run_row["id"], run_row["repo_id"], name, stamp, stamp),
+        )
     return job(store, job_id)
 
 
@@ -79,8 +83,12 @@ def jobs_of(store: Store, run_id: int) -> list[Row]:
 def runs(store: Store, repo_id: int, filters: dict[str, str]) -> list[Row]:
     """Runs of a repo, newest first, filtered as `GET .../actions/runs` filters them."""
     sql, args = "SELECT * FROM workflow_runs WHERE repo_id=?", [str(repo_id)]
-    for key, column in (("branch", "head_branch"), ("head_sha", "head_sha"), ("event", "event"),
-                        ("check_suite_id", "check_suite_id")):
+    for key, column in (
+        ("branch", "head_branch"),
+        ("head_sha", "head_sha"),
+        ("event", "event"),
+        ("check_suite_id", "check_suite_id"),
+    ):
         if filters.get(key):
             sql += f" AND {column}=?"
             args.append(filters[key])

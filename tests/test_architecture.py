@@ -52,10 +52,14 @@ def _imports(module: str, path: Path) -> Iterator[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             # `from bot.ledger import labels` imports the module bot.ledger.labels
-            names = [f"{base}.{alias.name}" if _resolve(f"{base}.{alias.name}") == f"{base}.{alias.name}" else base
-                     for alias in node.names]
+            names = [
+                f"{base}.{alias.name}" if _resolve(f"{base}.{alias.name}") == f"{base}.{alias.name}" else base
+                for alias in node.names
+            ]
         else:
             continue
         for name in names:
@@ -128,23 +132,46 @@ def test_there_is_no_import_cycle() -> None:
     assert _cycles(graph()) == []
 
 
-@pytest.mark.parametrize(("sources", "forbidden", "allowed"), [
-    # bot/forge speaks GitHub and nothing of the orchestra
-    (("bot.forge",), ("bot",), ("bot.forge", "bot.errors", "bot.settings")),
-    # the ledger is written by planner and workers, never the other way round
-    (("bot.ledger",), ("bot.planner", "bot.worker", "bot.jobs", "bot.modes", "bot.cli", "bot.steering"), ()),
-    # the web process: verify, route, enqueue — no planner, worker, agent, model or git
-    (("webhooks",), ("bot.planner", "bot.worker", "bot.jobs", "bot.modes", "bot.cli", "bot.agent", "bot.llm",
-                     "bot.git", "bot.steering", "bot.runtime", "localhub"), ()),
-    # local mode reads the ledger, not planner or worker internals
-    (("bot.modes.local",), ("bot.planner", "bot.worker"), ()),
-    # the core never reaches up into the ways to run it, the web front door or the test forge
-    (("bot",), ("bot.modes", "bot.cli", "webhooks", "localhub"), ("bot.modes", "bot.cli", "bot.__main__")),
-    # the ways to run it compose the core; the core's job table is one of the things they compose
-    (("bot.planner", "bot.worker", "bot.ledger", "bot.agent", "bot.llm", "bot.queue", "bot.git"), ("bot.jobs",), ()),
-    # localhub is a forge: it knows nothing of the bot
-    (("localhub",), ("bot", "webhooks"), ()),
-])
-def test_imports_run_in_the_allowed_directions(sources: tuple[str, ...], forbidden: tuple[str, ...],
-                                               allowed: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("sources", "forbidden", "allowed"),
+    [
+        # bot/forge speaks GitHub and nothing of the orchestra
+        (("bot.forge",), ("bot",), ("bot.forge", "bot.errors", "bot.settings")),
+        # the ledger is written by planner and workers, never the other way round
+        (("bot.ledger",), ("bot.planner", "bot.worker", "bot.jobs", "bot.modes", "bot.cli", "bot.steering"), ()),
+        # the web process: verify, route, enqueue — no planner, worker, agent, model or git
+        (
+            ("webhooks",),
+            (
+                "bot.planner",
+                "bot.worker",
+                "bot.jobs",
+                "bot.modes",
+                "bot.cli",
+                "bot.agent",
+                "bot.llm",
+                "bot.git",
+                "bot.steering",
+                "bot.runtime",
+                "localhub",
+            ),
+            (),
+        ),
+        # local mode reads the ledger, not planner or worker internals
+        (("bot.modes.local",), ("bot.planner", "bot.worker"), ()),
+        # the core never reaches up into the ways to run it, the web front door or the test forge
+        (("bot",), ("bot.modes", "bot.cli", "webhooks", "localhub"), ("bot.modes", "bot.cli", "bot.__main__")),
+        # the ways to run it compose the core; the core's job table is one of the things they compose
+        (
+            ("bot.planner", "bot.worker", "bot.ledger", "bot.agent", "bot.llm", "bot.queue", "bot.git"),
+            ("bot.jobs",),
+            (),
+        ),
+        # localhub is a forge: it knows nothing of the bot
+        (("localhub",), ("bot", "webhooks"), ()),
+    ],
+)
+def test_imports_run_in_the_allowed_directions(
+    sources: tuple[str, ...], forbidden: tuple[str, ...], allowed: tuple[str, ...]
+) -> None:
     assert _violations(sources, forbidden, allowed) == []

@@ -163,7 +163,8 @@ def test_example_workflows_fan_out_by_task_and_agree() -> None:
         assert ACTION_ROUTER.events - set(triggers) == {"check_run", "status"}
     assert docs["permissions"] == own["permissions"] and docs["concurrency"] == own["concurrency"]
     assert {k: v for k, v in docs[True].items() if k != "workflow_run"} == {
-        k: v for k, v in own[True].items() if k != "workflow_run"}
+        k: v for k, v in own[True].items() if k != "workflow_run"
+    }
     [own_step] = [s for s in own["jobs"]["orchestra"]["steps"] if s.get("uses") == "./"]
     assert own_step["with"]["token"] == "${{ steps.app-token.outputs.token || github.token }}"
 
@@ -186,12 +187,18 @@ def test_action_yml_caches_its_own_dependencies_and_installs_bubblewrap_only_whe
     [cache] = [s for s in steps if str(s.get("uses", "")).startswith("actions/cache@")]
     assert key_step["if"] == cache["if"] == "inputs.cache == 'true'"
     assert cache["with"]["path"] == "${{ steps.cache-key.outputs.dir }}"
-    assert "steps.cache-key.outputs.hash" in cache["with"]["key"] and "steps.python.outputs.python-version" in (
-        cache["with"]["key"])
+    assert (
+        "steps.cache-key.outputs.hash" in cache["with"]["key"]
+        and "steps.python.outputs.python-version" in (cache["with"]["key"])
+    )
     # The key step, run as the runner runs it: pip's cache folder and the hash of this action's pyproject.toml.
     output = tmp_path / "github_output"
-    env = {**os.environ, "ORCHESTRA_ACTION_PATH": str(ROOT), "GITHUB_OUTPUT": str(output),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "ORCHESTRA_ACTION_PATH": str(ROOT),
+        "GITHUB_OUTPUT": str(output),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     subprocess.run(["bash", "-e", "-c", key_step["run"]], env=env, check=True, timeout=120, capture_output=True)
     values = parse_github_output(output.read_text())
     assert values["hash"] == hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
@@ -202,7 +209,7 @@ def test_action_yml_caches_its_own_dependencies_and_installs_bubblewrap_only_whe
     script = sandbox["run"]
     assert script.index("if ! command -v bwrap") < script.index("apt-get install")  # only when missing
     assert "apt-get" not in " ".join(str(s.get("run", "")) for s in steps if s is not sandbox)
-    assert "apparmor_restrict_unprivileged_userns 2>/dev/null)\" = 1" in script  # only when restricted
+    assert 'apparmor_restrict_unprivileged_userns 2>/dev/null)" = 1' in script  # only when restricted
 
 
 def _leaf(*words: str) -> argparse.ArgumentParser:
@@ -298,14 +305,19 @@ def test_the_redis_healthcheck_needs_the_password(tmp_path: Path) -> None:
 
         assert check("s3cret") == 0
         assert check("wrong") != 0
-        assert subprocess.run(["redis-cli", "-p", str(redis_server.port), "ping"], capture_output=True,
-                              timeout=30).returncode == 0  # what the old check trusted
+        assert (
+            subprocess.run(
+                ["redis-cli", "-p", str(redis_server.port), "ping"], capture_output=True, timeout=30
+            ).returncode
+            == 0
+        )  # what the old check trusted
     finally:
         redis_server.stop()
 
 
 def _docker_ignored(path: str, patterns: list[str]) -> bool:
     """Docker's rule: a path is left out when a pattern matches it or one of its parent folders."""
+
     def regex(pattern: str) -> re.Pattern[str]:
         out = ""
         for token in re.split(r"(\*\*/|\*|\?)", pattern.strip("/")):
@@ -318,20 +330,37 @@ def _docker_ignored(path: str, patterns: list[str]) -> bool:
 
 
 def test_dockerignore_keeps_secrets_state_and_junk_out_and_the_sources_in() -> None:
-    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert not any(p.startswith("!") for p in patterns)
-    left_out = [".env", ".env.local", "secrets/app-private-key.pem", "app.2025-06-01.private-key.pem",
-                "deploy/tls.key", ".git/config", ".venv/bin/python", ".orchestra-state/mirrors/x",
-                "localhub-state/hub.sqlite", "bot/__pycache__/x.cpython-311.pyc", ".pytest_cache/v",
-                ".mypy_cache/x", "tests/test_x.py", "build/lib/x.py", "dist/x.whl"]
+    left_out = [
+        ".env",
+        ".env.local",
+        "secrets/app-private-key.pem",
+        "app.2025-06-01.private-key.pem",
+        "deploy/tls.key",
+        ".git/config",
+        ".venv/bin/python",
+        ".orchestra-state/mirrors/x",
+        "localhub-state/hub.sqlite",
+        "bot/__pycache__/x.cpython-311.pyc",
+        ".pytest_cache/v",
+        ".mypy_cache/x",
+        "tests/test_x.py",
+        "build/lib/x.py",
+        "dist/x.whl",
+    ]
     for path in left_out:
         assert _docker_ignored(path, patterns), f"{path} would reach the image's build context"
     copied = re.findall(r"^COPY (.+) \./", (ROOT / "Dockerfile").read_text(), re.M)
     sources = [name for line in copied for name in line.split()]
     assert {"pyproject.toml", "README.md", "bot", "webhooks", "localhub", "prompts"} <= set(sources)
-    tracked = subprocess.run(["git", "ls-files", *sources], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", *sources], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert tracked and not [path for path in tracked if _docker_ignored(path, patterns)]
 
 
@@ -339,15 +368,17 @@ def test_dockerignore_keeps_secrets_state_and_junk_out_and_the_sources_in() -> N
 SECRET_SHAPES = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:\\n|\n)[A-Za-z0-9+/=]{60}"
     r"|\bgh[pousr]_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{60,}"
-    r"|\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,}|\bAKIA[0-9A-Z]{16}\b")
+    r"|\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{32,}|\bAKIA[0-9A-Z]{16}\b"
+)
 #: GitHub's published examples (regenerated from @octokit/openapi by scripts/vendor_github_fixtures.py).
 VENDORED_EXAMPLES = "tests/fixtures/github/"
 
 
 def test_no_secret_is_committed() -> None:
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    assert "docker-compose.yml" in tracked and not [p for p in tracked if p.endswith((".pem", ".key")) or
-                                                     p.split("/")[-1] == ".env"]
+    assert "docker-compose.yml" in tracked and not [
+        p for p in tracked if p.endswith((".pem", ".key")) or p.split("/")[-1] == ".env"
+    ]
     found = []
     for path in tracked:
         if path.startswith(VENDORED_EXAMPLES) or not (ROOT / path).is_file():
@@ -356,7 +387,8 @@ def test_no_secret_is_committed() -> None:
         found += [f"{path}: {m.group(0)[:24]}…" for m in SECRET_SHAPES.finditer(text)]
     assert found == []
     assert SECRET_SHAPES.search("ghs_" + "a1B2" * 9) and SECRET_SHAPES.search(  # the shapes do match
-        "-----BEGIN RSA PRIVATE KEY-----\n" + "MIIE" * 16)
+        "-----BEGIN RSA PRIVATE KEY-----\n" + "MIIE" * 16
+    )
 
 
 def test_the_key_goes_to_the_worker_only_and_where_app_create_writes_it() -> None:

@@ -10,8 +10,9 @@ from tests.support.model_server import ModelServer, Turn
 
 def _ask(server: ModelServer) -> int:
     body = {"model": "gpt-stand-in", "messages": [{"role": "user", "content": "hi"}]}
-    return requests.post(f"{server.openai_base_url}/chat/completions", json=body, timeout=10,
-                         headers={"Authorization": "Bearer sk-test"}).status_code
+    return requests.post(
+        f"{server.openai_base_url}/chat/completions", json=body, timeout=10, headers={"Authorization": "Bearer sk-test"}
+    ).status_code
 
 
 def test_every_request_faulted_in_turn_then_none(model_server: ModelServer) -> None:

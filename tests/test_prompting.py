@@ -19,31 +19,66 @@ from bot.prompting import (
 from bot.repoconfig import RepoConfig
 
 COMMON = policy_context(
-    RepoConfig(protected_paths=[".github/workflows/**", "secrets/"]), "- run `make gen` before tests\n",
+    RepoConfig(protected_paths=[".github/workflows/**", "secrets/"]),
+    "- run `make gen` before tests\n",
     repo="acme/shop",
 )
 PLANNING = {
-    "goal_number": 7, "goal_title": "Add a checkout", "goal_body": "Customers can pay.",
-    "guidance": "Keep the cart API stable.", "repo_map": "shop/cart.py (120 lines): Cart",
-    "open_tasks": ["#8 Cart totals (review)"], "handoffs": ["Did the totals; rounding is banker's."],
-    "min_tasks": 5, "max_tasks": 20, "depth": 0, "max_depth": 2,
+    "goal_number": 7,
+    "goal_title": "Add a checkout",
+    "goal_body": "Customers can pay.",
+    "guidance": "Keep the cart API stable.",
+    "repo_map": "shop/cart.py (120 lines): Cart",
+    "open_tasks": ["#8 Cart totals (review)"],
+    "handoffs": ["Did the totals; rounding is banker's."],
+    "min_tasks": 5,
+    "max_tasks": 20,
+    "depth": 0,
+    "max_depth": 2,
 }
-TASK = {"task_number": 8, "task_title": "Cart totals", "task_body": "Compute totals in shop/cart.py.",
-        "acceptance": ["python -m pytest -q tests/test_cart.py"]}
+TASK = {
+    "task_number": 8,
+    "task_title": "Cart totals",
+    "task_body": "Compute totals in shop/cart.py.",
+    "acceptance": ["python -m pytest -q tests/test_cart.py"],
+}
 SAMPLES: dict[str, dict[str, Any]] = {
     "planner": {**COMMON, **PLANNING},
-    "subplanner": {**COMMON, **PLANNING, "parent_number": 3, "parent_title": "Shop v2",
-                   "owned_paths": ["shop/checkout/"]},
+    "subplanner": {
+        **COMMON,
+        **PLANNING,
+        "parent_number": 3,
+        "parent_title": "Shop v2",
+        "owned_paths": ["shop/checkout/"],
+    },
     "worker": {**COMMON, **TASK, "owned_paths": ["shop/cart.py"], "test_command": "make test"},
-    "conflict": {**COMMON, **TASK, "pr_number": 12, "base_branch": "main",
-                 "landed": ["#9 Rename Cart.total to Cart.subtotal: callers use subtotal"],
-                 "conflicts": [{"path": "shop/cart.py", "hunks": "<<<<<<< HEAD\na\n=======\nb\n>>>>>>> main"}]},
-    "ci_fix": {**COMMON, **TASK, "pr_number": 12, "attempt": 2, "max_attempts": 3,
-               "failures": [{"name": "tests", "output": "FAILED test_cart.py::test_total"}],
-               "instructions": "Look at rounding.", "base_branch": "main", "combined": True,
-               "landed": ["Merge queue: #9 into main\n\n#9 Round totals to cents"], "diffstat": " shop/cart.py | 4 ++--"},
-    "review": {**COMMON, **TASK, "pr_number": 12,
-               "review_comments": [{"author": "ana", "path": "shop/cart.py", "line": 4, "body": "Use Decimal."}]},
+    "conflict": {
+        **COMMON,
+        **TASK,
+        "pr_number": 12,
+        "base_branch": "main",
+        "landed": ["#9 Rename Cart.total to Cart.subtotal: callers use subtotal"],
+        "conflicts": [{"path": "shop/cart.py", "hunks": "<<<<<<< HEAD\na\n=======\nb\n>>>>>>> main"}],
+    },
+    "ci_fix": {
+        **COMMON,
+        **TASK,
+        "pr_number": 12,
+        "attempt": 2,
+        "max_attempts": 3,
+        "failures": [{"name": "tests", "output": "FAILED test_cart.py::test_total"}],
+        "instructions": "Look at rounding.",
+        "base_branch": "main",
+        "combined": True,
+        "landed": ["Merge queue: #9 into main\n\n#9 Round totals to cents"],
+        "diffstat": " shop/cart.py | 4 ++--",
+    },
+    "review": {
+        **COMMON,
+        **TASK,
+        "pr_number": 12,
+        "review_comments": [{"author": "ana", "path": "shop/cart.py", "line": 4, "body": "Use Decimal."}],
+    },
 }
 
 
@@ -81,7 +116,9 @@ def test_an_override_replaces_the_file() -> None:
     override = "Custom worker for {{ repo }} on #{{ task_number }}. {{ missing_thing }}"
     with pytest.raises(ConfigError, match=r"\.github/orchestra/prompts/worker\.md: .*'missing_thing' is undefined"):
         render_prompt("worker", context_for("worker"), {"worker": override})
-    text = render_prompt("worker", context_for("worker"), {"worker": "Custom worker for {{ repo }} on #{{ task_number }}."})
+    text = render_prompt(
+        "worker", context_for("worker"), {"worker": "Custom worker for {{ repo }} on #{{ task_number }}."}
+    )
     assert text == "Custom worker for acme/shop on #8.\n"
     assert "Definition of done" in render_prompt("worker", context_for("worker"), {"planner": "other role"})
 

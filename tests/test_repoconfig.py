@@ -59,7 +59,8 @@ def test_unknown_top_level_key() -> None:
 
 def test_unknown_nested_key() -> None:
     assert message("merge: {polcy: auto}\n") == (
-        f"{P}:merge.polcy: unknown key; allowed keys here: policy, method, required_approvals, delete_branch, queue, max_batch, batch_timeout_minutes, union_paths"
+        f"{P}:merge.polcy: unknown key; allowed keys here: policy, method, required_approvals, delete_branch, "
+        "queue, max_batch, batch_timeout_minutes, union_paths"
     )
 
 
@@ -94,11 +95,25 @@ def test_not_yaml_and_not_a_mapping() -> None:
     assert message("- a\n- b\n") == f"{P}: the top level must be a mapping of keys, got list"
 
 
-@pytest.mark.parametrize("value", [
-    "../../etc/passwd", "/etc/passwd", "docs/../../secrets.txt", "docs/..", "..\\..\\etc\\passwd",
-    "docs\\NOTES.md", "C:/Windows/win.ini", "docs//NOTES.md", "./NOTES.md", "docs/", "%2e%2e/%2e%2e/x", "",
-    "notes\x00.md", "docs/\nNOTES.md",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "docs/../../secrets.txt",
+        "docs/..",
+        "..\\..\\etc\\passwd",
+        "docs\\NOTES.md",
+        "C:/Windows/win.ini",
+        "docs//NOTES.md",
+        "./NOTES.md",
+        "docs/",
+        "%2e%2e/%2e%2e/x",
+        "",
+        "notes\x00.md",
+        "docs/\nNOTES.md",
+    ],
+)
 def test_notes_file_must_be_a_plain_path_inside_the_repository(value: str) -> None:
     text = message(yaml.safe_dump({"notes_file": value}))
     assert text.startswith(f"{P}:notes_file: {value!r} is not a path inside the repository")
@@ -128,8 +143,9 @@ def test_an_alias_bomb_is_refused_in_one_line_without_expanding_it() -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     text = message(bomb)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-    assert text == (f"{P}: its YAML aliases expand to more than 10,000 values; "
-                    "write the values out instead of repeating aliases")
+    assert text == (
+        f"{P}: its YAML aliases expand to more than 10,000 values; write the values out instead of repeating aliases"
+    )
     assert grown_mb < 50  # before the bound: a 312 MB message and 923 MB of memory
 
 

@@ -61,8 +61,10 @@ def test_the_default_model_builds_in_a_fresh_process() -> None:
     import subprocess
     import sys
 
-    code = ("from bot.modes.server import worker_runtime; from bot.settings import Settings; "
-            "print(worker_runtime(Settings()).model('worker').spec)")
+    code = (
+        "from bot.modes.server import worker_runtime; from bot.settings import Settings; "
+        "print(worker_runtime(Settings()).model('worker').spec)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "scripted:demo"

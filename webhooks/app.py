@@ -38,8 +38,15 @@ MAX_BODY = 25 * 1024 * 1024
 #: The bot's own events still matter for these (a merge it made closes a task; a push it made
 #: moves the default branch; its CI results are CI results). Everything else it caused is dropped.
 #: `merge_group` comes from GitHub's merge queue bot (a Bot sender), never from the orchestra.
-OWN_EVENTS_THAT_COUNT = {("push", None), ("check_suite", None), ("check_run", None), ("status", None),
-                         ("pull_request", "closed"), ("issues", "closed"), ("merge_group", None)}
+OWN_EVENTS_THAT_COUNT = {
+    ("push", None),
+    ("check_suite", None),
+    ("check_run", None),
+    ("status", None),
+    ("pull_request", "closed"),
+    ("issues", "closed"),
+    ("merge_group", None),
+}
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,15 @@ def parse_object(body: bytes) -> dict[str, Any] | str:
 class FrontDoor:
     """Verifies, de-duplicates and routes one delivery into jobs; answers with a status and a body."""
 
-    def __init__(self, secret: bytes, bot_login: str, executor: Executor, deliveries: DeliveryLog, router: Router,
-                 metrics: Metrics) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        bot_login: str,
+        executor: Executor,
+        deliveries: DeliveryLog,
+        router: Router,
+        metrics: Metrics,
+    ) -> None:
         self.secret = secret
         self.bot_login = bot_login
         self.executor, self.deliveries, self.router, self.metrics = executor, deliveries, router, metrics
@@ -169,7 +183,9 @@ def create_app(
         executor = RQExecutor.from_url(settings.redis_url)
     if deliveries is None:
         deliveries = (
-            RedisDeliveryLog(executor.connection, settings.app_id) if isinstance(executor, RQExecutor) else MemoryDeliveryLog()
+            RedisDeliveryLog(executor.connection, settings.app_id)
+            if isinstance(executor, RQExecutor)
+            else MemoryDeliveryLog()
         )
     app = Flask("orchestra-webhooks")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY

@@ -32,8 +32,12 @@ def always_ready() -> str | None:
 def redis_probe(connection: redis.Redis, timeout_s: float = PROBE_TIMEOUT_S) -> Probe:
     """A probe that PINGs the Redis `connection` talks to, through a client of its own."""
     pool = connection.connection_pool
-    settings: dict[str, Any] = {**pool.connection_kwargs, "socket_timeout": timeout_s,
-                                "socket_connect_timeout": timeout_s, "retry": Retry(NoBackoff(), 0)}
+    settings: dict[str, Any] = {
+        **pool.connection_kwargs,
+        "socket_timeout": timeout_s,
+        "socket_connect_timeout": timeout_s,
+        "retry": Retry(NoBackoff(), 0),
+    }
     client = redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **settings))
 
     def probe() -> str | None:

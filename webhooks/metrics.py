@@ -40,10 +40,15 @@ class Metrics:
         disable_created_metrics()
         self.shared_dir = multiprocess_dir()
         self.registry = CollectorRegistry()
-        self.deliveries = Counter("orchestra_webhook_deliveries", "Webhook deliveries by event and outcome.",
-                                  ["event", "outcome"], registry=self.registry)
-        self.ack_seconds = Histogram("orchestra_webhook_ack_seconds", "Time from request to answer.",
-                                     buckets=BUCKETS, registry=self.registry)
+        self.deliveries = Counter(
+            "orchestra_webhook_deliveries",
+            "Webhook deliveries by event and outcome.",
+            ["event", "outcome"],
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "orchestra_webhook_ack_seconds", "Time from request to answer.", buckets=BUCKETS, registry=self.registry
+        )
 
     def observe(self, event: str, outcome: str, seconds: float) -> None:
         self.deliveries.labels(event=event, outcome=outcome).inc()

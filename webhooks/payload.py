@@ -19,8 +19,14 @@ def _kind(value: Any) -> str:
     """How a JSON value is named in an error message."""
     if value is None:
         return "nothing"
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
-             dict: "an object"}
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "an object",
+    }
     return names.get(type(value), type(value).__name__)
 
 

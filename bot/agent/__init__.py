@@ -6,6 +6,15 @@ from bot.agent.sandbox import CommandResult, Sandbox
 from bot.agent.tools import Terminal, TerminalTool, Toolbox, ToolRejected, finish_tool
 
 __all__ = [
-    "AgentResult", "CommandResult", "Handoff", "Sandbox", "StepEvent", "Terminal", "TerminalTool",
-    "ToolRejected", "Toolbox", "finish_tool", "run_agent",
+    "AgentResult",
+    "CommandResult",
+    "Handoff",
+    "Sandbox",
+    "StepEvent",
+    "Terminal",
+    "TerminalTool",
+    "ToolRejected",
+    "Toolbox",
+    "finish_tool",
+    "run_agent",
 ]

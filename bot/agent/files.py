@@ -72,7 +72,8 @@ class FileTools:
         rel = self.guard.relative(real)
         self.written.add(rel)
         verb = "overwrote" if existed else "created"
-        return f"{verb} {rel} ({content.count(chr(10)) + (0 if content.endswith(chr(10)) else 1)} lines, {len(content.encode()):,} bytes)"
+        lines = content.count("\n") + (0 if content.endswith("\n") else 1)
+        return f"{verb} {rel} ({lines} lines, {len(content.encode()):,} bytes)"
 
     def edit_file(self, path: str, old_string: str, new_string: str) -> str:
         real = self.guard.check_writable(path)
@@ -95,7 +96,8 @@ class FileTools:
         rel = self.guard.relative(real)
         self.written.add(rel)
         line = text[: text.index(old_string)].count("\n") + 1
-        return f"edited {rel} at line {line}: replaced {old_string.count(chr(10)) + 1} line(s) with {new_string.count(chr(10)) + 1}"
+        old_lines, new_lines = old_string.count("\n") + 1, new_string.count("\n") + 1
+        return f"edited {rel} at line {line}: replaced {old_lines} line(s) with {new_lines}"
 
     def list_files(self, path: str = ".", pattern: str | None = None) -> str:
         base = self.guard.resolve(path or ".")
@@ -132,7 +134,9 @@ class FileTools:
                         hits.append(f"{rel}:{number}: {line[:300]}")
         if not hits:
             return f"no matches for {pattern!r}"
-        more = f"\n[{total - len(hits):,} more matches not shown; narrow the pattern or path]" if total > len(hits) else ""
+        more = (
+            f"\n[{total - len(hits):,} more matches not shown; narrow the pattern or path]" if total > len(hits) else ""
+        )
         return "\n".join(hits) + more
 
     def _files(self, base: Path) -> list[str]:
@@ -155,8 +159,9 @@ def _match_lines(text: str, needle: str) -> list[int]:
 def _git_files(root: Path, rel_base: str) -> list[str] | None:
     if not (root / ".git").exists():
         return None
-    entries = git_entries(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", rel_base,
-                          timeout=30)
+    entries = git_entries(
+        root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", rel_base, timeout=30
+    )
     return None if entries is None else sorted(set(entries))
 
 

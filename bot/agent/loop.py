@@ -60,8 +60,15 @@ def short_args(call: ToolCall, width: int = 80) -> str:
 class _Run:
     """The state of one run; `run_agent` is its only user."""
 
-    def __init__(self, model: ChatModel, toolbox: Toolbox, budget: Budget, workdir: Path,
-                 transcript: Transcript, on_event: Callable[[StepEvent], None] | None) -> None:
+    def __init__(
+        self,
+        model: ChatModel,
+        toolbox: Toolbox,
+        budget: Budget,
+        workdir: Path,
+        transcript: Transcript,
+        on_event: Callable[[StepEvent], None] | None,
+    ) -> None:
         self.model, self.toolbox, self.budget, self.workdir = model, toolbox, budget, workdir
         self.transcript, self.on_event = transcript, on_event
         self.usage = Usage()
@@ -91,16 +98,28 @@ class _Run:
             return "wall_time", f"time budget spent: {elapsed:.0f}s of {b.max_wall_s:g}s"
         return None
 
-    def result(self, status: AgentStatus, reason: str, *, report: Handoff | None = None,
-               budget: BudgetName | None = None, terminal: tuple[str, Terminal] | None = None) -> AgentResult:
+    def result(
+        self,
+        status: AgentStatus,
+        reason: str,
+        *,
+        report: Handoff | None = None,
+        budget: BudgetName | None = None,
+        terminal: tuple[str, Terminal] | None = None,
+    ) -> AgentResult:
         changed = self.toolbox.files_written | (_git_dirty(self.workdir) - self.dirty_before)
         result = AgentResult(
-            status=status, reason=reason, exhausted_budget=budget,
+            status=status,
+            reason=reason,
+            exhausted_budget=budget,
             report=report or Handoff(summary=f"The run ended without a report: {reason}"),
-            usage=self.usage, steps=self.steps, files_changed=sorted(changed),
+            usage=self.usage,
+            steps=self.steps,
+            files_changed=sorted(changed),
             transcript_path=str(self.transcript.path) if self.transcript.path else None,
             terminal_tool=terminal[0] if terminal else None,
-            output=terminal[1].output if terminal else None, isolation=self.toolbox.isolation,
+            output=terminal[1].output if terminal else None,
+            isolation=self.toolbox.isolation,
         )
         self.transcript.write("result", self.steps, result)
         self.emit(StepEvent(self.steps, "end", detail=f"{status}: {reason}"))
@@ -150,7 +169,7 @@ class _Run:
             self.emit(StepEvent(self.steps, "tool", call.name, short_args(call), len(outcome.text), outcome.error))
             rejected += int(outcome.rejected)
             if outcome.terminal is not None:
-                for skipped in calls[index + 1:]:
+                for skipped in calls[index + 1 :]:
                     self.add(Message(role="tool", content="not run: the run had ended", tool_call_id=skipped.id))
                 end = outcome.terminal
                 reason = "the agent finished" if end.status == "finished" else "the agent reported it is blocked"

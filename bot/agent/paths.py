@@ -45,9 +45,7 @@ def glob_match(relpath: str, pattern: str) -> bool:
     pattern = pattern.lstrip("/") if pattern.startswith("/") else pattern
     if "/" not in pattern.rstrip("/"):
         # A bare name pattern (`*.lock`) matches at any depth, as in .gitignore.
-        return bool(_glob_regex(pattern).match(relpath.rsplit("/", 1)[-1])) or bool(
-            _glob_regex(pattern).match(relpath)
-        )
+        return bool(_glob_regex(pattern).match(relpath.rsplit("/", 1)[-1])) or bool(_glob_regex(pattern).match(relpath))
     return bool(_glob_regex(pattern).match(relpath))
 
 

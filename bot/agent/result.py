@@ -35,8 +35,11 @@ class Handoff(BaseModel):
         """The report as Markdown, e.g. for a PR body or a handoff comment."""
         parts = [self.summary.strip()]
         for title, items in (
-            ("Notes", self.notes), ("Concerns", self.concerns), ("Deviations", self.deviations),
-            ("Findings", self.findings), ("Feedback", self.feedback),
+            ("Notes", self.notes),
+            ("Concerns", self.concerns),
+            ("Deviations", self.deviations),
+            ("Findings", self.findings),
+            ("Feedback", self.feedback),
         ):
             if items:
                 parts.append(f"**{title}**\n" + "\n".join(f"- {item}" for item in items))

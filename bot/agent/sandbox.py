@@ -45,6 +45,7 @@ SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 
+
 class CommandResult(BaseModel):
     """What one sandboxed command did."""
 
@@ -59,7 +60,9 @@ class CommandResult(BaseModel):
     isolation: str = "none"
 
 
-def sandbox_env(home: Path, extra: Mapping[str, str] | None = None, parent: Mapping[str, str] | None = None) -> dict[str, str]:
+def sandbox_env(
+    home: Path, extra: Mapping[str, str] | None = None, parent: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The whole environment a command gets: allow-listed names from `parent`, HOME, and `extra`.
 
     Built from nothing, so a secret can only get in through `extra`, which refuses secret-like names.
@@ -163,8 +166,10 @@ class Sandbox:
         for path in (self.workdir, self.home):
             blocked = sandbox_uid.blocked_ancestor(path)
             if blocked is not None:
-                why = (f"another uid cannot reach {path}: {blocked} is not searchable by other users "
-                       f"(mode {stat.S_IMODE(blocked.stat().st_mode):o})")
+                why = (
+                    f"another uid cannot reach {path}: {blocked} is not searchable by other users "
+                    f"(mode {stat.S_IMODE(blocked.stat().st_mode):o})"
+                )
                 if self.policy.setting != "best-effort":
                     raise SandboxUnavailable(f"agent sandbox: {why}; give it o+x or move that directory")
                 self.policy = self.policy.without_uid(why)
@@ -204,9 +209,24 @@ class Sandbox:
         if not self.uses_bwrap:
             return [*prefix, *shell]
         return [
-            *prefix, "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *self._layout,
-            "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session",
-            "--chdir", str(self.workdir), *shell,
+            *prefix,
+            "bwrap",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            *self._layout,
+            "--unshare-net",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--die-with-parent",
+            "--new-session",
+            "--chdir",
+            str(self.workdir),
+            *shell,
         ]
 
     def run(self, command: str, timeout_s: float | None = None) -> CommandResult:
@@ -216,8 +236,13 @@ class Sandbox:
         if self.uid is not None:
             sandbox_uid.lend(self.workdir, self.uid)  # what the file tools wrote since the last command
         proc = subprocess.Popen(
-            self.argv(command), cwd=self.workdir, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            self.argv(command),
+            cwd=self.workdir,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         assert proc.stdout is not None
         capture = _Capture(proc.stdout, self.output_cap)
@@ -237,9 +262,13 @@ class Sandbox:
         if self._restore_git_file():
             output += "\n[sandbox: the command replaced the worktree's .git file; it was restored]"
         return CommandResult(
-            command=command, exit_code=None if timed_out else proc.returncode, output=output,
-            timed_out=timed_out, duration_s=round(time.monotonic() - started, 3),
-            omitted_bytes=omitted, isolation=self.isolation,
+            command=command,
+            exit_code=None if timed_out else proc.returncode,
+            output=output,
+            timed_out=timed_out,
+            duration_s=round(time.monotonic() - started, 3),
+            omitted_bytes=omitted,
+            isolation=self.isolation,
         )
 
     def _restore_git_file(self) -> bool:

@@ -2,9 +2,9 @@
 
 | value | commands run |
 |---|---|
-| `auto` (default) | in bubblewrap when it works here, else as a per-run unprivileged uid (needs root), else not at all |
+| `auto` (default) | in bubblewrap when it works, else as a per-run unprivileged uid (needs root), else not at all |
 | `bwrap` / `uid` | only that way; not at all when it cannot be used |
-| `best-effort` | as `auto`, else unconfined with a warning (the default of local mode, the demo and `orchestra agent run`) |
+| `best-effort` | as `auto`, else unconfined with a warning (default of local mode, the demo, `orchestra agent run`) |
 | `none` | unconfined: the explicit opt-in |
 
 A worker running as root always hands commands to an unprivileged uid, inside bubblewrap too: a
@@ -85,7 +85,10 @@ def _trial(argv: list[str]) -> tuple[bool, str]:
 def uid_status() -> tuple[bool, str]:
     """Whether commands can be run as another uid here (root, and setpriv from util-linux) and, if not, why."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return False, f"uid fallback needs root (the worker runs as uid {os.geteuid() if hasattr(os, 'geteuid') else '?'})"
+        return (
+            False,
+            f"uid fallback needs root (the worker runs as uid {os.geteuid() if hasattr(os, 'geteuid') else '?'})",
+        )
     if shutil.which("setpriv", path=DEFAULT_PATH) is None:
         return False, "uid fallback needs setpriv (util-linux), which is not installed"
     works, why = _trial([*setpriv_argv(TRIAL_UID), "true"])
@@ -98,8 +101,22 @@ def bwrap_status() -> tuple[bool, str]:
     binary = shutil.which("bwrap")
     if binary is None:
         return False, "bwrap not installed"
-    trial = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-             "--unshare-net", "--unshare-pid", "--die-with-parent", "true"]
+    trial = [
+        binary,
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+        "--unshare-net",
+        "--unshare-pid",
+        "--die-with-parent",
+        "true",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and uid_status()[0]:
         trial = [*setpriv_argv(TRIAL_UID), *trial]
     works, why = _trial(trial)
@@ -134,15 +151,23 @@ def _resolve(mode: str) -> Isolation:
     else:
         bwrap_reason = "bwrap would run them as root" if bwrap_ok else bwrap_why
         reasons = {"bwrap": [bwrap_reason] + ([uid_why] if bwrap_ok else []), "uid": [uid_why]}.get(
-            mode, [bwrap_reason, uid_why])
+            mode, [bwrap_reason, uid_why]
+        )
         if mode != "best-effort":
             raise SandboxUnavailable(
                 f"{SETTING}={mode}: agent commands cannot be confined here ({'; '.join(reasons)}); "
-                f"see docs/security.md, or set {SETTING}=none to run them unconfined")
+                f"see docs/security.md, or set {SETTING}=none to run them unconfined"
+            )
         chosen = Isolation(mode, bwrap=False, uid=False, why=f"{'; '.join(reasons)}; {SETTING}=best-effort")
     level = logging.INFO if chosen.confined else logging.WARNING
-    log.log(level, "agent sandbox (%s=%s): %s%s", SETTING, mode, chosen.label(),
-            "" if chosen.confined else ": commands run unconfined")
+    log.log(
+        level,
+        "agent sandbox (%s=%s): %s%s",
+        SETTING,
+        mode,
+        chosen.label(),
+        "" if chosen.confined else ": commands run unconfined",
+    )
     return chosen
 
 
@@ -159,7 +184,8 @@ def check_reachable(*directories: Path, mode: str | None = None) -> Isolation:
             if blocked is not None:
                 raise SandboxUnavailable(
                     f"{SETTING}={chosen.setting}: the sandbox's uids cannot reach {directory}: {blocked} is not "
-                    f"searchable by other users; give it o+x or move that directory")
+                    f"searchable by other users; give it o+x or move that directory"
+                )
     return chosen
 
 
@@ -179,8 +205,10 @@ def warn_if_unconfined() -> None:
         print(f"orchestra: {exc}", file=sys.stderr)
         return
     if not chosen.confined:
-        print(f"orchestra: agent sandbox: {chosen.label()}: agent commands run unconfined on this machine",
-              file=sys.stderr)
+        print(
+            f"orchestra: agent sandbox: {chosen.label()}: agent commands run unconfined on this machine",
+            file=sys.stderr,
+        )
 
 
 def reset() -> None:

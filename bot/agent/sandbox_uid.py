@@ -70,8 +70,9 @@ def _private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = path.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
-        raise SandboxUnavailable(f"{LOCK_DIR_SETTING}: {path} must be a directory of uid {os.geteuid()} "
-                                 "that no one else can write")
+        raise SandboxUnavailable(
+            f"{LOCK_DIR_SETTING}: {path} must be a directory of uid {os.geteuid()} that no one else can write"
+        )
 
 
 def _lease(lock_dir: Path, uids: range) -> tuple[int, IO[str]]:
@@ -86,8 +87,9 @@ def _lease(lock_dir: Path, uids: range) -> tuple[int, IO[str]]:
         if leftovers:
             log.warning("sandbox uid %d: killed %d processes left by an earlier run", uid, leftovers)
         return uid, handle
-    raise SandboxUnavailable(f"all {len(uids)} sandbox uids ({uids.start}-{uids.stop - 1}) are in use; "
-                             f"widen {UIDS_SETTING}")
+    raise SandboxUnavailable(
+        f"all {len(uids)} sandbox uids ({uids.start}-{uids.stop - 1}) are in use; widen {UIDS_SETTING}"
+    )
 
 
 def processes_of(uid: int) -> list[int]:

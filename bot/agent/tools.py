@@ -76,27 +76,68 @@ _I = {"type": "integer", "minimum": 1}
 _LIST = {"type": "array", "items": {"type": "string"}}
 
 READ_SPECS = [
-    ToolSpec(name="read_file", description="Show a text file with numbered lines, optionally only lines start_line..end_line (1-based, inclusive).",
-             parameters=_obj(["path"], path=_S, start_line=_I, end_line=_I)),
-    ToolSpec(name="list_files", description="List files under a directory (ignored files hidden), optionally filtered by a glob such as '*.py' or 'src/**/test_*.py'.",
-             parameters=_obj([], path=_S, pattern=_S)),
-    ToolSpec(name="grep", description="Search file contents with a Python regular expression; prints path:line: text. Optional glob filters files.",
-             parameters=_obj(["pattern"], pattern=_S, path=_S, glob=_S, ignore_case={"type": "boolean"})),
+    ToolSpec(
+        name="read_file",
+        description=(
+            "Show a text file with numbered lines, optionally only lines start_line..end_line (1-based, inclusive)."
+        ),
+        parameters=_obj(["path"], path=_S, start_line=_I, end_line=_I),
+    ),
+    ToolSpec(
+        name="list_files",
+        description=(
+            "List files under a directory (ignored files hidden), "
+            "optionally filtered by a glob such as '*.py' or 'src/**/test_*.py'."
+        ),
+        parameters=_obj([], path=_S, pattern=_S),
+    ),
+    ToolSpec(
+        name="grep",
+        description=(
+            "Search file contents with a Python regular expression; prints path:line: text. "
+            "Optional glob filters files."
+        ),
+        parameters=_obj(["pattern"], pattern=_S, path=_S, glob=_S, ignore_case={"type": "boolean"}),
+    ),
 ]
 WRITE_SPECS = [
-    ToolSpec(name="write_file", description="Create or overwrite a file with the given full content.",
-             parameters=_obj(["path", "content"], path=_S, content=_S)),
-    ToolSpec(name="edit_file", description="Replace one exact occurrence of old_string with new_string in a file. old_string must match exactly once, whitespace included.",
-             parameters=_obj(["path", "old_string", "new_string"], path=_S, old_string=_S, new_string=_S)),
-    ToolSpec(name="run", description="Run a shell command (sh -c) in the repository root, without network when sandboxed; returns the exit code and output. timeout_s is capped by the policy.",
-             parameters=_obj(["command"], command=_S, timeout_s=_I)),
+    ToolSpec(
+        name="write_file",
+        description="Create or overwrite a file with the given full content.",
+        parameters=_obj(["path", "content"], path=_S, content=_S),
+    ),
+    ToolSpec(
+        name="edit_file",
+        description=(
+            "Replace one exact occurrence of old_string with new_string in a file. "
+            "old_string must match exactly once, whitespace included."
+        ),
+        parameters=_obj(["path", "old_string", "new_string"], path=_S, old_string=_S, new_string=_S),
+    ),
+    ToolSpec(
+        name="run",
+        description=(
+            "Run a shell command (sh -c) in the repository root, without network when sandboxed; "
+            "returns the exit code and output. timeout_s is capped by the policy."
+        ),
+        parameters=_obj(["command"], command=_S, timeout_s=_I),
+    ),
 ]
 FINISH_SPEC = ToolSpec(
     name="finish",
-    description="End your turn with the handoff report. status 'done' when the task is complete and verified, 'blocked' when it cannot be completed (say why in concerns).",
+    description=(
+        "End your turn with the handoff report. status 'done' when the task is complete and verified, "
+        "'blocked' when it cannot be completed (say why in concerns)."
+    ),
     parameters=_obj(
-        ["status", "summary"], status={"type": "string", "enum": ["done", "blocked"]}, summary=_S,
-        notes=_LIST, concerns=_LIST, deviations=_LIST, findings=_LIST, feedback=_LIST,
+        ["status", "summary"],
+        status={"type": "string", "enum": ["done", "blocked"]},
+        summary=_S,
+        notes=_LIST,
+        concerns=_LIST,
+        deviations=_LIST,
+        findings=_LIST,
+        feedback=_LIST,
     ),
 )
 
@@ -159,7 +200,9 @@ class Toolbox:
         """Run one call; every failure becomes an error outcome the model reads."""
         args = call.arguments if isinstance(call.arguments, dict) else {}
         if "_unparsed_arguments" in args:
-            return ToolOutcome(f"error: the arguments of {call.name} were not valid JSON; send a JSON object", error=True)
+            return ToolOutcome(
+                f"error: the arguments of {call.name} were not valid JSON; send a JSON object", error=True
+            )
         terminal = self._terminal.get(call.name)
         try:
             if terminal is not None:

@@ -15,24 +15,35 @@ from bot.modes.action_outputs import OUTPUTS, outputs_for, write_outputs
 
 def register(sub: argparse._SubParsersAction) -> None:
     action = add_command(
-        sub, "action", summary="handle this GitHub Actions run's event (the `action.yml` entry point)",
+        sub,
+        "action",
+        summary="handle this GitHub Actions run's event (the `action.yml` entry point)",
         description="Read GITHUB_EVENT_NAME / GITHUB_EVENT_PATH, route the event like the App does, run its "
-                    "jobs in this process and start one workflow run per ready task (workflow_dispatch). "
-                    "Exits 1 when a job failed, 2 on a configuration error (docs/action.md).",
-        variables=(("GITHUB_EVENT_NAME, GITHUB_EVENT_PATH", "the run's event (set by the runner)"),
-                   ("ORCHESTRA_TOKEN (or GITHUB_TOKEN)", "the token the orchestra acts with (required)"),
-                   ("GITHUB_API_URL, GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_WORKFLOW_REF, RUNNER_TEMP",
-                    "set by the runner"),
-                   ("ORCHESTRA_MERGE_POLICY, ORCHESTRA_MAX_PARALLEL_TASKS", "inputs laid over .github/orchestra.yml"),
-                   ("ORCHESTRA_WORKFLOW", "the workflow file the fan-out dispatches"),
-                   ("GITHUB_STEP_SUMMARY", "the run's summary file (appended to)"),
-                   ("GITHUB_OUTPUT", "the step's outputs file (appended to: " + ", ".join(OUTPUTS) + ")"), *MODELS,
-                   ("ORCHESTRA_LOG_LEVEL, ORCHESTRA_LOG_FORMAT", "log level (default info); human (default) or json")),
+        "jobs in this process and start one workflow run per ready task (workflow_dispatch). "
+        "Exits 1 when a job failed, 2 on a configuration error (docs/action.md).",
+        variables=(
+            ("GITHUB_EVENT_NAME, GITHUB_EVENT_PATH", "the run's event (set by the runner)"),
+            ("ORCHESTRA_TOKEN (or GITHUB_TOKEN)", "the token the orchestra acts with (required)"),
+            (
+                "GITHUB_API_URL, GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_WORKFLOW_REF, RUNNER_TEMP",
+                "set by the runner",
+            ),
+            ("ORCHESTRA_MERGE_POLICY, ORCHESTRA_MAX_PARALLEL_TASKS", "inputs laid over .github/orchestra.yml"),
+            ("ORCHESTRA_WORKFLOW", "the workflow file the fan-out dispatches"),
+            ("GITHUB_STEP_SUMMARY", "the run's summary file (appended to)"),
+            ("GITHUB_OUTPUT", "the step's outputs file (appended to: " + ", ".join(OUTPUTS) + ")"),
+            *MODELS,
+            ("ORCHESTRA_LOG_LEVEL, ORCHESTRA_LOG_FORMAT", "log level (default info); human (default) or json"),
+        ),
     )
     action.add_argument("--event-name", help="override GITHUB_EVENT_NAME (replaying a recorded event)")
     action.add_argument("--event-path", type=Path, help="override GITHUB_EVENT_PATH")
-    action.add_argument("--timeout", type=float, default=DRAIN_TIMEOUT_S,
-                        help=f"seconds to wait for this run's jobs (default {DRAIN_TIMEOUT_S})")
+    action.add_argument(
+        "--timeout",
+        type=float,
+        default=DRAIN_TIMEOUT_S,
+        help=f"seconds to wait for this run's jobs (default {DRAIN_TIMEOUT_S})",
+    )
     action.add_argument("--json", action="store_true", help="print the report as one JSON object")
     action.set_defaults(func=action_command)
 

@@ -21,26 +21,37 @@ from bot.settings import Budget, Role, Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    agent = sub.add_parser("agent", help="run the coding agent",
-                           description="Run the coding agent by itself (docs/agent.md).")
+    agent = sub.add_parser(
+        "agent", help="run the coding agent", description="Run the coding agent by itself (docs/agent.md)."
+    )
     agent_sub = agent.add_subparsers(dest="agent_command", metavar="ACTION", required=True)
     run = add_command(
-        agent_sub, "run", summary="run one coding agent on a local checkout; exits 1 unless it finished",
+        agent_sub,
+        "run",
+        summary="run one coding agent on a local checkout; exits 1 unless it finished",
         description="Run one coding agent on a local checkout, streaming its steps. Nothing is committed or "
-                    "pushed; the checkout's .github/orchestra.yml (protected paths, budgets, agent limits), "
-                    "prompt overrides and notes file apply.",
-        variables=(*MODELS, ("ORCHESTRA_STATE_DIR", "where the transcript goes (default .orchestra-state)"),
-                   ("ORCHESTRA_MAX_WALL_S_PER_TASK", "seconds the run may take (default 1800)"),
-                   ("ORCHESTRA_SANDBOX", "the command sandbox (default here: best-effort)")),
+        "pushed; the checkout's .github/orchestra.yml (protected paths, budgets, agent limits), "
+        "prompt overrides and notes file apply.",
+        variables=(
+            *MODELS,
+            ("ORCHESTRA_STATE_DIR", "where the transcript goes (default .orchestra-state)"),
+            ("ORCHESTRA_MAX_WALL_S_PER_TASK", "seconds the run may take (default 1800)"),
+            ("ORCHESTRA_SANDBOX", "the command sandbox (default here: best-effort)"),
+        ),
         note="The worker role's model: --model, else ORCHESTRA_MODEL_WORKER, ORCHESTRA_MODEL, the checkout's "
-             "models.worker, ORCHESTRA_DEFAULT_MODEL, scripted:demo.",
+        "models.worker, ORCHESTRA_DEFAULT_MODEL, scripted:demo.",
     )
     run.add_argument("--repo", type=Path, required=True, help="the checkout to work in")
     run.add_argument("--task", required=True, help="what the agent should do")
     run.add_argument("--model", help="model spec (default: the worker role's model, see below)")
     run.add_argument("--max-steps", type=int, help="step budget (default: agent.max_steps of the repo config)")
-    run.add_argument("--accept", action="append", default=[], metavar="COMMAND",
-                     help="an acceptance command the agent must make pass (repeatable)")
+    run.add_argument(
+        "--accept",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="an acceptance command the agent must make pass (repeatable)",
+    )
     run.set_defaults(func=run_command)
 
 
@@ -87,13 +98,18 @@ def _printer(console: Console) -> Callable[[StepEvent], None]:
     def show(event: StepEvent) -> None:
         if event.kind == "tool":
             mark = "[red]✗[/red]" if event.error else "→"
-            console.print(f"[dim]step {event.step:>3}[/dim]  [bold]{event.tool:<10}[/bold] "
-                          f"{escape(event.args)}  {mark} {event.result_chars:,} chars")
+            console.print(
+                f"[dim]step {event.step:>3}[/dim]  [bold]{event.tool:<10}[/bold] "
+                f"{escape(event.args)}  {mark} {event.result_chars:,} chars"
+            )
         elif event.kind == "text":
-            console.print(f"[dim]step {event.step:>3}[/dim]  [yellow](text without a tool call)[/yellow] "
-                          f"{escape(event.detail[:100])}")
+            console.print(
+                f"[dim]step {event.step:>3}[/dim]  [yellow](text without a tool call)[/yellow] "
+                f"{escape(event.detail[:100])}"
+            )
         else:
             console.print(f"[dim]end[/dim]       {escape(event.detail)}")
+
     return show
 
 
@@ -130,23 +146,38 @@ def run_command(args: argparse.Namespace) -> int:
     notes = _read_optional(repo, config.notes_file)
     context = {
         **policy_context(config, notes, repo=repo.name),
-        "task_number": 0, "task_title": args.task.strip().splitlines()[0][:100], "task_body": args.task,
-        "owned_paths": [], "acceptance": list(args.accept), "test_command": config.test_command,
+        "task_number": 0,
+        "task_title": args.task.strip().splitlines()[0][:100],
+        "task_body": args.task,
+        "owned_paths": [],
+        "acceptance": list(args.accept),
+        "test_command": config.test_command,
     }
     max_steps = args.max_steps or config.agent.max_steps
     context["max_steps"] = max_steps
     system = render_prompt("worker", context, _overrides(repo))
     budget = Budget(
-        max_steps=max_steps, max_tokens=config.budgets.task.tokens, max_usd=config.budgets.task.usd,
+        max_steps=max_steps,
+        max_tokens=config.budgets.task.tokens,
+        max_usd=config.budgets.task.usd,
         max_wall_s=settings.task_budget.max_wall_s,
     )
     transcript = _runs_dir(settings, repo) / f"agent-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]agent[/bold] {escape(spec)} on {repo} · budget {max_steps} steps")
     with Sandbox(repo, timeout_s=config.agent.command_timeout_s) as sandbox:
-        toolbox = Toolbox(repo, sandbox=sandbox, protected=config.protected_paths,
-                          command_timeout_s=config.agent.command_timeout_s)
-        result = run_agent(model, system=system, task=args.task, toolbox=toolbox, budget=budget,
-                           workdir=repo, transcript_path=transcript, on_event=_printer(console))
+        toolbox = Toolbox(
+            repo, sandbox=sandbox, protected=config.protected_paths, command_timeout_s=config.agent.command_timeout_s
+        )
+        result = run_agent(
+            model,
+            system=system,
+            task=args.task,
+            toolbox=toolbox,
+            budget=budget,
+            workdir=repo,
+            transcript_path=transcript,
+            on_event=_printer(console),
+        )
     _report(console, result)
     return 0 if result.ok else 1

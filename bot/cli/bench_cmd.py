@@ -11,27 +11,49 @@ from bot.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    bench = add_command(sub, "bench", summary="measure the orchestra (bench scale)",
-                        description="Benchmarks of the whole orchestra on this machine (docs/benchmarks.md).")
+    bench = add_command(
+        sub,
+        "bench",
+        summary="measure the orchestra (bench scale)",
+        description="Benchmarks of the whole orchestra on this machine (docs/benchmarks.md).",
+    )
     kinds = bench.add_subparsers(dest="bench", metavar="BENCH")
     scale = add_command(
-        kinds, "scale", summary="makespan, efficiency, REST calls and CPU per task against the number of workers",
+        kinds,
+        "scale",
+        summary="makespan, efficiency, REST calls and CPU per task against the number of workers",
         description="For each worker count W: start localhub, the webhook app and W workers (threads, or RQ "
-                    "worker processes on a private Redis), file a synthetic goal of N independent tasks "
-                    "(a share of them editing one shared spot) for the model stand-in scripted:bench, which "
-                    "waits --model-latency before each answer; CI is `true`. Prints one row per W (medians "
-                    "of --repeat runs, taken in alternating order) and the goals (docs/benchmarks.md).",
+        "worker processes on a private Redis), file a synthetic goal of N independent tasks "
+        "(a share of them editing one shared spot) for the model stand-in scripted:bench, which "
+        "waits --model-latency before each answer; CI is `true`. Prints one row per W (medians "
+        "of --repeat runs, taken in alternating order) and the goals (docs/benchmarks.md).",
         variables=(("ORCHESTRA_SANDBOX", "the agent's command sandbox (default here: best-effort)"),),
         note="It sets ORCHESTRA_BENCH_LATENCY_S, _TASKS and _SHARED for the model stand-in (and its RQ workers).",
     )
-    scale.add_argument("--workers", default="1,2,4,8,16,32", help="worker counts, comma-separated (default 1,2,4,8,16,32)")
+    scale.add_argument(
+        "--workers", default="1,2,4,8,16,32", help="worker counts, comma-separated (default 1,2,4,8,16,32)"
+    )
     scale.add_argument("--tasks", type=int, default=16, help="tasks in the goal, N (default 16)")
-    scale.add_argument("--model-latency", type=float, default=5.0, metavar="SECONDS",
-                       help="seconds the model stand-in waits before each answer, D (default 5)")
-    scale.add_argument("--conflict-share", type=float, default=0.0, metavar="F",
-                       help="share of the tasks that also edit one shared spot, 0..1 (default 0)")
-    scale.add_argument("--mode", choices=["threads", "rq"], default="threads",
-                       help="threads: jobs on a thread pool in this process; rq: RQ worker processes (default threads)")
+    scale.add_argument(
+        "--model-latency",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds the model stand-in waits before each answer, D (default 5)",
+    )
+    scale.add_argument(
+        "--conflict-share",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of the tasks that also edit one shared spot, 0..1 (default 0)",
+    )
+    scale.add_argument(
+        "--mode",
+        choices=["threads", "rq"],
+        default="threads",
+        help="threads: jobs on a thread pool in this process; rq: RQ worker processes (default threads)",
+    )
     scale.add_argument("--repeat", type=int, default=1, help="runs per point; the median is reported (default 1)")
     scale.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="per run (default 600)")
     scale.add_argument("--json", type=Path, metavar="OUT", help="write every figure (and each run's) to OUT")
@@ -64,9 +86,16 @@ def scale_command(args: argparse.Namespace) -> int:
     if args.tasks < 1 or args.repeat < 1 or not 0 <= args.conflict_share <= 1 or args.model_latency < 0:
         raise ConfigError("--tasks and --repeat must be at least 1, --conflict-share within 0..1, --model-latency ≥ 0")
     sandbox_mode.prefer_local_default()
-    options = BenchOptions(workers=parse_workers(args.workers), tasks=args.tasks, latency_s=args.model_latency,
-                           conflict_share=args.conflict_share, mode=args.mode, repeat=args.repeat,
-                           timeout_s=args.timeout, keep=args.keep)
+    options = BenchOptions(
+        workers=parse_workers(args.workers),
+        tasks=args.tasks,
+        latency_s=args.model_latency,
+        conflict_share=args.conflict_share,
+        mode=args.mode,
+        repeat=args.repeat,
+        timeout_s=args.timeout,
+        keep=args.keep,
+    )
     result = run_bench(options, say=lambda line: print(line, flush=True))
     print_table(result)
     if args.json is not None:

@@ -1,4 +1,4 @@
-"""`orchestra config check [PATH]`: validate a repo's `.github/orchestra.yml`; show every effective value and its source."""
+"""`orchestra config check [PATH]`: validate a repo's `.github/orchestra.yml`; show each value and its source."""
 
 from __future__ import annotations
 
@@ -19,28 +19,53 @@ from bot.repoconfig import CONFIG_PATH, RepoConfig, load_repo_config
 from bot.settings import SPEND_CAP_ENV, Role, Settings
 
 #: Settings shown by `config check` (secrets only as set / unset).
-SHOWN_SETTINGS = ("api_url", "server_url", "redis_url", "bot_login", "state_dir", "log_level",
-                  "task_budget.max_steps", "task_budget.max_tokens", "task_budget.max_usd", "task_budget.max_wall_s")
+SHOWN_SETTINGS = (
+    "api_url",
+    "server_url",
+    "redis_url",
+    "bot_login",
+    "state_dir",
+    "log_level",
+    "task_budget.max_steps",
+    "task_budget.max_tokens",
+    "task_budget.max_usd",
+    "task_budget.max_wall_s",
+)
 SECRET_SETTINGS = ("app_id", "private_key", "webhook_secret", "token")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    config = sub.add_parser("config", help="inspect orchestra configuration",
-                            description="Inspect the orchestra's configuration (docs/configuration.md).")
+    config = sub.add_parser(
+        "config",
+        help="inspect orchestra configuration",
+        description="Inspect the orchestra's configuration (docs/configuration.md).",
+    )
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = add_command(
-        config_sub, "check", summary="validate a .github/orchestra.yml and show every effective value and its source",
+        config_sub,
+        "check",
+        summary="validate a .github/orchestra.yml and show every effective value and its source",
         description="Validate a .github/orchestra.yml (one `PATH:key: message` line per problem, exit 2) and "
-                    "print the effective configuration: each value with where it came from — a command-line "
-                    "flag, an environment variable (by name), the file, or the default. --model, "
-                    "--planner-model and --merge show what `orchestra run` with those flags would use.",
-        variables=(*MODELS, ("ORCHESTRA_API_URL, ORCHESTRA_REDIS_URL, ORCHESTRA_STATE_DIR, …",
-                             "every setting of docs/configuration.md"), *log_vars("human")),
+        "print the effective configuration: each value with where it came from — a command-line "
+        "flag, an environment variable (by name), the file, or the default. --model, "
+        "--planner-model and --merge show what `orchestra run` with those flags would use.",
+        variables=(
+            *MODELS,
+            (
+                "ORCHESTRA_API_URL, ORCHESTRA_REDIS_URL, ORCHESTRA_STATE_DIR, …",
+                "every setting of docs/configuration.md",
+            ),
+            *log_vars("human"),
+        ),
         note="Precedence, highest first: flag, environment variable, .github/orchestra.yml on the default "
-             "branch, default. Budgets are ceilings: the lower of the environment's and the file's applies.",
+        "branch, default. Budgets are ceilings: the lower of the environment's and the file's applies.",
     )
-    check.add_argument("path", type=Path, nargs="?",
-                       help=f"the YAML file (default {CONFIG_PATH} in this directory, defaults when absent)")
+    check.add_argument(
+        "path",
+        type=Path,
+        nargs="?",
+        help=f"the YAML file (default {CONFIG_PATH} in this directory, defaults when absent)",
+    )
     check.add_argument("--model", help="as `orchestra run --model`: a spec for every role")
     check.add_argument("--planner-model", help="as `orchestra run --planner-model`")
     check.add_argument("--merge", choices=["auto", "review"], help="as `orchestra run --merge`")
@@ -88,8 +113,11 @@ def effective(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     models = {}
     for role in Role:
         resolved = resolve_spec(role, settings, config)
-        where = f"{path} (models.{role.value})" if resolved.source.kind == "file" else _source(
-            resolved.source.kind, resolved.source.name)
+        where = (
+            f"{path} (models.{role.value})"
+            if resolved.source.kind == "file"
+            else _source(resolved.source.kind, resolved.source.name)
+        )
         models[role.value] = {"spec": resolved.spec, "from": where}
     values = _flatten(config.model_dump(mode="json", exclude={"models"}))
     sources = {key: (f"{path}" if key in file_keys else "default") for key in values}
@@ -103,10 +131,11 @@ def effective(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     shown["redis_url"] = redact_url(settings.redis_url)  # never its password
     settings_out = {key: {"value": shown.get(key), "from": _setting_source(settings, key)} for key in SHOWN_SETTINGS}
     for key in SECRET_SETTINGS:
-        settings_out[key] = {"value": "set" if getattr(settings, key) else "unset",
-                             "from": _setting_source(settings, key)}
-    return {"config": config.model_dump(mode="json"), "models": models,
-            "sources": sources, "settings": settings_out}
+        settings_out[key] = {
+            "value": "set" if getattr(settings, key) else "unset",
+            "from": _setting_source(settings, key),
+        }
+    return {"config": config.model_dump(mode="json"), "models": models, "sources": sources, "settings": settings_out}
 
 
 def _setting_source(settings: Settings, key: str) -> str:

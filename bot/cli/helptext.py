@@ -36,8 +36,10 @@ WORK: Vars = (
 
 def log_vars(default: str) -> Vars:
     """The logging variables, with this command's default format."""
-    return (("ORCHESTRA_LOG_LEVEL", "debug, info (default), warning, error, critical; any case"),
-            ("ORCHESTRA_LOG_FORMAT", f"json or human (default {default}; docs/configuration.md)"))
+    return (
+        ("ORCHESTRA_LOG_LEVEL", "debug, info (default), warning, error, critical; any case"),
+        ("ORCHESTRA_LOG_FORMAT", f"json or human (default {default}; docs/configuration.md)"),
+    )
 
 
 def epilog(variables: Vars, note: str = "") -> str:
@@ -58,11 +60,15 @@ def _wrap(text: str) -> str:
     return "\n".join(textwrap.fill(part, WIDTH) for part in text.split("\n"))
 
 
-def add_command(sub: argparse._SubParsersAction, name: str, *, summary: str, description: str,
-                variables: Vars = (), note: str = "") -> argparse.ArgumentParser:
+def add_command(
+    sub: argparse._SubParsersAction, name: str, *, summary: str, description: str, variables: Vars = (), note: str = ""
+) -> argparse.ArgumentParser:
     """A subcommand whose `--help` says what it does, its options with defaults, and the variables it reads."""
     parser: argparse.ArgumentParser = sub.add_parser(
-        name, help=summary, description=_wrap(description), epilog=epilog(variables, note) if variables or note else None,
+        name,
+        help=summary,
+        description=_wrap(description),
+        epilog=epilog(variables, note) if variables or note else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser

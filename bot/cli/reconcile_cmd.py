@@ -12,24 +12,34 @@ from bot.doctor import REDIS_WAIT_S
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = add_command(
-        sub, "reconcile", summary="re-enqueue the work the forge shows as unfinished (idempotent)",
+        sub,
+        "reconcile",
+        summary="re-enqueue the work the forge shows as unfinished (idempotent)",
         description="Read one repository's unfinished work from the forge — goals without a plan, dependants of "
-                    "closed tasks, handoffs not folded, commands without a reply, stale claims, PRs that "
-                    "conflict, fail CI or wait for a merge — and enqueue a job for each on Redis, skipping jobs "
-                    "already queued or running. Running it twice enqueues nothing twice. The deployment's "
-                    "scheduled sweep runs the same code every ORCHESTRA_SWEEP_INTERVAL_S.",
+        "closed tasks, handoffs not folded, commands without a reply, stale claims, PRs that "
+        "conflict, fail CI or wait for a merge — and enqueue a job for each on Redis, skipping jobs "
+        "already queued or running. Running it twice enqueues nothing twice. The deployment's "
+        "scheduled sweep runs the same code every ORCHESTRA_SWEEP_INTERVAL_S.",
         variables=(*FORGE, *REDIS, *log_vars("json")),
         note=f"In App mode the installation is found by itself (GET /repos/OWNER/NAME/installation with the App's "
-             f"JWT); --installation-id overrides it. Before it starts it checks Redis (for up to {REDIS_WAIT_S:g} s) "
-             "and the forge credentials on the repository; on a failure it prints one line and exits 2.",
+        f"JWT); --installation-id overrides it. Before it starts it checks Redis (for up to {REDIS_WAIT_S:g} s) "
+        "and the forge credentials on the repository; on a failure it prints one line and exits 2.",
     )
     parser.add_argument("--repo", required=True, metavar="OWNER/NAME", help="the repository")
-    parser.add_argument("--installation-id", type=int, default=None,
-                        help="the App installation (default: found from the repository in App mode; "
-                             "unused with a token)")
-    parser.add_argument("--since-days", type=float, default=30.0, metavar="DAYS",
-                        help="look this far back for unanswered commands, unfolded handoffs and closed tasks "
-                             "(default 30; 0: the whole history)")
+    parser.add_argument(
+        "--installation-id",
+        type=int,
+        default=None,
+        help="the App installation (default: found from the repository in App mode; unused with a token)",
+    )
+    parser.add_argument(
+        "--since-days",
+        type=float,
+        default=30.0,
+        metavar="DAYS",
+        help="look this far back for unanswered commands, unfolded handoffs and closed tasks "
+        "(default 30; 0: the whole history)",
+    )
     parser.set_defaults(func=reconcile_command)
 
 

@@ -22,21 +22,29 @@ METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Light on purpose: `worker` confines its commands (the sandbox check) before it loads Redis, the
 # models' SDKs or the checks (bot/doctor.py), which are imported where they are used.
 
-PREFLIGHT_NOTE = ("Before it starts it checks {what} (Redis for up to {wait:g} s); on the first failure it prints "
-                  "one line and exits 2. `orchestra doctor` shows every check. Logs: one JSON object a line on "
-                  "stderr (docs/deploy.md).")
+PREFLIGHT_NOTE = (
+    "Before it starts it checks {what} (Redis for up to {wait:g} s); on the first failure it prints "
+    "one line and exits 2. `orchestra doctor` shows every check. Logs: one JSON object a line on "
+    "stderr (docs/deploy.md)."
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from bot.doctor import REDIS_WAIT_S
 
     serve = add_command(
-        sub, "serve", summary="serve the GitHub App webhook endpoint (gunicorn, waitress workers)",
+        sub,
+        "serve",
+        summary="serve the GitHub App webhook endpoint (gunicorn, waitress workers)",
         description="Serve POST /webhook (also POST /), GET /healthz and GET /metrics with gunicorn. A delivery "
-                    "is verified, de-duplicated and routed into jobs on Redis; `orchestra worker` runs them.",
-        variables=(("ORCHESTRA_WEBHOOK_SECRET (or GITHUB_WEBHOOK_SECRET)", "the deliveries' secret (required)"),
-                   *REDIS, ("ORCHESTRA_APP_ID", "names the App's delivery log in Redis"),
-                   ("ORCHESTRA_BOT_LOGIN", "the bot's login, to drop its own events"), *log_vars("json")),
+        "is verified, de-duplicated and routed into jobs on Redis; `orchestra worker` runs them.",
+        variables=(
+            ("ORCHESTRA_WEBHOOK_SECRET (or GITHUB_WEBHOOK_SECRET)", "the deliveries' secret (required)"),
+            *REDIS,
+            ("ORCHESTRA_APP_ID", "names the App's delivery log in Redis"),
+            ("ORCHESTRA_BOT_LOGIN", "the bot's login, to drop its own events"),
+            *log_vars("json"),
+        ),
         note=PREFLIGHT_NOTE.format(what="the webhook secret and Redis", wait=REDIS_WAIT_S),
     )
     serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
@@ -46,20 +54,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.set_defaults(func=serve_command)
 
     worker = add_command(
-        sub, "worker", summary="run an RQ worker pool on the urgent, default and implement queues",
+        sub,
+        "worker",
+        summary="run an RQ worker pool on the urgent, default and implement queues",
         description="Run N worker processes taking jobs from Redis: urgent (CI fixes, conflicts, reviews, "
-                    "merges, commands) before default (planning) before implement (new tasks). Each process "
-                    "takes one job at a time; a dead worker's claim lapses after a few heartbeats.",
+        "merges, commands) before default (planning) before implement (new tasks). Each process "
+        "takes one job at a time; a dead worker's claim lapses after a few heartbeats.",
         variables=(*FORGE, *REDIS, *MODELS, *WORK, *log_vars("json")),
-        note=PREFLIGHT_NOTE.format(what="the sandbox, git, Redis, every role's model endpoint and the forge "
-                                        "credentials", wait=REDIS_WAIT_S),
+        note=PREFLIGHT_NOTE.format(
+            what="the sandbox, git, Redis, every role's model endpoint and the forge credentials", wait=REDIS_WAIT_S
+        ),
     )
     worker.add_argument("--processes", "-n", type=int, default=2, help="worker processes (default 2)")
-    worker.add_argument("--burst", action="store_true", help="exit once the queues are empty (default: run until stopped)")
-    worker.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
-                        help="serve Prometheus metrics on GET /metrics at this port: job runs by kind and outcome, "
-                             "durations, queue depths, model tokens and cost by role, forge calls, the forge's rate "
-                             "limit left (default: off; docs/metrics.md)")
+    worker.add_argument(
+        "--burst", action="store_true", help="exit once the queues are empty (default: run until stopped)"
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on GET /metrics at this port: job runs by kind and outcome, "
+        "durations, queue depths, model tokens and cost by role, forge calls, the forge's rate "
+        "limit left (default: off; docs/metrics.md)",
+    )
     worker.add_argument("--metrics-host", default="0.0.0.0", help="address the metrics port binds (default 0.0.0.0)")
     worker.set_defaults(func=worker_command)
 
@@ -217,8 +235,9 @@ def worker_metrics(settings: Settings, host: str, port: int | None) -> Iterator[
         try:
             server = exposition.serve(host, port, exposition.scrape_registry(shared, queue_depths=depths))
         except OSError as exc:
-            raise ConfigError(f"--metrics-port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
-                              "choose a free port") from None
+            raise ConfigError(
+                f"--metrics-port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); choose a free port"
+            ) from None
         try:
             yield
         finally:

@@ -30,7 +30,7 @@ def failing_step_tail(log: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS
         end = errors[-1]
         opened = [i for i in range(end) if text[i].startswith("##[endgroup]")]
         start = opened[-1] + 1 if opened else 0
-        step = text[start:end + 1]
+        step = text[start : end + 1]
     else:
         step = text
     tail = "\n".join(step[-lines:]).strip("\n")

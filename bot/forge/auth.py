@@ -71,7 +71,9 @@ class TokenCache:
         with self._lock:
             cached = self._tokens.get(installation_id)
             if cached is None or cached.expires_at - self._clock() <= REFRESH_MARGIN_S:
-                cached = self._policy.call(f"installation token {installation_id}", lambda: self._fetch(installation_id))
+                cached = self._policy.call(
+                    f"installation token {installation_id}", lambda: self._fetch(installation_id)
+                )
                 self._tokens[installation_id] = cached
             return cached.value
 
@@ -82,8 +84,10 @@ class TokenCache:
             "Accept": "application/vnd.github+json",
         }
         response = self._session.post(url, headers=headers, timeout=30)
-        if response.status_code >= 500 or response.status_code == 429 or (
-            response.status_code == 403 and "rate limit" in response.text.lower()
+        if (
+            response.status_code >= 500
+            or response.status_code == 429
+            or (response.status_code == 403 and "rate limit" in response.text.lower())
         ):  # retried by the policy; a token created by a lost answer is simply never used
             raise GithubException(response.status_code, response.text, dict(response.headers))
         if response.status_code in (401, 403, 404):
@@ -163,20 +167,28 @@ def forge_for(
 def installation_for(settings: Settings, repo_full_name: str, timeout_s: float = 30.0) -> int:
     """The id of the App's installation on `repo_full_name` (`GET /repos/{o}/{r}/installation` with the App JWT)."""
     if not (settings.app_id and settings.private_key):
-        raise ConfigError("finding the installation needs the App: set ORCHESTRA_APP_ID and ORCHESTRA_PRIVATE_KEY(_PATH)")
+        raise ConfigError(
+            "finding the installation needs the App: set ORCHESTRA_APP_ID and ORCHESTRA_PRIVATE_KEY(_PATH)"
+        )
     token = app_jwt(settings.app_id, settings.private_key.get_secret_value())
     url = f"{settings.api_url.rstrip('/')}/repos/{repo_full_name}/installation"
     try:
-        response = requests.get(url, timeout=timeout_s, headers={
-            "Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
+        response = requests.get(
+            url,
+            timeout=timeout_s,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"},
+        )
     except requests.RequestException as exc:
         raise ForgeError(f"installation of {repo_full_name}: the forge is unreachable ({type(exc).__name__})") from None
     if response.status_code == 404:
-        raise ConfigError(f"App {settings.app_id} is not installed on {repo_full_name}: install it, or pass "
-                          "--installation-id")
+        raise ConfigError(
+            f"App {settings.app_id} is not installed on {repo_full_name}: install it, or pass --installation-id"
+        )
     if response.status_code in (401, 403):
-        raise PermissionDenied(f"installation of {repo_full_name}: the forge refused the App JWT "
-                               f"(HTTP {response.status_code}); check ORCHESTRA_APP_ID and the private key")
+        raise PermissionDenied(
+            f"installation of {repo_full_name}: the forge refused the App JWT "
+            f"(HTTP {response.status_code}); check ORCHESTRA_APP_ID and the private key"
+        )
     if response.status_code != 200:
         raise ForgeError(f"installation of {repo_full_name}: HTTP {response.status_code}")
     return int(response.json()["id"])
@@ -194,8 +206,9 @@ class Visible:
     installation_id: int | None
 
 
-def visible_repositories(settings: Settings, policy: RetryPolicy | None = None,
-                         session: requests.Session | None = None) -> list[Visible]:
+def visible_repositories(
+    settings: Settings, policy: RetryPolicy | None = None, session: requests.Session | None = None
+) -> list[Visible]:
     """Every repository the App's installations (or the token) can see that has open issues or PRs.
 
     App mode: `GET /app/installations` (the App's JWT), then `GET /installation/repositories`
@@ -210,8 +223,12 @@ def visible_repositories(settings: Settings, policy: RetryPolicy | None = None,
         assert settings.private_key is not None
         key = settings.private_key.get_secret_value()
         found: list[Visible] = []
-        for installation in _pages(session, policy, f"{api}/app/installations", lambda: {
-                "Authorization": f"Bearer {app_jwt(str(settings.app_id), key)}"}):
+        for installation in _pages(
+            session,
+            policy,
+            f"{api}/app/installations",
+            lambda: {"Authorization": f"Bearer {app_jwt(str(settings.app_id), key)}"},
+        ):
             number = int(installation["id"])
 
             def installation_auth(n: int = number) -> dict[str, str]:
@@ -228,12 +245,16 @@ def visible_repositories(settings: Settings, policy: RetryPolicy | None = None,
 
 
 def _worth_sweeping(repo: dict) -> bool:
-    return (not repo.get("archived") and repo.get("has_issues", True) is not False
-            and int(repo.get("open_issues_count") or 0) > 0)
+    return (
+        not repo.get("archived")
+        and repo.get("has_issues", True) is not False
+        and int(repo.get("open_issues_count") or 0) > 0
+    )
 
 
-def _pages(session: requests.Session, policy: RetryPolicy, url: str,
-           headers: Callable[[], dict[str, str]]) -> list[dict]:
+def _pages(
+    session: requests.Session, policy: RetryPolicy, url: str, headers: Callable[[], dict[str, str]]
+) -> list[dict]:
     """Every item of a GitHub list endpoint (a plain list, or `repositories` of an installation's listing)."""
     items: list[dict] = []
     next_url: str | None = f"{url}?per_page=100"
@@ -254,8 +275,11 @@ def _pages(session: requests.Session, policy: RetryPolicy, url: str,
 
 def _get(session: requests.Session, url: str, headers: dict[str, str]) -> requests.Response:
     response = session.get(url, headers={**headers, "Accept": "application/vnd.github+json"}, timeout=30)
-    if response.status_code >= 500 or response.status_code == 429 or (
-            response.status_code == 403 and "rate limit" in response.text.lower()):
+    if (
+        response.status_code >= 500
+        or response.status_code == 429
+        or (response.status_code == 403 and "rate limit" in response.text.lower())
+    ):
         raise GithubException(response.status_code, response.text, dict(response.headers))  # retried by the policy
     if response.status_code in (401, 403, 404):
         raise PermissionDenied(f"{url}: HTTP {response.status_code}; check the app id, key or token")

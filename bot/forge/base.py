@@ -169,8 +169,13 @@ class ForgeBase:
         """`text` cut to GitHub's body limit (`limits.fit`); a cut text is logged whole, so `where` holds."""
         body = limits.fit(text, where)
         if body != text:
-            log.warning("%s on %s: %d characters cut to fit GitHub's limit; the whole text:\n%s",
-                        what, self.repo_full_name, len(text) - len(body), text)
+            log.warning(
+                "%s on %s: %d characters cut to fit GitHub's limit; the whole text:\n%s",
+                what,
+                self.repo_full_name,
+                len(text) - len(body),
+                text,
+            )
         return body
 
     def _pace(self, what: str) -> None:
@@ -269,8 +274,13 @@ def to_comment(raw: GhComment) -> Comment:
     data = getattr(raw, "_rawData", None) or {}  # not `raw_data`: that completes a lazy object with a GET
     number = str(data.get("issue_url") or "").rsplit("/", 1)[-1]
     created = data.get("created_at")
-    return Comment(id=raw.id, body=raw.body or "", author=_login(raw.user),
-                   issue_number=int(number) if number.isdigit() else None, created_at=str(created or ""))
+    return Comment(
+        id=raw.id,
+        body=raw.body or "",
+        author=_login(raw.user),
+        issue_number=int(number) if number.isdigit() else None,
+        created_at=str(created or ""),
+    )
 
 
 def to_pull(raw: GhPull) -> PullRequest:

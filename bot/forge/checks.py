@@ -90,7 +90,8 @@ class CheckVerbs(ForgeBase):
         page = 1
         while True:
             _headers, data = self.repo._requester.requestJsonAndCheck(
-                "GET", url, parameters={**params, "per_page": PAGE, "page": page})
+                "GET", url, parameters={**params, "per_page": PAGE, "page": page}
+            )
             items = (data or {}).get(key, []) if key else (data or [])
             yield from items
             if len(items) < PAGE:
@@ -118,8 +119,11 @@ class CheckVerbs(ForgeBase):
             if state == "pending":
                 yield _Check(context, "pending")
             elif state in ("failure", "error"):
-                yield _Check(context, "failure", CheckFailure(name=context, conclusion=str(state),
-                                                              summary=status.get("description") or ""))
+                yield _Check(
+                    context,
+                    "failure",
+                    CheckFailure(name=context, conclusion=str(state), summary=status.get("description") or ""),
+                )
             else:
                 yield _Check(context, "success")
 
@@ -127,11 +131,18 @@ class CheckVerbs(ForgeBase):
         output = run.get("output") or {}
         annotations: list[str] = []
         if (output.get("annotations_count") or 0) > 0 and output.get("annotations_url"):
-            annotations = [f"{a.get('path')}:{a.get('start_line')}: {a.get('annotation_level')}: {a.get('message')}"
-                           for a in self._pages(str(output["annotations_url"]), {})]
-        return CheckFailure(name=str(run.get("name") or ""), conclusion=str(run.get("conclusion") or ""),
-                            title=output.get("title") or "", summary=output.get("summary") or "",
-                            text=output.get("text") or "", annotations=annotations)
+            annotations = [
+                f"{a.get('path')}:{a.get('start_line')}: {a.get('annotation_level')}: {a.get('message')}"
+                for a in self._pages(str(output["annotations_url"]), {})
+            ]
+        return CheckFailure(
+            name=str(run.get("name") or ""),
+            conclusion=str(run.get("conclusion") or ""),
+            title=output.get("title") or "",
+            summary=output.get("summary") or "",
+            text=output.get("text") or "",
+            annotations=annotations,
+        )
 
     def _job_log_tail(self, job_id: int) -> str:
         """The failing step's tail of an Actions job's log; "" when the log cannot be read (never raises)."""
@@ -174,8 +185,9 @@ class CheckVerbs(ForgeBase):
             if exc.status != 404:  # a forge without rulesets
                 raise
         _headers, data = self.repo._requester.requestJsonAndCheck(
-            "GET", f"{self.repo.url}/branches/{quote(branch, safe='')}")
-        classic = ((data or {}).get("protection") or {})
+            "GET", f"{self.repo.url}/branches/{quote(branch, safe='')}"
+        )
+        classic = (data or {}).get("protection") or {}
         checks = classic.get("required_status_checks") or {}
         if classic.get("enabled") and checks.get("enforcement_level", "everyone") != "off":
             required += [str(c) for c in checks.get("contexts") or []]

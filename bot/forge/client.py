@@ -133,6 +133,7 @@ class Forge(IssueVerbs, PullVerbs, CheckVerbs):
             check_repo_path(path)
         except ValueError as exc:
             raise ConfigError(f"read_file: {exc}") from None
+
         def read(at: str) -> str | None:
             return self._call("read file", lambda: fetch(at))
 
@@ -153,6 +154,7 @@ class Forge(IssueVerbs, PullVerbs, CheckVerbs):
     @verb
     def list_dir(self, path: str, ref: str | None = None) -> list[str]:
         """Paths of the files directly in directory `path` at `ref` (default branch); [] when absent."""
+
         def read(at: str) -> list[str]:
             return self._call("list dir", lambda: fetch(at))
 
@@ -179,7 +181,11 @@ class Forge(IssueVerbs, PullVerbs, CheckVerbs):
                     return Permission.NONE
                 raise
             role = str(data.get("role_name") or data.get("permission") or "none")
-            return Permission(role) if role in Permission._value2member_map_ else Permission(data.get("permission", "none"))
+            return (
+                Permission(role)
+                if role in Permission._value2member_map_
+                else Permission(data.get("permission", "none"))
+            )
 
         return self._call("permission", fetch)
 
@@ -192,7 +198,9 @@ class Forge(IssueVerbs, PullVerbs, CheckVerbs):
                 self.repo.get_workflow(workflow).create_dispatch(ref, inputs, throw=True)
             except GithubException as exc:
                 if exc.status == 403 and "rate limit" not in str(exc.data).lower():
-                    raise PermissionDenied(f"workflow_dispatch of {workflow}: needs the actions: write permission") from exc
+                    raise PermissionDenied(
+                        f"workflow_dispatch of {workflow}: needs the actions: write permission"
+                    ) from exc
                 raise
 
         self._call("dispatch workflow", dispatch)

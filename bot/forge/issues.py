@@ -27,11 +27,17 @@ class IssueVerbs(ForgeBase):
         return self._call("get issue", lambda: to_issue(self._issue(number)))
 
     @verb
-    def list_issues(self, labels: list[str] | None = None, state: str = "open", since: str | None = None) -> list[Issue]:
+    def list_issues(
+        self, labels: list[str] | None = None, state: str = "open", since: str | None = None
+    ) -> list[Issue]:
         """Issues (not pull requests) carrying every label in `labels` (`since`: updated since, ISO 8601).
 
         Conditional pages of 100: a list that did not change costs no rate-limit budget."""
-        params = {"state": state, **({"labels": ",".join(labels)} if labels else {}), **({"since": since} if since else {})}
+        params = {
+            "state": state,
+            **({"labels": ",".join(labels)} if labels else {}),
+            **({"since": since} if since else {}),
+        }
 
         def fetch() -> list[Issue]:
             found = self._conditional_list(f"{self.repo.url}/issues", params)
@@ -81,7 +87,11 @@ class IssueVerbs(ForgeBase):
         """Link a sub-issue by its **id**; linking one already linked is not an error."""
 
         def linked() -> bool | None:
-            return True if any(s.id == child_issue_id for s in self.repo.get_issue(parent_number).get_sub_issues()) else None
+            return (
+                True
+                if any(s.id == child_issue_id for s in self.repo.get_issue(parent_number).get_sub_issues())
+                else None
+            )
 
         def link() -> bool:
             try:
@@ -95,7 +105,9 @@ class IssueVerbs(ForgeBase):
 
     @verb
     def list_sub_issues(self, number: int) -> list[Issue]:
-        return self._call("list sub-issues", lambda: [to_issue(s) for s in self.repo.get_issue(number).get_sub_issues()])
+        return self._call(
+            "list sub-issues", lambda: [to_issue(s) for s in self.repo.get_issue(number).get_sub_issues()]
+        )
 
     @verb
     def list_comments(self, number: int) -> list[Comment]:
@@ -103,7 +115,9 @@ class IssueVerbs(ForgeBase):
 
         def fetch() -> list[Comment]:
             found = self._conditional_list(f"{self.repo.url}/issues/{number}/comments")
-            return [to_comment(GhComment(self.repo._requester, headers, data, completed=True)) for headers, data in found]
+            return [
+                to_comment(GhComment(self.repo._requester, headers, data, completed=True)) for headers, data in found
+            ]
 
         return self._call("list comments", fetch)
 
@@ -114,7 +128,9 @@ class IssueVerbs(ForgeBase):
 
         def fetch() -> list[Comment]:
             found = self._conditional_list(f"{self.repo.url}/issues/comments", params)
-            return [to_comment(GhComment(self.repo._requester, headers, data, completed=True)) for headers, data in found]
+            return [
+                to_comment(GhComment(self.repo._requester, headers, data, completed=True)) for headers, data in found
+            ]
 
         return self._call("list repository comments", fetch)
 
@@ -126,12 +142,18 @@ class IssueVerbs(ForgeBase):
             found: list[IssueEvent] = []
             for page in range(1, 1000):
                 _headers, data = self.repo._requester.requestJsonAndCheck(
-                    "GET", f"{self.repo.url}/issues/{number}/events", parameters={"per_page": 100, "page": page})
+                    "GET", f"{self.repo.url}/issues/{number}/events", parameters={"per_page": 100, "page": page}
+                )
                 for raw in data or []:
-                    found.append(IssueEvent(id=raw["id"], event=str(raw.get("event") or ""),
-                                            actor=str((raw.get("actor") or {}).get("login") or ""),
-                                            label=str((raw.get("label") or {}).get("name") or ""),
-                                            created_at=str(raw.get("created_at") or "")))
+                    found.append(
+                        IssueEvent(
+                            id=raw["id"],
+                            event=str(raw.get("event") or ""),
+                            actor=str((raw.get("actor") or {}).get("login") or ""),
+                            label=str((raw.get("label") or {}).get("name") or ""),
+                            created_at=str(raw.get("created_at") or ""),
+                        )
+                    )
                 if len(data or []) < 100:
                     break
             return found

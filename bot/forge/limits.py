@@ -40,8 +40,7 @@ class FileTooLarge(ForgeError):
 
 def cut_note(dropped: int, where: str) -> str:
     """The line put where text was cut."""
-    return (f"\n\n… *({dropped:,} characters cut here: GitHub allows {MAX_BODY_CHARS:,} per body; "
-            f"{where})* …\n\n")
+    return f"\n\n… *({dropped:,} characters cut here: GitHub allows {MAX_BODY_CHARS:,} per body; {where})* …\n\n"
 
 
 def fit(text: str, where: str = "the whole text is in the bot's log", limit: int = MAX_BODY_CHARS) -> str:
@@ -61,7 +60,7 @@ def fit(text: str, where: str = "the whole text is in the bot's log", limit: int
         segment = parts[index][0]
         keep = len(segment) - min(len(segment), excess)
         excess -= len(segment) - keep
-        cuts[index] = (segment[: keep * 2 // 3], segment[len(segment) - (keep - keep * 2 // 3):] if keep else "")
+        cuts[index] = (segment[: keep * 2 // 3], segment[len(segment) - (keep - keep * 2 // 3) :] if keep else "")
     if excess > 0:
         hidden = sum(len(p) for p, is_hidden in parts if is_hidden)
         raise BodyTooLong(f"the hidden data of a body is {hidden:,} characters; GitHub allows {limit:,}")
@@ -82,7 +81,7 @@ def _split(text: str) -> list[tuple[str, bool]]:
     last = 0
     for match in _HIDDEN.finditer(text):
         if match.start() > last:
-            parts.append((text[last:match.start()], False))
+            parts.append((text[last : match.start()], False))
         parts.append((match.group(0), True))
         last = match.end()
     if last < len(text):

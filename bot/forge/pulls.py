@@ -44,11 +44,20 @@ class PullVerbs(ForgeBase):
         def fetch() -> list[PullSummary]:
             found = self._conditional_list(f"{self.repo.url}/pulls", {"state": state})
             pulls = [GhPull(self.repo._requester, headers, data, completed=True) for headers, data in found]
-            return [PullSummary(number=raw.number, title=raw.title or "", body=raw.body or "",
-                                state="closed" if raw.state == "closed" else "open",
-                                merged=raw.merged_at is not None, head_ref=raw.head.ref, head_sha=raw.head.sha,
-                                base_ref=raw.base.ref, labels=[label.name for label in raw.labels])
-                    for raw in pulls]
+            return [
+                PullSummary(
+                    number=raw.number,
+                    title=raw.title or "",
+                    body=raw.body or "",
+                    state="closed" if raw.state == "closed" else "open",
+                    merged=raw.merged_at is not None,
+                    head_ref=raw.head.ref,
+                    head_sha=raw.head.sha,
+                    base_ref=raw.base.ref,
+                    labels=[label.name for label in raw.labels],
+                )
+                for raw in pulls
+            ]
 
         return self._call("list prs", fetch)
 
@@ -112,7 +121,8 @@ class PullVerbs(ForgeBase):
         def enqueue() -> bool:
             try:
                 self.repo._requester.graphql_named_mutation(
-                    "enqueuePullRequest", {"pullRequestId": node_id, "expectedHeadOid": head_sha}, QUEUE_ENTRY)
+                    "enqueuePullRequest", {"pullRequestId": node_id, "expectedHeadOid": head_sha}, QUEUE_ENTRY
+                )
             except GithubException as exc:
                 errors = (exc.data or {}).get("errors") if isinstance(exc.data, dict) else None
                 kinds = {str(e.get("type")) for e in errors or [] if isinstance(e, dict)}
@@ -174,8 +184,14 @@ class PullVerbs(ForgeBase):
                     notes.append(ReviewNote(author=review.user.login if review.user else "", body=review.body))
             for comment in pull.get_review_comments():
                 if review_id in (comment.pull_request_review_id, comment.id):
-                    notes.append(ReviewNote(author=comment.user.login if comment.user else "", body=comment.body,
-                                            path=comment.path or "", line=comment.line or comment.original_line))
+                    notes.append(
+                        ReviewNote(
+                            author=comment.user.login if comment.user else "",
+                            body=comment.body,
+                            path=comment.path or "",
+                            line=comment.line or comment.original_line,
+                        )
+                    )
             return notes
 
         return self._call("read review", fetch)

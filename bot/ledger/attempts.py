@@ -73,12 +73,16 @@ class Attempts(BaseModel):
     def add_usage(self, role: str, usage: Usage, seconds: float = 0.0) -> Attempts:
         """A copy with `usage` (and `seconds` of agent time) added to `role`'s sum."""
         old = self.usage.get(role, RoleUsage())
-        new = RoleUsage(input_tokens=old.input_tokens + usage.input_tokens,
-                        output_tokens=old.output_tokens + usage.output_tokens,
-                        cost_usd=round(old.cost_usd + usage.cost_usd, 6), calls=old.calls + usage.calls,
-                        runs=old.runs + 1, seconds=round(old.seconds + seconds, 1),
-                        unpriced_calls=old.unpriced_calls + usage.unpriced_calls,
-                        unpriced_tokens=old.unpriced_tokens + usage.unpriced_tokens)
+        new = RoleUsage(
+            input_tokens=old.input_tokens + usage.input_tokens,
+            output_tokens=old.output_tokens + usage.output_tokens,
+            cost_usd=round(old.cost_usd + usage.cost_usd, 6),
+            calls=old.calls + usage.calls,
+            runs=old.runs + 1,
+            seconds=round(old.seconds + seconds, 1),
+            unpriced_calls=old.unpriced_calls + usage.unpriced_calls,
+            unpriced_tokens=old.unpriced_tokens + usage.unpriced_tokens,
+        )
         return self.model_copy(update={"usage": {**self.usage, role: new}})
 
     @property
@@ -93,8 +97,9 @@ class Attempts(BaseModel):
 
     def start_ci_fix(self, tried: str) -> Attempts:
         """A copy with one more CI-fix attempt on the failing commit `tried` (spent until it is given back)."""
-        return self.model_copy(update={"ci_fix": self.ci_fix + 1, "ci_fix_shas": [*self.ci_fix_shas, tried],
-                                       "ci_fix_open": None})
+        return self.model_copy(
+            update={"ci_fix": self.ci_fix + 1, "ci_fix_shas": [*self.ci_fix_shas, tried], "ci_fix_open": None}
+        )
 
     def ci_fix_pushed(self, tried: str, pushed: str, base: str = "") -> Attempts:
         """A copy that remembers the fix of `tried` pushed `pushed` (its outcome is known later)."""
@@ -104,7 +109,11 @@ class Attempts(BaseModel):
         """A copy in which the open fix worked or was overtaken: its attempt is no longer spent."""
         if self.ci_fix_open is None:
             return self
-        ok = [*self.ci_fix_ok, self.ci_fix_open.tried] if self.ci_fix_open.tried not in self.ci_fix_ok else self.ci_fix_ok
+        ok = (
+            [*self.ci_fix_ok, self.ci_fix_open.tried]
+            if self.ci_fix_open.tried not in self.ci_fix_ok
+            else self.ci_fix_ok
+        )
         return self.model_copy(update={"ci_fix_ok": ok, "ci_fix_open": None})
 
     def start_conflict(self, base: str) -> Attempts:
@@ -130,11 +139,14 @@ class Attempts(BaseModel):
     @property
     def total(self) -> Usage:
         """Every role's usage summed, as one `Usage`."""
-        return Usage(input_tokens=sum(u.input_tokens for u in self.usage.values()),
-                     output_tokens=sum(u.output_tokens for u in self.usage.values()),
-                     cost_usd=self.total_usd, calls=sum(u.calls for u in self.usage.values()),
-                     unpriced_calls=sum(u.unpriced_calls for u in self.usage.values()),
-                     unpriced_tokens=sum(u.unpriced_tokens for u in self.usage.values()))
+        return Usage(
+            input_tokens=sum(u.input_tokens for u in self.usage.values()),
+            output_tokens=sum(u.output_tokens for u in self.usage.values()),
+            cost_usd=self.total_usd,
+            calls=sum(u.calls for u in self.usage.values()),
+            unpriced_calls=sum(u.unpriced_calls for u in self.usage.values()),
+            unpriced_tokens=sum(u.unpriced_tokens for u in self.usage.values()),
+        )
 
 
 def read(body: str | None) -> Attempts:
@@ -156,8 +168,9 @@ def write(body: str | None, attempts: Attempts) -> str:
     """
     data = {**attempts.model_dump(mode="json"), "count": attempts.ci_fix + attempts.conflict + attempts.review}
     body = markers.write_data(body, MARKER, data)
-    total = attempts.total.model_dump(include={"input_tokens", "output_tokens", "cost_usd", "calls",
-                                               "unpriced_calls", "unpriced_tokens"})
+    total = attempts.total.model_dump(
+        include={"input_tokens", "output_tokens", "cost_usd", "calls", "unpriced_calls", "unpriced_tokens"}
+    )
     roles = {role: u.model_dump(mode="json") for role, u in attempts.usage.items()}
     return markers.write_data(body, USAGE_MARKER, {"total": total, "roles": roles})
 
@@ -185,5 +198,8 @@ def usage_line(attempts: Attempts) -> str:
     """One Markdown line: tokens and cost by role."""
     if not attempts.usage:
         return "no model usage recorded"
-    parts = [f"{role}: {u.input_tokens + u.output_tokens:,} tokens, ${u.cost_usd:.4f}" for role, u in sorted(attempts.usage.items())]
+    parts = [
+        f"{role}: {u.input_tokens + u.output_tokens:,} tokens, ${u.cost_usd:.4f}"
+        for role, u in sorted(attempts.usage.items())
+    ]
     return f"{attempts.total_tokens:,} tokens, ${attempts.total_usd:.4f} ({'; '.join(parts)})"

@@ -85,8 +85,14 @@ class Batch:
         return [member.number for member in self.members]
 
 
-def message(default_branch: str, base: str, members: list[Member], checks: list[str],
-            split_rest: list[int] | None = None, retries: int = 0) -> str:
+def message(
+    default_branch: str,
+    base: str,
+    members: list[Member],
+    checks: list[str],
+    split_rest: list[int] | None = None,
+    retries: int = 0,
+) -> str:
     """The batch commit's message (see the module docstring)."""
     numbers = ", ".join(f"#{m.number}" for m in members)
     lines = [f"Merge queue: {numbers} into {default_branch}", ""]
@@ -94,7 +100,7 @@ def message(default_branch: str, base: str, members: list[Member], checks: list[
         lines.append(_CLOSING.sub(r"\1\2(#\3)", f"#{member.number} {member.title}".rstrip()))
         summary = _CLOSING.sub(r"\1\2(#\3)", " ".join(member.summary.split()))
         if summary:
-            lines.append(summary if len(summary) <= SUMMARY_CHARS else summary[:SUMMARY_CHARS - 1] + "…")
+            lines.append(summary if len(summary) <= SUMMARY_CHARS else summary[: SUMMARY_CHARS - 1] + "…")
     lines += ["", f"Orchestra-Queue-Base: {base}"]
     lines += [f"Orchestra-Queue-PR: {m.number} {m.head}" for m in members]
     if checks:

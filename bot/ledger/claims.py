@@ -37,7 +37,9 @@ def claim(forge: Forge, config: RepoConfig, number: int, claimant: Claimant) -> 
         forge.assign(number, forge.bot_login)
     labels.set_state(forge, number, State.WORKING, config)
     comments.upsert(
-        forge, number, MARKER,
+        forge,
+        number,
+        MARKER,
         f"Claimed by worker `{claimant.worker}` (attempt {claimant.attempt}). "
         "I will open a pull request and post a handoff here when I am done.",
     )

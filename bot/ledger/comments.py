@@ -26,7 +26,9 @@ def find(forge: Forge, number: int, tag: str) -> Comment | None:
     return next((c for c in bot_comments(forge, number) if markers.has_tag(c.body, tag)), None)
 
 
-def upsert(forge: Forge, number: int, tag: str, body: str, where: str = "the whole text is in the worker log") -> Comment:
+def upsert(
+    forge: Forge, number: int, tag: str, body: str, where: str = "the whole text is in the worker log"
+) -> Comment:
     """The one bot comment tagged `tag`: edited in place when it exists, else posted once.
 
     A body over GitHub's limit is cut to fit, saying `where` the whole text is (it is logged whole).

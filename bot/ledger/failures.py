@@ -90,8 +90,15 @@ def unresolved_failures(forge: Forge, number: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def failures_reported(forge: Forge, number: int, config: RepoConfig | None, *, step: str | None = None,
-                      task: int | None = None, also_on: int | None = None) -> Iterator[None]:
+def failures_reported(
+    forge: Forge,
+    number: int,
+    config: RepoConfig | None,
+    *,
+    step: str | None = None,
+    task: int | None = None,
+    also_on: int | None = None,
+) -> Iterator[None]:
     """The job boundary: report any error raised inside on issue `number`, as the error table says.
 
     An OrchestraError that leaves a label (a person must act) is swallowed once reported: retrying
@@ -103,8 +110,9 @@ def failures_reported(forge: Forge, number: int, config: RepoConfig | None, *, s
     try:
         yield
     except OrchestraError as error:
-        report_failure(forge, config or RepoConfig(), number, error, step=step or type(error).__name__,
-                       task=task, also_on=also_on)
+        report_failure(
+            forge, config or RepoConfig(), number, error, step=step or type(error).__name__, task=task, also_on=also_on
+        )
         if error.label is None:
             raise
     except Exception as exc:

@@ -60,8 +60,9 @@ def goal_position(goal: Issue) -> tuple[int | None, int]:
     return (parent if isinstance(parent, int) else None), (depth if isinstance(depth, int) and depth >= 0 else 0)
 
 
-def find_tasks(forge: Forge, config: RepoConfig, goal: int, *, thorough: bool = False,
-               goal_issue: Issue | None = None) -> list[GoalTask]:
+def find_tasks(
+    forge: Forge, config: RepoConfig, goal: int, *, thorough: bool = False, goal_issue: Issue | None = None
+) -> list[GoalTask]:
     """The goal's tasks and sub-goals (open and closed), ordered by number (`goal_issue`: already read)."""
     candidates: dict[int, Issue] = {issue.number: issue for issue in forge.list_sub_issues(goal)}
     goal_issue = goal_issue if goal_issue is not None and goal_issue.number == goal else forge.get_issue(goal)

@@ -32,8 +32,9 @@ class GoalView:
         return GoalView(self.goal, self.comments, record, self.tasks)
 
 
-def read_goal(forge: Forge, config: RepoConfig, number: int, *, thorough: bool = False,
-              record: PlannerRecord | None = None) -> GoalView:
+def read_goal(
+    forge: Forge, config: RepoConfig, number: int, *, thorough: bool = False, record: PlannerRecord | None = None
+) -> GoalView:
     """Read goal `number` (`thorough`: also find tasks never linked to it). `record`: the job's own
     record when it has one that is newer than the forge's (it writes the record last)."""
     goal = forge.get_issue(number)

@@ -75,9 +75,10 @@ class GoalSpend(BaseModel):
             return self
         day = self.days.get(today, DaySpend())
         days = {**self.days, today: DaySpend(tokens=day.tokens + tokens, usd=round(day.usd + usd, 6))}
-        kept = dict(sorted(days.items())[-self.KEEP_DAYS:])
-        return GoalSpend(tokens=max(self.tokens, total.total_tokens), usd=round(max(self.usd, total.cost_usd), 6),
-                         days=kept)
+        kept = dict(sorted(days.items())[-self.KEEP_DAYS :])
+        return GoalSpend(
+            tokens=max(self.tokens, total.total_tokens), usd=round(max(self.usd, total.cost_usd), 6), days=kept
+        )
 
     def on(self, day: str) -> DaySpend:
         return self.days.get(day, DaySpend())
@@ -102,12 +103,16 @@ class PlannerRecord(BaseModel):
         """`newer` with the processed handoffs of both and the newest approval and edit of either (two
         jobs may have written in between)."""
         done = sorted(set(self.handoffs_done) | set(newer.handoffs_done))
-        return newer.model_copy(update={
-            "handoffs_done": done, "version": max(self.version, newer.version),
-            "approval": _newest(self.approval, newer.approval), "goal_edit": _newest(self.goal_edit, newer.goal_edit),
-            "plan_approval": _newest(self.plan_approval, newer.plan_approval),
-            "spend": newer.spend if newer.spend.tokens >= self.spend.tokens else self.spend,
-        })
+        return newer.model_copy(
+            update={
+                "handoffs_done": done,
+                "version": max(self.version, newer.version),
+                "approval": _newest(self.approval, newer.approval),
+                "goal_edit": _newest(self.goal_edit, newer.goal_edit),
+                "plan_approval": _newest(self.plan_approval, newer.plan_approval),
+                "spend": newer.spend if newer.spend.tokens >= self.spend.tokens else self.spend,
+            }
+        )
 
     def awaits_approval(self, config: RepoConfig, top_level: bool) -> bool:
         """True when the plan recorded but not published waits for a person's `/orchestra approve`."""
@@ -142,8 +147,9 @@ def utc_day() -> str:
 
 def status_comment(forge: Forge, goal: int) -> Comment | None:
     """The bot's status comment on the goal, if it exists."""
-    return next((c for c in forge.list_comments(goal)
-                 if is_bot(forge, c) and markers.has_tag(c.body, STATUS_MARKER)), None)
+    return next(
+        (c for c in forge.list_comments(goal) if is_bot(forge, c) and markers.has_tag(c.body, STATUS_MARKER)), None
+    )
 
 
 def load_record(forge: Forge, goal: int, comments: list[Comment] | None = None) -> PlannerRecord:
@@ -163,19 +169,28 @@ def load_record(forge: Forge, goal: int, comments: list[Comment] | None = None) 
 def approved_text_body(text: ApprovedText) -> str:
     """The `goal-text` comment: who approved the text, and the text itself in a hidden data marker."""
     approval = text.approval
-    state = (f"**Approval withdrawn**: {approval.withdrawn}" if approval.withdrawn else
-             "Edits by people without write access are not used until someone with write access approves "
-             "them (`/orchestra plan` approves the current text).")
-    return "\n".join([
-        markers.tag(TEXT_MARKER),
-        markers.data_marker(APPROVED_MARKER, text.model_dump(mode="json"), ensure_ascii=False),
-        f"**The goal text the planner uses** was approved by @{approval.by} ({_HOW[approval.how]}) "
-        f"on {approval.since}; SHA-256 `{approval.sha256[:12]}`. {state}",
-    ])
+    state = (
+        f"**Approval withdrawn**: {approval.withdrawn}"
+        if approval.withdrawn
+        else "Edits by people without write access are not used until someone with write access approves "
+        "them (`/orchestra plan` approves the current text)."
+    )
+    return "\n".join(
+        [
+            markers.tag(TEXT_MARKER),
+            markers.data_marker(APPROVED_MARKER, text.model_dump(mode="json"), ensure_ascii=False),
+            f"**The goal text the planner uses** was approved by @{approval.by} ({_HOW[approval.how]}) "
+            f"on {approval.since}; SHA-256 `{approval.sha256[:12]}`. {state}",
+        ]
+    )
 
 
-_HOW = {"label": "they made the issue a goal", "command": "with `/orchestra plan`", "edit": "they edited it",
-        "bot": "the orchestra filed it"}
+_HOW = {
+    "label": "they made the issue a goal",
+    "command": "with `/orchestra plan`",
+    "edit": "they edited it",
+    "bot": "the orchestra filed it",
+}
 
 
 def read_approved_text(forge: Forge, comments: list[Comment]) -> ApprovedText | None:
@@ -214,8 +229,11 @@ def replan_request_body(sender: str, text: str, comment_id: int, outcome: str | 
     """The bot comment that holds a re-plan request until the plan job has applied it."""
     quoted = "\n".join(f"> {line}" for line in text.strip().splitlines()) or "> (no instructions)"
     state = {"comment": comment_id, "text": text, "sender": sender, "done": outcome is not None}
-    head = (f"@{sender} re-planned with your guidance:\n\n{quoted}\n\n{outcome}" if outcome is not None
-            else f"@{sender} re-planning with your guidance; I will edit this comment with what changed.\n\n{quoted}")
+    head = (
+        f"@{sender} re-planned with your guidance:\n\n{quoted}\n\n{outcome}"
+        if outcome is not None
+        else f"@{sender} re-planning with your guidance; I will edit this comment with what changed.\n\n{quoted}"
+    )
     return f"{markers.tag(f'{REPLAN_MARKER}-{comment_id}')}\n{head}\n\n{markers.data_marker(REPLAN_MARKER, state)}"
 
 
@@ -231,8 +249,9 @@ def pending_replans(forge: Forge, comments: list[Comment]) -> list[dict[str, Any
     return found
 
 
-def unprocessed_handoffs(forge: Forge, config: RepoConfig, tasks: list[GoalTask],
-                         record: PlannerRecord) -> list[tuple[int, int, str]]:
+def unprocessed_handoffs(
+    forge: Forge, config: RepoConfig, tasks: list[GoalTask], record: PlannerRecord
+) -> list[tuple[int, int, str]]:
     """(task number, comment id, text) of the goal's handoffs not yet folded into the plan."""
     done = set(record.handoffs_done)
     found = []

@@ -47,8 +47,17 @@ def _bullets(items: list[str], code: bool = False) -> str:
 
 def render_task_body(task: TaskSpec) -> str:
     """The issue body of a task: readable Markdown plus the hidden data marker."""
-    parts = [task.objective.strip(), "", "### Context", _bullets(task.context_files, code=True),
-             "", "### Owns", _bullets(task.owned_paths, code=True), "", "### Acceptance"]
+    parts = [
+        task.objective.strip(),
+        "",
+        "### Context",
+        _bullets(task.context_files, code=True),
+        "",
+        "### Owns",
+        _bullets(task.owned_paths, code=True),
+        "",
+        "### Acceptance",
+    ]
     parts += [f"- [ ] `{cmd}` passes" for cmd in task.acceptance_commands]
     parts += [f"- [ ] {outcome}" for outcome in task.acceptance_outcomes]
     if not task.acceptance_commands and not task.acceptance_outcomes:

@@ -59,8 +59,9 @@ def make_model(
 def _require(environ: Mapping[str, str], name: str, spec: ModelSpec) -> str:
     value = environ.get(name)
     if not value:
-        raise ConfigError(f"model {spec}: set {name} (the provider's API key) in the environment",
-                          source=Source("env", name))
+        raise ConfigError(
+            f"model {spec}: set {name} (the provider's API key) in the environment", source=Source("env", name)
+        )
     return value
 
 
@@ -99,33 +100,58 @@ def anthropic_client(spec: ModelSpec, environ: Mapping[str, str], timeout_s: flo
 
 
 def _openai(
-    spec: ModelSpec, environ: Mapping[str, str], prices: PriceTable, policy: RetryPolicy,
-    timeout_s: float, stream: bool,
+    spec: ModelSpec,
+    environ: Mapping[str, str],
+    prices: PriceTable,
+    policy: RetryPolicy,
+    timeout_s: float,
+    stream: bool,
 ) -> OpenAIChatModel | OpenAIResponsesModel:
     compatible = spec.provider == "openai-compatible"
     client, key = openai_client(spec, environ, timeout_s)
     if spec.provider == "openai-responses":
         return OpenAIResponsesModel(
-            str(spec), spec.model, client, prices=prices, policy=policy,
-            context_window=prices.context_window(spec.model), stream=stream, secrets=(key,),
+            str(spec),
+            spec.model,
+            client,
+            prices=prices,
+            policy=policy,
+            context_window=prices.context_window(spec.model),
+            stream=stream,
+            secrets=(key,),
         )
     default_window = COMPATIBLE_CONTEXT_WINDOW if compatible else prices.context_window(spec.model)
     return OpenAIChatModel(
-        str(spec), spec.model, client,
-        prices=prices, policy=policy, context_window=prices.context_window(spec.model, default_window),
-        stream=stream, compatible=compatible, secrets=(key,),
+        str(spec),
+        spec.model,
+        client,
+        prices=prices,
+        policy=policy,
+        context_window=prices.context_window(spec.model, default_window),
+        stream=stream,
+        compatible=compatible,
+        secrets=(key,),
     )
 
 
 def _anthropic(
-    spec: ModelSpec, environ: Mapping[str, str], prices: PriceTable, policy: RetryPolicy,
-    timeout_s: float, stream: bool,
+    spec: ModelSpec,
+    environ: Mapping[str, str],
+    prices: PriceTable,
+    policy: RetryPolicy,
+    timeout_s: float,
+    stream: bool,
 ) -> AnthropicModel:
     client, key = anthropic_client(spec, environ, timeout_s)
     return AnthropicModel(
-        str(spec), spec.model, client,
-        prices=prices, policy=policy, context_window=prices.context_window(spec.model),
-        stream=stream, secrets=(key,),
+        str(spec),
+        spec.model,
+        client,
+        prices=prices,
+        policy=policy,
+        context_window=prices.context_window(spec.model),
+        stream=stream,
+        secrets=(key,),
     )
 
 
@@ -182,5 +208,6 @@ def model_for_role(
     max_retry_s: float = DEFAULT_MAX_RETRY_S,
 ) -> ChatModel:
     """The model for `role` (see `resolve_spec`), built by `make_model`."""
-    return make_resolved(resolve_spec(role, settings, repo_config), env=env, timeout_s=timeout_s,
-                         max_retry_s=max_retry_s)
+    return make_resolved(
+        resolve_spec(role, settings, repo_config), env=env, timeout_s=timeout_s, max_retry_s=max_retry_s
+    )

@@ -41,8 +41,7 @@ def to_wire_input(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
 
 def to_wire_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
     return [
-        {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters,
-         "strict": False}
+        {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters, "strict": False}
         for t in tools
     ]
 

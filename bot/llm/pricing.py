@@ -39,8 +39,12 @@ class Rates(BaseModel):
         cached = self.cached_input if self.cached_input is not None else self.input
         write = self.cache_write if self.cache_write is not None else self.input
         uncached = max(0, usage.input_tokens - usage.cached_tokens - usage.cache_write_tokens)
-        return (uncached * self.input + usage.cached_tokens * cached + usage.cache_write_tokens * write
-                + usage.output_tokens * self.output) / 1_000_000
+        return (
+            uncached * self.input
+            + usage.cached_tokens * cached
+            + usage.cache_write_tokens * write
+            + usage.output_tokens * self.output
+        ) / 1_000_000
 
 
 class LongPrompt(Rates):
@@ -91,8 +95,9 @@ class PriceTable:
         """`usage` with `cost_usd` filled in (or `unpriced_calls` set when the model is unknown)."""
         entry = self.lookup(model)
         if entry is None:
-            return usage.model_copy(update={"cost_usd": 0.0, "unpriced_calls": usage.calls,
-                                            "unpriced_tokens": usage.total_tokens})
+            return usage.model_copy(
+                update={"cost_usd": 0.0, "unpriced_calls": usage.calls, "unpriced_tokens": usage.total_tokens}
+            )
         return usage.model_copy(update={"cost_usd": entry.rates_for(usage).dollars(usage)})
 
     def context_window(self, model: str, default: int = DEFAULT_CONTEXT_WINDOW) -> int:
@@ -115,8 +120,10 @@ def parse_prices(text: str, source: str) -> PriceTable:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{source}:{where}: {first['msg']} (expected models: {{<name>: {{input, output, "
-                          "cached_input, cache_write, context_window, long_prompt}}}})") from exc
+        raise ConfigError(
+            f"{source}:{where}: {first['msg']} (expected models: {{<name>: {{input, output, "
+            "cached_input, cache_write, context_window, long_prompt}}}})"
+        ) from exc
     return PriceTable(dict(parsed.models), parsed.as_of)
 
 

@@ -60,8 +60,13 @@ def _offers(ids: list[str], model: str) -> bool:
     return any(found == model or found.startswith(model + "-") for found in ids)
 
 
-def probe_model(spec: str, env: Mapping[str, str], *, timeout_s: float = PROBE_TIMEOUT_S,
-                scripts: Mapping[str, PolicyFactory] | None = None) -> Probed:
+def probe_model(
+    spec: str,
+    env: Mapping[str, str],
+    *,
+    timeout_s: float = PROBE_TIMEOUT_S,
+    scripts: Mapping[str, PolicyFactory] | None = None,
+) -> Probed:
     """List the models of `spec`'s endpoint; ConfigError (bad spec, missing key, unknown model) or
     ModelError (no answer, key refused) naming the endpoint, never the key."""
     parsed = parse_spec(spec)
@@ -79,25 +84,33 @@ def probe_model(spec: str, env: Mapping[str, str], *, timeout_s: float = PROBE_T
         page = client.models.list(limit=1000) if isinstance(client, anthropic.Anthropic) else client.models.list()
         ids = [str(model.id) for model in page.data]
     except (openai.APITimeoutError, anthropic.APITimeoutError):
-        raise ModelError(f"model {parsed}: {endpoint} did not answer within {timeout_s:g}s",
-                         source=Source("endpoint", endpoint)) from None
+        raise ModelError(
+            f"model {parsed}: {endpoint} did not answer within {timeout_s:g}s", source=Source("endpoint", endpoint)
+        ) from None
     except (openai.APIConnectionError, anthropic.APIConnectionError) as exc:
         cause = scrub(str(exc.__cause__ or exc), [key])
-        raise ModelError(f"model {parsed}: cannot reach {endpoint}: {cause}", source=Source("endpoint", endpoint)) from None
+        raise ModelError(
+            f"model {parsed}: cannot reach {endpoint}: {cause}", source=Source("endpoint", endpoint)
+        ) from None
     except (openai.APIStatusError, anthropic.APIStatusError) as exc:
         status = exc.status_code
         if status in (401, 403):
-            raise ModelError(f"model {parsed}: {endpoint} refused the key in {key_name} (HTTP {status})",
-                             source=Source("env", key_name) if key_name != "no key" else Source("endpoint", endpoint)
-                             ) from None
+            raise ModelError(
+                f"model {parsed}: {endpoint} refused the key in {key_name} (HTTP {status})",
+                source=Source("env", key_name) if key_name != "no key" else Source("endpoint", endpoint),
+            ) from None
         if status in NO_LISTING and not _official(parsed, env):
             return Probed(str(parsed), endpoint, 0, f"answers (HTTP {status} to listing models; model not checked)")
-        raise ModelError(f"model {parsed}: {endpoint} answered HTTP {status} to listing models: "
-                         f"{scrub(str(exc.message), [key])[:200]}", source=Source("endpoint", endpoint)) from None
+        raise ModelError(
+            f"model {parsed}: {endpoint} answered HTTP {status} to listing models: "
+            f"{scrub(str(exc.message), [key])[:200]}",
+            source=Source("endpoint", endpoint),
+        ) from None
     if _offers(ids, parsed.model):
         return Probed(str(parsed), endpoint, len(ids))
     if _official(parsed, env):
         sample = ", ".join(sorted(ids)[:8]) or "none"
-        raise ConfigError(f"model {parsed}: {endpoint} offers no model {parsed.model!r} "
-                          f"(it lists {len(ids)}, e.g. {sample})")
+        raise ConfigError(
+            f"model {parsed}: {endpoint} offers no model {parsed.model!r} (it lists {len(ids)}, e.g. {sample})"
+        )
     return Probed(str(parsed), endpoint, len(ids), f"{parsed.model!r} is not in its list of {len(ids)}")

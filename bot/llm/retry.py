@@ -113,7 +113,10 @@ def call_with_retries(
         sleep=sleep,
         before_sleep=lambda s: log.warning(
             "%s: attempt %d failed (%s); retrying in %.2fs",
-            what, s.attempt_number, s.outcome.exception() if s.outcome else "?", s.upcoming_sleep,
+            what,
+            s.attempt_number,
+            s.outcome.exception() if s.outcome else "?",
+            s.upcoming_sleep,
         ),
         reraise=False,
     )

@@ -87,8 +87,12 @@ class Reply(BaseModel):
 
     def as_message(self) -> Message:
         """This reply as the assistant turn to append to the conversation."""
-        return Message(role="assistant", content=self.text, tool_calls=list(self.tool_calls),
-                       provider_state=dict(self.provider_state))
+        return Message(
+            role="assistant",
+            content=self.text,
+            tool_calls=list(self.tool_calls),
+            provider_state=dict(self.provider_state),
+        )
 
 
 class ChatModel(Protocol):

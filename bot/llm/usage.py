@@ -47,8 +47,7 @@ class UsageMeter:
     def to_dict(self) -> dict[str, Any]:
         """Plain values: ``{"total": {...}, "rows": [{"role", "model", ...usage}]}``."""
         rows = [
-            {"role": role, "model": model, **usage.model_dump()}
-            for (role, model), usage in sorted(self.rows().items())
+            {"role": role, "model": model, **usage.model_dump()} for (role, model), usage in sorted(self.rows().items())
         ]
         return {"total": self.total().model_dump(), "rows": rows}
 

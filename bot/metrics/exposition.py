@@ -62,8 +62,11 @@ def multiprocess_dir() -> str | None:
     return directory
 
 
-def scrape_registry(shared_dir: str | Path | None, own: CollectorRegistry | None = None,
-                    queue_depths: Callable[[], dict[str, int]] | None = None) -> CollectorRegistry:
+def scrape_registry(
+    shared_dir: str | Path | None,
+    own: CollectorRegistry | None = None,
+    queue_depths: Callable[[], dict[str, int]] | None = None,
+) -> CollectorRegistry:
     """What one scrape shows: every process's files (or `own`, counts of this process), then queue depths."""
     from prometheus_client import CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector

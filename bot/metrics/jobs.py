@@ -75,8 +75,10 @@ class JobMeter:
             seen = _rate_remaining(forge)
             if seen is not None:
                 remaining[installation] = min(seen, remaining.get(installation, seen))
-        usage = {role: {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens, "cost_usd": u.cost_usd}
-                 for role, u in self.usage.by_role().items()}
+        usage = {
+            role: {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens, "cost_usd": u.cost_usd}
+            for role, u in self.usage.by_role().items()
+        }
         return JobMeasure(self.kind, outcome, round(time.monotonic() - self.started, 6), dict(calls), remaining, usage)
 
 

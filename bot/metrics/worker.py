@@ -47,15 +47,24 @@ class WorkerMetrics:
         self.registry: CollectorRegistry = CollectorRegistry()
         r = self.registry
         self.jobs = Counter("orchestra_jobs", "Job runs by kind and outcome.", ["kind", "outcome"], registry=r)
-        self.job_seconds = Histogram("orchestra_job_seconds", "Duration of a job run.", ["kind"],
-                                     buckets=JOB_BUCKETS, registry=r)
-        self.tokens = Counter("orchestra_model_tokens", "Model tokens by role and direction (input, output).",
-                              ["role", "direction"], registry=r)
+        self.job_seconds = Histogram(
+            "orchestra_job_seconds", "Duration of a job run.", ["kind"], buckets=JOB_BUCKETS, registry=r
+        )
+        self.tokens = Counter(
+            "orchestra_model_tokens",
+            "Model tokens by role and direction (input, output).",
+            ["role", "direction"],
+            registry=r,
+        )
         self.cost = Counter("orchestra_model_cost_usd", "Model cost in US dollars by role.", ["role"], registry=r)
         self.forge_calls = Counter("orchestra_forge_calls", "Forge client calls by verb.", ["verb"], registry=r)
-        self.rate_remaining = Gauge("orchestra_forge_ratelimit_remaining",
-                                    "The forge's X-RateLimit-Remaining last seen, by installation ('' for a token).",
-                                    ["installation"], multiprocess_mode="mostrecent", registry=r)
+        self.rate_remaining = Gauge(
+            "orchestra_forge_ratelimit_remaining",
+            "The forge's X-RateLimit-Remaining last seen, by installation ('' for a token).",
+            ["installation"],
+            multiprocess_mode="mostrecent",
+            registry=r,
+        )
 
     def record(self, measure: JobMeasure) -> None:
         """Count one job run."""

@@ -61,8 +61,9 @@ class ActionInputs:
         parallel = env.get("ORCHESTRA_MAX_PARALLEL_TASKS", "").strip()
         if parallel and not parallel.isdigit():
             raise ConfigError(f"max-parallel-tasks: {parallel!r} is not a whole number")
-        inputs = cls(workflow or None, env.get("ORCHESTRA_MERGE_POLICY", "").strip() or None,
-                     int(parallel) if parallel else None)
+        inputs = cls(
+            workflow or None, env.get("ORCHESTRA_MERGE_POLICY", "").strip() or None, int(parallel) if parallel else None
+        )
         inputs.overlay(RepoConfig())  # a bad value fails now, not in the middle of a job
         return inputs
 
@@ -96,8 +97,9 @@ def action_settings(env: Mapping[str, str]) -> Settings:
         values["ORCHESTRA_STATE_DIR"] = str(Path(values["RUNNER_TEMP"]) / "orchestra")
     settings = Settings.from_env(values)
     if settings.token is None:
-        raise ConfigError("the Action needs a token: pass `token:` (default `${{ github.token }}`) "
-                          "or set ORCHESTRA_TOKEN")
+        raise ConfigError(
+            "the Action needs a token: pass `token:` (default `${{ github.token }}`) or set ORCHESTRA_TOKEN"
+        )
     return settings
 
 
@@ -105,8 +107,9 @@ def read_event(env: Mapping[str, str]) -> Event:
     """The event this run was started for, from `GITHUB_EVENT_NAME` and the file at `GITHUB_EVENT_PATH`."""
     name, path = env.get("GITHUB_EVENT_NAME"), env.get("GITHUB_EVENT_PATH")
     if not name or not path:
-        raise ConfigError("GITHUB_EVENT_NAME and GITHUB_EVENT_PATH are not set: `orchestra action` "
-                          "runs inside a GitHub Actions job")
+        raise ConfigError(
+            "GITHUB_EVENT_NAME and GITHUB_EVENT_PATH are not set: `orchestra action` runs inside a GitHub Actions job"
+        )
     try:
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -128,13 +131,17 @@ def jobs_for(event: Event, settings: Settings) -> list[JobRequest]:
     return ACTION_ROUTER.dispatch(event)
 
 
-def workflow_dispatcher(forge: Callable[[str, int | None], Forge], workflow: str | None) -> Callable[[JobRequest], None]:
+def workflow_dispatcher(
+    forge: Callable[[str, int | None], Forge], workflow: str | None
+) -> Callable[[JobRequest], None]:
     """`dispatch(job)`: one `workflow_dispatch` of `workflow` on the default branch with input `task`."""
 
     def dispatch(job: JobRequest) -> None:
         if workflow is None:
-            raise ConfigError("cannot fan out tasks: the running workflow is unknown; set the action's "
-                              "`workflow:` input to the workflow file name (e.g. orchestra.yml)")
+            raise ConfigError(
+                "cannot fan out tasks: the running workflow is unknown; set the action's "
+                "`workflow:` input to the workflow file name (e.g. orchestra.yml)"
+            )
         target = forge(job.args["repo"], job.args["installation_id"])
         target.dispatch_workflow(workflow, target.default_branch(), {"task": str(job.args["number"])})
         log.info("dispatched %s for task #%s of %s", workflow, job.args["number"], job.args["repo"])
@@ -158,9 +165,14 @@ class ActionReport:
         return not self.failures
 
     def as_dict(self) -> dict[str, Any]:
-        return {"event": self.event, "action": self.action, "repo": self.repo,
-                "jobs": [{"id": r.job_id, "kind": r.kind, "new": r.new} for r in self.jobs],
-                "dispatched_tasks": self.dispatched, "failures": self.failures}
+        return {
+            "event": self.event,
+            "action": self.action,
+            "repo": self.repo,
+            "jobs": [{"id": r.job_id, "kind": r.kind, "new": r.new} for r in self.jobs],
+            "dispatched_tasks": self.dispatched,
+            "failures": self.failures,
+        }
 
 
 def run_action(
@@ -186,14 +198,28 @@ def run_action(
     token = settings.token.get_secret_value() if settings.token else ""
 
     def forge(repo: str, installation_id: int | None = None) -> Forge:
-        return Forge(repo, Auth.Token(token), api_url=settings.api_url, server_url=settings.server_url,
-                     bot_login=settings.bot_login, policy=forge_policy)
+        return Forge(
+            repo,
+            Auth.Token(token),
+            api_url=settings.api_url,
+            server_url=settings.server_url,
+            bot_login=settings.bot_login,
+            policy=forge_policy,
+        )
 
     inline = InlineExecutor()
     local = [(str(job.args["repo"]), int(job.args["number"])) for job in requests if job.kind == "implement"]
     executor = DispatchExecutor(inline, workflow_dispatcher(forge, inputs.workflow), local_tasks=local)
-    rt = Runtime(settings, executor, jobs=job_functions.FUNCTIONS if jobs is None else jobs, forge_factory=forge,
-                 model_factory=model_factory, scripts=demo.SCRIPTS, model_env=env, config_overlay=inputs.overlay)
+    rt = Runtime(
+        settings,
+        executor,
+        jobs=job_functions.FUNCTIONS if jobs is None else jobs,
+        forge_factory=forge,
+        model_factory=model_factory,
+        scripts=demo.SCRIPTS,
+        model_env=env,
+        config_overlay=inputs.overlay,
+    )
     inline.bind(rt.perform)
     try:
         report.jobs = [executor.submit(job) for job in requests]

@@ -70,8 +70,14 @@ def read_goal_state(forge: Forge, config: RepoConfig, number: int) -> GoalState:
     view = read_goal(forge, config, number)
     facts = status.gather(forge, config, view.tasks)
     total = status.totals(view.record, facts)
-    return GoalState(number, len(facts), sum(1 for f in facts if f.state == "done"),
-                     sum(1 for f in facts if f.pr is not None and f.pr.merged), total.total_tokens, total.cost_usd)
+    return GoalState(
+        number,
+        len(facts),
+        sum(1 for f in facts if f.state == "done"),
+        sum(1 for f in facts if f.pr is not None and f.pr.merged),
+        total.total_tokens,
+        total.cost_usd,
+    )
 
 
 def goal_of_job(forge: Forge, config: RepoConfig, job: JobRequest) -> int | None:
@@ -126,13 +132,17 @@ def step_outputs(report_json: dict[str, object], goal: GoalState | None, summary
     """Every output of `OUTPUTS` as text, from the run's report (`ActionReport.as_dict()`) and its goal."""
     jobs, failures = report_json.get("jobs") or [], report_json.get("failures") or {}
     values = {
-        "goal": str(goal.number) if goal else "", "tasks": str(goal.tasks) if goal else "",
-        "tasks-done": str(goal.tasks_done) if goal else "", "prs-merged": str(goal.prs_merged) if goal else "",
-        "tokens": str(goal.tokens) if goal else "", "cost": f"{goal.cost_usd:.4f}" if goal else "",
+        "goal": str(goal.number) if goal else "",
+        "tasks": str(goal.tasks) if goal else "",
+        "tasks-done": str(goal.tasks_done) if goal else "",
+        "prs-merged": str(goal.prs_merged) if goal else "",
+        "tokens": str(goal.tokens) if goal else "",
+        "cost": f"{goal.cost_usd:.4f}" if goal else "",
         "jobs": str(len(jobs) if isinstance(jobs, list) else 0),
         "dispatched": json.dumps(report_json.get("dispatched_tasks") or []),
         "failed": str(len(failures) if isinstance(failures, dict) else 0),
-        "report": json.dumps(report_json, sort_keys=True), "summary": summary,
+        "report": json.dumps(report_json, sort_keys=True),
+        "summary": summary,
     }
     return values
 
@@ -164,8 +174,13 @@ def outputs_for(env: Mapping[str, str], report: ActionReport, summary: str) -> d
     token = settings.token.get_secret_value() if settings.token else ""
 
     def forge(repo: str) -> Forge:
-        return Forge(repo, Auth.Token(token), api_url=settings.api_url, server_url=settings.server_url,
-                     bot_login=settings.bot_login)
+        return Forge(
+            repo,
+            Auth.Token(token),
+            api_url=settings.api_url,
+            server_url=settings.server_url,
+            bot_login=settings.bot_login,
+        )
 
     jobs = jobs_for(read_event(env), settings) if report.jobs else []
     return step_outputs(report.as_dict(), goal_state(forge, overlay, jobs), summary.rstrip("\n"))

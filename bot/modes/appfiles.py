@@ -35,8 +35,10 @@ def refuse_existing(env_file: Path, key_file: Path, force: bool) -> None:
         return
     for path, what in ((env_file, "settings"), (key_file, "key")):
         if path.exists():
-            raise ConfigError(f"{path} exists: pass --force to replace the App's {what} in it "
-                              "(other lines of .env are kept), or choose another path")
+            raise ConfigError(
+                f"{path} exists: pass --force to replace the App's {what} in it "
+                "(other lines of .env are kept), or choose another path"
+            )
 
 
 def path_setting(key_file: Path, env_file: Path) -> str:
@@ -49,8 +51,9 @@ def check_values(settings: dict[str, str]) -> None:
     """Every value must be writable unquoted (`docker run --env-file` keeps quotes as part of the value)."""
     for key, value in settings.items():
         if not _PLAIN_VALUE.match(value):
-            raise ConfigError(f"{key} would be {value!r}, which .env cannot hold unquoted; choose a path "
-                              "without spaces or quotes")
+            raise ConfigError(
+                f"{key} would be {value!r}, which .env cannot hold unquoted; choose a path without spaces or quotes"
+            )
 
 
 def merged_env(existing: str | None, settings: dict[str, str]) -> tuple[str, list[str]]:

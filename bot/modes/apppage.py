@@ -40,8 +40,10 @@ def form_page(manifest: dict[str, Any], action: str, server: str) -> str:
 def result_page(title: str, items: list[str]) -> str:
     """A page with a heading and a list; `items` are HTML (escape what they quote)."""
     listed = "".join(f"<li>{item}</li>" for item in items)
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title></head>\n'
-            f"<body><h1>{escape(title)}</h1><ul>{listed}</ul></body></html>\n")
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title></head>\n'
+        f"<body><h1>{escape(title)}</h1><ul>{listed}</ul></body></html>\n"
+    )
 
 
 class LocalPage:
@@ -87,8 +89,10 @@ class LocalPage:
         try:
             return self._codes.get(timeout=timeout_s)
         except queue.Empty:
-            raise ConfigError(f"no App was created within {timeout_s:g} s (the page at {self.url} was not "
-                              "followed to the end); run the command again") from None
+            raise ConfigError(
+                f"no App was created within {timeout_s:g} s (the page at {self.url} was not "
+                "followed to the end); run the command again"
+            ) from None
 
     def finish(self, html: str) -> None:
         self._outcome.put(html)
@@ -110,9 +114,13 @@ class LocalPage:
         query = parse_qs(parts.query)
         code, state = (query.get("code") or [""])[0], (query.get("state") or [""])[0]
         if not code or not secrets.compare_digest(state.encode(), self.state.encode()):
-            return 400, result_page("This is not the App this command asked for", [
-                "The redirect carries no code, or not the state this command made. Start again from "
-                f'<a href="/">{escape(self.url)}</a>.'])
+            return 400, result_page(
+                "This is not the App this command asked for",
+                [
+                    "The redirect carries no code, or not the state this command made. Start again from "
+                    f'<a href="/">{escape(self.url)}</a>.'
+                ],
+            )
         self._codes.put(code)
         try:
             return 200, self._outcome.get(timeout=ANSWER_WAIT_S)
@@ -127,8 +135,12 @@ class LocalPage:
                 status, html = page.answer(self.path, self.headers.get("Host", ""))
                 body = html.encode()
                 self.send_response(status)
-                for name, value in (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
-                                    ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer")):
+                for name, value in (
+                    ("Content-Type", "text/html; charset=utf-8"),
+                    ("Content-Length", str(len(body))),
+                    ("Cache-Control", "no-store"),
+                    ("Referrer-Policy", "no-referrer"),
+                ):
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)

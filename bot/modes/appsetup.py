@@ -82,7 +82,11 @@ class AppRequest:
     @property
     def form_url(self) -> str:
         """Where the manifest form is posted: the person's App page, or the organization's."""
-        return f"{self.server}/organizations/{self.org}/settings/apps/new" if self.org else f"{self.server}/settings/apps/new"
+        return (
+            f"{self.server}/organizations/{self.org}/settings/apps/new"
+            if self.org
+            else f"{self.server}/settings/apps/new"
+        )
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,16 @@ class AppCredentials:
     @classmethod
     def from_conversion(cls, data: Any) -> AppCredentials:
         try:
-            return cls(app_id=int(data["id"]), slug=str(data["slug"]), name=str(data.get("name") or data["slug"]),
-                       html_url=str(data.get("html_url") or ""), owner=str((data.get("owner") or {}).get("login", "")),
-                       client_id=str(data.get("client_id") or ""), pem=str(data["pem"]),
-                       webhook_secret=data.get("webhook_secret"))
+            return cls(
+                app_id=int(data["id"]),
+                slug=str(data["slug"]),
+                name=str(data.get("name") or data["slug"]),
+                html_url=str(data.get("html_url") or ""),
+                owner=str((data.get("owner") or {}).get("login", "")),
+                client_id=str(data.get("client_id") or ""),
+                pem=str(data["pem"]),
+                webhook_secret=data.get("webhook_secret"),
+            )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise ForgeError("the manifest conversion answered without the App's id, slug or key") from None
 
@@ -141,8 +151,10 @@ def load_manifest(request: AppRequest) -> dict[str, Any]:
     try:
         data = yaml.safe_load(request.manifest_path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read the App manifest {request.manifest_path}: {exc.strerror}; pass "
-                          "--manifest PATH (the repository's app.yml)") from None
+        raise ConfigError(
+            f"cannot read the App manifest {request.manifest_path}: {exc.strerror}; pass "
+            "--manifest PATH (the repository's app.yml)"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{request.manifest_path} is not YAML: {exc}") from None
     if not isinstance(data, dict):
@@ -155,8 +167,10 @@ def load_manifest(request: AppRequest) -> dict[str, Any]:
     hook_url = str(hook.get("url") or "")
     host = _host(hook_url)
     if hook.get("active", True) and (host == PLACEHOLDER_HOST or host.endswith("." + PLACEHOLDER_HOST)):
-        raise ConfigError(f"the manifest's webhook URL is the placeholder {hook_url}: pass --webhook-url "
-                          "https://YOUR-HOST/webhook (where `orchestra serve` is reachable)")
+        raise ConfigError(
+            f"the manifest's webhook URL is the placeholder {hook_url}: pass --webhook-url "
+            "https://YOUR-HOST/webhook (where `orchestra serve` is reachable)"
+        )
     manifest["hook_attributes"] = hook
     if request.name:
         manifest["name"] = request.name
@@ -185,12 +199,15 @@ def _check_url(url: str, what: str) -> None:
 def done_page(result: AppResult) -> str:
     app = result.app
     install = f'<a href="{escape(app.install_url)}">install the App</a>' if app.install_url else "install the App"
-    return result_page(f"Created the GitHub App {app.name}", [
-        f"App id {app.app_id}, slug <code>{escape(app.slug)}</code>; the settings are in "
-        f"<code>{escape(str(result.env_file))}</code> and the key in <code>{escape(str(result.key_file))}</code>.",
-        f"Next: {install} on the repositories it should work on, then <code>docker compose up -d</code>.",
-        "You can close this tab; the terminal says the same.",
-    ])
+    return result_page(
+        f"Created the GitHub App {app.name}",
+        [
+            f"App id {app.app_id}, slug <code>{escape(app.slug)}</code>; the settings are in "
+            f"<code>{escape(str(result.env_file))}</code> and the key in <code>{escape(str(result.key_file))}</code>.",
+            f"Next: {install} on the repositories it should work on, then <code>docker compose up -d</code>.",
+            "You can close this tab; the terminal says the same.",
+        ],
+    )
 
 
 def failed_page(error: OrchestraError) -> str:
@@ -206,10 +223,14 @@ def convert(api: str, code: str, timeout_s: float = HTTP_TIMEOUT_S) -> AppCreden
     try:
         response = requests.post(url, headers={"Accept": "application/vnd.github+json"}, timeout=timeout_s)
     except requests.RequestException as exc:
-        raise ForgeError(f"the forge's API at {public(api)} is unreachable ({type(exc).__name__}); check --api-url") from None
+        raise ForgeError(
+            f"the forge's API at {public(api)} is unreachable ({type(exc).__name__}); check --api-url"
+        ) from None
     if response.status_code == 404:
-        raise ForgeError("the forge does not know the App's code: it was already used or is older than an hour. "
-                         "The App may exist already: delete it on its settings page, then run the command again")
+        raise ForgeError(
+            "the forge does not know the App's code: it was already used or is older than an hour. "
+            "The App may exist already: delete it on its settings page, then run the command again"
+        )
     if response.status_code != 201:
         raise ForgeError(f"the manifest conversion at {public(api)} answered HTTP {response.status_code}")
     try:
@@ -220,9 +241,12 @@ def convert(api: str, code: str, timeout_s: float = HTTP_TIMEOUT_S) -> AppCreden
 
 def env_settings(app: AppCredentials, request: AppRequest) -> dict[str, str]:
     """The lines this command owns in `.env` (the App's; the forge's when it is not github.com)."""
-    values = {"ORCHESTRA_APP_ID": str(app.app_id), "ORCHESTRA_WEBHOOK_SECRET": app.webhook_secret or "",
-              "ORCHESTRA_PRIVATE_KEY_PATH": path_setting(request.key_file, request.env_file),
-              "ORCHESTRA_BOT_LOGIN": app.bot_login}
+    values = {
+        "ORCHESTRA_APP_ID": str(app.app_id),
+        "ORCHESTRA_WEBHOOK_SECRET": app.webhook_secret or "",
+        "ORCHESTRA_PRIVATE_KEY_PATH": path_setting(request.key_file, request.env_file),
+        "ORCHESTRA_BOT_LOGIN": app.bot_login,
+    }
     server, api = public(request.server), public(request.api)
     if server != GITHUB or api != GITHUB_API:
         values.update(ORCHESTRA_API_URL=api, ORCHESTRA_SERVER_URL=server)
@@ -234,8 +258,10 @@ def write_files(app: AppCredentials, request: AppRequest) -> list[str]:
     try:
         refuse_existing(request.env_file, request.key_file, request.force)  # again: one may have appeared
     except ConfigError as exc:
-        raise ConfigError(f"the App {app.slug} (id {app.app_id}) was created but nothing was written: {exc}. "
-                          "Generate a private key on the App's settings page instead") from None
+        raise ConfigError(
+            f"the App {app.slug} (id {app.app_id}) was created but nothing was written: {exc}. "
+            "Generate a private key on the App's settings page instead"
+        ) from None
     return write_settings(request.env_file, request.key_file, app.pem, env_settings(app, request))
 
 
@@ -243,14 +269,20 @@ def verify(app: AppCredentials, api: str, timeout_s: float = HTTP_TIMEOUT_S) -> 
     """A sentence saying whether a JWT signed with the new key is accepted by `GET /app` (never raises)."""
     try:
         token = app_jwt(str(app.app_id), app.pem)
-        response = requests.get(f"{api}/app", timeout=timeout_s, headers={
-            "Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
+        response = requests.get(
+            f"{api}/app",
+            timeout=timeout_s,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"},
+        )
         accepted = response.status_code == 200 and response.json().get("id") == app.app_id
     except (requests.RequestException, ValueError, AttributeError) as exc:
         return f"could not check the key ({type(exc).__name__}); `orchestra doctor` checks it later"
     if accepted:
         return f"the key signs a JWT that {public(api)}/app accepts (App id {app.app_id})"
-    return f"{public(api)}/app refused the key's JWT (HTTP {response.status_code}); run `orchestra doctor` once it is installed"
+    return (
+        f"{public(api)}/app refused the key's JWT (HTTP {response.status_code}); "
+        "run `orchestra doctor` once it is installed"
+    )
 
 
 # -- the whole flow ---------------------------------------------------------------------------
@@ -265,13 +297,19 @@ def create_app(request: AppRequest, out: TextIO, open_browser: Callable[[str], o
     try:
         page = LocalPage(request.host, request.port, secrets.token_urlsafe(24))
     except OSError as exc:
-        raise ConfigError(f"cannot serve the page on {request.host}:{request.port}: {exc.strerror}; pass another "
-                          "--port, or 0 for a free one") from None
+        raise ConfigError(
+            f"cannot serve the page on {request.host}:{request.port}: {exc.strerror}; pass another "
+            "--port, or 0 for a free one"
+        ) from None
     try:
         manifest["redirect_url"] = page.callback_url
         page.serve(form_page(manifest, f"{request.form_url}?state={page.state}", public(request.server)))
-        print(f"Open {page.url} in your browser to create the GitHub App on {public(request.server)} "
-              f"(waiting up to {request.wait_s / 60:g} min).", file=out, flush=True)
+        print(
+            f"Open {page.url} in your browser to create the GitHub App on {public(request.server)} "
+            f"(waiting up to {request.wait_s / 60:g} min).",
+            file=out,
+            flush=True,
+        )
         if open_browser is not None:
             open_browser(page.url)
         code = page.wait_for_code(request.wait_s)
@@ -293,16 +331,18 @@ def report(result: AppResult) -> str:
     app = result.app
     owner = f" owned by {app.owner}" if app.owner else ""
     install = app.install_url or "the App's page → Install App"
-    return "\n".join([
-        f"Created the GitHub App {app.name!r} (id {app.app_id}, slug {app.slug}){owner}.",
-        f"Wrote {result.key_file} (mode 0600): the App's private key.",
-        f"Wrote {result.env_file} (mode 0600): {', '.join(result.env_keys)}.",
-        f"Checked: {result.verified}.",
-        "",
-        "Next steps:",
-        f"  1. Install the App on the repositories it should work on: {install}",
-        f"  2. Fill in the models and their keys in {result.env_file} (docs/models.md).",
-        "  3. docker compose run --rm worker doctor --repo OWNER/NAME   # checks every setting",
-        "  4. docker compose up -d --build",
-        "  5. Label an issue orchestra:goal in an installed repository.",
-    ])
+    return "\n".join(
+        [
+            f"Created the GitHub App {app.name!r} (id {app.app_id}, slug {app.slug}){owner}.",
+            f"Wrote {result.key_file} (mode 0600): the App's private key.",
+            f"Wrote {result.env_file} (mode 0600): {', '.join(result.env_keys)}.",
+            f"Checked: {result.verified}.",
+            "",
+            "Next steps:",
+            f"  1. Install the App on the repositories it should work on: {install}",
+            f"  2. Fill in the models and their keys in {result.env_file} (docs/models.md).",
+            "  3. docker compose run --rm worker doctor --repo OWNER/NAME   # checks every setting",
+            "  4. docker compose up -d --build",
+            "  5. Label an issue orchestra:goal in an installed repository.",
+        ]
+    )

@@ -78,10 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot.modes.health",
         description="Liveness probe of an Agent Orchestra container: one line, exit 0 when alive, 1 when not.",
-        epilog="environment variables read (worker): ORCHESTRA_REDIS_URL (or REDIS_URL), default "
-               f"{DEFAULT_REDIS_URL}")
-    parser.add_argument("--timeout", type=float, default=TIMEOUT_S,
-                        help=f"seconds for each network call (default {TIMEOUT_S:g})")
+        epilog=f"environment variables read (worker): ORCHESTRA_REDIS_URL (or REDIS_URL), default {DEFAULT_REDIS_URL}",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=TIMEOUT_S, help=f"seconds for each network call (default {TIMEOUT_S:g})"
+    )
     sub = parser.add_subparsers(dest="probe", required=True, metavar="PROBE")
     web_probe = sub.add_parser("web", help="the web process (or any HTTP endpoint) answers 2xx")
     web_probe.add_argument("--url", default=WEB_URL, help=f"what to GET (default {WEB_URL})")

@@ -75,18 +75,34 @@ def ensure_approved(planner: Planner, number: int) -> ApprovedText | None:
     event = goal_labeler(planner, number)
     gate = Gate(planner.forge, planner.config)
     if event is None:
-        _say(planner, number, "no-labeler", "I could not find who made this issue a goal, so I will not plan it. "
-             "Someone with write access can comment `/orchestra plan`.")
+        _say(
+            planner,
+            number,
+            "no-labeler",
+            "I could not find who made this issue a goal, so I will not plan it. "
+            "Someone with write access can comment `/orchestra plan`.",
+        )
         return None
     if not gate.allows(event.actor):
-        notice_once(planner.forge, number, event.actor, ignored_text(event.actor, "making this issue a goal", gate.needed))
+        notice_once(
+            planner.forge, number, event.actor, ignored_text(event.actor, "making this issue a goal", gate.needed)
+        )
         return None
     edit = record.goal_edit
-    if edit is not None and edit.sha256 == digest(goal.title, goal.body) and edit.at >= moment(event.created_at) \
-            and not gate.allows(edit.by):
-        _say(planner, number, "approval-needed", f"@{event.actor} made this issue a goal, but @{edit.by} (without "
-             "write access) changed its text afterwards, so I will not plan from it. Someone with write access: "
-             "`/orchestra plan` approves the current text.")
+    if (
+        edit is not None
+        and edit.sha256 == digest(goal.title, goal.body)
+        and edit.at >= moment(event.created_at)
+        and not gate.allows(edit.by)
+    ):
+        _say(
+            planner,
+            number,
+            "approval-needed",
+            f"@{event.actor} made this issue a goal, but @{edit.by} (without "
+            "write access) changed its text afterwards, so I will not plan from it. Someone with write access: "
+            "`/orchestra plan` approves the current text.",
+        )
         return None
     how = "bot" if event.actor.lower() == planner.forge.bot_login.lower() else "label"
     return approve(planner, goal, record, by=event.actor, how=how, since=event.created_at)
@@ -107,20 +123,33 @@ def goal_labeler(planner: Planner, number: int) -> IssueEvent | None:
     return found[-1] if found else None
 
 
-def approve(planner: Planner, goal: Issue, record: PlannerRecord, *, by: str, how: str, since: str) -> ApprovedText | None:
-    """Make `goal`'s current text the approved one (the `goal-text` comment, then the record); None when it is too long."""
+def approve(
+    planner: Planner, goal: Issue, record: PlannerRecord, *, by: str, how: str, since: str
+) -> ApprovedText | None:
+    """Make `goal`'s current text the approved one (the `goal-text` comment, then the record); None when too long."""
     if (size := too_long(goal.title, goal.body)) is not None:
-        _say(planner, goal.number, "goal-too-long", f"This goal's text is {size:,} characters; the orchestra plans "
-             f"from at most {MAX_GOAL_CHARS:,} (GitHub allows 65,536 per body, and the approved copy must fit in "
-             "a comment). Shorten it, then comment `/orchestra plan`.")
+        _say(
+            planner,
+            goal.number,
+            "goal-too-long",
+            f"This goal's text is {size:,} characters; the orchestra plans "
+            f"from at most {MAX_GOAL_CHARS:,} (GitHub allows 65,536 per body, and the approved copy must fit in "
+            "a comment). Shorten it, then comment `/orchestra plan`.",
+        )
         return None
-    approval = Approval.model_validate({"sha256": digest(goal.title, goal.body), "by": by, "how": how,
-                                        "since": moment(since or None), "at": moment()})
+    approval = Approval.model_validate(
+        {"sha256": digest(goal.title, goal.body), "by": by, "how": how, "since": moment(since or None), "at": moment()}
+    )
     text = ApprovedText(title=goal.title.strip(), body=human_body(goal.body), approval=approval)
     body = approved_text_body(text)
     if len(body) > MAX_BODY_CHARS:  # a text of many short lines grows when it is kept as JSON
-        _say(planner, goal.number, "goal-too-long", f"This goal's text takes {len(body):,} characters to keep "
-             f"as the approved copy; a comment may hold {MAX_BODY_CHARS:,}. Shorten it, then comment `/orchestra plan`.")
+        _say(
+            planner,
+            goal.number,
+            "goal-too-long",
+            f"This goal's text takes {len(body):,} characters to keep "
+            f"as the approved copy; a comment may hold {MAX_BODY_CHARS:,}. Shorten it, then comment `/orchestra plan`.",
+        )
         return None
     comments.upsert(planner.forge, goal.number, TEXT_MARKER, body, where=WHERE_TEXT)
     _save_record(planner, goal.number, record.model_copy(update={"approval": approval}))
@@ -162,12 +191,19 @@ def _within_window(approval: Approval, edit: GoalEdit) -> bool:
 
 
 def _withdraw(planner: Planner, goal: Issue, record: PlannerRecord, current: ApprovedText, edit: GoalEdit) -> None:
-    reason = (f"@{edit.by} (without write access) edited the text at {edit.at}, between @{current.approval.by}'s "
-              f"approval at {current.approval.since} and the moment it was read, so the approved text may be theirs. "
-              "The goal is paused.")
+    reason = (
+        f"@{edit.by} (without write access) edited the text at {edit.at}, between @{current.approval.by}'s "
+        f"approval at {current.approval.since} and the moment it was read, so the approved text may be theirs. "
+        "The goal is paused."
+    )
     approval = current.approval.model_copy(update={"withdrawn": reason, "at": moment()})
-    comments.upsert(planner.forge, goal.number, TEXT_MARKER,
-                    approved_text_body(current.model_copy(update={"approval": approval})), where=WHERE_TEXT)
+    comments.upsert(
+        planner.forge,
+        goal.number,
+        TEXT_MARKER,
+        approved_text_body(current.model_copy(update={"approval": approval})),
+        where=WHERE_TEXT,
+    )
     labels.ensure(planner.forge, planner.config)
     planner.forge.add_labels(goal.number, label_name(planner.config.label_prefix, State.PAUSED))
     _save_record(planner, goal.number, record.model_copy(update={"approval": approval, "goal_edit": edit}))

@@ -77,8 +77,9 @@ class Accounts:
         total = self.spend.get(top, GoalSpend())
         days = dict(total.days)
         for day, used in own.days.items():
-            days[day] = DaySpend(tokens=days.get(day, DaySpend()).tokens + used.tokens,
-                                 usd=days.get(day, DaySpend()).usd + used.usd)
+            days[day] = DaySpend(
+                tokens=days.get(day, DaySpend()).tokens + used.tokens, usd=days.get(day, DaySpend()).usd + used.usd
+            )
         self.spend[top] = GoalSpend(tokens=total.tokens + own.tokens, usd=total.usd + own.usd, days=days)
         if number == top:
             self.states[top] = read_state(self.forge, listing)
@@ -100,28 +101,41 @@ class Accounts:
             return None
         day = self.day_total()
         if caps.day.tokens is not None and day.tokens >= caps.day.tokens:
-            return (f"the repository used {day.tokens:,} tokens on {self.today} (UTC) of its daily cap of "
-                    f"{caps.day.tokens:,} (`budgets.day.tokens`)")
+            return (
+                f"the repository used {day.tokens:,} tokens on {self.today} (UTC) of its daily cap of "
+                f"{caps.day.tokens:,} (`budgets.day.tokens`)"
+            )
         if caps.day.usd is not None and day.usd >= caps.day.usd:
-            return (f"the repository spent ${day.usd:.2f} on {self.today} (UTC) of its daily cap of "
-                    f"${caps.day.usd:.2f} (`budgets.day.usd`)")
+            return (
+                f"the repository spent ${day.usd:.2f} on {self.today} (UTC) of its daily cap of "
+                f"${caps.day.usd:.2f} (`budgets.day.usd`)"
+            )
         return None
 
 
 def trip(forge: Forge, config: RepoConfig, goal: int, reason: str, state: BreakerState) -> None:
     """Stop goal `goal`: say why on it, label it paused, keep the state."""
     tripped = state.model_copy(update={"tripped": True, "reason": reason, "at": now_iso()})
-    _write(forge, goal, tripped, f"**Spend cap reached**: {reason}. No new work starts on this goal; work already "
-           "running finishes. Someone with write access can comment `/orchestra resume` to continue (the goal "
-           "then gets another cap's worth, and today's cap is waived for it), or raise the cap.")
+    _write(
+        forge,
+        goal,
+        tripped,
+        f"**Spend cap reached**: {reason}. No new work starts on this goal; work already "
+        "running finishes. Someone with write access can comment `/orchestra resume` to continue (the goal "
+        "then gets another cap's worth, and today's cap is waived for it), or raise the cap.",
+    )
     labels.ensure(forge, config)
     forge.add_labels(goal, label_name(config.label_prefix, State.PAUSED))
 
 
 def lift(forge: Forge, config: RepoConfig, goal: int, state: BreakerState, why: str) -> None:
     """A raised cap: the goal continues (label removed, the comment says so)."""
-    _write(forge, goal, state.model_copy(update={"tripped": False}),
-           f"The spend cap that stopped this goal is no longer reached ({why}); work continues.")
+    _write(
+        forge,
+        goal,
+        state.model_copy(update={"tripped": False}),
+        f"The spend cap that stopped this goal is no longer reached ({why}); work continues.",
+    )
     forge.remove_label(goal, label_name(config.label_prefix, State.PAUSED))
 
 
@@ -146,9 +160,19 @@ def resumed(forge: Forge, config: RepoConfig, goal: int, sender: str) -> bool:
     if not state.tripped:
         return False
     spend = goal_spend(forge, config, goal)
-    _write(forge, goal, state.model_copy(update={
-        "tripped": False, "resumed_by": sender, "allowance_tokens": spend.tokens, "allowance_usd": spend.usd,
-        "waived_day": utc_day()}),
+    _write(
+        forge,
+        goal,
+        state.model_copy(
+            update={
+                "tripped": False,
+                "resumed_by": sender,
+                "allowance_tokens": spend.tokens,
+                "allowance_usd": spend.usd,
+                "waived_day": utc_day(),
+            }
+        ),
         f"@{sender} resumed this goal after its spend cap stopped it ({state.reason}); its cap now counts from "
-        f"{spend.tokens:,} tokens and ${spend.usd:.2f}, and today's cap is waived for it.")
+        f"{spend.tokens:,} tokens and ${spend.usd:.2f}, and today's cap is waived for it.",
+    )
     return True

@@ -142,8 +142,9 @@ def implement_job(repo: str, number: int, installation_id: int | None) -> JobReq
     return JobRequest.make("implement", repo=repo, number=number, installation_id=installation_id)
 
 
-def promote(forge: Forge, config: RepoConfig, items: Iterable[GoalTask],
-            any_open: Callable[[list[int]], bool]) -> DispatchResult:
+def promote(
+    forge: Forge, config: RepoConfig, items: Iterable[GoalTask], any_open: Callable[[list[int]], bool]
+) -> DispatchResult:
     """Label each open task or sub-goal `waiting` or `ready` from its dependencies; only labels change."""
     result = DispatchResult()
     for task in items:
@@ -178,7 +179,8 @@ def in_flight(backlog: Backlog, executor: Executor, installation_id: int | None)
     for issue in backlog.tasks.values():
         state = state_from_labels(backlog.config.label_prefix, issue.labels)
         if state == State.WORKING or (
-                state == State.READY and executor.live(implement_job(repo, issue.number, installation_id).job_id)):
+            state == State.READY and executor.live(implement_job(repo, issue.number, installation_id).job_id)
+        ):
             count += 1
     return count
 
@@ -212,8 +214,9 @@ def spend_accounts(backlog: Backlog) -> breaker.Accounts | None:
     return accounts
 
 
-def dispatch_repository(forge: Forge, config: RepoConfig, executor: Executor, installation_id: int | None,
-                        backlog: Backlog | None = None) -> DispatchResult:
+def dispatch_repository(
+    forge: Forge, config: RepoConfig, executor: Executor, installation_id: int | None, backlog: Backlog | None = None
+) -> DispatchResult:
     """Promote every open goal's tasks and enqueue ready work within the repository's cap, oldest goal first;
     a goal whose spend cap is reached starts nothing (the spend breaker)."""
     backlog = backlog or Backlog.read(forge, config)

@@ -114,8 +114,13 @@ def _first_plan(planner: Planner, view: GoalView) -> tuple[GoalView, Changes | N
         record = record.model_copy(update={"version": max(t.spec.plan_version for t in view.tasks)})  # record lost
     if record.version == 0 and record.pending is None:
         outcome = plan_agent.ask(planner, view.goal, view.tasks, first=True)
-        record = outcome.charged(record).model_copy(update={
-            "version": 1, "pending": outcome.plan.model_dump(mode="json"), "started_at": record.started_at or now_iso()})
+        record = outcome.charged(record).model_copy(
+            update={
+                "version": 1,
+                "pending": outcome.plan.model_dump(mode="json"),
+                "started_at": record.started_at or now_iso(),
+            }
+        )
         save_status(planner, view.with_record(record), note="Publishing the plan…")
     if record.pending is None or record.awaits_approval(planner.config, plan_gate.is_top_level(view)):
         return view.with_record(record), None
@@ -139,26 +144,32 @@ def _revise_and_conclude(planner: Planner, view: GoalView, changes: Changes | No
     return changes
 
 
-def _revise(planner: Planner, view: GoalView, requests: list[dict],
-            handoffs: list[tuple[int, int, str]]) -> tuple[GoalView, Changes, str]:
+def _revise(
+    planner: Planner, view: GoalView, requests: list[dict], handoffs: list[tuple[int, int, str]]
+) -> tuple[GoalView, Changes, str]:
     """One revision: every pending request and handoff in one planning run; each request comment is
     edited with what changed."""
     guidance = "\n\n".join(str(r.get("text", "")) for r in requests).strip()
     reports = [f"From task #{task}:\n{text}" for task, _cid, text in handoffs]
     outcome = plan_agent.ask(planner, view.goal, view.tasks, first=False, guidance=guidance, handoffs=reports)
     changed = bool(requests or outcome.plan.tasks or outcome.plan.obsolete)
-    record = outcome.charged(view.record).model_copy(update={
-        "version": view.record.version + (1 if changed else 0),
-        "handoffs_done": sorted(set(view.record.handoffs_done) | {cid for _t, cid, _x in handoffs}),
-    })
+    record = outcome.charged(view.record).model_copy(
+        update={
+            "version": view.record.version + (1 if changed else 0),
+            "handoffs_done": sorted(set(view.record.handoffs_done) | {cid for _t, cid, _x in handoffs}),
+        }
+    )
     changes = apply_plan(planner, view.goal, record, view.tasks, outcome.plan)
     summary = f"Plan version {record.version}: {changes.describe()}."
     for request in requests:
         comment_id = int(request["comment"])
         body = replan_request_body(str(request.get("sender", "")), str(request.get("text", "")), comment_id, summary)
         comments.upsert(planner.forge, view.number, f"{REPLAN_MARKER}-{comment_id}", body)
-    note = (f"Re-planned: {changes.describe()}." if requests
-            else f"After {len(record.handoffs_done)} handoff(s): {changes.describe()}.")
+    note = (
+        f"Re-planned: {changes.describe()}."
+        if requests
+        else f"After {len(record.handoffs_done)} handoff(s): {changes.describe()}."
+    )
     return read_goal(planner.forge, planner.config, view.number, record=record), changes, note
 
 

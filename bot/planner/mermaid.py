@@ -3,9 +3,9 @@
 A node per task (a sub-goal is drawn as a subroutine box), an edge per dependency inside the
 goal, one class per state (colours from `bot/ledger/palette.py`). Titles are untrusted text (the
 planner's model wrote them, often from a goal anyone could file), so a label keeps only letters,
-digits, spaces and a few harmless marks; every other character becomes a Mermaid entity code (`#35;`), which Mermaid shows as the
-character and never reads as syntax, HTML or Markdown — a title cannot close its label, open a
-fence, add a node, a link, a click handler or a tag.
+digits, spaces and a few harmless marks; every other character becomes a Mermaid entity code
+(`#35;`), which Mermaid shows as the character and never reads as syntax, HTML or Markdown — a
+title cannot close its label, open a fence, add a node, a link, a click handler or a tag.
 """
 
 from __future__ import annotations

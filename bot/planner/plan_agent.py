@@ -79,15 +79,25 @@ def system_prompt(request: PlanRequest) -> str:
     bounds = request.rules.bounds
     context: dict[str, Any] = {
         **policy_context(request.config, request.notes, repo=request.repo),
-        "goal_number": request.goal.number, "goal_title": request.goal.title, "goal_body": request.goal.body,
-        "guidance": request.guidance, "repo_map": request.repo_map, "open_tasks": request.open_tasks,
-        "handoffs": request.handoffs, "min_tasks": bounds.min_tasks if request.rules.first else 0,
-        "max_tasks": bounds.max_tasks, "depth": request.rules.depth, "max_depth": bounds.max_depth,
+        "goal_number": request.goal.number,
+        "goal_title": request.goal.title,
+        "goal_body": request.goal.body,
+        "guidance": request.guidance,
+        "repo_map": request.repo_map,
+        "open_tasks": request.open_tasks,
+        "handoffs": request.handoffs,
+        "min_tasks": bounds.min_tasks if request.rules.first else 0,
+        "max_tasks": bounds.max_tasks,
+        "depth": request.rules.depth,
+        "max_depth": bounds.max_depth,
     }
     if request.parent is None:
         return render_prompt("planner", context, request.overrides)
-    context |= {"parent_number": request.parent.number, "parent_title": request.parent.title,
-                "owned_paths": request.owned_paths}
+    context |= {
+        "parent_number": request.parent.number,
+        "parent_title": request.parent.title,
+        "owned_paths": request.owned_paths,
+    }
     return render_prompt("subplanner", context, request.overrides)
 
 
@@ -114,25 +124,37 @@ class _Submissions:
 
 
 def submit_plan_tool(submissions: _Submissions) -> TerminalTool:
-    return TerminalTool(ToolSpec(name="submit_plan", description=SUBMIT_DESCRIPTION, parameters=plan_tool_schema()),
-                        submissions)
+    return TerminalTool(
+        ToolSpec(name="submit_plan", description=SUBMIT_DESCRIPTION, parameters=plan_tool_schema()), submissions
+    )
 
 
-def run_planner(model: ChatModel, checkout: Path, request: PlanRequest, budget: Budget,
-                transcript_path: Path | None = None) -> PlanOutcome:
+def run_planner(
+    model: ChatModel, checkout: Path, request: PlanRequest, budget: Budget, transcript_path: Path | None = None
+) -> PlanOutcome:
     """Run the planning agent; the validated plan, or PlanInvalid saying why there is none."""
     submissions = _Submissions(request.rules, request.config.planner.max_plan_attempts)
     toolbox = Toolbox(workdir=checkout, read_only=True, terminal_tools=[submit_plan_tool(submissions), finish_tool()])
     verb = "Plan" if request.rules.first else "Revise the plan of"
-    task = (f"{verb} goal #{request.goal.number}: {request.goal.title}. Read what you need, then call "
-            "`submit_plan` once with the whole plan.")
-    result = run_agent(model, system=system_prompt(request), task=task, toolbox=toolbox, budget=budget,
-                       workdir=checkout, transcript_path=transcript_path)
+    task = (
+        f"{verb} goal #{request.goal.number}: {request.goal.title}. Read what you need, then call "
+        "`submit_plan` once with the whole plan."
+    )
+    result = run_agent(
+        model,
+        system=system_prompt(request),
+        task=task,
+        toolbox=toolbox,
+        budget=budget,
+        workdir=checkout,
+        transcript_path=transcript_path,
+    )
     if result.terminal_tool == "submit_plan" and result.status == "finished" and result.output is not None:
         return PlanOutcome(Plan.model_validate(result.output), result.usage, submissions.attempts)
     if result.terminal_tool == "submit_plan" or submissions.last_error:
-        raise PlanInvalid(f"after {submissions.attempts} attempt(s) the last plan was still invalid:\n\n"
-                          f"> {submissions.last_error}")
+        raise PlanInvalid(
+            f"after {submissions.attempts} attempt(s) the last plan was still invalid:\n\n> {submissions.last_error}"
+        )
     if result.terminal_tool == "finish":
         raise PlanInvalid(f"the planner reported the goal cannot be planned as written: {result.report.markdown()}")
     raise PlanInvalid(f"the planner stopped without a plan ({result.status}): {result.reason}")
@@ -141,8 +163,16 @@ def run_planner(model: ChatModel, checkout: Path, request: PlanRequest, budget: 
 # -- one planning run of a goal: checkout, repository map, notes, prompt, agent ------------
 def existing_rules(planner: Planner, tasks: list[GoalTask], depth: int, first: bool) -> Rules:
     busy = (State.WORKING, State.REVIEW)
-    existing = {t.key: Existing(t.key, t.open, tuple(t.spec.owned_paths), tuple(t.spec.depends_on_keys),
-                                t.open and t.state(planner.config) in busy) for t in tasks}
+    existing = {
+        t.key: Existing(
+            t.key,
+            t.open,
+            tuple(t.spec.owned_paths),
+            tuple(t.spec.depends_on_keys),
+            t.open and t.state(planner.config) in busy,
+        )
+        for t in tasks
+    }
     return Rules(bounds=planner.config.planner, depth=depth, first=first, existing=existing)
 
 
@@ -151,16 +181,26 @@ def task_lines(planner: Planner, tasks: list[GoalTask]) -> list[str]:
     lines = []
     for task in tasks:
         state = task.state(planner.config)
-        where = (state.value if state else "open") if task.open else (
-            "done" if task.issue.state_reason in (None, "completed") else "closed as not planned")
+        where = (
+            (state.value if state else "open")
+            if task.open
+            else ("done" if task.issue.state_reason in (None, "completed") else "closed as not planned")
+        )
         owns = f"; owns {', '.join(task.spec.owned_paths)}" if task.spec.owned_paths else ""
         deps = f"; after {', '.join(task.spec.depends_on_keys)}" if task.spec.depends_on_keys else ""
         lines.append(f"`{task.key}` #{task.number} {task.issue.title} ({task.spec.kind}: {where}{owns}{deps})")
     return lines
 
 
-def ask(planner: Planner, goal: Issue, tasks: list[GoalTask], *, first: bool, guidance: str = "",
-        handoffs: list[str] | None = None) -> PlanOutcome:
+def ask(
+    planner: Planner,
+    goal: Issue,
+    tasks: list[GoalTask],
+    *,
+    first: bool,
+    guidance: str = "",
+    handoffs: list[str] | None = None,
+) -> PlanOutcome:
     """Check out the repo, map it, and run the planning agent for `goal` (its approved text)."""
     goal = approved_goal(planner, goal)
     parent_number, depth = goal_position(goal)
@@ -168,10 +208,18 @@ def ask(planner: Planner, goal: Issue, tasks: list[GoalTask], *, first: bool, gu
     spec_paths = _own_paths(goal)  # a sub-goal's paths, from its task marker in the parent's plan
     with planner.worktree() as root:
         request = PlanRequest(
-            repo=planner.repo, goal=goal, config=planner.config, rules=existing_rules(planner, tasks, depth, first),
-            repo_map=build_repo_map(root, planner.config), notes=repofiles.read_notes(planner.forge, planner.config),
-            guidance=guidance, open_tasks=task_lines(planner, tasks), handoffs=handoffs or [], parent=parent,
-            owned_paths=spec_paths, overrides=repofiles.read_prompt_overrides(planner.forge),
+            repo=planner.repo,
+            goal=goal,
+            config=planner.config,
+            rules=existing_rules(planner, tasks, depth, first),
+            repo_map=build_repo_map(root, planner.config),
+            notes=repofiles.read_notes(planner.forge, planner.config),
+            guidance=guidance,
+            open_tasks=task_lines(planner, tasks),
+            handoffs=handoffs or [],
+            parent=parent,
+            owned_paths=spec_paths,
+            overrides=repofiles.read_prompt_overrides(planner.forge),
         )
         transcripts = planner.state_dir / "transcripts"
         transcripts.mkdir(parents=True, exist_ok=True)

@@ -40,8 +40,14 @@ def render_plan(plan: Plan, version: int, *, approved_by: str | None = None) -> 
         lines.append(_line(number, task))
     sizes: Counter[str] = Counter(t.size for t in plan.tasks)
     steps = sum(STEPS[t.size] for t in plan.tasks)
-    lines += ["", "**Estimate**: " + ", ".join(f"{sizes[s]} {SIZE_NAMES[s]}" for s in STEPS if sizes[s])
-              + f"; about {steps} agent steps in all." if plan.tasks else "**Estimate**: nothing to do."]
+    lines += [
+        "",
+        "**Estimate**: "
+        + ", ".join(f"{sizes[s]} {SIZE_NAMES[s]}" for s in STEPS if sizes[s])
+        + f"; about {steps} agent steps in all."
+        if plan.tasks
+        else "**Estimate**: nothing to do.",
+    ]
     if plan.notes:
         lines += ["", "**Design decisions**", *(f"- {plain(n)}" for n in plan.notes)]
     if approved_by:
@@ -62,8 +68,12 @@ def hold(planner: Planner, view: GoalView, record: PlannerRecord) -> None:
     """Post the plan for approval and keep it in the record; nothing is published."""
     plan = Plan.model_validate(record.pending)
     comments.upsert(planner.forge, view.number, PLAN_TAG, render_plan(plan, record.version))
-    save_status(planner, view.with_record(record), note="**Waiting for approval**: the plan is in the comment "
-                "below; someone with write access comments `/orchestra approve` to start it.")
+    save_status(
+        planner,
+        view.with_record(record),
+        note="**Waiting for approval**: the plan is in the comment "
+        "below; someone with write access comments `/orchestra approve` to start it.",
+    )
 
 
 def approve_plan(planner: Planner, number: int, sender: str) -> str:
@@ -76,8 +86,12 @@ def approve_plan(planner: Planner, number: int, sender: str) -> str:
         return "Nothing waits for approval here: the plan is already approved or published."
     approval = PlanApproval(version=record.version, by=sender, at=now_iso())
     record = record.model_copy(update={"plan_approval": approval})
-    comments.upsert(planner.forge, number, PLAN_TAG,
-                    render_plan(Plan.model_validate(record.pending), record.version, approved_by=sender))
+    comments.upsert(
+        planner.forge,
+        number,
+        PLAN_TAG,
+        render_plan(Plan.model_validate(record.pending), record.version, approved_by=sender),
+    )
     save_status(planner, view.with_record(record), note=f"Plan version {record.version} approved by @{sender}.")
     planner.submit("plan", number)
     return f"Approved plan version {record.version}: its tasks are being filed and started."

@@ -34,7 +34,9 @@ class PlannedTask(BaseModel):
     title: str = Field(min_length=3, max_length=120)
     objective: str = Field(min_length=1, description="what to achieve, with the decisions that bind it")
     context_files: list[str] = Field(default_factory=list, description="files to read first")
-    owned_paths: list[str] = Field(default_factory=list, description="paths (files, dirs/ or globs) this task may change")
+    owned_paths: list[str] = Field(
+        default_factory=list, description="paths (files, dirs/ or globs) this task may change"
+    )
     acceptance_commands: list[str] = Field(default_factory=list, description="commands that must pass")
     acceptance_outcomes: list[str] = Field(default_factory=list, description="observable outcomes that prove it done")
     depends_on: list[str] = Field(default_factory=list, description="keys of tasks that must close first")
@@ -120,8 +122,10 @@ def check_plan(plan: Plan, rules: Rules) -> list[str]:
             elif dep == task.key:
                 problems.append(f"task '{task.key}' depends on itself")
         if task.kind == "subgoal" and rules.depth >= rules.bounds.max_depth:
-            problems.append(f"task '{task.key}' is a subgoal, but this goal is at depth {rules.depth} "
-                            f"and sub-goals may nest only to depth {rules.bounds.max_depth}: plan tasks instead")
+            problems.append(
+                f"task '{task.key}' is a subgoal, but this goal is at depth {rules.depth} "
+                f"and sub-goals may nest only to depth {rules.bounds.max_depth}: plan tasks instead"
+            )
     graph = _graph(plan, rules)
     cycle = _find_cycle(graph)
     if cycle:
@@ -158,7 +162,7 @@ def _find_cycle(graph: Mapping[str, set[str]]) -> list[str]:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -207,24 +211,35 @@ def _overlap_problems(plan: Plan, rules: Rules, graph: Mapping[str, set[str]]) -
             if shared and other not in ancestors(graph, key) and key not in ancestors(graph, other):
                 problems.append(
                     f"tasks '{other}' and '{key}' both own '{shared[1]}'/'{shared[0]}' but neither depends on "
-                    f"the other: add a dependency so they run one after the other, or split the paths")
+                    f"the other: add a dependency so they run one after the other, or split the paths"
+                )
     return problems
 
 
 def _obsolete_problems(plan: Plan, rules: Rules) -> list[str]:
     closing = {o.key for o in plan.obsolete}
-    problems = [f"obsolete key '{k}' is not an open task of this goal" for k in sorted(closing)
-                if k not in rules.existing or not rules.existing[k].open]
-    problems += [f"task '{k}' is being worked on (or in review) and is kept; do not close it" for k in sorted(closing)
-                 if k in rules.existing and rules.existing[k].busy]
+    problems = [
+        f"obsolete key '{k}' is not an open task of this goal"
+        for k in sorted(closing)
+        if k not in rules.existing or not rules.existing[k].open
+    ]
+    problems += [
+        f"task '{k}' is being worked on (or in review) and is kept; do not close it"
+        for k in sorted(closing)
+        if k in rules.existing and rules.existing[k].busy
+    ]
     for key, known in rules.existing.items():
         if known.open and key not in closing and closing & set(known.depends_on):
             gone = sorted(closing & set(known.depends_on))
-            problems.append(f"open task '{key}' depends on '{gone[0]}', which you close as obsolete: "
-                            f"close '{key}' too, or keep '{gone[0]}'")
+            problems.append(
+                f"open task '{key}' depends on '{gone[0]}', which you close as obsolete: "
+                f"close '{key}' too, or keep '{gone[0]}'"
+            )
     for new in plan.tasks:
         if closing & set(new.depends_on):
-            problems.append(f"new task '{new.key}' depends on '{sorted(closing & set(new.depends_on))[0]}', which you close")
+            problems.append(
+                f"new task '{new.key}' depends on '{sorted(closing & set(new.depends_on))[0]}', which you close"
+            )
     if plan.done and plan.tasks:
         problems.append("the plan says done but adds tasks: either add tasks or declare the goal done")
     return problems

@@ -29,10 +29,19 @@ from bot.repoconfig import RepoConfig
 def task_spec(goal: int, task: PlannedTask, known: dict[str, GoalTask], version: int) -> TaskSpec:
     """The TaskSpec of a planned task, its dependency keys resolved to issue numbers."""
     return TaskSpec(
-        goal=goal, key=task.key, title=task.title, objective=task.objective, context_files=task.context_files,
-        owned_paths=task.owned_paths, acceptance_commands=task.acceptance_commands,
-        acceptance_outcomes=task.acceptance_outcomes, depends_on=sorted(known[d].number for d in task.depends_on),
-        depends_on_keys=list(task.depends_on), size=task.size, kind=task.kind, plan_version=version,
+        goal=goal,
+        key=task.key,
+        title=task.title,
+        objective=task.objective,
+        context_files=task.context_files,
+        owned_paths=task.owned_paths,
+        acceptance_commands=task.acceptance_commands,
+        acceptance_outcomes=task.acceptance_outcomes,
+        depends_on=sorted(known[d].number for d in task.depends_on),
+        depends_on_keys=list(task.depends_on),
+        size=task.size,
+        kind=task.kind,
+        plan_version=version,
     )
 
 
@@ -43,8 +52,9 @@ def issue_body(spec: TaskSpec, depth: int) -> str:
     return body
 
 
-def publish_tasks(forge: Forge, config: RepoConfig, goal: Issue, plan: Plan, version: int,
-                  existing: list[GoalTask], depth: int) -> list[GoalTask]:
+def publish_tasks(
+    forge: Forge, config: RepoConfig, goal: Issue, plan: Plan, version: int, existing: list[GoalTask], depth: int
+) -> list[GoalTask]:
     """Create the plan's tasks that do not exist yet (by key), link them; return the ones created."""
     labels.ensure(forge, config)
     known = {t.key: t for t in existing}
@@ -58,7 +68,10 @@ def publish_tasks(forge: Forge, config: RepoConfig, goal: Issue, plan: Plan, ver
         spec = task_spec(goal.number, task, known, version)
         ready = all(not known[d].open for d in task.depends_on)
         kind = Kind.GOAL if spec.kind == "subgoal" else Kind.TASK
-        names = [label_name(config.label_prefix, kind), label_name(config.label_prefix, State.READY if ready else State.WAITING)]
+        names = [
+            label_name(config.label_prefix, kind),
+            label_name(config.label_prefix, State.READY if ready else State.WAITING),
+        ]
         issue = forge.create_issue(spec.title, issue_body(spec, depth), names)
         _link(forge, goal, issue)
         known[task.key] = GoalTask(issue, spec)

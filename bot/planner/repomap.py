@@ -19,22 +19,64 @@ from bot.repoconfig import RepoConfig
 DEFAULT_BUDGET_TOKENS = 6000
 CHARS_PER_TOKEN = 4
 MAX_FILE_BYTES = 400_000
-SKIP_DIRS = {".git", "node_modules", "vendor", "third_party", "dist", "build", "target", ".venv", "venv",
-             "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".next", "coverage", "site-packages"}
+SKIP_DIRS = {
+    ".git",
+    "node_modules",
+    "vendor",
+    "third_party",
+    "dist",
+    "build",
+    "target",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+    ".next",
+    "coverage",
+    "site-packages",
+}
 GENERATED = re.compile(r"(\.min\.(js|css)$|\.lock$|-lock\.json$|\.pb\.go$|_pb2\.py$|\.generated\.|\.map$)")
 LANGUAGES = {
-    ".py": "Python", ".js": "JavaScript", ".jsx": "JavaScript", ".ts": "TypeScript", ".tsx": "TypeScript",
-    ".go": "Go", ".rs": "Rust", ".java": "Java", ".kt": "Kotlin", ".rb": "Ruby", ".php": "PHP", ".c": "C",
-    ".h": "C", ".cc": "C++", ".cpp": "C++", ".hpp": "C++", ".cs": "C#", ".swift": "Swift", ".sh": "Shell",
-    ".md": "Markdown", ".yml": "YAML", ".yaml": "YAML", ".toml": "TOML", ".json": "JSON", ".html": "HTML",
-    ".css": "CSS", ".sql": "SQL",
+    ".py": "Python",
+    ".js": "JavaScript",
+    ".jsx": "JavaScript",
+    ".ts": "TypeScript",
+    ".tsx": "TypeScript",
+    ".go": "Go",
+    ".rs": "Rust",
+    ".java": "Java",
+    ".kt": "Kotlin",
+    ".rb": "Ruby",
+    ".php": "PHP",
+    ".c": "C",
+    ".h": "C",
+    ".cc": "C++",
+    ".cpp": "C++",
+    ".hpp": "C++",
+    ".cs": "C#",
+    ".swift": "Swift",
+    ".sh": "Shell",
+    ".md": "Markdown",
+    ".yml": "YAML",
+    ".yaml": "YAML",
+    ".toml": "TOML",
+    ".json": "JSON",
+    ".html": "HTML",
+    ".css": "CSS",
+    ".sql": "SQL",
 }
 KEY_FILES = re.compile(
     r"^(README(\.\w+)?|CONTRIBUTING\.md|pyproject\.toml|setup\.py|setup\.cfg|requirements.*\.txt|package\.json|"
     r"Makefile|go\.mod|Cargo\.toml|Dockerfile|docker-compose\.ya?ml|tox\.ini|noxfile\.py|\.github/workflows/.+|"
-    r"\.gitlab-ci\.yml|\.github/orchestra\.yml|pom\.xml|build\.gradle(\.kts)?)$")
+    r"\.gitlab-ci\.yml|\.github/orchestra\.yml|pom\.xml|build\.gradle(\.kts)?)$"
+)
 GENERIC_DEF = re.compile(
-    r"^\s*(export\s+)?(pub(\(\w+\))?\s+)?(async\s+)?(func|fn|function|class|interface|struct|enum|trait|type|def|module|impl)\s+[\w.<>(), *]+")
+    r"^\s*(export\s+)?(pub(\(\w+\))?\s+)?(async\s+)?"
+    r"(func|fn|function|class|interface|struct|enum|trait|type|def|module|impl)\s+[\w.<>(), *]+"
+)
 
 
 def list_files(root: Path) -> list[str]:
@@ -73,8 +115,12 @@ def detect_test_command(root: Path, files: list[str], config: RepoConfig | None 
             return "npm test"
     if "Makefile" in names and re.search(r"^test\s*:", _read(root / "Makefile"), re.MULTILINE):
         return "make test"
-    if "pyproject.toml" in names or "pytest.ini" in names or "setup.cfg" in names or any(
-            re.search(r"(^|/)(test_[^/]*|[^/]*_test)\.py$", n) for n in names):
+    if (
+        "pyproject.toml" in names
+        or "pytest.ini" in names
+        or "setup.cfg" in names
+        or any(re.search(r"(^|/)(test_[^/]*|[^/]*_test)\.py$", n) for n in names)
+    ):
         return "python -m pytest -q"
     if "go.mod" in names:
         return "go test ./..."
@@ -101,8 +147,12 @@ def python_outline(source: str) -> list[str]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             out.append(f"def {node.name}({_args(node)})")
         elif isinstance(node, ast.ClassDef):
-            methods = [n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-                       and (not n.name.startswith("_") or n.name == "__init__")]
+            methods = [
+                n.name
+                for n in node.body
+                if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                and (not n.name.startswith("_") or n.name == "__init__")
+            ]
             out.append(f"class {node.name}" + (f": {', '.join(methods)}" if methods else ""))
     return out
 
@@ -125,7 +175,8 @@ def build_repo_map(root: Path, config: RepoConfig | None = None, budget_tokens: 
     key_files = [f for f in files if KEY_FILES.match(f)]
     test = detect_test_command(root, files, config)
     head = [
-        f"{len(files)} files; languages: " + (", ".join(f"{lang} ({n})" for lang, n in languages.most_common()) or "none"),
+        f"{len(files)} files; languages: "
+        + (", ".join(f"{lang} ({n})" for lang, n in languages.most_common()) or "none"),
         "key files: " + (", ".join(key_files) or "none"),
         f"test command: `{test}`" if test else "test command: none detected",
         "",
@@ -163,6 +214,8 @@ def _fit(head: str, entries: list[str], limit: int) -> str:
         kept.append(pick)
         size += len(pick) + 1
     left = len(entries) - len(kept)
-    note = (f"\n(map cut to fit about {limit // CHARS_PER_TOKEN} tokens: {left} more files not listed; "
-            "some outlines omitted — use list_files and read_file to see more)")
+    note = (
+        f"\n(map cut to fit about {limit // CHARS_PER_TOKEN} tokens: {left} more files not listed; "
+        "some outlines omitted — use list_files and read_file to see more)"
+    )
     return head + "\n" + "\n".join(kept) + note

@@ -74,8 +74,15 @@ def gather(forge: Forge, config: RepoConfig, tasks: list[GoalTask]) -> list[Task
         if not task.subgoal and (state == State.REVIEW or label == "done"):
             pr = forge.find_pr(branch_name(task.number, task.issue.title), state="all")
         body = pr.body if pr else ""
-        facts.append(TaskFacts(task, label, pr, _attempts(markers.read_data(body, "attempts")),
-                               _usage(markers.read_data(body, "usage"))))
+        facts.append(
+            TaskFacts(
+                task,
+                label,
+                pr,
+                _attempts(markers.read_data(body, "attempts")),
+                _usage(markers.read_data(body, "usage")),
+            )
+        )
     return facts
 
 
@@ -90,7 +97,11 @@ def _row(fact: TaskFacts) -> str:
         parts.append(f"attempts {fact.attempts}")
     if fact.usage is not None:
         parts.append(f"{fact.usage.total_tokens:,} tokens · ${fact.usage.cost_usd:.2f}")
-    deps = f" (after {', '.join(f'#{n}' for n in sorted(task.spec.depends_on))})" if task.spec.depends_on and task.open else ""
+    deps = (
+        f" (after {', '.join(f'#{n}' for n in sorted(task.spec.depends_on))})"
+        if task.spec.depends_on and task.open
+        else ""
+    )
     return f"- [{box}] {kind}#{task.number} {plain(task.issue.title)}{deps} — {' · '.join(parts)}"
 
 
@@ -101,8 +112,10 @@ def plain(text: str) -> str:
 
 def graph_nodes(facts: list[TaskFacts]) -> list[mermaid.Node]:
     """The status's tasks as graph nodes."""
-    return [mermaid.Node(f.task.number, f.task.issue.title, f.state, f.task.subgoal, tuple(f.task.spec.depends_on))
-            for f in facts]
+    return [
+        mermaid.Node(f.task.number, f.task.issue.title, f.state, f.task.subgoal, tuple(f.task.spec.depends_on))
+        for f in facts
+    ]
 
 
 def totals(record: PlannerRecord, facts: list[TaskFacts]) -> Usage:
@@ -132,8 +145,13 @@ def render_status(record: PlannerRecord, facts: list[TaskFacts], *, paused: bool
         text = _status_text(record, facts, paused, note, mermaid.block(nodes, titles=titles))
         if len(text) <= MAX_BODY_CHARS - HEADROOM:
             return text
-    return _status_text(record, facts, paused, note, "_(The graph is left out: the comment would be over "
-                        "GitHub's size limit.)_" if nodes else "")
+    return _status_text(
+        record,
+        facts,
+        paused,
+        note,
+        "_(The graph is left out: the comment would be over GitHub's size limit.)_" if nodes else "",
+    )
 
 
 def _status_text(record: PlannerRecord, facts: list[TaskFacts], paused: bool, note: str, graph: str) -> str:
@@ -150,8 +168,10 @@ def _status_text(record: PlannerRecord, facts: list[TaskFacts], paused: bool, no
     lines.append("")
     lines += [_row(f) for f in facts] or ["(no tasks yet)"]
     total = totals(record, facts)
-    lines.append(f"\nTokens so far: {total.total_tokens:,} (planner {record.usage.total_tokens:,}) · "
-                 f"cost ${total.cost_usd:.2f}{unpriced_note(total)}")
+    lines.append(
+        f"\nTokens so far: {total.total_tokens:,} (planner {record.usage.total_tokens:,}) · "
+        f"cost ${total.cost_usd:.2f}{unpriced_note(total)}"
+    )
     if record.notes:
         lines.append("\n**Design decisions**\n" + "\n".join(f"- {plain(n)}" for n in record.notes))
     lines.append("\n" + markers.data_marker(RECORD_MARKER, record.model_dump(mode="json")))
@@ -164,15 +184,21 @@ def approval_lines(record: PlannerRecord) -> list[str]:
     if approval is None:
         return []
     if approval.withdrawn:
-        return [f"\n**The goal text's approval was withdrawn**: {approval.withdrawn} Someone with write access: "
-                "`/orchestra plan` approves the current text, `/orchestra resume` continues."]
-    lines = [f"\n_Goal text approved by @{approval.by} ({approval.how}, {approval.since}); "
-             f"SHA-256 `{approval.sha256[:12]}`._"]
+        return [
+            f"\n**The goal text's approval was withdrawn**: {approval.withdrawn} Someone with write access: "
+            "`/orchestra plan` approves the current text, `/orchestra resume` continues."
+        ]
+    lines = [
+        f"\n_Goal text approved by @{approval.by} ({approval.how}, {approval.since}); "
+        f"SHA-256 `{approval.sha256[:12]}`._"
+    ]
     edit = record.unapproved_edit
     if edit is not None:
-        lines.append(f"**The goal's text differs from the approved one**: @{edit.by} edited it on {edit.at} "
-                     "without write access, so the planner keeps using the approved text. Someone with write "
-                     "access can approve the current text with `/orchestra plan`.")
+        lines.append(
+            f"**The goal's text differs from the approved one**: @{edit.by} edited it on {edit.at} "
+            "without write access, so the planner keeps using the approved text. Someone with write "
+            "access can approve the current text with `/orchestra plan`."
+        )
     return lines
 
 

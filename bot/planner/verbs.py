@@ -34,8 +34,14 @@ def planner_for(ctx: CommandContext) -> Planner:
     def no_model() -> object:
         raise RuntimeError("command handlers do not call the planner model")
 
-    return Planner(forge=ctx.forge, config=ctx.config, executor=ctx.executor, model=no_model,  # type: ignore[arg-type]
-                   state_dir=ctx.settings.state_dir, installation_id=ctx.installation_id)
+    return Planner(
+        forge=ctx.forge,
+        config=ctx.config,
+        executor=ctx.executor,
+        model=no_model,  # type: ignore[arg-type]
+        state_dir=ctx.settings.state_dir,
+        installation_id=ctx.installation_id,
+    )
 
 
 def plan(ctx: CommandContext) -> str | None:
@@ -46,10 +52,14 @@ def plan(ctx: CommandContext) -> str | None:
         return problem
     if record.version > 0 and record.pending is None:
         if fresh:
-            return ("Approved the goal's current text: later planning reads it. The plan stays as it is; "
-                    "`/orchestra replan <what to change>` revises it now.")
-        return (f"This goal already has a plan (version {record.version}); it stays as it is. "
-                "`/orchestra replan <what to change>` revises it.")
+            return (
+                "Approved the goal's current text: later planning reads it. The plan stays as it is; "
+                "`/orchestra replan <what to change>` revises it now."
+            )
+        return (
+            f"This goal already has a plan (version {record.version}); it stays as it is. "
+            "`/orchestra replan <what to change>` revises it."
+        )
     goal_label = label_name(ctx.config.label_prefix, Kind.GOAL)
     labels.ensure(ctx.forge, ctx.config)
     if goal_label not in ctx.forge.get_issue(ctx.number).labels:
@@ -97,10 +107,13 @@ def cancel(ctx: CommandContext) -> str | None:
     labels.ensure(ctx.forge, ctx.config)
     ctx.forge.add_labels(ctx.number, label_name(ctx.config.label_prefix, State.PAUSED))
     closed = _cancel_tree(planner, ctx.number, depth=0)
-    conclude(planner, read_goal(ctx.forge, ctx.config, ctx.number),
-             note="Cancelled: open tasks were closed as not planned.")
-    return (f"Cancelled: closed {len(closed)} open task(s) as not planned and dropped their queued jobs. "
-            "The goal stays open and paused; `/orchestra replan` or `/orchestra resume` can pick it up again.")
+    conclude(
+        planner, read_goal(ctx.forge, ctx.config, ctx.number), note="Cancelled: open tasks were closed as not planned."
+    )
+    return (
+        f"Cancelled: closed {len(closed)} open task(s) as not planned and dropped their queued jobs. "
+        "The goal stays open and paused; `/orchestra replan` or `/orchestra resume` can pick it up again."
+    )
 
 
 def _cancel_tree(planner: Planner, goal: int, depth: int) -> list[int]:

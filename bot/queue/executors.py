@@ -135,8 +135,15 @@ class RQExecutor:
         spec = job.spec
         try:
             self.queues[spec.queue].enqueue_at(
-                at, runs.run_job, kwargs=dict(job.args), meta={runs.KIND_META: job.kind}, timeout=spec.timeout,
-                job_id=job.job_id, description=f"{job.kind} {job.args}", unique=True)
+                at,
+                runs.run_job,
+                kwargs=dict(job.args),
+                meta={runs.KIND_META: job.kind},
+                timeout=spec.timeout,
+                job_id=job.job_id,
+                description=f"{job.kind} {job.args}",
+                unique=True,
+            )
         except DuplicateJobError:
             return SubmitResult(job.job_id, job.kind, new=False)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -208,8 +215,10 @@ class InlineExecutor:
                     self._state[jid] = "again"
                 return SubmitResult(jid, job.kind, new=False)
             self._state[jid] = "waiting"
-            heapq.heappush(self._waiting, (QUEUE_RANK.get(job.spec.queue, len(QUEUE_RANK)), next(self._seq), jid, job,
-                                           time.monotonic()))
+            heapq.heappush(
+                self._waiting,
+                (QUEUE_RANK.get(job.spec.queue, len(QUEUE_RANK)), next(self._seq), jid, job, time.monotonic()),
+            )
             # Each submission adds one runner; a runner takes the best waiting job, not necessarily this one.
             self._live[jid] = self._pool.submit(self._next)
         return SubmitResult(jid, job.kind, new=True)

@@ -44,8 +44,13 @@ JOBS: dict[str, JobKind] = {
     for kind in (
         _kind("plan", DEFAULT, 30 * MINUTE, "repo number installation_id", "repo number"),
         # One job per edit (its sender and resulting text); `edited_at` is the issue's `updated_at`.
-        _kind("goal_edited", DEFAULT, 5 * MINUTE, "repo number sender text_sha256 edited_at installation_id",
-              "repo number sender text_sha256"),
+        _kind(
+            "goal_edited",
+            DEFAULT,
+            5 * MINUTE,
+            "repo number sender text_sha256 edited_at installation_id",
+            "repo number sender text_sha256",
+        ),
         _kind("dispatch", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
         # Repository-wide, one id per repository: every trigger of a pass folds into one (bot/planner/dispatch.py).
         # Urgent: a light pass that must not wait behind planning runs.
@@ -57,12 +62,16 @@ JOBS: dict[str, JobKind] = {
         _kind("implement", IMPLEMENT, 60 * MINUTE, "repo number installation_id", "repo number"),
         # `pr` may be None (a commit status names no PR): the job finds it by `branch`.
         _kind("fix_ci", URGENT, 45 * MINUTE, "repo pr branch head_sha installation_id", "repo head_sha"),
-        _kind("resolve_conflict", URGENT, 45 * MINUTE,
-              "repo pr base_sha installation_id", "repo pr base_sha"),
-        _kind("address_review", URGENT, 45 * MINUTE,
-              "repo pr review_id installation_id", "repo pr review_id"),
-        _kind("command", URGENT, 10 * MINUTE, "repo number comment_id verb text sender installation_id",
-              "repo number comment_id", 1),
+        _kind("resolve_conflict", URGENT, 45 * MINUTE, "repo pr base_sha installation_id", "repo pr base_sha"),
+        _kind("address_review", URGENT, 45 * MINUTE, "repo pr review_id installation_id", "repo pr review_id"),
+        _kind(
+            "command",
+            URGENT,
+            10 * MINUTE,
+            "repo number comment_id verb text sender installation_id",
+            "repo number comment_id",
+            1,
+        ),
         _kind("scan_conflicts", DEFAULT, 10 * MINUTE, "repo base_sha installation_id", "repo base_sha"),
         _kind("on_task_closed", DEFAULT, 5 * MINUTE, "repo number installation_id", "repo number"),
         _kind("handoff", DEFAULT, 30 * MINUTE, "repo number installation_id", "repo number"),
@@ -70,8 +79,9 @@ JOBS: dict[str, JobKind] = {
         # One landing job per repository: every trigger folds into it (bot/worker/landing.py).
         _kind("land", URGENT, 15 * MINUTE, "repo installation_id", "repo"),
         # A PR that broke a merge queue batch (or a GitHub merge group) at `batch_sha`, built on `base_sha`.
-        _kind("fix_batch", URGENT, 45 * MINUTE, "repo pr head_sha batch_sha base_sha installation_id",
-              "repo pr batch_sha"),
+        _kind(
+            "fix_batch", URGENT, 45 * MINUTE, "repo pr head_sha batch_sha base_sha installation_id", "repo pr batch_sha"
+        ),
     )
 }
 

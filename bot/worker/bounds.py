@@ -30,8 +30,9 @@ def check_ceiling(ctx: WorkerContext, pr_number: int, counters: attempts_mod.Att
         raise BudgetExceeded(f"PR #{pr_number} reached the ceiling of all its work (`budgets.pr`): {reason}.")
 
 
-def timed_run(ctx: WorkerContext, role: Role, variables: Mapping[str, Any], worktree: Worktree,
-              label: str) -> tuple[AgentResult, float]:
+def timed_run(
+    ctx: WorkerContext, role: Role, variables: Mapping[str, Any], worktree: Worktree, label: str
+) -> tuple[AgentResult, float]:
     """One agent run of `role` and the seconds it took (agent time counts towards `budgets.pr`)."""
     started = time.monotonic()
     result = run_role(ctx, role, variables, worktree, label=label)

@@ -46,7 +46,10 @@ def check_output(failure: CheckFailure) -> str:
         parts.append("Annotations:\n" + "\n".join(failure.annotations))
     if failure.log_tail:
         parts.append("Log tail (the failing step):\n" + failure.log_tail)
-    text = "\n\n".join(p.strip() for p in parts if p and p.strip()) or f"(the check concluded {failure.conclusion} without output)"
+    text = (
+        "\n\n".join(p.strip() for p in parts if p and p.strip())
+        or f"(the check concluded {failure.conclusion} without output)"
+    )
     return text if len(text) <= CHECK_OUTPUT_CHARS else "…" + text[-CHECK_OUTPUT_CHARS:]
 
 
@@ -75,8 +78,7 @@ class Failing:
     diffstat: str = ""
 
 
-def fix_ci(ctx: WorkerContext, pr_number: int | None, branch: str | None, head_sha: str,
-           instructions: str = "") -> str:
+def fix_ci(ctx: WorkerContext, pr_number: int | None, branch: str | None, head_sha: str, instructions: str = "") -> str:
     """The fix_ci job's core; returns what it did in a few words."""
     pr = find_pr(ctx, pr_number, branch)
     if pr is None or pr.state != "open":
@@ -126,14 +128,18 @@ def fix_batch(ctx: WorkerContext, pr_number: int, head_sha: str, batch_sha: str,
         if worktree.merge(REMOTE_PREFIX + pr.base_ref, f"Merge {pr.base_ref} into {pr.head_ref}"):
             worktree.abort_merge()  # a textual conflict first: the conflict job merges, then CI tells
             unqueue(ctx, pr)
-            ctx.executor.submit(JobRequest.make("resolve_conflict", repo=ctx.repo, pr=pr.number, base_sha=tip,
-                                                installation_id=ctx.installation_id))
+            ctx.executor.submit(
+                JobRequest.make(
+                    "resolve_conflict", repo=ctx.repo, pr=pr.number, base_sha=tip, installation_id=ctx.installation_id
+                )
+            )
             return f"conflicts with {pr.base_ref}: resolve_conflict enqueued"
         return _fix(ctx, pr, task, worktree, counters, failing)
 
 
-def settle_open_fix(ctx: WorkerContext, counters: attempts_mod.Attempts, head_sha: str, base: str,
-                    required: list[str]) -> attempts_mod.Attempts:
+def settle_open_fix(
+    ctx: WorkerContext, counters: attempts_mod.Attempts, head_sha: str, base: str, required: list[str]
+) -> attempts_mod.Attempts:
     """Give back the previous fix's attempt when it worked (its pushed head passed its own checks and the
     PR moved on since) or was overtaken (the same head failed again in a batch on a newer default branch)."""
     opened = counters.ci_fix_open
@@ -147,23 +153,37 @@ def settle_open_fix(ctx: WorkerContext, counters: attempts_mod.Attempts, head_sh
     return counters
 
 
-def _fix(ctx: WorkerContext, pr: PullRequest, task: Task, worktree: Worktree, counters: attempts_mod.Attempts,
-         failing: Failing, instructions: str = "") -> str:
+def _fix(
+    ctx: WorkerContext,
+    pr: PullRequest,
+    task: Task,
+    worktree: Worktree,
+    counters: attempts_mod.Attempts,
+    failing: Failing,
+    instructions: str = "",
+) -> str:
     """Count the attempt, run the ci_fix agent in `worktree`, commit, push, report."""
     limit = ctx.config.max_ci_fix_attempts
     if counters.ci_fix_spent >= limit:
         tried = ", ".join(f"`{sha[:8]}`" for sha in counters.ci_fix_shas) or "none"
         names = ", ".join(f.name for f in failing.failures)
-        raise CIAttemptsExhausted(f"{counters.ci_fix_spent} of {limit} fix attempts failed (on {tried}); "
-                                  f"still failing: {names}. Each attempt's comment above says what it changed.")
+        raise CIAttemptsExhausted(
+            f"{counters.ci_fix_spent} of {limit} fix attempts failed (on {tried}); "
+            f"still failing: {names}. Each attempt's comment above says what it changed."
+        )
     check_ceiling(ctx, pr.number, counters)
     counters = counters.start_ci_fix(failing.tried)
     attempt = counters.ci_fix
     attempts_mod.save(ctx.forge, pr.number, counters)  # counted before the run: a crash still spends it
     labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
     unqueue(ctx, pr)
-    result, seconds = timed_run(ctx, Role.CI_FIX, _variables(ctx, task, pr, failing, counters, instructions),
-                                worktree, label=f"ci-fix-{task.number}-{attempt}")
+    result, seconds = timed_run(
+        ctx,
+        Role.CI_FIX,
+        _variables(ctx, task, pr, failing, counters, instructions),
+        worktree,
+        label=f"ci-fix-{task.number}-{attempt}",
+    )
     counters = counters.add_usage(Role.CI_FIX.value, result.usage, seconds)
     if not result.ok:
         attempts_mod.save(ctx.forge, pr.number, counters)
@@ -176,15 +196,32 @@ def _fix(ctx: WorkerContext, pr: PullRequest, task: Task, worktree: Worktree, co
     attempts_mod.save(ctx.forge, pr.number, counters.ci_fix_pushed(failing.tried, sha, failing.base))
     labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
     where = f" (merged `{pr.base_ref}` first: the queue tested it with what landed before it)" if failing.base else ""
-    comments.upsert(ctx.forge, pr.number, f"ci-fix-{attempt}",
-                    f"**CI fix attempt {attempt}** (pushed `{sha[:8]}`{where})\n\n{result.report.markdown()}")
+    comments.upsert(
+        ctx.forge,
+        pr.number,
+        f"ci-fix-{attempt}",
+        f"**CI fix attempt {attempt}** (pushed `{sha[:8]}`{where})\n\n{result.report.markdown()}",
+    )
     return f"pushed fix attempt {attempt}"
 
 
-def _variables(ctx: WorkerContext, task: Task, pr: PullRequest, failing: Failing, counters: attempts_mod.Attempts,
-               instructions: str) -> dict[str, Any]:
-    return {**task_prompt_context(ctx, task), "pr_number": pr.number, "attempt": counters.ci_fix_spent,
-            "max_attempts": ctx.config.max_ci_fix_attempts,
-            "failures": [{"name": f.name, "output": check_output(f)} for f in failing.failures],
-            "instructions": instructions, "base_branch": pr.base_ref, "combined": bool(failing.base),
-            "landed": failing.landed, "diffstat": failing.diffstat}
+def _variables(
+    ctx: WorkerContext,
+    task: Task,
+    pr: PullRequest,
+    failing: Failing,
+    counters: attempts_mod.Attempts,
+    instructions: str,
+) -> dict[str, Any]:
+    return {
+        **task_prompt_context(ctx, task),
+        "pr_number": pr.number,
+        "attempt": counters.ci_fix_spent,
+        "max_attempts": ctx.config.max_ci_fix_attempts,
+        "failures": [{"name": f.name, "output": check_output(f)} for f in failing.failures],
+        "instructions": instructions,
+        "base_branch": pr.base_ref,
+        "combined": bool(failing.base),
+        "landed": failing.landed,
+        "diffstat": failing.diffstat,
+    }

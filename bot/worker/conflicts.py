@@ -50,8 +50,15 @@ def scan_conflicts(ctx: WorkerContext, base_sha: str) -> list[int]:
             continue
         pr = settled(ctx.forge, pull.number)
         if pr.state == "open" and conflicting(pr):
-            ctx.executor.submit(JobRequest.make("resolve_conflict", repo=ctx.repo, pr=pr.number, base_sha=base_sha,
-                                                installation_id=ctx.installation_id))
+            ctx.executor.submit(
+                JobRequest.make(
+                    "resolve_conflict",
+                    repo=ctx.repo,
+                    pr=pr.number,
+                    base_sha=base_sha,
+                    installation_id=ctx.installation_id,
+                )
+            )
             found.append(pr.number)
     return found
 
@@ -66,7 +73,7 @@ def conflict_hunks(worktree: Worktree, paths: list[str]) -> list[dict[str, str]]
             text = "(binary or unreadable file; decide with `run git show :2:PATH` / `:3:PATH`)"
         if len(text) > HUNK_CHARS:
             first = max(0, text.find("<<<<<<<") - 2000)
-            text = ("…\n" if first else "") + text[first:first + HUNK_CHARS] + "\n…"
+            text = ("…\n" if first else "") + text[first : first + HUNK_CHARS] + "\n…"
         files.append({"path": path, "hunks": text})
     return files
 
@@ -102,8 +109,10 @@ def resolve_conflict(ctx: WorkerContext, pr_number: int, base_sha: str) -> str:
             return f"merged {pr.base_ref} mechanically (no conflict left for an agent)"
         limit = ctx.config.max_conflict_attempts
         if counters.conflict_spent >= limit:
-            raise ConflictUnresolved(f"{counters.conflict_spent} of {limit} conflict attempts failed on PR #{pr.number}; "
-                                     f"it still conflicts with `{pr.base_ref}`.")
+            raise ConflictUnresolved(
+                f"{counters.conflict_spent} of {limit} conflict attempts failed on PR #{pr.number}; "
+                f"it still conflicts with `{pr.base_ref}`."
+            )
         check_ceiling(ctx, pr.number, counters)
         counters = counters.start_conflict(base_sha)
         attempts_mod.save(ctx.forge, pr.number, counters)  # spent until the resolution is pushed: a crash spends it
@@ -116,13 +125,21 @@ def resolve_conflict(ctx: WorkerContext, pr_number: int, base_sha: str) -> str:
     labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
     _failure_gone(ctx, pr, task.number)
     files = ", ".join(f"`{p}`" for p in conflicted)
-    after = "" if failing is None else (
-        "\n\n**The acceptance commands fail on the merged result** (this attempt counts against "
-        "`max_conflict_attempts`); CI tells what fails and the CI-fix job adapts this PR:\n\n"
-        f"```\n{failing}\n```")
-    comments.upsert(ctx.forge, pr.number, f"conflict-{counters.conflict}",
-                    f"**Merged `{pr.base_ref}` into this branch** (pushed `{sha[:8]}`; conflicts in {files}).\n\n"
-                    f"{summary}{after}")
+    after = (
+        ""
+        if failing is None
+        else (
+            "\n\n**The acceptance commands fail on the merged result** (this attempt counts against "
+            "`max_conflict_attempts`); CI tells what fails and the CI-fix job adapts this PR:\n\n"
+            f"```\n{failing}\n```"
+        )
+    )
+    comments.upsert(
+        ctx.forge,
+        pr.number,
+        f"conflict-{counters.conflict}",
+        f"**Merged `{pr.base_ref}` into this branch** (pushed `{sha[:8]}`; conflicts in {files}).\n\n{summary}{after}",
+    )
     outcome = "" if failing is None else "; its acceptance fails: left to CI and the CI fix"
     return f"merged {pr.base_ref} ({len(conflicted)} conflicted files){outcome}"
 
@@ -141,8 +158,14 @@ def _failure_gone(ctx: WorkerContext, pr: PullRequest, task: int) -> None:
         labels.set_state(ctx.forge, task, State.REVIEW, ctx.config)
 
 
-def _resolve(ctx: WorkerContext, pr: PullRequest, task: Task, worktree: Worktree, counters: attempts_mod.Attempts,
-             conflicted: list[str]) -> tuple[attempts_mod.Attempts, str, str | None]:
+def _resolve(
+    ctx: WorkerContext,
+    pr: PullRequest,
+    task: Task,
+    worktree: Worktree,
+    counters: attempts_mod.Attempts,
+    conflicted: list[str],
+) -> tuple[attempts_mod.Attempts, str, str | None]:
     """The conflict agent resolves the merge in progress: (usage, its report, the tail of the acceptance
     commands when they fail on the resolved merge, else None). ConflictUnresolved when it did not resolve
     it (the attempt stays spent).
@@ -156,9 +179,13 @@ def _resolve(ctx: WorkerContext, pr: PullRequest, task: Task, worktree: Worktree
     # fixed shas of this worktree). Never through `merge-base` of a remote ref: a fetch running at the same
     # time can leave that empty, and `base..base` named nothing.
     landed = ctx.mirror.log_messages(worktree.head(), worktree.merge_head())
-    variables = {**task_prompt_context(ctx, task), "pr_number": pr.number, "base_branch": pr.base_ref,
-                 "landed": [without_trailers(text) for text in landed],
-                 "conflicts": conflict_hunks(worktree, conflicted)}
+    variables = {
+        **task_prompt_context(ctx, task),
+        "pr_number": pr.number,
+        "base_branch": pr.base_ref,
+        "landed": [without_trailers(text) for text in landed],
+        "conflicts": conflict_hunks(worktree, conflicted),
+    }
     result, seconds = timed_run(ctx, Role.CONFLICT, variables, worktree, label=f"conflict-{task.number}")
     counters = counters.add_usage(Role.CONFLICT.value, result.usage, seconds)
     attempts_mod.save(ctx.forge, pr.number, counters)

@@ -47,8 +47,11 @@ def agent_error(result: AgentResult, what: str) -> OrchestraError:
 
 def implement(ctx: WorkerContext, task: Task, worktree: Worktree) -> ImplementResult:
     """Run the agent until its work passes verification (at most MAX_ROUNDS runs), then commit."""
-    variables = {**task_prompt_context(ctx, task), "owned_paths": task.spec.owned_paths,
-                 "test_command": ctx.config.test_command}
+    variables = {
+        **task_prompt_context(ctx, task),
+        "owned_paths": task.spec.owned_paths,
+        "test_command": ctx.config.test_command,
+    }
     message, usage = START, Usage()
     for _round in range(MAX_ROUNDS):
         result = run_role(ctx, Role.WORKER, variables, worktree, message, label=f"implement-{task.number}")
@@ -58,10 +61,14 @@ def implement(ctx: WorkerContext, task: Task, worktree: Worktree) -> ImplementRe
         verification = verify(ctx, worktree, task.acceptance)
         if verification.ok:
             break
-        message = (f"{START}\n\nAn earlier run on this checkout ended, but the verification failed; its "
-                   f"changes are still here. The output:\n```\n{verification.tail}\n```\nFix the cause.")
+        message = (
+            f"{START}\n\nAn earlier run on this checkout ended, but the verification failed; its "
+            f"changes are still here. The output:\n```\n{verification.tail}\n```\nFix the cause."
+        )
     else:
-        raise VerificationFailed(f"after {MAX_ROUNDS} agent runs the commands still fail:\n\n```\n{verification.tail}\n```")
+        raise VerificationFailed(
+            f"after {MAX_ROUNDS} agent runs the commands still fail:\n\n```\n{verification.tail}\n```"
+        )
     commit = worktree.commit_all(f"{task.title} (#{task.number})")
     return ImplementResult(agent=result, verification=verification, commit=commit, usage=usage)
 
@@ -82,5 +89,7 @@ def run_task(ctx: WorkerContext, number: int, claimant: Claimant) -> PullRequest
     with ctx.mirror.worktree(start) as worktree:
         result = implement(ctx, task, worktree)
         if result.commit is None and on_forge is None:
-            raise AgentFailed(f"the agent finished task #{number} without changing any file: {result.agent.report.summary}")
+            raise AgentFailed(
+                f"the agent finished task #{number} without changing any file: {result.agent.report.summary}"
+            )
         return publish.publish_implementation(ctx, task, result, worktree)

@@ -89,8 +89,14 @@ class Queue:
     def queued(self) -> list[PullSummary]:
         """Open orchestra PRs on the default branch with the queue's mark, oldest first."""
         label = queued_label(self.ctx)
-        return sorted((p for p in self.open_prs() if label in p.labels and p.base_ref == self.default
-                       and task_number_from_branch(p.head_ref) is not None), key=lambda p: p.number)
+        return sorted(
+            (
+                p
+                for p in self.open_prs()
+                if label in p.labels and p.base_ref == self.default and task_number_from_branch(p.head_ref) is not None
+            ),
+            key=lambda p: p.number,
+        )
 
     def tip(self) -> str:
         sha = self.ctx.mirror.sha(self.default)
@@ -171,8 +177,10 @@ def _timed_out(queue: Queue, batch: Batch) -> tuple[Batch | None, bool]:
             _build(queue)
         return None, True
     ctx = queue.ctx
-    error = BatchExpired(f"Batch `{batch.sha[:8]}` ({_names(batch)}) was built {batch.retries + 1} times and CI "
-                         f"reported no result on it within {minutes} minutes any time.")
+    error = BatchExpired(
+        f"Batch `{batch.sha[:8]}` ({_names(batch)}) was built {batch.retries + 1} times and CI "
+        f"reported no result on it within {minutes} minutes any time."
+    )
     for pr in [p for p in queue.queued() if p.number in batch.numbers]:
         unqueue(ctx, pr)
         report_failure(ctx.forge, ctx.config, pr.number, error, step="land", task=task_number_from_branch(pr.head_ref))
@@ -240,9 +248,17 @@ def _blame(queue: Queue, batch: Batch, checks: CheckState) -> bool:
     pr = next((p for p in queue.open_prs() if p.number == member.number), None)
     if pr is not None:
         unqueue(ctx, pr)
-        ctx.executor.submit(JobRequest.make("fix_batch", repo=ctx.repo, pr=member.number, head_sha=member.head,
-                                            batch_sha=batch.sha, base_sha=batch.base,
-                                            installation_id=ctx.installation_id))
+        ctx.executor.submit(
+            JobRequest.make(
+                "fix_batch",
+                repo=ctx.repo,
+                pr=member.number,
+                head_sha=member.head,
+                batch_sha=batch.sha,
+                base_sha=batch.base,
+                installation_id=ctx.installation_id,
+            )
+        )
         queue.forget([member.number])
     names = ", ".join(f.name for f in checks.failures)
     queue.said.append(f"#{member.number} fails ({names}) with what landed before it: sent back to its worker")
@@ -299,7 +315,9 @@ def _ready(queue: Queue, only: list[int] | None) -> list[tuple[PullSummary, Chec
         if checks.state == "failure":
             unqueue(ctx, pr)  # its own CI failed: its fix job takes it from here
             continue
-        if checks.state == "pending" or (approvals and steering.approvals(ctx.forge, ctx.config, pr.number) < approvals):
+        if checks.state == "pending" or (
+            approvals and steering.approvals(ctx.forge, ctx.config, pr.number) < approvals
+        ):
             continue
         ready.append((pr, checks))
     return ready
@@ -311,8 +329,15 @@ def _conflicting(queue: Queue, pr: PullSummary, tip: str, first: bool) -> None:
         queue.said.append(f"#{pr.number} conflicts with a PR ahead of it: next batch")
         return
     unqueue(queue.ctx, pr)
-    queue.ctx.executor.submit(JobRequest.make("resolve_conflict", repo=queue.ctx.repo, pr=pr.number, base_sha=tip,
-                                              installation_id=queue.ctx.installation_id))
+    queue.ctx.executor.submit(
+        JobRequest.make(
+            "resolve_conflict",
+            repo=queue.ctx.repo,
+            pr=pr.number,
+            base_sha=tip,
+            installation_id=queue.ctx.installation_id,
+        )
+    )
     queue.said.append(f"#{pr.number} conflicts with {queue.default}: resolve_conflict enqueued")
 
 
@@ -332,4 +357,3 @@ def _summary(body: str) -> str:
 
 def _names(batch: Batch) -> str:
     return ", ".join(f"#{n}" for n in batch.numbers)
-

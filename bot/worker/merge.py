@@ -57,8 +57,14 @@ def maybe_merge(ctx: WorkerContext, pr_number: int | None, branch: str | None, h
     later = getattr(ctx.executor, "submit_later", None)
     if later is not None:  # in-process: look once, and look again from a timer, not holding a worker in a sleep
         outcome = _attempt(ctx, pr.number, head_sha, rules, act)
-        job = JobRequest.make("maybe_merge", repo=ctx.repo, pr=pr.number, branch=pr.head_ref, head_sha=head_sha,
-                              installation_id=ctx.installation_id)
+        job = JobRequest.make(
+            "maybe_merge",
+            repo=ctx.repo,
+            pr=pr.number,
+            branch=pr.head_ref,
+            head_sha=head_sha,
+            installation_id=ctx.installation_id,
+        )
         with _LOOKS_LOCK:
             looks = _LOOKS.pop(job.job_id, 0) if outcome is not None else _LOOKS[job.job_id]
             if outcome is None and looks < len(MERGE_RETRY_DELAYS):
@@ -93,9 +99,15 @@ def _attempt(ctx: WorkerContext, number: int, head_sha: str, rules: BranchRules,
     if checks.state == "pending":
         return None  # a later check's completion may have been folded into this job (same job id)
     if conflicting(pr):
-        ctx.executor.submit(JobRequest.make("resolve_conflict", repo=ctx.repo, pr=pr.number,
-                                            base_sha=ctx.forge.branch_sha(pr.base_ref),
-                                            installation_id=ctx.installation_id))
+        ctx.executor.submit(
+            JobRequest.make(
+                "resolve_conflict",
+                repo=ctx.repo,
+                pr=pr.number,
+                base_sha=ctx.forge.branch_sha(pr.base_ref),
+                installation_id=ctx.installation_id,
+            )
+        )
         return "conflicts: resolve_conflict enqueued"
     if pr.mergeable is not True:
         return None

@@ -36,23 +36,38 @@ def pr_body(task: Task, result: ImplementResult, previous: str | None) -> str:
     """The PR body: closing keyword, summary, handoff, verification tail, usage, attempts marker."""
     counters = attempts_mod.read(previous).add_usage("worker", result.usage)
     report = result.agent.report
-    visible = "\n".join([
-        f"Closes #{task.number}", "",
-        "### Summary", report.summary.strip(), "",
-        "### Handoff", report.markdown(), "",
-        "### Verification",
-        "<details><summary>" + ("passed" if result.verification.ok else "failed") + "</summary>", "",
-        "```", result.verification.tail, "```", "</details>", "",
-        f"**Usage:** {attempts_mod.usage_line(counters)}",
-    ])
+    visible = "\n".join(
+        [
+            f"Closes #{task.number}",
+            "",
+            "### Summary",
+            report.summary.strip(),
+            "",
+            "### Handoff",
+            report.markdown(),
+            "",
+            "### Verification",
+            "<details><summary>" + ("passed" if result.verification.ok else "failed") + "</summary>",
+            "",
+            "```",
+            result.verification.tail,
+            "```",
+            "</details>",
+            "",
+            f"**Usage:** {attempts_mod.usage_line(counters)}",
+        ]
+    )
     # The visible part is the bot's section; text people add outside it survives updates.
     body = markers.write_section(previous, SUMMARY_SECTION, visible)
     return attempts_mod.write(body, counters)
 
 
 def handoff_comment(task: Task, pr: PullRequest, result: ImplementResult) -> str:
-    return (f"## Handoff — task #{task.number}\n\nPull request: #{pr.number}\n\n{result.agent.report.markdown()}\n\n"
-            f"<sub>{result.agent.steps} model turns · {result.usage.total_tokens:,} tokens · ${result.usage.cost_usd:.4f}</sub>")
+    return (
+        f"## Handoff — task #{task.number}\n\nPull request: #{pr.number}\n\n{result.agent.report.markdown()}\n\n"
+        f"<sub>{result.agent.steps} model turns · {result.usage.total_tokens:,} tokens · "
+        f"${result.usage.cost_usd:.4f}</sub>"
+    )
 
 
 def publish_implementation(ctx: WorkerContext, task: Task, result: ImplementResult, worktree: Worktree) -> PullRequest:
@@ -64,6 +79,7 @@ def publish_implementation(ctx: WorkerContext, task: Task, result: ImplementResu
     labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
     comments.upsert(ctx.forge, task.number, HANDOFF_MARKER, handoff_comment(task, pr, result))
     if task.spec.goal:
-        ctx.executor.submit(JobRequest.make("handoff", repo=ctx.repo, number=task.spec.goal,
-                                            installation_id=ctx.installation_id))
+        ctx.executor.submit(
+            JobRequest.make("handoff", repo=ctx.repo, number=task.spec.goal, installation_id=ctx.installation_id)
+        )
     return pr

@@ -67,13 +67,18 @@ def address_review(ctx: WorkerContext, pr_number: int, review_id: int | str) -> 
     check_ceiling(ctx, pr.number, attempts_mod.read(pr.body))  # the PR's total work, reviews included
     task = pr_task(ctx, pr)
     labels.set_state(ctx.forge, task.number, State.WORKING, ctx.config)
-    variables = {**task_prompt_context(ctx, task), "pr_number": pr.number,
-                 "review_comments": [{"author": n.author, "path": n.path, "line": n.line, "body": n.body} for n in notes]}
+    variables = {
+        **task_prompt_context(ctx, task),
+        "pr_number": pr.number,
+        "review_comments": [{"author": n.author, "path": n.path, "line": n.line, "body": n.body} for n in notes],
+    }
     ctx.mirror.fetch()
     with ctx.mirror.worktree(REMOTE_PREFIX + pr.head_ref) as worktree:
         result = run_role(ctx, Role.REVIEW, variables, worktree, label=f"review-{task.number}")
         counters = attempts_mod.read(ctx.forge.get_pr(pr.number).body)
-        counters = counters.add_usage(Role.REVIEW.value, result.usage).model_copy(update={"review": counters.review + 1})
+        counters = counters.add_usage(Role.REVIEW.value, result.usage).model_copy(
+            update={"review": counters.review + 1}
+        )
         attempts_mod.save(ctx.forge, pr.number, counters)
         if not result.ok:
             raise agent_error(result, f"addressing the review on PR #{pr.number} did not finish")
@@ -83,7 +88,11 @@ def address_review(ctx: WorkerContext, pr_number: int, review_id: int | str) -> 
         sha = publish.push(ctx, worktree, pr.head_ref)
     labels.set_state(ctx.forge, task.number, State.REVIEW, ctx.config)
     check = "passed" if verification.ok else f"FAILED:\n```\n{verification.tail}\n```"
-    comments.upsert(ctx.forge, pr.number, f"review-{review_id}",
-                    f"**Addressed the review** (pushed `{sha[:8]}`; acceptance {check})\n\n{result.report.markdown()}",
-                    where="the whole report is in the review agent's transcript")
+    comments.upsert(
+        ctx.forge,
+        pr.number,
+        f"review-{review_id}",
+        f"**Addressed the review** (pushed `{sha[:8]}`; acceptance {check})\n\n{result.report.markdown()}",
+        where="the whole report is in the review agent's transcript",
+    )
     return "addressed"

@@ -91,12 +91,22 @@ def task_budget(ctx: WorkerContext) -> Budget:
     def low(a: float | None, b: float) -> Any:
         return b if a is None else min(a, b)
 
-    return Budget(max_steps=low(server.max_steps, repo.agent.max_steps), max_tokens=low(server.max_tokens, repo.budgets.task.tokens),
-                  max_usd=low(server.max_usd, repo.budgets.task.usd), max_wall_s=server.max_wall_s)
+    return Budget(
+        max_steps=low(server.max_steps, repo.agent.max_steps),
+        max_tokens=low(server.max_tokens, repo.budgets.task.tokens),
+        max_usd=low(server.max_usd, repo.budgets.task.usd),
+        max_wall_s=server.max_wall_s,
+    )
 
 
-def run_role(ctx: WorkerContext, role: Role, variables: Mapping[str, Any], worktree: Worktree,
-             message: str = START, label: str = "") -> AgentResult:
+def run_role(
+    ctx: WorkerContext,
+    role: Role,
+    variables: Mapping[str, Any],
+    worktree: Worktree,
+    message: str = START,
+    label: str = "",
+) -> AgentResult:
     """One agent run of `role` in `worktree`, with the role's prompt rendered from `variables`."""
     system = render_prompt(role.value, variables, ctx.overrides)
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -104,8 +114,15 @@ def run_role(ctx: WorkerContext, role: Role, variables: Mapping[str, Any], workt
     timeout = ctx.config.agent.command_timeout_s
     with Sandbox(worktree.path, timeout_s=timeout) as sandbox:
         toolbox = Toolbox(worktree.path, sandbox, protected=ctx.config.protected_paths, command_timeout_s=timeout)
-        return run_agent(ctx.model_for(role), system=system, task=message, toolbox=toolbox,
-                         budget=task_budget(ctx), workdir=worktree.path, transcript_path=transcript)
+        return run_agent(
+            ctx.model_for(role),
+            system=system,
+            task=message,
+            toolbox=toolbox,
+            budget=task_budget(ctx),
+            workdir=worktree.path,
+            transcript_path=transcript,
+        )
 
 
 @dataclass(frozen=True)

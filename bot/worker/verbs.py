@@ -35,8 +35,15 @@ def fix(ctx: CommandContext) -> str | None:
         return f"PR #{pr.number} is not open."
     if not ctx.text.strip():
         return "Tell me what to change: `/orchestra fix <instructions>`."
-    ctx.executor.submit(JobRequest.make("address_review", repo=ctx.forge.repo_full_name, pr=pr.number,
-                                        review_id=fix_review_id(ctx.comment_id), installation_id=ctx.installation_id))
+    ctx.executor.submit(
+        JobRequest.make(
+            "address_review",
+            repo=ctx.forge.repo_full_name,
+            pr=pr.number,
+            review_id=fix_review_id(ctx.comment_id),
+            installation_id=ctx.installation_id,
+        )
+    )
     return f"On it: I will change PR #{pr.number} as you asked and reply here."
 
 
@@ -59,8 +66,9 @@ def _retry_task(ctx: CommandContext, number: int, title: str) -> str:
     if existing is not None:
         return _retry_pr(ctx, existing)
     labels.set_state(ctx.forge, number, State.READY, ctx.config)
-    ctx.executor.submit(JobRequest.make("implement", repo=ctx.forge.repo_full_name, number=number,
-                                        installation_id=ctx.installation_id))
+    ctx.executor.submit(
+        JobRequest.make("implement", repo=ctx.forge.repo_full_name, number=number, installation_id=ctx.installation_id)
+    )
     return f"Retrying task #{number}: a worker will pick it up."
 
 
@@ -68,8 +76,10 @@ def _retry_goal(ctx: CommandContext) -> str:
     """Retry each stuck task of the goal and its sub-goals, and plan again a goal that needs a person."""
     done = _retry_tree(ctx, ctx.number, depth=0)
     if not done:
-        return (f"Nothing to retry under goal #{ctx.number}: no task needs a person, and none was left working "
-                "after a failure. `/orchestra status` shows where each task is.")
+        return (
+            f"Nothing to retry under goal #{ctx.number}: no task needs a person, and none was left working "
+            "after a failure. `/orchestra status` shows where each task is."
+        )
     return "Retrying:\n" + "\n".join(f"- {line}" for line in done)
 
 
@@ -79,8 +89,9 @@ def _retry_tree(ctx: CommandContext, goal: int, depth: int) -> list[str]:
     if needs_human in ctx.forge.get_issue(goal).labels:
         ctx.forge.remove_label(goal, needs_human)
         for kind in ("plan", "dispatch"):
-            ctx.executor.submit(JobRequest.make(kind, repo=ctx.forge.repo_full_name, number=goal,
-                                                installation_id=ctx.installation_id))
+            ctx.executor.submit(
+                JobRequest.make(kind, repo=ctx.forge.repo_full_name, number=goal, installation_id=ctx.installation_id)
+            )
         done.append(f"#{goal}: planning again")
     for task in find_tasks(ctx.forge, ctx.config, goal):
         if not task.open:
@@ -107,8 +118,9 @@ def _retry_pr(ctx: CommandContext, pr: PullRequest) -> str:
     task = task_number_from_branch(pr.head_ref)
     if task is None or pr.state != "open":
         return f"PR #{pr.number} is not an open orchestra pull request."
-    counters = attempts_mod.read(pr.body).model_copy(update={"ci_fix": 0, "ci_fix_shas": [], "conflict": 0,
-                                                            "conflict_bases": []})
+    counters = attempts_mod.read(pr.body).model_copy(
+        update={"ci_fix": 0, "ci_fix_shas": [], "conflict": 0, "conflict_bases": []}
+    )
     attempts_mod.save(ctx.forge, pr.number, counters)
     ctx.forge.remove_label(pr.number, ctx.config.label(State.NEEDS_HUMAN.value))
     current = ctx.forge.get_issue(task).labels
@@ -117,15 +129,23 @@ def _retry_pr(ctx: CommandContext, pr: PullRequest) -> str:
     repo, inst = ctx.forge.repo_full_name, ctx.installation_id
     checks = ctx.forge.check_state(pr.head_sha, ctx.forge.branch_rules(pr.base_ref).required)
     if checks.state == "failure":
-        job = JobRequest.make("fix_ci", repo=repo, pr=pr.number, branch=pr.head_ref, head_sha=pr.head_sha, installation_id=inst)
+        job = JobRequest.make(
+            "fix_ci", repo=repo, pr=pr.number, branch=pr.head_ref, head_sha=pr.head_sha, installation_id=inst
+        )
         what = "fix CI"
     elif conflicting(settled(ctx.forge, pr.number)):
-        job = JobRequest.make("resolve_conflict", repo=repo, pr=pr.number, base_sha=ctx.forge.branch_sha(pr.base_ref),
-                              installation_id=inst)
+        job = JobRequest.make(
+            "resolve_conflict",
+            repo=repo,
+            pr=pr.number,
+            base_sha=ctx.forge.branch_sha(pr.base_ref),
+            installation_id=inst,
+        )
         what = "resolve the conflict"
     else:
-        job = JobRequest.make("maybe_merge", repo=repo, pr=pr.number, branch=pr.head_ref, head_sha=pr.head_sha,
-                              installation_id=inst)
+        job = JobRequest.make(
+            "maybe_merge", repo=repo, pr=pr.number, branch=pr.head_ref, head_sha=pr.head_sha, installation_id=inst
+        )
         what = "merge when the policy allows"
     ctx.executor.submit(job)
     return f"Attempt counters of PR #{pr.number} reset; a worker will {what}."

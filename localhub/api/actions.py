@@ -83,7 +83,7 @@ def create_dispatch(owner: str, name: str, workflow_id: str) -> Response:
     data = body_json()
     ref = data.get("ref")
     if not isinstance(ref, str) or not ref:
-        fail(422, "Invalid request.\n\n\"ref\" wasn't supplied.")
+        fail(422, 'Invalid request.\n\n"ref" wasn\'t supplied.')
     git = git_for(hub().store, repo)
     sha = git.resolve(ref.removeprefix("refs/heads/").removeprefix("refs/tags/"))
     if sha is None:
@@ -98,9 +98,11 @@ def create_dispatch(owner: str, name: str, workflow_id: str) -> Response:
     if data.get("return_run_details"):
         raise ApiError(422, "return_run_details is not supported by localhub (it runs no workflows)")
     with hub().store.write() as db:
-        db.execute("INSERT INTO workflow_dispatches(repo_id, workflow, ref, sha, inputs, sender_id, created_at)"
-                   " VALUES (?,?,?,?,?,?,?)",
-                   (repo["id"], workflow_id, ref, sha, json.dumps(inputs), sender["id"], now_iso()))
+        db.execute(
+            "INSERT INTO workflow_dispatches(repo_id, workflow, ref, sha, inputs, sender_id, created_at)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (repo["id"], workflow_id, ref, sha, json.dumps(inputs), sender["id"], now_iso()),
+        )
     return no_content()
 
 
@@ -108,9 +110,16 @@ def dispatch_shape(row: Row) -> dict[str, Any]:
     store = hub().store
     repo = store.repo_by_id(row["repo_id"])
     owner = store.user_by_id(repo["owner_id"])["login"]
-    return {"id": row["id"], "repo": f"{owner}/{repo['name']}", "workflow": row["workflow"], "ref": row["ref"],
-            "sha": row["sha"], "inputs": json.loads(row["inputs"]),
-            "sender": store.user_by_id(row["sender_id"])["login"], "created_at": row["created_at"]}
+    return {
+        "id": row["id"],
+        "repo": f"{owner}/{repo['name']}",
+        "workflow": row["workflow"],
+        "ref": row["ref"],
+        "sha": row["sha"],
+        "inputs": json.loads(row["inputs"]),
+        "sender": store.user_by_id(row["sender_id"])["login"],
+        "created_at": row["created_at"],
+    }
 
 
 @bp.get("/_localhub/dispatches")

@@ -26,7 +26,7 @@ def _paged(key: str, items: list[Any], total: int) -> Response:
 
 def _page(rows: list[Row]) -> list[Row]:
     page, per_page = page_args()
-    return rows[(page - 1) * per_page: page * per_page]
+    return rows[(page - 1) * per_page : page * per_page]
 
 
 @bp.get(REPO + "/runs")
@@ -86,9 +86,9 @@ def job_logs(owner: str, name: str, job_id: int) -> Response:
 @bp.get("/_localhub/actions/jobs/<int:job_id>/log")
 def signed_log(job_id: int) -> Response:
     """The plain-text job log behind a signed, unexpired URL (no credentials, as GitHub's)."""
-    text = hub().workflows.log_for_signed(job_id, request.args.get("expires", ""),
-                                          request.args.get("signature", ""))
+    text = hub().workflows.log_for_signed(job_id, request.args.get("expires", ""), request.args.get("signature", ""))
     if text is None:
-        return Response("This log URL is not valid (expired, or signed by another server).\n", status=403,
-                        mimetype="text/plain")
+        return Response(
+            "This log URL is not valid (expired, or signed by another server).\n", status=403, mimetype="text/plain"
+        )
     return Response(text.encode("utf-8"), mimetype="text/plain", headers={"Content-Type": "text/plain; charset=utf-8"})

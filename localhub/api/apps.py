@@ -32,8 +32,11 @@ def require_jwt() -> AppConfig:
     app = _app_config()
     principal = g.get("principal")
     if principal is None or principal.kind != "app":
-        raise ApiError(401, "A JSON web token could not be decoded",
-                       doc="https://docs.github.com/rest/apps/apps#get-the-authenticated-app")
+        raise ApiError(
+            401,
+            "A JSON web token could not be decoded",
+            doc="https://docs.github.com/rest/apps/apps#get-the-authenticated-app",
+        )
     return app
 
 
@@ -65,12 +68,20 @@ def app_shape(app: AppConfig) -> dict:
     owner = (hub().store.user_by_login(app.owner_login) if app.owner_login else None) or _account(app)
     stamp = app.created_at or owner["created_at"]
     return {
-        "id": app.app_id, "slug": app.slug, "node_id": f"A_lh{app.app_id}", "client_id": app.client_id,
-        "owner": shapes().user(owner), "name": app.name or app.slug,
+        "id": app.app_id,
+        "slug": app.slug,
+        "node_id": f"A_lh{app.app_id}",
+        "client_id": app.client_id,
+        "owner": shapes().user(owner),
+        "name": app.name or app.slug,
         "description": app.description if app.name else "A GitHub App served by localhub",
-        "external_url": app.external_url or shapes().web, "html_url": f"{shapes().web}/apps/{app.slug}",
-        "created_at": stamp, "updated_at": stamp, "permissions": app_permissions(app),
-        "events": app_events(app), "installations_count": 1,
+        "external_url": app.external_url or shapes().web,
+        "html_url": f"{shapes().web}/apps/{app.slug}",
+        "created_at": stamp,
+        "updated_at": stamp,
+        "permissions": app_permissions(app),
+        "events": app_events(app),
+        "installations_count": 1,
     }
 
 
@@ -99,8 +110,10 @@ def create_access_token(installation_id: int) -> Response:
     if installation_id != app.installation_id:
         not_found()
     token, expires_at = mint_installation_token(hub().store, app)
-    return json_response({"token": token, "expires_at": expires_at, "permissions": app_permissions(app),
-                          "repository_selection": "all"}, 201)
+    return json_response(
+        {"token": token, "expires_at": expires_at, "permissions": app_permissions(app), "repository_selection": "all"},
+        201,
+    )
 
 
 @bp.get("/repos/<owner>/<name>/installation")
@@ -125,6 +138,7 @@ def installation_repositories() -> Response:
         raise ApiError(403, "This endpoint requires you to be authenticated as an installation.")
     repos = hub().store.repos()
     resp = paginate(repos, shapes().repo)
-    resp.set_data(b'{"total_count": %d, "repository_selection": "all", "repositories": %s}'
-                  % (len(repos), resp.get_data()))
+    resp.set_data(
+        b'{"total_count": %d, "repository_selection": "all", "repositories": %s}' % (len(repos), resp.get_data())
+    )
     return resp

@@ -112,8 +112,9 @@ def update_run(owner: str, name: str, run_id: int) -> Response:
     app = _calling_app()
     row = _run_or_404(repo, run_id)
     if checkstore.suite(hub().store, row["suite_id"])["app_id"] != app.id:
-        raise ApiError(403, f"Invalid app_id `{app.id}` - check run can only be modified by the GitHub App "
-                            "that created it.")
+        raise ApiError(
+            403, f"Invalid app_id `{app.id}` - check run can only be modified by the GitHub App that created it."
+        )
     row = hub().checks.update_run(repo, run_id, _run_fields(body_json(), False), user)
     return json_response(hub().checks.run(shapes(), row))
 
@@ -126,7 +127,7 @@ def get_run(owner: str, name: str, run_id: int) -> Response:
 
 def _paged(key: str, items: list[Any]) -> Response:
     page, per_page = page_args()
-    return json_response({"total_count": len(items), key: items[(page - 1) * per_page: page * per_page]})
+    return json_response({"total_count": len(items), key: items[(page - 1) * per_page : page * per_page]})
 
 
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>/check-runs")
@@ -179,8 +180,14 @@ def combined_status(owner: str, name: str, ref: str) -> Response:
     sh = shapes()
     api = f"{urls().api}/repos/{sh.repo_full_name(repo['id'])}"
     statuses = [{k: v for k, v in hub().checks.status(sh, r).items() if k != "creator"} for r in rows]
-    return json_response({
-        "state": checkstore.combined_state(rows), "statuses": statuses, "sha": sha, "total_count": len(rows),
-        "repository": sh.repo(repo, webhook=True), "commit_url": f"{api}/commits/{sha}",
-        "url": f"{api}/commits/{sha}/status",
-    })
+    return json_response(
+        {
+            "state": checkstore.combined_state(rows),
+            "statuses": statuses,
+            "sha": sha,
+            "total_count": len(rows),
+            "repository": sh.repo(repo, webhook=True),
+            "commit_url": f"{api}/commits/{sha}",
+            "url": f"{api}/commits/{sha}/status",
+        }
+    )

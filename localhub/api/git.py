@@ -57,7 +57,9 @@ def list_branches(owner: str, name: str) -> Response:
     if request.args.get("protected") in ("true", "false"):
         wanted = request.args["protected"] == "true"
         branches = [(b, sha) for b, sha in branches if (b in protected) == wanted]
-    return paginate(branches, lambda pair: gitshapes.short_branch(shapes(), full, pair[0], pair[1], pair[0] in protected))
+    return paginate(
+        branches, lambda pair: gitshapes.short_branch(shapes(), full, pair[0], pair[1], pair[0] in protected)
+    )
 
 
 @bp.get("/repos/<owner>/<name>/branches/<path:branch>")

@@ -42,8 +42,11 @@ def _error(error: GraphQLError) -> dict[str, Any]:
 def graphql_endpoint() -> Response:
     user = g.get("user")
     if user is None:
-        raise ApiError(401, "This endpoint requires you to be authenticated.",
-                       doc=DOC + "/guides/forming-calls-with-graphql#authenticating-with-graphql")
+        raise ApiError(
+            401,
+            "This endpoint requires you to be authenticated.",
+            doc=DOC + "/guides/forming-calls-with-graphql#authenticating-with-graphql",
+        )
     try:
         data = json.loads(request.get_data() or b"{}")
     except ValueError:
@@ -53,8 +56,13 @@ def graphql_endpoint() -> Response:
         return json_response({"errors": [{"message": "A query attribute must be specified and must be a string."}]})
     app = hub().config.app if g.get("installation_id") is not None else None
     context = Context(hub(), user, urls().web, app.app_id if app else None)
-    result = graphql_sync(executable_schema(), query, variable_values=data.get("variables") or None,
-                          operation_name=data.get("operationName"), context_value=context)
+    result = graphql_sync(
+        executable_schema(),
+        query,
+        variable_values=data.get("variables") or None,
+        operation_name=data.get("operationName"),
+        context_value=context,
+    )
     body: dict[str, Any] = {}
     if result.data is not None or not result.errors:
         body["data"] = result.data

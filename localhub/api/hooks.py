@@ -37,8 +37,7 @@ def _config(data: dict[str, Any], creating: bool) -> dict[str, Any]:
     """`url`, `secret`, `content_type` from `config` (or the top level, as GitHub also accepts)."""
     given = data.get("config")
     config: dict[str, Any] = given if isinstance(given, dict) else {}
-    fields = {k: config.get(k, data.get(k)) for k in ("url", "secret", "content_type")
-              if k in config or k in data}
+    fields = {k: config.get(k, data.get(k)) for k in ("url", "secret", "content_type") if k in config or k in data}
     if creating and not str(fields.get("url") or "").strip():
         invalid("Hook", "url", "custom", "url cannot be blank")
     if "url" in fields and not str(fields["url"]).startswith(("http://", "https://")):
@@ -58,8 +57,9 @@ def create_hook(owner: str, name: str) -> Response:
     events = data.get("events") or ["push"]
     if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
         invalid("Hook", "events", "invalid")
-    row = hooks.create_hook(hub().store, repo["id"], str(fields["url"]), fields.get("secret"), events,
-                            data.get("active", True) is not False)
+    row = hooks.create_hook(
+        hub().store, repo["id"], str(fields["url"]), fields.get("secret"), events, data.get("active", True) is not False
+    )
     hooks.send_ping(hub().events, hub().shapes(), row, user)
     body = hooks.hook_shape(shapes(), row)
     resp = json_response(body, 201)

@@ -146,7 +146,9 @@ def update_issue(owner: str, name: str, number: int) -> Response:
     if "labels" in data and has_permission(repo, "triage"):
         issue = apply_labels(repo, issue, user, list(data["labels"] or []), replace=True)
     if ("assignees" in data or "assignee" in data) and has_permission(repo, "triage"):
-        logins = list(data.get("assignees") or []) if "assignees" in data else [data["assignee"]] * bool(data["assignee"])
+        logins = (
+            list(data.get("assignees") or []) if "assignees" in data else [data["assignee"]] * bool(data["assignee"])
+        )
         issue = apply_assignees(repo, issue, user, logins, "replace")
     return json_response(shapes().issue(issue))
 
@@ -198,8 +200,9 @@ def list_comments(owner: str, name: str, number: int) -> Response:
     repo = authorized_repo(owner, name, "read")
     issue = issue_or_404(repo, number)
     since = model._normal_since(request.args["since"]) if request.args.get("since") else ""
-    rows = hub().store.all("SELECT * FROM comments WHERE issue_id=? AND updated_at>=? ORDER BY id",
-                           (issue["id"], since))
+    rows = hub().store.all(
+        "SELECT * FROM comments WHERE issue_id=? AND updated_at>=? ORDER BY id", (issue["id"], since)
+    )
     return paginate(rows, shapes().comment)
 
 
@@ -208,8 +211,9 @@ def list_repo_comments(owner: str, name: str) -> Response:
     repo = authorized_repo(owner, name, "read")
     since = model._normal_since(request.args["since"]) if request.args.get("since") else ""
     order = "DESC" if request.args.get("direction") == "desc" else "ASC"
-    rows = hub().store.all(f"SELECT * FROM comments WHERE repo_id=? AND updated_at>=? ORDER BY id {order}",
-                           (repo["id"], since))
+    rows = hub().store.all(
+        f"SELECT * FROM comments WHERE repo_id=? AND updated_at>=? ORDER BY id {order}", (repo["id"], since)
+    )
     return paginate(rows, shapes().comment)
 
 
@@ -270,4 +274,3 @@ def delete_comment(owner: str, name: str, comment_id: int) -> Response:
     with hub().store.write() as db:
         db.execute("DELETE FROM comments WHERE id=?", (comment_id,))
     return no_content()
-

@@ -58,8 +58,10 @@ def create_label(owner: str, name: str) -> Response:
     if store.one("SELECT id FROM labels WHERE repo_id=? AND name=?", (repo["id"], label_name)):
         invalid("Label", "name", "already_exists")
     with store.write() as db:
-        cur = db.execute("INSERT INTO labels(repo_id, name, color, description) VALUES (?,?,?,?)",
-                         (repo["id"], label_name, color.lower(), data.get("description")))
+        cur = db.execute(
+            "INSERT INTO labels(repo_id, name, color, description) VALUES (?,?,?,?)",
+            (repo["id"], label_name, color.lower(), data.get("description")),
+        )
         label_id = cur.lastrowid
     label = store.get("SELECT * FROM labels WHERE id=?", (label_id,))
     return json_response(shapes().label(label), 201)
@@ -183,8 +185,10 @@ def remove_assignees(owner: str, name: str, number: int) -> Response:
 def list_assignable(owner: str, name: str) -> Response:
     repo = authorized_repo(owner, name, "read")
     store = hub().store
-    ids = [repo["owner_id"]] + [r["user_id"] for r in store.all(
-        "SELECT user_id FROM collaborators WHERE repo_id=? ORDER BY user_id", (repo["id"],))]
+    ids = [repo["owner_id"]] + [
+        r["user_id"]
+        for r in store.all("SELECT user_id FROM collaborators WHERE repo_id=? ORDER BY user_id", (repo["id"],))
+    ]
     users = [u for u in (store.user_by_id(i) for i in ids) if u["type"] != "Organization"]
     return paginate(users, shapes().user)
 

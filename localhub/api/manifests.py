@@ -25,8 +25,9 @@ def _page(org: str | None, error: str | None = None, status: int = 200) -> Respo
     action = f"/organizations/{org}/settings/apps/new" if org else "/settings/apps/new"
     if request.query_string:
         action += "?" + request.query_string.decode()
-    html = render_template("app_new.html", org=org, error=error, action=action,
-                           manifest=request.form.get("manifest", ""))
+    html = render_template(
+        "app_new.html", org=org, error=error, action=action, manifest=request.form.get("manifest", "")
+    )
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -40,8 +41,12 @@ def _person() -> Row | None:
 
 
 def _challenge() -> Response:
-    return Response(SIGN_IN + "\n", status=401, mimetype="text/plain",
-                    headers={"WWW-Authenticate": 'Basic realm="localhub", charset="UTF-8"'})
+    return Response(
+        SIGN_IN + "\n",
+        status=401,
+        mimetype="text/plain",
+        headers={"WWW-Authenticate": 'Basic realm="localhub", charset="UTF-8"'},
+    )
 
 
 @bp.get(FORM_PATHS[0])
@@ -82,5 +87,12 @@ def convert(code: str) -> Response:
     if redeemed is None or app is None or app.app_id != redeemed[0]:
         not_found()
     credentials = redeemed[1]
-    return json_response({**app_shape(app), "client_secret": credentials["client_secret"],
-                          "webhook_secret": credentials["webhook_secret"], "pem": credentials["pem"]}, 201)
+    return json_response(
+        {
+            **app_shape(app),
+            "client_secret": credentials["client_secret"],
+            "webhook_secret": credentials["webhook_secret"],
+            "pem": credentials["pem"],
+        },
+        201,
+    )

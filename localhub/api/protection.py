@@ -64,8 +64,9 @@ def _status_checks(given: Any) -> dict[str, Any] | None:
         if not isinstance(contexts, list) or not all(isinstance(c, str) for c in contexts):
             _invalid('"contexts" wasn\'t supplied.')
         checks = [{"context": c, "app_id": None} for c in contexts]
-    if not isinstance(checks, list) or not all(isinstance(c, dict) and isinstance(c.get("context"), str)
-                                               for c in checks):
+    if not isinstance(checks, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("context"), str) for c in checks
+    ):
         _invalid("For 'properties/checks', each item needs a string `context`.")
     return {"strict": given["strict"], "checks": [{"context": c["context"], "app_id": c.get("app_id")} for c in checks]}
 
@@ -78,24 +79,29 @@ def _reviews(given: Any) -> dict[str, Any] | None:
     count = given.get("required_approving_review_count", 1)
     if not isinstance(count, int) or not 0 <= count <= 6:
         _invalid("required_approving_review_count must be between 0 and 6.")
-    return {"dismiss_stale_reviews": bool(given.get("dismiss_stale_reviews")),
-            "require_code_owner_reviews": bool(given.get("require_code_owner_reviews")),
-            "required_approving_review_count": count,
-            "require_last_push_approval": bool(given.get("require_last_push_approval"))}
+    return {
+        "dismiss_stale_reviews": bool(given.get("dismiss_stale_reviews")),
+        "require_code_owner_reviews": bool(given.get("require_code_owner_reviews")),
+        "required_approving_review_count": count,
+        "require_last_push_approval": bool(given.get("require_last_push_approval")),
+    }
 
 
 def _protection_config(data: dict[str, Any]) -> dict[str, Any]:
     missing = [key for key in REQUIRED_KEYS if key not in data]
     if missing:
-        _invalid(", ".join(f'"{key}"' for key in missing) + (" wasn't" if len(missing) == 1 else " weren't")
-                 + " supplied.")
+        _invalid(
+            ", ".join(f'"{key}"' for key in missing) + (" wasn't" if len(missing) == 1 else " weren't") + " supplied."
+        )
     if data["restrictions"] is not None:
         _invalid("localhub implements no push restrictions: `restrictions` must be null.")
     if not isinstance(data["enforce_admins"], bool | None):
         _invalid("For 'properties/enforce_admins', it is not a boolean.")
-    return {"required_status_checks": _status_checks(data["required_status_checks"]),
-            "enforce_admins": bool(data["enforce_admins"]),
-            "required_pull_request_reviews": _reviews(data["required_pull_request_reviews"])}
+    return {
+        "required_status_checks": _status_checks(data["required_status_checks"]),
+        "enforce_admins": bool(data["enforce_admins"]),
+        "required_pull_request_reviews": _reviews(data["required_pull_request_reviews"]),
+    }
 
 
 def _rules_changed(repo: Row) -> None:
@@ -196,6 +202,9 @@ def delete_ruleset(owner: str, name: str, ruleset_id: int) -> Response:
 def rules_for_branch(owner: str, name: str, branch: str) -> Response:
     """Every rule of the active rulesets targeting `branch` (classic protection is not listed)."""
     repo = authorized_repo(owner, name, "read")
-    rules = [rule_json(repo, row, rule) for row in protection.rules_for(hub().store, repo, branch).rulesets
-             for rule in row["rules"]]
+    rules = [
+        rule_json(repo, row, rule)
+        for row in protection.rules_for(hub().store, repo, branch).rulesets
+        for rule in row["rules"]
+    ]
     return paginate(rules, lambda rule: rule)

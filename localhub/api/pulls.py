@@ -42,8 +42,12 @@ def pull_json(pull: Row, full: bool = True) -> dict[str, Any]:
 
 
 def custom_error(message: str, status: int = 422) -> ApiError:
-    return ApiError(status, "Validation Failed", [{"resource": "PullRequest", "code": "custom", "message": message}],
-                    doc=DOC + "#create-a-pull-request")
+    return ApiError(
+        status,
+        "Validation Failed",
+        [{"resource": "PullRequest", "code": "custom", "message": message}],
+        doc=DOC + "#create-a-pull-request",
+    )
 
 
 def _branch_name(repo: Row, given: Any, field: str) -> str:
@@ -79,9 +83,17 @@ def create_pull(owner: str, name: str) -> Response:
         raise custom_error(f"The {head_ref} branch has no history in common with {base_ref}")
     if not gitops.commits_between(git_dir, base_sha, head_sha):
         raise custom_error(f"No commits between {base_ref} and {head_ref}")
-    pull = pullstore.insert_pull(hub().store, repo["id"], user["id"], str(data["title"]), data.get("body"),
-                                 (head_ref, head_sha), (base_ref, base_sha), bool(data.get("draft")),
-                                 data.get("maintainer_can_modify", True) is not False)
+    pull = pullstore.insert_pull(
+        hub().store,
+        repo["id"],
+        user["id"],
+        str(data["title"]),
+        data.get("body"),
+        (head_ref, head_sha),
+        (base_ref, base_sha),
+        bool(data.get("draft")),
+        data.get("maintainer_can_modify", True) is not False,
+    )
     hub().pulls.opened(repo, pull, user)
     body = pull_json(pull)
     resp = json_response(body, 201)
@@ -101,8 +113,15 @@ def list_pulls(owner: str, name: str) -> Response:
         head_owner, _, head = args["head"].partition(":")
         if head_owner.lower() != hub().store.user_by_id(repo["owner_id"])["login"].lower() or not head:
             return json_response([])
-    rows = pullstore.pulls(hub().store, repo["id"], state, head, args.get("base"),
-                           args.get("sort", "created"), args.get("direction", "desc"))
+    rows = pullstore.pulls(
+        hub().store,
+        repo["id"],
+        state,
+        head,
+        args.get("base"),
+        args.get("sort", "created"),
+        args.get("direction", "desc"),
+    )
     return paginate(rows, lambda pull: pull_json(pull, full=False))
 
 
@@ -146,8 +165,17 @@ def update_pull(owner: str, name: str, number: int) -> Response:
 
 def _change_base(repo: Row, pull: Row, base: Any) -> None:
     if pull["state"] != "open":
-        raise ApiError(422, "Validation Failed", [{"resource": "PullRequest", "code": "custom",
-                                                   "message": "Cannot change the base branch of a closed pull request."}])
+        raise ApiError(
+            422,
+            "Validation Failed",
+            [
+                {
+                    "resource": "PullRequest",
+                    "code": "custom",
+                    "message": "Cannot change the base branch of a closed pull request.",
+                }
+            ],
+        )
     git_dir = hub().pulls.git_dir(repo)
     base_sha = gitops.rev_parse(git_dir, f"refs/heads/{base}") if isinstance(base, str) else None
     if base_sha is None:
@@ -183,9 +211,16 @@ def merge_pull(owner: str, name: str, number: int) -> Response:
         invalid("PullRequest", "merge_method", "invalid")
     try:
         app = hub().config.app if g.get("installation_id") is not None else None
-        sha = hub().pulls.merge(repo, pull, user, method, data.get("sha"), data.get("commit_title"),
-                                data.get("commit_message"), app.app_id if app else None)
+        sha = hub().pulls.merge(
+            repo,
+            pull,
+            user,
+            method,
+            data.get("sha"),
+            data.get("commit_title"),
+            data.get("commit_message"),
+            app.app_id if app else None,
+        )
     except MergeRefused as refused:
         raise ApiError(refused.status, refused.message, doc=DOC + "#merge-a-pull-request") from None
     return json_response({"sha": sha, "merged": True, "message": "Pull Request successfully merged"})
-

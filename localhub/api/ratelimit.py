@@ -16,7 +16,6 @@ def rate_limit() -> Response:
     key = principal.label if principal and kind != "anonymous" else f"ip:{request.remote_addr}"
     core = hub().ratelimit.peek(key, kind).shape()
     resources = {name: dict(core) for name in ("core",)}
-    for name, limit in (("search", 30), ("graphql", 5000), ("integration_manifest", 5000),
-                        ("code_search", 10)):
+    for name, limit in (("search", 30), ("graphql", 5000), ("integration_manifest", 5000), ("code_search", 10)):
         resources[name] = {"limit": limit, "remaining": limit, "reset": core["reset"], "used": 0}
     return json_response({"resources": resources, "rate": core})

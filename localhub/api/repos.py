@@ -36,14 +36,22 @@ def _create(owner: Row, creator: Row) -> Response:
     if not isinstance(name, str) or not name:
         invalid("Repository", "name")
     try:
-        repo = create_repo(hub().store, owner, name, description=data.get("description"),
-                           private=bool(data.get("private", False)), auto_init=bool(data.get("auto_init")))
+        repo = create_repo(
+            hub().store,
+            owner,
+            name,
+            description=data.get("description"),
+            private=bool(data.get("private", False)),
+            auto_init=bool(data.get("auto_init")),
+        )
     except RepoExists:
         invalid("Repository", "name", "custom", "name already exists on this account")
     if owner["id"] != creator["id"]:
         with hub().store.write() as db:
-            db.execute("INSERT OR REPLACE INTO collaborators(repo_id, user_id, permission) VALUES (?,?,?)",
-                       (repo["id"], creator["id"], "admin"))
+            db.execute(
+                "INSERT OR REPLACE INTO collaborators(repo_id, user_id, permission) VALUES (?,?,?)",
+                (repo["id"], creator["id"], "admin"),
+            )
     return json_response(shapes().repo(repo, permissions_of(repo)), 201)
 
 
@@ -69,9 +77,18 @@ def get_org(org: str) -> Response:
         not_found()
     data = shapes().user(owner)
     api = data["url"].replace("/users/", "/orgs/")
-    data.update({"url": api, "repos_url": f"{api}/repos", "events_url": f"{api}/events",
-                 "hooks_url": f"{api}/hooks", "issues_url": f"{api}/issues", "members_url": f"{api}/members{{/member}}",
-                 "public_members_url": f"{api}/public_members{{/member}}", "description": None})
+    data.update(
+        {
+            "url": api,
+            "repos_url": f"{api}/repos",
+            "events_url": f"{api}/events",
+            "hooks_url": f"{api}/hooks",
+            "issues_url": f"{api}/issues",
+            "members_url": f"{api}/members{{/member}}",
+            "public_members_url": f"{api}/public_members{{/member}}",
+            "description": None,
+        }
+    )
     return json_response(data)
 
 
@@ -91,8 +108,7 @@ def update_repo(owner: str, name: str) -> Response:
     if fields:
         sets = ", ".join(f"{k}=?" for k in fields)
         with hub().store.write() as db:
-            db.execute(f"UPDATE repos SET {sets}, updated_at=? WHERE id=?",
-                       (*fields.values(), now_iso(), repo["id"]))
+            db.execute(f"UPDATE repos SET {sets}, updated_at=? WHERE id=?", (*fields.values(), now_iso(), repo["id"]))
     repo = hub().store.repo_by_id(repo["id"])
     return json_response(shapes().repo(repo, permissions_of(repo)))
 
@@ -108,8 +124,17 @@ def _collaborators(repo: Row) -> list[tuple[Row, str]]:
 
 def _collaborator_shape(user: Row, permission: str) -> dict:
     level = PERMISSION_ORDER.index(permission)
-    return {**shapes().user(user), "role_name": permission, "permissions": {
-        "admin": level >= 4, "maintain": level >= 3, "push": level >= 2, "triage": level >= 1, "pull": True}}
+    return {
+        **shapes().user(user),
+        "role_name": permission,
+        "permissions": {
+            "admin": level >= 4,
+            "maintain": level >= 3,
+            "push": level >= 2,
+            "triage": level >= 1,
+            "pull": True,
+        },
+    }
 
 
 @bp.get("/repos/<owner>/<name>/collaborators")
@@ -134,18 +159,24 @@ def add_collaborator(owner: str, name: str, login: str) -> Response:
         invalid("Repository", "permission", "invalid")
     existed = hub().store.permission(repo, user) is not None
     with hub().store.write() as db:
-        db.execute("INSERT OR REPLACE INTO collaborators(repo_id, user_id, permission) VALUES (?,?,?)",
-                   (repo["id"], user["id"], role))
+        db.execute(
+            "INSERT OR REPLACE INTO collaborators(repo_id, user_id, permission) VALUES (?,?,?)",
+            (repo["id"], user["id"], role),
+        )
     if existed:
         return no_content()
     # localhub accepts the invitation at once; the answer is GitHub's invitation shape.
     inviter = require_caller()
     full = f"{owner}/{name}"
     invitation = {
-        "id": repo["id"] * 100000 + user["id"], "node_id": f"RI_{repo['id']}_{user['id']}",
+        "id": repo["id"] * 100000 + user["id"],
+        "node_id": f"RI_{repo['id']}_{user['id']}",
         "repository": {k: v for k, v in shapes().repo(repo).items() if k != "temp_clone_token"},
-        "invitee": shapes().user(user), "inviter": shapes().user(inviter),
-        "permissions": role, "created_at": now_iso(), "expired": False,
+        "invitee": shapes().user(user),
+        "inviter": shapes().user(inviter),
+        "permissions": role,
+        "created_at": now_iso(),
+        "expired": False,
         "url": f"{shapes().api}/user/repository_invitations/{repo['id']}",
         "html_url": f"{shapes().web}/{full}/invitations",
     }
@@ -169,5 +200,6 @@ def collaborator_permission(owner: str, name: str, login: str) -> Response:
         fail(404, f"{login} is not a user")
     role = hub().store.permission(repo, user) or ("read" if not repo["private"] else None)
     permission = LEGACY_PERMISSION.get(role or "", "none")
-    return json_response({"permission": permission, "role_name": role or "none",
-                          "user": _collaborator_shape(user, role or "read")})
+    return json_response(
+        {"permission": permission, "role_name": role or "none", "user": _collaborator_shape(user, role or "read")}
+    )

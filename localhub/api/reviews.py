@@ -39,9 +39,17 @@ def unprocessable(reason: str) -> ApiError:
 
 def _emit(repo: Row, event: str, action: str, pull: Row, user: Row, **objects: Any) -> None:
     shapes = hub().shapes()
-    hub().events.emit(repo, event, {
-        "action": action, **objects, "pull_request": hub().pulls.shape(pull, webhook=True),
-        "repository": shapes.repo(repo, webhook=True), "sender": shapes.user(user)})
+    hub().events.emit(
+        repo,
+        event,
+        {
+            "action": action,
+            **objects,
+            "pull_request": hub().pulls.shape(pull, webhook=True),
+            "repository": shapes.repo(repo, webhook=True),
+            "sender": shapes.user(user),
+        },
+    )
 
 
 @bp.post("/repos/<owner>/<name>/pulls/<int:number>/reviews")
@@ -60,8 +68,9 @@ def create_review(owner: str, name: str, number: int) -> Response:
         raise unprocessable(f"Review Can not {verb} your own pull request")
     if state in ("CHANGES_REQUESTED", "COMMENTED") and not body and not data.get("comments"):
         raise unprocessable(f"Review Body is required when the event is {event}")
-    review = pullstore.insert_review(hub().store, pull, user["id"], state, body,
-                                     str(data.get("commit_id") or pull["head_sha"]))
+    review = pullstore.insert_review(
+        hub().store, pull, user["id"], state, body, str(data.get("commit_id") or pull["head_sha"])
+    )
     for comment in data.get("comments") or []:
         _add_comment(repo, pull, user, review["id"], comment, emit=state != "PENDING")
     shapes = _shapes(repo)
@@ -78,25 +87,47 @@ def list_reviews(owner: str, name: str, number: int) -> Response:
     return paginate(pullstore.reviews(hub().store, pull["issue_id"]), lambda r: shapes.review(r, pull))
 
 
-def _add_comment(repo: Row, pull: Row, user: Row, review_id: int | None, data: dict[str, Any],
-                 emit: bool = True) -> Row:
+def _add_comment(
+    repo: Row, pull: Row, user: Row, review_id: int | None, data: dict[str, Any], emit: bool = True
+) -> Row:
     if not str(data.get("body") or "").strip():
         invalid("PullRequestReviewComment", "body")
     check_body("PullRequestReviewComment", data.get("body"))
     files = {f.filename: f for f in _shapes(repo).files(pull)}
     path = data.get("path")
     if path not in files:
-        raise ApiError(422, "Validation Failed", [{"resource": "PullRequestReviewComment", "code": "custom",
-                                                   "field": "pull_request_review_thread.path",
-                                                   "message": "could not be resolved"}])
-    fields = {"path": path, "line": data.get("line") or data.get("position"), "side": data.get("side"),
-              "start_line": data.get("start_line"), "commit_id": data.get("commit_id") or pull["head_sha"],
-              "body": str(data["body"]), "diff_hunk": files[path].patch or "",
-              "in_reply_to": data.get("in_reply_to")}
+        raise ApiError(
+            422,
+            "Validation Failed",
+            [
+                {
+                    "resource": "PullRequestReviewComment",
+                    "code": "custom",
+                    "field": "pull_request_review_thread.path",
+                    "message": "could not be resolved",
+                }
+            ],
+        )
+    fields = {
+        "path": path,
+        "line": data.get("line") or data.get("position"),
+        "side": data.get("side"),
+        "start_line": data.get("start_line"),
+        "commit_id": data.get("commit_id") or pull["head_sha"],
+        "body": str(data["body"]),
+        "diff_hunk": files[path].patch or "",
+        "in_reply_to": data.get("in_reply_to"),
+    }
     comment = pullstore.insert_review_comment(hub().store, pull, user["id"], review_id, fields)
     if emit:
-        _emit(repo, "pull_request_review_comment", "created", pull, user,
-              comment=_shapes(repo).review_comment(comment, pull))
+        _emit(
+            repo,
+            "pull_request_review_comment",
+            "created",
+            pull,
+            user,
+            comment=_shapes(repo).review_comment(comment, pull),
+        )
     return comment
 
 
@@ -143,5 +174,4 @@ def list_review_comments(owner: str, name: str, number: int) -> Response:
     repo = authorized_repo(owner, name, "read")
     pull = pull_or_404(repo, number)
     shapes = _shapes(repo, urls().web)
-    return paginate(pullstore.review_comments(hub().store, pull["issue_id"]),
-                    lambda c: shapes.review_comment(c, pull))
+    return paginate(pullstore.review_comments(hub().store, pull["issue_id"]), lambda c: shapes.review_comment(c, pull))

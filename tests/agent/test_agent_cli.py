@@ -29,7 +29,9 @@ def fixer(messages: list[Message], tools: list[ToolSpec]) -> Reply:
     ]
     if steps < len(plan):
         return Reply(tool_calls=[plan[steps]])
-    return Reply(tool_calls=[call("finish", status="done", summary="add() adds.", notes=[messages[-1].content.splitlines()[-1]])])
+    return Reply(
+        tool_calls=[call("finish", status="done", summary="add() adds.", notes=[messages[-1].content.splitlines()[-1]])]
+    )
 
 
 @pytest.fixture
@@ -45,17 +47,21 @@ def scripts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
 
 @pytest.fixture
 def repo(git_repo_factory: Callable[..., Path]) -> Path:
-    return git_repo_factory({
-        "calc.py": "def add(a, b):\n    return a - b\n",
-        "test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
-        ".gitignore": "__pycache__/\n",
-        ".github/workflows/ci.yml": "on: push\n",
-        ".github/orchestra.yml": "agent: {command_timeout_s: 60}\n",
-        ".github/orchestra/prompts/worker.md": "Local worker prompt for {{ repo }}: {{ task_body }}\n",
-    })
+    return git_repo_factory(
+        {
+            "calc.py": "def add(a, b):\n    return a - b\n",
+            "test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+            ".gitignore": "__pycache__/\n",
+            ".github/workflows/ci.yml": "on: push\n",
+            ".github/orchestra.yml": "agent: {command_timeout_s: 60}\n",
+            ".github/orchestra/prompts/worker.md": "Local worker prompt for {{ repo }}: {{ task_body }}\n",
+        }
+    )
 
 
-def test_agent_run_streams_steps_and_reports(scripts: None, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_agent_run_streams_steps_and_reports(
+    scripts: None, repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["agent", "run", "--repo", str(repo), "--task", "Fix add()", "--model", "scripted:cli-fixer"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -71,8 +77,12 @@ def test_agent_run_streams_steps_and_reports(scripts: None, repo: Path, tmp_path
     assert subprocess.run(PYTEST.split(), cwd=repo, capture_output=True).returncode == 0
 
 
-def test_agent_run_exits_nonzero_when_it_does_not_finish(scripts: None, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["agent", "run", "--repo", str(repo), "--task", "Loop", "--model", "scripted:cli-loop", "--max-steps", "3"])
+def test_agent_run_exits_nonzero_when_it_does_not_finish(
+    scripts: None, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["agent", "run", "--repo", str(repo), "--task", "Loop", "--model", "scripted:cli-loop", "--max-steps", "3"]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "budget_exhausted" in out and "step budget spent: 3 of 3 steps" in out
@@ -81,20 +91,38 @@ def test_agent_run_exits_nonzero_when_it_does_not_finish(scripts: None, repo: Pa
 
 def test_agent_run_uses_the_builtin_worker_prompt_without_override(scripts: None, repo: Path) -> None:
     (repo / ".github/orchestra/prompts/worker.md").unlink()
-    assert main(["agent", "run", "--repo", str(repo), "--task", "Fix add()", "--model", "scripted:cli-fixer",
-                 "--accept", PYTEST]) == 0
+    assert (
+        main(
+            [
+                "agent",
+                "run",
+                "--repo",
+                str(repo),
+                "--task",
+                "Fix add()",
+                "--model",
+                "scripted:cli-fixer",
+                "--accept",
+                PYTEST,
+            ]
+        )
+        == 0
+    )
     assert "solely responsible for this task" in SEEN_SYSTEM[0]
     assert f"`{PYTEST}`" in SEEN_SYSTEM[0] and "killed after 60 s" in SEEN_SYSTEM[0]
 
 
-def test_agent_run_unknown_model_is_a_clear_error(scripts: None, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_agent_run_unknown_model_is_a_clear_error(
+    scripts: None, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["agent", "run", "--repo", str(repo), "--task", "x", "--model", "scripted:nope"]) == 2
     assert "no such scripted model" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("inside", [".orchestra/NOTES.md", ".github/orchestra/prompts/worker.md"])
-def test_agent_run_reads_no_file_outside_the_checkout(scripts: None, repo: Path, tmp_path: Path, inside: str,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_agent_run_reads_no_file_outside_the_checkout(
+    scripts: None, repo: Path, tmp_path: Path, inside: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A notes file or prompt override that is a symlink out of the checkout never reaches the model."""
     outside = tmp_path / "outside-secret.txt"
     outside.write_text("OUTSIDE-SECRET {{ task_body }}\n")

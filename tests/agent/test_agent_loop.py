@@ -52,10 +52,17 @@ def fixer_policy(messages: list[Message], tools: list[ToolSpec]) -> Reply:
     if done == 2:
         return Reply(tool_calls=[call("run", command=PYTEST)])
     passed = "1 passed" in seen
-    return Reply(tool_calls=[call(
-        "finish", status="done" if passed else "blocked", summary="Fixed add() to add.",
-        notes=[seen.splitlines()[-1]], concerns=[] if passed else ["tests still fail"],
-    )])
+    return Reply(
+        tool_calls=[
+            call(
+                "finish",
+                status="done" if passed else "blocked",
+                summary="Fixed add() to add.",
+                notes=[seen.splitlines()[-1]],
+                concerns=[] if passed else ["tests still fail"],
+            )
+        ]
+    )
 
 
 @pytest.fixture
@@ -66,18 +73,33 @@ def repo(git_repo_factory: Callable[..., Path]) -> Path:
 def agent(model: Any, repo: Path, budget: Budget, *, toolbox: Toolbox | None = None, **kw: Any) -> AgentResult:
     with Sandbox(repo, timeout_s=60) as sandbox:
         box = toolbox or Toolbox(repo, sandbox=sandbox, protected=[".github/workflows/**"])
-        return run_agent(model, system="You fix bugs.", task="Make the tests pass.", toolbox=box,
-                         budget=budget, workdir=repo, transcript_path=kw.pop("transcript_path", None), **kw)
+        return run_agent(
+            model,
+            system="You fix bugs.",
+            task="Make the tests pass.",
+            toolbox=box,
+            budget=budget,
+            workdir=repo,
+            transcript_path=kw.pop("transcript_path", None),
+            **kw,
+        )
 
 
-def test_scripted_agent_fixes_the_repo_and_finishes(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scripted_agent_fixes_the_repo_and_finishes(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     planted = f"fake-{secrets.token_hex(16)}"
     monkeypatch.setenv("GITHUB_TOKEN", planted)
     monkeypatch.setenv("ANTHROPIC_API_KEY", planted)
     events: list[StepEvent] = []
     transcript = tmp_path / "state" / "runs" / "t1.jsonl"
-    result = agent(ScriptedModel("scripted:fixer", fixer_policy), repo, Budget(max_steps=10),
-                   transcript_path=transcript, on_event=events.append)
+    result = agent(
+        ScriptedModel("scripted:fixer", fixer_policy),
+        repo,
+        Budget(max_steps=10),
+        transcript_path=transcript,
+        on_event=events.append,
+    )
 
     assert result.status == "finished", result.reason
     assert result.files_changed == ["calc.py"]

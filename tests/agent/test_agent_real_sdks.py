@@ -51,10 +51,18 @@ def fixer(body: dict[str, Any], provider: str) -> Turn:
     if turns == 2:
         return Turn(text="Running the tests.", tool_calls=[("run", {"command": PYTEST})])
     passed = "1 passed" in seen
-    return Turn(tool_calls=[("finish", {
-        "status": "done" if passed else "blocked", "summary": "add() adds now.",
-        "notes": [seen.strip().splitlines()[-1]],
-    })])
+    return Turn(
+        tool_calls=[
+            (
+                "finish",
+                {
+                    "status": "done" if passed else "blocked",
+                    "summary": "add() adds now.",
+                    "notes": [seen.strip().splitlines()[-1]],
+                },
+            )
+        ]
+    )
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
@@ -67,8 +75,12 @@ def fixer(body: dict[str, Any], provider: str) -> Turn:
     ids=["openai", "anthropic"],
 )
 def test_agent_fixes_a_repo_through_the_real_sdk(
-    spec: str, env_names: tuple[str, str], stream: bool, model_server: ModelServer,
-    git_repo_factory: Callable[..., Path], tmp_path: Path,
+    spec: str,
+    env_names: tuple[str, str],
+    stream: bool,
+    model_server: ModelServer,
+    git_repo_factory: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
     key = f"test-{secrets.token_hex(12)}"
     base = model_server.openai_base_url if spec.startswith("openai") else model_server.anthropic_base_url
@@ -80,8 +92,12 @@ def test_agent_fixes_a_repo_through_the_real_sdk(
 
     with Sandbox(repo, timeout_s=60) as sandbox:
         result = run_agent(
-            model, system="You fix bugs in this repository.", task="Make `test_calc.py` pass.",
-            toolbox=Toolbox(repo, sandbox=sandbox), budget=Budget(max_steps=10), workdir=repo,
+            model,
+            system="You fix bugs in this repository.",
+            task="Make `test_calc.py` pass.",
+            toolbox=Toolbox(repo, sandbox=sandbox),
+            budget=Budget(max_steps=10),
+            workdir=repo,
             transcript_path=transcript,
         )
 

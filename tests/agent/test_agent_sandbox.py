@@ -21,8 +21,15 @@ BWRAP, WHY_NOT = bwrap_status()
 needs_bwrap = pytest.mark.skipif(not BWRAP, reason=f"bubblewrap not usable here: {WHY_NOT}")
 needs_uid = pytest.mark.skipif(not UID_OK, reason=f"uid sandbox not usable here: {UID_WHY}")
 SECRET_NAMES = [
-    "GITHUB_TOKEN", "ORCHESTRA_TOKEN", "ORCHESTRA_WEBHOOK_SECRET", "ORCHESTRA_PRIVATE_KEY",
-    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "REDIS_URL", "GITHUB_WEBHOOK_SECRET", "MY_SERVICE_TOKEN",
+    "GITHUB_TOKEN",
+    "ORCHESTRA_TOKEN",
+    "ORCHESTRA_WEBHOOK_SECRET",
+    "ORCHESTRA_PRIVATE_KEY",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "REDIS_URL",
+    "GITHUB_WEBHOOK_SECRET",
+    "MY_SERVICE_TOKEN",
 ]
 
 
@@ -62,7 +69,10 @@ def test_secret_like_extras_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="DEPLOY_SECRET"):
         sandbox_env(tmp_path, {"DEPLOY_SECRET": "x"})
     assert sandbox_env(tmp_path, {"CI": "1"}, parent={"PATH": "/bin", "OPENAI_API_KEY": "k"}) == {
-        "PATH": "/bin", "LANG": "C.UTF-8", "HOME": str(tmp_path), "CI": "1",
+        "PATH": "/bin",
+        "LANG": "C.UTF-8",
+        "HOME": str(tmp_path),
+        "CI": "1",
     }
 
 
@@ -92,8 +102,11 @@ def test_timeout_kills_the_command_and_its_children(sandbox: Sandbox) -> None:
     result = sandbox.run(f"sleep {child} & echo started; sleep {parent}", timeout_s=1.5)
     assert result.timed_out and result.exit_code is None
     assert "started" in result.output
-    wait_for(lambda: not _alive(f"sleep {child}") and not _alive(f"sleep {parent}"),
-             timeout=10, what="the sleeper and its child to be gone")
+    wait_for(
+        lambda: not _alive(f"sleep {child}") and not _alive(f"sleep {parent}"),
+        timeout=10,
+        what="the sleeper and its child to be gone",
+    )
 
 
 def test_output_is_capped_with_a_note(tmp_path: Path) -> None:
@@ -112,8 +125,10 @@ def test_bwrap_has_no_network() -> None:
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        connect = (f"PYTHONPATH={python[1].get('PYTHONPATH', '')} {python[0]} -c "
-                   f"'import socket; socket.create_connection((\"127.0.0.1\", {port}))' && echo CONNECTED")
+        connect = (
+            f"PYTHONPATH={python[1].get('PYTHONPATH', '')} {python[0]} -c "
+            f"'import socket; socket.create_connection((\"127.0.0.1\", {port}))' && echo CONNECTED"
+        )
         with Sandbox(work, use_bwrap=True) as box:
             result = box.run(connect, timeout_s=10)
         with Sandbox(work, use_bwrap=False) as plain:
@@ -146,8 +161,10 @@ def test_bwrap_allows_writes_only_in_the_worktree() -> None:
 def test_the_workers_own_environment_is_out_of_reach(sandbox: Sandbox) -> None:
     """/proc/<worker>/environ holds what the worker started with (tokens, keys, the Redis URL)."""
     first = Path(f"/proc/{os.getpid()}/environ").read_bytes().split(b"\0")[0].decode()
-    result = sandbox.run(f"tr '\\0' '\\n' < /proc/{os.getpid()}/environ; "
-                         "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done 2>/dev/null; true")
+    result = sandbox.run(
+        f"tr '\\0' '\\n' < /proc/{os.getpid()}/environ; "
+        "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done 2>/dev/null; true"
+    )
     if sandbox.isolation.startswith("none"):
         assert first in result.output  # unconfined, it is there to read
     else:  # bwrap: a PID namespace of its own (the worker's pid is not even there); uid: not its process

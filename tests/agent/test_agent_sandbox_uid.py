@@ -21,15 +21,20 @@ from tests.support.sandboxes import UID_OK, UID_WHY, reachable_dir
 from tests.support.waiting import wait_for
 
 needs_uid = pytest.mark.skipif(not UID_OK, reason=f"uid sandbox not usable here: {UID_WHY}")
-MODES = ["none", pytest.param("bwrap", marks=pytest.mark.skipif(not bwrap_status()[0], reason=bwrap_status()[1])),
-         pytest.param("uid", marks=needs_uid)]
+MODES = [
+    "none",
+    pytest.param("bwrap", marks=pytest.mark.skipif(not bwrap_status()[0], reason=bwrap_status()[1])),
+    pytest.param("uid", marks=needs_uid),
+]
 
 
 @pytest.fixture
 def unusable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Neither bubblewrap nor the uid fallback works in this process (as in a non-root Docker worker)."""
     monkeypatch.setattr(sandbox_mode, "bwrap_status", lambda: (False, "bwrap unusable: Creating new namespace failed"))
-    monkeypatch.setattr(sandbox_mode, "uid_status", lambda: (False, "uid fallback needs root (the worker runs as uid 10001)"))
+    monkeypatch.setattr(
+        sandbox_mode, "uid_status", lambda: (False, "uid fallback needs root (the worker runs as uid 10001)")
+    )
     sandbox_mode._resolve.cache_clear()
     yield
     sandbox_mode._resolve.cache_clear()
@@ -50,7 +55,10 @@ def _worktree(base: Path, name: str = "wt") -> Path:
 
 
 def test_without_bwrap_or_uid_the_default_refuses_to_run_commands(
-    unusable: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    unusable: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv("ORCHESTRA_SANDBOX", raising=False)  # the default: auto
     monkeypatch.setenv("ORCHESTRA_REDIS_URL", "redis://127.0.0.1:1/0")  # were it to start: never the shared Redis
@@ -62,7 +70,9 @@ def test_without_bwrap_or_uid_the_default_refuses_to_run_commands(
     # The worker says so before it takes a job: one line, exit 2.
     assert main(["worker", "--burst"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("orchestra: ORCHESTRA_SANDBOX=auto: agent commands cannot be confined here") and "\n" not in err
+    assert (
+        err.startswith("orchestra: ORCHESTRA_SANDBOX=auto: agent commands cannot be confined here") and "\n" not in err
+    )
     for mode in ("bwrap", "uid"):
         with pytest.raises(SandboxUnavailable, match=f"ORCHESTRA_SANDBOX={mode}"):
             Sandbox(tmp_path, mode=mode)
@@ -72,9 +82,9 @@ def test_without_bwrap_or_uid_the_default_refuses_to_run_commands(
 
 
 @pytest.mark.parametrize("setting", ["none", "best-effort"])
-def test_unconfined_runs_only_by_opt_in_and_says_so(unusable: None, setting: str, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_unconfined_runs_only_by_opt_in_and_says_so(
+    unusable: None, setting: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("ORCHESTRA_SANDBOX", setting)
     with caplog.at_level("WARNING", logger="bot.agent.sandbox_mode"), Sandbox(tmp_path) as box:
         result = box.run("echo ran")
@@ -126,8 +136,11 @@ def test_uid_command_cannot_read_the_workers_environment_or_key(base: Path) -> N
 def test_uid_command_writes_only_its_worktree_and_leaves_nothing_behind(base: Path) -> None:
     work, other = _worktree(base), _worktree(base, "other")
     token = secrets.token_hex(6)
-    shared = [Path(f"/tmp/orchestra-left-{token}"), Path(f"/dev/shm/orchestra-left-{token}"),
-              Path(f"/var/tmp/orchestra-left-{token}")]
+    shared = [
+        Path(f"/tmp/orchestra-left-{token}"),
+        Path(f"/dev/shm/orchestra-left-{token}"),
+        Path(f"/var/tmp/orchestra-left-{token}"),
+    ]
     (work / "by-the-worker.txt").write_text("written by a file tool\n")  # root's, between commands
     key = base / "outside-secret"
     key.write_text("s\n")
@@ -135,9 +148,11 @@ def test_uid_command_writes_only_its_worktree_and_leaves_nothing_behind(base: Pa
     os.link(key, work / "hardlink")  # a hard link in the worktree to a file outside it
     with Sandbox(work, mode="uid") as box:
         uid = box.uid
-        first = box.run(f"mkdir -p sub && echo new > sub/new.txt && echo more >> by-the-worker.txt; "
-                        f"echo x > {base}/planted; echo x > {other}/theirs; cat hardlink; "
-                        + "; ".join(f"echo left > {path}" for path in shared))
+        first = box.run(
+            f"mkdir -p sub && echo new > sub/new.txt && echo more >> by-the-worker.txt; "
+            f"echo x > {base}/planted; echo x > {other}/theirs; cat hardlink; "
+            + "; ".join(f"echo left > {path}" for path in shared)
+        )
         during = [path.exists() for path in shared]
     assert first.output.count("Permission denied") == 3  # the base dir, the other worktree, the hard link's file
     assert not (base / "planted").exists() and not (other / "theirs").exists()
@@ -165,8 +180,10 @@ def test_uid_kills_what_left_the_process_group(base: Path) -> None:
     work = _worktree(base)
     seconds = f"{secrets.randbelow(900) + 100}.{secrets.randbelow(900) + 100}"
     # The pid file is written from inside the new session: once it exists, the sleeper has left the group.
-    command = (f"rm -f pid; setsid sh -c 'echo $$ > pid; exec sleep {seconds}' > /dev/null 2>&1 < /dev/null & "
-               "while [ ! -s pid ]; do :; done; echo started")
+    command = (
+        f"rm -f pid; setsid sh -c 'echo $$ > pid; exec sleep {seconds}' > /dev/null 2>&1 < /dev/null & "
+        "while [ ! -s pid ]; do :; done; echo started"
+    )
     with Sandbox(work, mode="uid") as box:
         result = box.run(command)
         assert "started" in result.output
@@ -201,7 +218,9 @@ def test_uid_mode_refuses_a_worktree_the_uid_cannot_reach(base: Path) -> None:
 
 @needs_uid
 def test_a_worker_whose_state_dir_its_uids_cannot_reach_refuses_to_start(
-    base: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    base: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     private = base / "private"
     private.mkdir(mode=0o700)
@@ -214,28 +233,34 @@ def test_a_worker_whose_state_dir_its_uids_cannot_reach_refuses_to_start(
     assert f"{private} is not searchable by other users" in err and "\n" not in err
 
 
-@pytest.mark.parametrize(("root", "bwrap", "uid", "mode", "expected"), [
-    (False, True, False, "auto", "bwrap"),
-    (True, True, True, "auto", "bwrap+uid"),
-    (True, False, True, "auto", "uid"),
-    (True, True, False, "auto", "refused"),  # bubblewrap as root would read what root reads
-    (False, False, False, "auto", "refused"),
-    (True, True, True, "uid", "uid"),
-    (False, True, False, "uid", "refused"),
-    (True, False, True, "bwrap", "refused"),
-    (True, True, False, "best-effort", "bwrap (as root:"),
-    (False, False, False, "best-effort", "none ("),
-    (True, True, True, "none", "none (ORCHESTRA_SANDBOX=none)"),
-])
-def test_which_isolation_each_setting_gives(monkeypatch: pytest.MonkeyPatch, root: bool, bwrap: bool, uid: bool,
-                                            mode: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("root", "bwrap", "uid", "mode", "expected"),
+    [
+        (False, True, False, "auto", "bwrap"),
+        (True, True, True, "auto", "bwrap+uid"),
+        (True, False, True, "auto", "uid"),
+        (True, True, False, "auto", "refused"),  # bubblewrap as root would read what root reads
+        (False, False, False, "auto", "refused"),
+        (True, True, True, "uid", "uid"),
+        (False, True, False, "uid", "refused"),
+        (True, False, True, "bwrap", "refused"),
+        (True, True, False, "best-effort", "bwrap (as root:"),
+        (False, False, False, "best-effort", "none ("),
+        (True, True, True, "none", "none (ORCHESTRA_SANDBOX=none)"),
+    ],
+)
+def test_which_isolation_each_setting_gives(
+    monkeypatch: pytest.MonkeyPatch, root: bool, bwrap: bool, uid: bool, mode: str, expected: str
+) -> None:
     monkeypatch.setattr(sandbox_mode.os, "geteuid", lambda: 0 if root else 10001)
     monkeypatch.setattr(sandbox_mode, "bwrap_status", lambda: (bwrap, "bwrap" if bwrap else "bwrap unusable: x"))
     monkeypatch.setattr(sandbox_mode, "uid_status", lambda: (uid, "uid" if uid else "uid fallback needs setpriv"))
     sandbox_mode._resolve.cache_clear()
     try:
         if expected == "refused":
-            with pytest.raises(SandboxUnavailable, match=f"ORCHESTRA_SANDBOX={mode}: agent commands cannot be confined"):
+            with pytest.raises(
+                SandboxUnavailable, match=f"ORCHESTRA_SANDBOX={mode}: agent commands cannot be confined"
+            ):
                 sandbox_mode.resolve(mode)
         else:
             assert sandbox_mode.resolve(mode).label().startswith(expected)

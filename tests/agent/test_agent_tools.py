@@ -87,7 +87,9 @@ def test_symlink_inside_the_worktree_is_fine(box: Toolbox, work: Path) -> None:
     assert "VALUE = 42" in run(box, "read_file", path="alias.py").text
 
 
-@pytest.mark.parametrize("path", [".github/workflows/ci.yml", ".github/workflows/new.yml", ".git/config", ".git/hooks/pre-commit"])
+@pytest.mark.parametrize(
+    "path", [".github/workflows/ci.yml", ".github/workflows/new.yml", ".git/config", ".git/hooks/pre-commit"]
+)
 def test_protected_paths_refuse_writes(box: Toolbox, work: Path, path: str) -> None:
     before = (work / path).read_bytes() if (work / path).exists() else None
     out = run(box, "write_file", path=path, content="evil\n")

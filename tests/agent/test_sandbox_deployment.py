@@ -35,8 +35,10 @@ from tests.support.sandboxes import python_for_others
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
-    pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                       reason="simulating the container's users and capabilities needs root"),
+    pytest.mark.skipif(
+        not hasattr(os, "geteuid") or os.geteuid() != 0,
+        reason="simulating the container's users and capabilities needs root",
+    ),
     pytest.mark.skipif(not docker_like.supported(), reason="the seccomp simulation knows x86-64 and aarch64 only"),
     pytest.mark.skipif(shutil.which("redis-cli") is None, reason="the probe asks Redis with redis-cli"),
     pytest.mark.skipif(python_for_others() is None, reason="no Python interpreter other users may run"),
@@ -112,39 +114,67 @@ def deployment(tmp_path: Path) -> Iterator[dict[str, Any]]:
         if image_state:  # paths in the image's state dir (the volume) → the test's state dir
             env = {name: value.replace(image_state.group(1), str(state)) for name, value in env.items()}
         planted = {  # what .env gives the worker (env_file), with made-up values
-            "ORCHESTRA_APP_ID": "12345", "ORCHESTRA_WEBHOOK_SECRET": f"whsec-{secrets.token_hex(12)}",
-            "OPENAI_API_KEY": f"sk-{secrets.token_hex(16)}", "ANTHROPIC_API_KEY": f"sk-ant-{secrets.token_hex(16)}",
+            "ORCHESTRA_APP_ID": "12345",
+            "ORCHESTRA_WEBHOOK_SECRET": f"whsec-{secrets.token_hex(12)}",
+            "OPENAI_API_KEY": f"sk-{secrets.token_hex(16)}",
+            "ANTHROPIC_API_KEY": f"sk-ant-{secrets.token_hex(16)}",
             "ORCHESTRA_TOKEN": f"ghs_{secrets.token_hex(16)}",
         }
         python = python_for_others()
         assert python is not None
-        env |= planted | {"ORCHESTRA_PRIVATE_KEY_PATH": str(key), "ORCHESTRA_STATE_DIR": str(state),
-                          "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **python[1]}
+        env |= planted | {
+            "ORCHESTRA_PRIVATE_KEY_PATH": str(key),
+            "ORCHESTRA_STATE_DIR": str(state),
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            **python[1],
+        }
         secret_values = [v for k, v in planted.items() if k != "ORCHESTRA_APP_ID"]  # the App id is no secret
         secret_values += [password, key.read_text().splitlines()[1]]
-        yield {"env": env, "uid": uid, "python": python[0], "work": work, "other": other, "state": state, "key": key,
-               "server": server, "secrets": secret_values, "worker": worker}
+        yield {
+            "env": env,
+            "uid": uid,
+            "python": python[0],
+            "work": work,
+            "other": other,
+            "state": state,
+            "key": key,
+            "server": server,
+            "secrets": secret_values,
+            "worker": worker,
+        }
     finally:
         server.stop()
         shutil.rmtree(state, ignore_errors=True)
 
 
-def _container(deployment: dict[str, Any], uid: int, argv: list[str],
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _container(
+    deployment: dict[str, Any], uid: int, argv: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`argv` started as compose starts the worker: as `uid`, with its capabilities, under Docker's seccomp."""
     worker = deployment["worker"]
     caps = ",".join(worker.get("cap_add", [])) if "ALL" in worker.get("cap_drop", []) else None
     nnp = any("no-new-privileges" in str(opt) for opt in worker.get("security_opt", []))
-    prefix = [sys.executable, "-m", "tests.support.docker_like", *(["--caps", caps] if caps else []),
-              *(["--nnp"] if nnp else []), "--user", str(uid), "--"]
-    return subprocess.run([*prefix, *argv], cwd=ROOT, env=env or deployment["env"], capture_output=True, text=True,
-                          timeout=120)
+    prefix = [
+        sys.executable,
+        "-m",
+        "tests.support.docker_like",
+        *(["--caps", caps] if caps else []),
+        *(["--nnp"] if nnp else []),
+        "--user",
+        str(uid),
+        "--",
+    ]
+    return subprocess.run(
+        [*prefix, *argv], cwd=ROOT, env=env or deployment["env"], capture_output=True, text=True, timeout=120
+    )
 
 
 def _launch(deployment: dict[str, Any], probe: str) -> dict[str, Any]:
     """The driver in the simulated worker container; what the probe saw."""
-    done = _container(deployment, deployment["uid"],
-                      [deployment["python"], "-c", DRIVER, str(deployment["work"]), probe])
+    done = _container(
+        deployment, deployment["uid"], [deployment["python"], "-c", DRIVER, str(deployment["work"]), probe]
+    )
     assert done.returncode == 0, f"driver failed: {done.stderr[-2000:]}"
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -154,19 +184,21 @@ def test_under_the_compose_settings_a_command_reads_no_secret_and_cannot_use_red
 ) -> None:
     port = deployment["server"].port
     key, state, other = deployment["key"], deployment["state"], deployment["other"]
-    probe = "; ".join([
-        "echo uid=$(id -u)",
-        "env",
-        "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f 2>/dev/null; done",
-        "cat /proc/$PPID/environ || echo ENVIRON-DENIED",
-        f"cat {key} || echo KEY-DENIED",
-        f"redis-cli -h 127.0.0.1 -p {port} ping",
-        f"redis-cli -h 127.0.0.1 -p {port} set planted 1",
-        f"echo x > {state}/planted && echo STATE-WRITTEN || echo STATE-DENIED",
-        f"echo x > {other}/theirs.txt && echo OTHER-WRITTEN || echo OTHER-DENIED",
-        f"cat {other}/theirs.txt || echo OTHER-UNREADABLE",
-        "echo y > inside.txt && echo INSIDE-WRITTEN",
-    ])
+    probe = "; ".join(
+        [
+            "echo uid=$(id -u)",
+            "env",
+            "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f 2>/dev/null; done",
+            "cat /proc/$PPID/environ || echo ENVIRON-DENIED",
+            f"cat {key} || echo KEY-DENIED",
+            f"redis-cli -h 127.0.0.1 -p {port} ping",
+            f"redis-cli -h 127.0.0.1 -p {port} set planted 1",
+            f"echo x > {state}/planted && echo STATE-WRITTEN || echo STATE-DENIED",
+            f"echo x > {other}/theirs.txt && echo OTHER-WRITTEN || echo OTHER-DENIED",
+            f"cat {other}/theirs.txt || echo OTHER-UNREADABLE",
+            "echo y > inside.txt && echo INSIDE-WRITTEN",
+        ]
+    )
     seen = _launch(deployment, probe)
     output = seen["output"]
     for value in deployment["secrets"]:
@@ -185,9 +217,11 @@ def test_under_the_compose_settings_a_command_reads_no_secret_and_cannot_use_red
 def test_a_worker_that_cannot_confine_commands_refuses_to_start(deployment: dict[str, Any]) -> None:
     """The same container run as the image's unprivileged user (no uid fallback, no bwrap): fail closed."""
     # `orchestra worker --burst` as bot.cli.main runs it (main itself imports every command's module).
-    start = ("import argparse, sys\nfrom bot.cli.serve_cmd import worker_command\nfrom bot.errors import OrchestraError\n"
-             "try:\n    worker_command(argparse.Namespace(processes=1, burst=True))\n"
-             "except OrchestraError as exc:\n    print(f'orchestra: {exc}', file=sys.stderr)\n    sys.exit(2)\n")
+    start = (
+        "import argparse, sys\nfrom bot.cli.serve_cmd import worker_command\nfrom bot.errors import OrchestraError\n"
+        "try:\n    worker_command(argparse.Namespace(processes=1, burst=True))\n"
+        "except OrchestraError as exc:\n    print(f'orchestra: {exc}', file=sys.stderr)\n    sys.exit(2)\n"
+    )
     env = {k: v for k, v in deployment["env"].items() if k != "ORCHESTRA_PRIVATE_KEY_PATH"}  # root's file
     done = _container(deployment, 10001, [deployment["python"], "-c", start], env)
     lines = done.stderr.strip().splitlines()

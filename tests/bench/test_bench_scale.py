@@ -17,8 +17,22 @@ pytestmark = pytest.mark.timeout(300)
 
 def test_tiny_point_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, png = tmp_path / "scale.json", tmp_path / "scale.png"
-    code = main(["bench", "scale", "--workers", "1,2", "--tasks", "2", "--model-latency", "0",
-                 "--json", str(out), "--plot", str(png)])
+    code = main(
+        [
+            "bench",
+            "scale",
+            "--workers",
+            "1,2",
+            "--tasks",
+            "2",
+            "--model-latency",
+            "0",
+            "--json",
+            str(out),
+            "--plot",
+            str(png),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     result = json.loads(out.read_text())
@@ -31,8 +45,9 @@ def test_tiny_point_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFi
         assert 0 < point["efficiency"] <= 1.5 and point["speedup"] > 0
         assert point["merges_per_s"] > 0
         assert point["rest_per_task"] > 0 and point["rest_charged"] >= point["rest_per_task"]
-        assert point["rest_by_route"] and all(route.split()[0] in {"GET", "POST", "PATCH", "PUT", "DELETE"}
-                                              for route in point["rest_by_route"])
+        assert point["rest_by_route"] and all(
+            route.split()[0] in {"GET", "POST", "PATCH", "PUT", "DELETE"} for route in point["rest_by_route"]
+        )
         assert point["tasks_per_hour_per_installation"] > 0 and point["budget_hours_at_this_rate"] > 0
         assert point["webhooks_per_task"] > 0
         assert point["cpu_jobs_per_task"] > 0 and point["cpu_process_per_task"] >= point["cpu_jobs_per_task"]

@@ -128,8 +128,9 @@ class RestartRedis(Fault):
 
     def start(self, run: ChaosRun) -> None:
         plan = f"plan-{run.repo_slug}-{run.goal}"
-        wait_for(lambda: plan in Queue("default", connection=run.conn()).job_ids, timeout=60,
-                 what="the plan job queued")
+        wait_for(
+            lambda: plan in Queue("default", connection=run.conn()).job_ids, timeout=60, what="the plan job queued"
+        )
         self.flush_and_restart(run, "flushed with the plan job queued")
 
     def on_delivery(self, run: ChaosRun, event: str, payload: dict[str, Any], forward: Callable[[], None]) -> bool:
@@ -142,8 +143,11 @@ class RestartRedis(Fault):
         hold_workers(run)
         forward()
         closed = f"on_task_closed-{run.repo_slug}-{number}"
-        wait_for(lambda: closed in Queue("default", connection=run.conn()).job_ids, timeout=30,
-                 what="the close of the first task accepted")
+        wait_for(
+            lambda: closed in Queue("default", connection=run.conn()).job_ids,
+            timeout=30,
+            what="the close of the first task accepted",
+        )
         self.flush_and_restart(run, f"flushed after the close of #{number} was accepted")
         return True
 
@@ -160,9 +164,15 @@ def hold_workers(run: ChaosRun) -> None:
     names = run.session.worker_names()
     for _ in names:
         Queue("urgent", connection=conn).enqueue("os.getpid")  # wakes a worker blocked on the queues
-    wait_for(lambda: all(conn.hget(f"rq:worker:{name}", "state") in (b"suspended", None) for name in names)
-             and any(conn.hget(f"rq:worker:{name}", "state") == b"suspended" for name in names),
-             timeout=120, interval=0.1, what="the workers to be suspended")
+    wait_for(
+        lambda: (
+            all(conn.hget(f"rq:worker:{name}", "state") in (b"suspended", None) for name in names)
+            and any(conn.hget(f"rq:worker:{name}", "state") == b"suspended" for name in names)
+        ),
+        timeout=120,
+        interval=0.1,
+        what="the workers to be suspended",
+    )
 
 
 # -- (c) every webhook three times, some out of order, 5% never ---------------------------------
@@ -201,8 +211,9 @@ class WebhookProxy(Fault):
         self._sender.start()
         secret = run.session.settings.webhook_secret
         assert secret is not None
-        run.session.hub.set_app_webhook(f"http://127.0.0.1:{self._server.server_port}/webhook",
-                                        secret.get_secret_value())
+        run.session.hub.set_app_webhook(
+            f"http://127.0.0.1:{self._server.server_port}/webhook", secret.get_secret_value()
+        )
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -270,9 +281,13 @@ class WebhookProxy(Fault):
         self._server.shutdown()
 
     def counts(self) -> dict[str, int]:
-        return {"injected": self.dropped + (self.copies - 1) * (self.delivered - self.dropped),
-                "deliveries": self.delivered, "dropped": self.dropped, "copies_sent": self.sent,
-                "out_of_order": self.reordered}
+        return {
+            "injected": self.dropped + (self.copies - 1) * (self.delivered - self.dropped),
+            "deliveries": self.delivered,
+            "dropped": self.dropped,
+            "copies_sent": self.sent,
+            "out_of_order": self.reordered,
+        }
 
 
 # -- (d) forge faults, (e) model faults: configured at start, counted at the end ---------------
@@ -283,8 +298,11 @@ class ForgeFaults(Fault):
     after_share: float = 0.5
 
     def counts(self) -> dict[str, int]:
-        return {"injected": self.injected_before + self.injected_after, "before": self.injected_before,
-                "after": self.injected_after}
+        return {
+            "injected": self.injected_before + self.injected_after,
+            "before": self.injected_before,
+            "after": self.injected_after,
+        }
 
     injected_before: int = 0
     injected_after: int = 0
@@ -326,4 +344,3 @@ def make_fault(name: str, seed: int) -> Fault:
         "restart-web": RestartWeb,
     }
     return faults[name]()
-

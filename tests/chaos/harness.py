@@ -111,10 +111,18 @@ class ChaosRun:
             self.model.fail_randomly(self.fault.rate, seed=self.seed)
         forge = self.fault if isinstance(self.fault, ForgeFaults) else None
         options = LocalOptions(
-            repo=repo, workers=WORKERS, model="openai:gpt-stand-in", merge="auto", redis_url=self._redis.url,
-            state_dir=self.root / "state", ci_command=project.CI_COMMAND, repo_name=REPO_NAME,
-            fault_rate=forge.rate if forge else 0.0, fault_seed=self.seed,
-            fault_after_share=forge.after_share if forge else 0.0)
+            repo=repo,
+            workers=WORKERS,
+            model="openai:gpt-stand-in",
+            merge="auto",
+            redis_url=self._redis.url,
+            state_dir=self.root / "state",
+            ci_command=project.CI_COMMAND,
+            repo_name=REPO_NAME,
+            fault_rate=forge.rate if forge else 0.0,
+            fault_seed=self.seed,
+            fault_after_share=forge.after_share if forge else 0.0,
+        )
         self.session = LocalSession(options, Settings(sweep_interval_s=5)).start()
         handler = log_to_file(self.session.state_dir / "orchestra.log")
         display, problem, snapshot = Moves(), "", None
@@ -124,8 +132,13 @@ class ChaosRun:
             self.goal = self.session.file_goal(project.GOAL_TITLE, project.GOAL_BODY)
             self.fault.start(self)
             try:
-                snapshot, problem = follow(self.session, self.goal, display, time.monotonic() + self.timeout_s,
-                                           Pacing(min_s=0.5, busy_max_s=2.0, idle_max_s=4.0, stall_s=30.0))
+                snapshot, problem = follow(
+                    self.session,
+                    self.goal,
+                    display,
+                    time.monotonic() + self.timeout_s,
+                    Pacing(min_s=0.5, busy_max_s=2.0, idle_max_s=4.0, stall_s=30.0),
+                )
             finally:
                 self.fault.stop()
                 self._count_rate_faults()
@@ -158,8 +171,11 @@ class ChaosRun:
 
     # -- the verdict ----------------------------------------------------------------------------
     def api(self, path: str) -> Any:
-        answer = requests.get(f"{self.session.hub.api_url}/repos/{self.session.repo_full_name}{path}",
-                              headers={"Authorization": f"token {self.session.person_token}"}, timeout=10)
+        answer = requests.get(
+            f"{self.session.hub.api_url}/repos/{self.session.repo_full_name}{path}",
+            headers={"Authorization": f"token {self.session.person_token}"},
+            timeout=10,
+        )
         answer.raise_for_status()
         return answer.json()
 
@@ -177,9 +193,16 @@ class ChaosRun:
     def verdict(self) -> dict[str, Any]:
         """What the forge shows: tasks, PRs, the bot's comments by marker, main's checks."""
         issues = self.all_pages("/issues?state=all")
-        tasks = [i for i in issues if "pull_request" not in i and "orchestra:task" in {lb["name"] for lb in i["labels"]}]
-        goals = [i for i in issues if "pull_request" not in i and i["number"] != self.goal
-                 and "orchestra:goal" in {lb["name"] for lb in i["labels"]}]
+        tasks = [
+            i for i in issues if "pull_request" not in i and "orchestra:task" in {lb["name"] for lb in i["labels"]}
+        ]
+        goals = [
+            i
+            for i in issues
+            if "pull_request" not in i
+            and i["number"] != self.goal
+            and "orchestra:goal" in {lb["name"] for lb in i["labels"]}
+        ]
         pulls = self.all_pages("/pulls?state=all")
         merged_by_task: dict[int, int] = {}
         for pull in pulls:
@@ -198,8 +221,11 @@ class ChaosRun:
         main = self.api("/branches/main")["commit"]["sha"]
         wait_for(lambda: self._main_checks(main) != "pending", timeout=90, what="CI on main concluded")
         goal = self.api(f"/issues/{self.goal}")
-        lost = [t["number"] for t in tasks if t["state"] != "closed" or t.get("state_reason") != "completed"
-                or merged_by_task.get(t["number"], 0) == 0]
+        lost = [
+            t["number"]
+            for t in tasks
+            if t["state"] != "closed" or t.get("state_reason") != "completed" or merged_by_task.get(t["number"], 0) == 0
+        ]
         return {
             "goal_closed": goal["state"] == "closed",
             "tasks": len(tasks),
@@ -210,8 +236,9 @@ class ChaosRun:
             "duplicate_tasks": len(titles) - len(set(titles)),
             "duplicate_goals": len(goals),
             "duplicate_prs": sum(n - 1 for n in merged_by_task.values()) + (len(pulls) - sum(merged_by_task.values())),
-            "duplicate_comments": {f"#{n} {kind}": count for (n, kind), count in marked.items()
-                                   if count > 1 and kind not in REPEATABLE},
+            "duplicate_comments": {
+                f"#{n} {kind}": count for (n, kind), count in marked.items() if count > 1 and kind not in REPEATABLE
+            },
             "main": self._main_checks(main),
         }
 
@@ -223,14 +250,23 @@ class ChaosRun:
 
     def summarise(self, verdict: dict[str, Any], display: Moves, problem: str, duration_s: float) -> dict[str, Any]:
         recover = [time_to_progress(display.moves, at) for at, _what in self.fault.events]
-        duplicates = (verdict["duplicate_tasks"] + verdict["duplicate_goals"] + verdict["duplicate_prs"]
-                      + sum(count - 1 for count in verdict["duplicate_comments"].values()))
+        duplicates = (
+            verdict["duplicate_tasks"]
+            + verdict["duplicate_goals"]
+            + verdict["duplicate_prs"]
+            + sum(count - 1 for count in verdict["duplicate_comments"].values())
+        )
         return {
-            **verdict, "fault": self.fault.name, "seed": self.seed, "problem": problem,
-            "faults": self.fault.counts(), "duration_s": round(duration_s, 1),
+            **verdict,
+            "fault": self.fault.name,
+            "seed": self.seed,
+            "problem": problem,
+            "faults": self.fault.counts(),
+            "duration_s": round(duration_s, 1),
             "recover_max_s": round(max(recover), 1) if recover else 0.0,
             "recover_median_s": round(sorted(recover)[len(recover) // 2], 1) if recover else 0.0,
-            "lost": len(verdict["lost_tasks"]), "duplicates": duplicates,
+            "lost": len(verdict["lost_tasks"]),
+            "duplicates": duplicates,
         }
 
     def write(self, summary: dict[str, Any]) -> None:

@@ -58,11 +58,18 @@ def note(key: str) -> str:
 
 def plan() -> dict[str, Any]:
     """The arguments of the planner's `submit_plan` call."""
-    tasks = [{
-        "key": key, "title": f"Write the {key} note", "objective": f"Add `{note(key)}` holding one line: `{key}`.",
-        "owned_paths": [note(key)], "acceptance_commands": [f"test -s {note(key)}"], "size": "s",
-        **({"depends_on": DEPENDS[key]} if key in DEPENDS else {}),
-    } for key in KEYS]
+    tasks = [
+        {
+            "key": key,
+            "title": f"Write the {key} note",
+            "objective": f"Add `{note(key)}` holding one line: `{key}`.",
+            "owned_paths": [note(key)],
+            "acceptance_commands": [f"test -s {note(key)}"],
+            "size": "s",
+            **({"depends_on": DEPENDS[key]} if key in DEPENDS else {}),
+        }
+        for key in KEYS
+    ]
     return {"tasks": tasks, "notes": ["Each task owns one file; none conflicts."], "obsolete": [], "done": False}
 
 

@@ -11,8 +11,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-COLUMNS = ("run", "seed", "fault", "faults injected", "goal", "tasks", "PRs merged", "lost", "duplicates", "main",
-           "recover max / median (s)", "duration (s)")
+COLUMNS = (
+    "run",
+    "seed",
+    "fault",
+    "faults injected",
+    "goal",
+    "tasks",
+    "PRs merged",
+    "lost",
+    "duplicates",
+    "main",
+    "recover max / median (s)",
+    "duration (s)",
+)
 
 
 def load(directory: Path) -> list[dict[str, Any]]:
@@ -27,10 +39,20 @@ def injected(faults: dict[str, int]) -> str:
 
 
 def row(summary: dict[str, Any], index: int) -> list[str]:
-    return [str(index), str(summary["seed"]), summary["fault"], injected(summary["faults"]),
-            "closed" if summary["goal_closed"] else "OPEN", f"{summary['tasks_completed']}/{summary['tasks']}",
-            str(summary["prs_merged"]), str(summary["lost"]), str(summary["duplicates"]), summary["main"],
-            recovery(summary), str(summary["duration_s"])]
+    return [
+        str(index),
+        str(summary["seed"]),
+        summary["fault"],
+        injected(summary["faults"]),
+        "closed" if summary["goal_closed"] else "OPEN",
+        f"{summary['tasks_completed']}/{summary['tasks']}",
+        str(summary["prs_merged"]),
+        str(summary["lost"]),
+        str(summary["duplicates"]),
+        summary["main"],
+        recovery(summary),
+        str(summary["duration_s"]),
+    ]
 
 
 #: Faults drawn per request and retried where they happen: no moment to measure a recovery from.
@@ -58,10 +80,15 @@ def main(argv: list[str]) -> int:
         print(f"no chaos-*.json in {argv[0]}", file=sys.stderr)
         return 1
     print(table(summaries))
-    bad = [s for s in summaries
-           if s["lost"] or s["duplicates"] or s["problem"] or s["main"] != "success" or not s["goal_closed"]]
-    print(f"\n{len(summaries)} runs, {sum(s['lost'] for s in summaries)} lost, "
-          f"{sum(s['duplicates'] for s in summaries)} duplicates, {len(bad)} failed")
+    bad = [
+        s
+        for s in summaries
+        if s["lost"] or s["duplicates"] or s["problem"] or s["main"] != "success" or not s["goal_closed"]
+    ]
+    print(
+        f"\n{len(summaries)} runs, {sum(s['lost'] for s in summaries)} lost, "
+        f"{sum(s['duplicates'] for s in summaries)} duplicates, {len(bad)} failed"
+    )
     return 1 if bad else 0
 
 

@@ -32,8 +32,9 @@ def _param(fault: str) -> object:
 
 @pytest.mark.timeout(400)
 @pytest.mark.parametrize("fault", [_param(f) for f in (*DEFAULT, *HEAVY)])
-def test_a_goal_of_eight_tasks_survives_the_fault(tmp_path: Path, model_server: ModelServer,
-                                                   monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+def test_a_goal_of_eight_tasks_survives_the_fault(
+    tmp_path: Path, model_server: ModelServer, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", model_server.openai_base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-chaos-stand-in")
     seed = int(os.environ.get("ORCHESTRA_CHAOS_SEED", "1"))

@@ -43,8 +43,10 @@ def test_config_check_names_where_each_value_came_from(tmp_path, capsys, monkeyp
     assert main(["config", "check", str(path), "--planner-model", "openai:gpt-flag", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["models"]["planner"] == {"spec": "openai:gpt-flag", "from": "command-line option --planner-model"}
-    assert report["models"]["review"] == {"spec": "anthropic:claude-env",
-                                          "from": "environment variable ORCHESTRA_MODEL_REVIEW"}
+    assert report["models"]["review"] == {
+        "spec": "anthropic:claude-env",
+        "from": "environment variable ORCHESTRA_MODEL_REVIEW",
+    }
     assert report["models"]["worker"] == {"spec": "openai:gpt-file", "from": f"{path} (models.worker)"}
     assert report["models"]["conflict"] == {"spec": "scripted:demo", "from": "built-in default"}
     assert report["sources"]["merge.policy"] == str(path) and report["sources"]["merge.method"] == "default"
@@ -61,9 +63,7 @@ def test_config_check_names_where_each_value_came_from(tmp_path, capsys, monkeyp
 def test_config_check_broken_exits_2_with_path_key_message(tmp_path) -> None:
     path = tmp_path / "orchestra.yml"
     path.write_text("merge: {method: fast-forward}\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "config", "check", str(path)], capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "bot", "config", "check", str(path)], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"{path}:merge.method: 'fast-forward' is not allowed; expected 'merge', 'squash' or 'rebase'"
@@ -92,14 +92,27 @@ def test_every_subcommand_has_full_help_with_defaults_and_the_variables_it_reads
     from bot.cli import build_parser
 
     leaves = dict(_leaves(build_parser()))
-    assert {" ".join(p) for p in leaves} >= {"serve", "worker", "reconcile", "localhub serve", "localhub import", "run",
-                                             "demo", "doctor", "config check", "agent run", "action"}
+    assert {" ".join(p) for p in leaves} >= {
+        "serve",
+        "worker",
+        "reconcile",
+        "localhub serve",
+        "localhub import",
+        "run",
+        "demo",
+        "doctor",
+        "config check",
+        "agent run",
+        "action",
+    }
     for path, parser in leaves.items():
         text = parser.format_help()
         assert parser.description and len(parser.description) > 60, path
         if path[0] == "localhub":
-            assert "reads no environment variables" in build_parser()._subparsers._group_actions[0] \
-                .choices["localhub"].format_help()
+            assert (
+                "reads no environment variables"
+                in build_parser()._subparsers._group_actions[0].choices["localhub"].format_help()
+            )
         else:
             assert "environment variables read:" in text, path
         for action in parser._actions:
@@ -119,17 +132,34 @@ def test_workers_are_capped_by_memory_with_a_clear_message() -> None:
     check_workers(70, processes=True, available_mb=22_000)
     with pytest.raises(ConfigError) as info:
         check_workers(1000, processes=True, available_mb=22_000)
-    assert str(info.value) == ("--workers 1000: this machine has 22,000 MB of memory available and each RQ worker "
-                               "process needs about 300 MB, so at most 73 fit; pass --workers 73 or fewer")
+    assert str(info.value) == (
+        "--workers 1000: this machine has 22,000 MB of memory available and each RQ worker "
+        "process needs about 300 MB, so at most 73 fit; pass --workers 73 or fewer"
+    )
     with pytest.raises(ConfigError, match="at most 146 fit"):
         check_workers(1000, processes=False, available_mb=22_000)
     with pytest.raises(ConfigError, match="at least 1"):
         check_workers(0, processes=False, available_mb=22_000)
 
 
-def test_run_refuses_a_thousand_workers_before_starting_anything(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", "--repo", str(tmp_path), "--goal", "x", "--model", "scripted:demo", "--workers", "100000",
-                 "--redis", "redis://127.0.0.1:1/0"])
+def test_run_refuses_a_thousand_workers_before_starting_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "run",
+            "--repo",
+            str(tmp_path),
+            "--goal",
+            "x",
+            "--model",
+            "scripted:demo",
+            "--workers",
+            "100000",
+            "--redis",
+            "redis://127.0.0.1:1/0",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("orchestra: --workers 100000: this machine has") and "pass --workers" in err

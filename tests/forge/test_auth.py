@@ -21,10 +21,14 @@ API = "http://forge.test:9000/api/v3"
 @pytest.fixture(scope="module")
 def key_pair() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -52,17 +56,29 @@ def test_installation_token_is_cached_and_refreshed_five_minutes_before_expiry(k
     assert cache.token(7) == "second"
     assert cache.fetches == 2
     sent = responses.calls[0].request.headers["Authorization"].removeprefix("Bearer ")
-    assert jwt.decode(sent, key_pair[1], algorithms=["RS256"], options={"verify_exp": False, "verify_iat": False})["iss"] == "42"
+    assert (
+        jwt.decode(sent, key_pair[1], algorithms=["RS256"], options={"verify_exp": False, "verify_iat": False})["iss"]
+        == "42"
+    )
 
 
 @responses.activate
 def test_a_forge_asks_for_the_token_on_each_request(key_pair: tuple[str, str]) -> None:
-    responses.post(f"{API}/app/installations/7/access_tokens", status=201,
-                   json={"token": "inst-tok", "expires_at": _iso(4_000_000_000)})
+    responses.post(
+        f"{API}/app/installations/7/access_tokens",
+        status=201,
+        json={"token": "inst-tok", "expires_at": _iso(4_000_000_000)},
+    )
     responses.get(f"{API}/repos/octo/cat/collaborators/ann/permission", json={"permission": "read"})
     cache = TokenCache(API, "42", key_pair[0])
-    forge = Forge("octo/cat", InstallationTokenAuth(cache, 7), api_url=API, server_url="http://forge.test:9000",
-                  bot_login="orchestra[bot]", policy=RetryPolicy(write_spacing_s=None))
+    forge = Forge(
+        "octo/cat",
+        InstallationTokenAuth(cache, 7),
+        api_url=API,
+        server_url="http://forge.test:9000",
+        bot_login="orchestra[bot]",
+        policy=RetryPolicy(write_spacing_s=None),
+    )
     forge.permission("ann")
     assert responses.calls[1].request.headers["Authorization"] == "token inst-tok"
 

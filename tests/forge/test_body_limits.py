@@ -40,8 +40,14 @@ def test_fit_keeps_short_text_and_the_hidden_data_of_long_text() -> None:
 def forge(localhub: LocalhubHandle, git_repo_factory: Callable[..., Path]) -> Forge:
     token = localhub.add_user("octo")
     localhub.import_repo(git_repo_factory({"README.md": "# cat\n"}), "octo/cat")
-    return Forge("octo/cat", Auth.Token(token), api_url=localhub.api_url, server_url=localhub.url, bot_login="octo",
-                 policy=RetryPolicy(write_spacing_s=None, scale=0.001))
+    return Forge(
+        "octo/cat",
+        Auth.Token(token),
+        api_url=localhub.api_url,
+        server_url=localhub.url,
+        bot_login="octo",
+        policy=RetryPolicy(write_spacing_s=None, scale=0.001),
+    )
 
 
 def test_the_forge_cuts_every_body_it_writes(forge: Forge, caplog: pytest.LogCaptureFixture) -> None:
@@ -72,8 +78,9 @@ def test_a_huge_failure_comment_is_cut_and_the_label_is_set(forge: Forge) -> Non
     assert "orchestra:needs-human" in forge.get_issue(task).labels
 
 
-def test_a_comment_that_cannot_be_written_never_keeps_the_label_off(forge: Forge,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_comment_that_cannot_be_written_never_keeps_the_label_off(
+    forge: Forge, monkeypatch: pytest.MonkeyPatch
+) -> None:
     labels.ensure(forge, RepoConfig())
     task = forge.create_issue("Task", "t", labels=["orchestra:task", "orchestra:working"]).number
 

@@ -17,8 +17,9 @@ REPO = "octo/cat"
 
 def forge(localhub: LocalhubHandle, token: str, sleeps: list[float] | None = None) -> Forge:
     policy = RetryPolicy(write_spacing_s=None, sleep=(sleeps.append if sleeps is not None else lambda s: None))
-    return Forge(REPO, Auth.Token(token), api_url=localhub.api_url, server_url=localhub.url, bot_login="octo",
-                 policy=policy)
+    return Forge(
+        REPO, Auth.Token(token), api_url=localhub.api_url, server_url=localhub.url, bot_login="octo", policy=policy
+    )
 
 
 def setup(localhub: LocalhubHandle, git_repo_factory: Callable[..., Path]) -> str:
@@ -27,8 +28,9 @@ def setup(localhub: LocalhubHandle, git_repo_factory: Callable[..., Path]) -> st
     return token
 
 
-def test_an_unchanged_list_answers_304_and_costs_no_budget(localhub: LocalhubHandle,
-                                                           git_repo_factory: Callable[..., Path]) -> None:
+def test_an_unchanged_list_answers_304_and_costs_no_budget(
+    localhub: LocalhubHandle, git_repo_factory: Callable[..., Path]
+) -> None:
     token = setup(localhub, git_repo_factory)
     repo = localhub.github(token).get_repo(REPO)
     for n in range(120):
@@ -44,8 +46,9 @@ def test_an_unchanged_list_answers_304_and_costs_no_budget(localhub: LocalhubHan
     assert again.rate_left[0] < spent
 
 
-def test_calls_slow_down_before_the_budget_runs_out(localhub: LocalhubHandle,
-                                                    git_repo_factory: Callable[..., Path]) -> None:
+def test_calls_slow_down_before_the_budget_runs_out(
+    localhub: LocalhubHandle, git_repo_factory: Callable[..., Path]
+) -> None:
     token = setup(localhub, git_repo_factory)
     issue = localhub.github(token).get_repo(REPO).create_issue("watched")
     localhub.hub.ratelimit.budget = 40
@@ -67,8 +70,9 @@ def test_calls_slow_down_before_the_budget_runs_out(localhub: LocalhubHandle,
     assert sleeps and sleeps[-1] == client.policy.max_pace_s
 
 
-def test_repository_comments_name_their_issue_and_time(localhub: LocalhubHandle,
-                                                       git_repo_factory: Callable[..., Path]) -> None:
+def test_repository_comments_name_their_issue_and_time(
+    localhub: LocalhubHandle, git_repo_factory: Callable[..., Path]
+) -> None:
     token = setup(localhub, git_repo_factory)
     repo = localhub.github(token).get_repo(REPO)
     first, second = repo.create_issue("one"), repo.create_issue("two")
@@ -80,8 +84,9 @@ def test_repository_comments_name_their_issue_and_time(localhub: LocalhubHandle,
     assert forge(localhub, token).list_repo_comments(since="2999-01-01T00:00:00Z") == []
 
 
-def test_listing_sub_issues_costs_the_list_not_a_request_per_issue(localhub: LocalhubHandle,
-                                                                   git_repo_factory: Callable[..., Path]) -> None:
+def test_listing_sub_issues_costs_the_list_not_a_request_per_issue(
+    localhub: LocalhubHandle, git_repo_factory: Callable[..., Path]
+) -> None:
     """Found by the chaos suite: each listed sub-issue was fetched again (PyGithub completing the
     `pull_request` attribute a list answer lacks), so a goal's handoff under 10% forge faults failed
     its retries and the goal never closed."""

@@ -26,18 +26,31 @@ FAST = RetryPolicy(attempts=8, scale=0.001, write_spacing_s=None)
 
 
 @pytest.fixture
-def app_forge(localhub: LocalhubHandle, localhub_app: LocalhubApp,
-              git_repo_factory: Callable[..., Path]) -> Forge:
+def app_forge(localhub: LocalhubHandle, localhub_app: LocalhubApp, git_repo_factory: Callable[..., Path]) -> Forge:
     localhub.add_user("octo")
     localhub.import_repo(git_repo_factory({"README.md": "# cat\n"}), "octo/cat")
-    settings = Settings(app_id=str(localhub_app.app_id), private_key=localhub_app.private_key_pem,
-                        api_url=localhub.api_url, server_url=localhub.url, bot_login="orchestra[bot]")
+    settings = Settings(
+        app_id=str(localhub_app.app_id),
+        private_key=localhub_app.private_key_pem,
+        api_url=localhub.api_url,
+        server_url=localhub.url,
+        bot_login="orchestra[bot]",
+    )
     return forge_for(settings, "octo/cat", localhub_app.installation_id, policy=FAST)
 
 
 def _context(forge: Forge, number: int, sender: str, comment_id: int = 1) -> CommandContext:
-    return CommandContext(forge=forge, config=RepoConfig(), settings=Settings(), executor=InlineExecutor(workers=1),
-                          number=number, comment_id=comment_id, sender=sender, text="", installation_id=None)
+    return CommandContext(
+        forge=forge,
+        config=RepoConfig(),
+        settings=Settings(),
+        executor=InlineExecutor(workers=1),
+        number=number,
+        comment_id=comment_id,
+        sender=sender,
+        text="",
+        installation_id=None,
+    )
 
 
 def test_a_command_from_a_read_only_user_changes_nothing_but_one_polite_reply(
@@ -81,8 +94,10 @@ def test_100_forge_calls_under_10_percent_faults_apply_each_effect_exactly_once(
     config = RepoConfig()
     localhub.hub.faults = Faults(rate=0.1, seed=20261128)
     labels.ensure(app_forge, config)  # 8 label creates + 1 list
-    issues = [app_forge.create_issue(f"Task {i}", f"Body {i}\n\n{data_marker('task', {'key': i})}", ["orchestra:task"])
-              for i in range(20)]
+    issues = [
+        app_forge.create_issue(f"Task {i}", f"Body {i}\n\n{data_marker('task', {'key': i})}", ["orchestra:task"])
+        for i in range(20)
+    ]
     for issue in issues:
         labels.set_state(app_forge, issue.number, State.READY, config)
     for i, issue in enumerate(issues[:10]):
@@ -101,7 +116,8 @@ def test_100_forge_calls_under_10_percent_faults_apply_each_effect_exactly_once(
     titles = Counter(issue.title for issue in repo.get_issues(state="all"))
     assert titles == Counter({f"Task {i}": 1 for i in range(20)})
     assert sorted(label.name for label in repo.get_labels()) == sorted(
-        {"orchestra:goal", "orchestra:task", "orchestra:queued", *(f"orchestra:{s.value}" for s in State)})
+        {"orchestra:goal", "orchestra:task", "orchestra:queued", *(f"orchestra:{s.value}" for s in State)}
+    )
     for i, issue in enumerate(issues):
         names = sorted(label.name for label in repo.get_issue(issue.number).labels)
         assert names == ["orchestra:ready", "orchestra:task"]
@@ -112,7 +128,9 @@ def test_100_forge_calls_under_10_percent_faults_apply_each_effect_exactly_once(
             assert len(bodies) == 3
         else:
             assert bodies == []
-    assert sorted(s.number for s in repo.get_issue(issues[0].number).get_sub_issues()) == [i.number for i in issues[10:]]
+    assert sorted(s.number for s in repo.get_issue(issues[0].number).get_sub_issues()) == [
+        i.number for i in issues[10:]
+    ]
 
 
 def test_issue_verbs_round_trip_on_localhub(localhub: LocalhubHandle, app_forge: Forge) -> None:
@@ -155,18 +173,30 @@ def test_repeated_reads_cost_no_rate_limit_budget_on_localhub(localhub: Localhub
     assert before - app_forge.gh.get_rate_limit().resources.core.remaining == 2
 
 
-def test_a_path_that_leaves_the_repository_reads_nothing(localhub: LocalhubHandle, localhub_app: LocalhubApp,
-                                                         git_repo_factory: Callable[..., Path]) -> None:
+def test_a_path_that_leaves_the_repository_reads_nothing(
+    localhub: LocalhubHandle, localhub_app: LocalhubApp, git_repo_factory: Callable[..., Path]
+) -> None:
     """`../../other/contents/x` would be normalised by the HTTP client into another repository's contents URL."""
     localhub.add_user("octo")
     localhub.import_repo(git_repo_factory({"SECRET.md": "another repository's secret\n"}), "octo/private")
-    localhub.import_repo(git_repo_factory({
-        ".github/orchestra.yml": "notes_file: ../../private/contents/SECRET.md\n"}), "octo/cat")
-    settings = Settings(app_id=str(localhub_app.app_id), private_key=localhub_app.private_key_pem,
-                        api_url=localhub.api_url, server_url=localhub.url, bot_login="orchestra[bot]")
+    localhub.import_repo(
+        git_repo_factory({".github/orchestra.yml": "notes_file: ../../private/contents/SECRET.md\n"}), "octo/cat"
+    )
+    settings = Settings(
+        app_id=str(localhub_app.app_id),
+        private_key=localhub_app.private_key_pem,
+        api_url=localhub.api_url,
+        server_url=localhub.url,
+        bot_login="orchestra[bot]",
+    )
     forge = forge_for(settings, "octo/cat", localhub_app.installation_id, policy=FAST)
-    escapes = ["../../private/contents/SECRET.md", "../../../octo/private/contents/SECRET.md",
-               "docs/../../../private/contents/SECRET.md", "/etc/passwd", "..\\..\\private\\contents\\SECRET.md"]
+    escapes = [
+        "../../private/contents/SECRET.md",
+        "../../../octo/private/contents/SECRET.md",
+        "docs/../../../private/contents/SECRET.md",
+        "/etc/passwd",
+        "..\\..\\private\\contents\\SECRET.md",
+    ]
     for path in escapes:
         with pytest.raises(ConfigError, match="is not a path inside the repository"):
             forge.read_file(path)

@@ -21,12 +21,22 @@ API = "http://forge.test:9000/api/v3"
 REPO = f"{API}/repos/octo/cat"
 
 
-def issue_json(number: int, *, title: str = "t", body: str = "b", labels: tuple[str, ...] = (), user: str = "ann") -> dict:
+def issue_json(
+    number: int, *, title: str = "t", body: str = "b", labels: tuple[str, ...] = (), user: str = "ann"
+) -> dict:
     return {
-        "id": 1000 + number, "number": number, "title": title, "body": body, "state": "open",
-        "state_reason": None, "labels": [{"name": n} for n in labels], "assignees": [],
-        "user": {"login": user}, "html_url": f"https://forge.test/octo/cat/issues/{number}",
-        "url": f"{REPO}/issues/{number}", "pull_request": None,
+        "id": 1000 + number,
+        "number": number,
+        "title": title,
+        "body": body,
+        "state": "open",
+        "state_reason": None,
+        "labels": [{"name": n} for n in labels],
+        "assignees": [],
+        "user": {"login": user},
+        "html_url": f"https://forge.test/octo/cat/issues/{number}",
+        "url": f"{REPO}/issues/{number}",
+        "pull_request": None,
     }
 
 
@@ -36,9 +46,20 @@ def comment_json(cid: int, body: str, user: str = "orchestra[bot]") -> dict:
 
 def pull_json(number: int, head: str = "orchestra/5-x", **extra: object) -> dict:
     return {
-        "number": number, "title": "T", "body": "B", "state": "open", "merged": False, "mergeable": True,
-        "mergeable_state": "clean", "head": {"ref": head, "sha": "abc"}, "base": {"ref": "main", "sha": "def"},
-        "html_url": "h", "labels": [], "url": f"{REPO}/pulls/{number}", "node_id": f"PR_{number}", **extra,
+        "number": number,
+        "title": "T",
+        "body": "B",
+        "state": "open",
+        "merged": False,
+        "mergeable": True,
+        "mergeable_state": "clean",
+        "head": {"ref": head, "sha": "abc"},
+        "base": {"ref": "main", "sha": "def"},
+        "html_url": "h",
+        "labels": [],
+        "url": f"{REPO}/pulls/{number}",
+        "node_id": f"PR_{number}",
+        **extra,
     }
 
 
@@ -50,8 +71,14 @@ def sleeps() -> list[float]:
 @pytest.fixture
 def forge(sleeps: list[float]) -> Forge:
     policy = RetryPolicy(attempts=4, write_spacing_s=None, sleep=sleeps.append, clock=lambda: 1_000_000.0)
-    return Forge("octo/cat", Auth.Token("tok-123"), api_url=API, server_url="https://forge.test",
-                 bot_login="orchestra[bot]", policy=policy)
+    return Forge(
+        "octo/cat",
+        Auth.Token("tok-123"),
+        api_url=API,
+        server_url="https://forge.test",
+        bot_login="orchestra[bot]",
+        policy=policy,
+    )
 
 
 @responses.activate
@@ -86,7 +113,9 @@ def test_server_errors_past_the_bound_raise_forge_unavailable(forge: Forge) -> N
 
 @responses.activate
 def test_rate_limit_waits_for_retry_after_then_succeeds(forge: Forge, sleeps: list[float]) -> None:
-    responses.get(f"{REPO}/issues/3", status=403, headers={"retry-after": "7"}, json={"message": "secondary rate limit"})
+    responses.get(
+        f"{REPO}/issues/3", status=403, headers={"retry-after": "7"}, json={"message": "secondary rate limit"}
+    )
     responses.get(f"{REPO}/issues/3", json=issue_json(3))
     assert forge.get_issue(3).number == 3
     assert sleeps == [7.0]
@@ -118,10 +147,13 @@ def test_plain_403_is_not_retried(forge: Forge) -> None:
 
 @responses.activate
 def test_upsert_comment_edits_the_bots_tagged_comment_in_place(forge: Forge) -> None:
-    responses.get(f"{REPO}/issues/5/comments", json=[
-        comment_json(1, f"{tag('status')}\nold", user="mallory"),
-        comment_json(2, f"{tag('status')}\nold"),
-    ])
+    responses.get(
+        f"{REPO}/issues/5/comments",
+        json=[
+            comment_json(1, f"{tag('status')}\nold", user="mallory"),
+            comment_json(2, f"{tag('status')}\nold"),
+        ],
+    )
     responses.get(f"{REPO}/issues/5/comments/2", json=comment_json(2, f"{tag('status')}\nold"))
     responses.patch(f"{REPO}/issues/comments/2", json=comment_json(2, f"{tag('status')}\nnew"))
     result = comments.upsert(forge, 5, "status", "new")
@@ -194,20 +226,45 @@ def test_merge_pr_reports_a_refusal_as_false(forge: Forge) -> None:
 
 @responses.activate
 def test_check_state_collects_failures_with_output_and_annotations(forge: Forge) -> None:
-    runs = {"total_count": 2, "check_runs": [
-        {"id": 1, "name": "tests", "status": "completed", "conclusion": "failure",
-         "output": {"title": "2 failed", "summary": "sum", "text": "trace", "annotations_count": 1,
-                    "annotations_url": f"{REPO}/check-runs/1/annotations"},
-         "url": f"{REPO}/check-runs/1"},
-        {"id": 2, "name": "lint", "status": "completed", "conclusion": "success", "output": {"annotations_count": 0},
-         "url": f"{REPO}/check-runs/2"},
-    ]}
+    runs = {
+        "total_count": 2,
+        "check_runs": [
+            {
+                "id": 1,
+                "name": "tests",
+                "status": "completed",
+                "conclusion": "failure",
+                "output": {
+                    "title": "2 failed",
+                    "summary": "sum",
+                    "text": "trace",
+                    "annotations_count": 1,
+                    "annotations_url": f"{REPO}/check-runs/1/annotations",
+                },
+                "url": f"{REPO}/check-runs/1",
+            },
+            {
+                "id": 2,
+                "name": "lint",
+                "status": "completed",
+                "conclusion": "success",
+                "output": {"annotations_count": 0},
+                "url": f"{REPO}/check-runs/2",
+            },
+        ],
+    }
     responses.get(f"{REPO}/commits/abc/check-runs", json=runs)
-    responses.get(f"{REPO}/check-runs/1/annotations", json=[
-        {"path": "a.py", "start_line": 3, "annotation_level": "failure", "message": "boom"}])
-    responses.get(f"{REPO}/commits/abc/statuses", json=[
-        {"context": "ci/legacy", "state": "error", "description": "crashed"},
-        {"context": "ci/legacy", "state": "pending", "description": "older"}])
+    responses.get(
+        f"{REPO}/check-runs/1/annotations",
+        json=[{"path": "a.py", "start_line": 3, "annotation_level": "failure", "message": "boom"}],
+    )
+    responses.get(
+        f"{REPO}/commits/abc/statuses",
+        json=[
+            {"context": "ci/legacy", "state": "error", "description": "crashed"},
+            {"context": "ci/legacy", "state": "pending", "description": "older"},
+        ],
+    )
     state = forge.check_state("abc")
     assert state.state == "failure"
     assert [f.name for f in state.failures] == ["tests", "ci/legacy"]
@@ -227,11 +284,14 @@ def test_check_state_pending_then_success(forge: Forge) -> None:
 
 
 @responses.activate
-@pytest.mark.parametrize(("answer", "expected"), [
-    ({"permission": "write", "role_name": "maintain"}, Permission.MAINTAIN),
-    ({"permission": "read", "role_name": "read"}, Permission.READ),
-    ({"permission": "admin"}, Permission.ADMIN),
-])
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({"permission": "write", "role_name": "maintain"}, Permission.MAINTAIN),
+        ({"permission": "read", "role_name": "read"}, Permission.READ),
+        ({"permission": "admin"}, Permission.ADMIN),
+    ],
+)
 def test_permission_reads_the_role(forge: Forge, answer: dict, expected: Permission) -> None:
     responses.get(f"{REPO}/collaborators/ann/permission", json=answer)
     assert forge.permission("ann") == expected
@@ -252,14 +312,28 @@ def test_repo_config_defaults_when_missing_and_names_the_file_when_invalid(forge
     responses.get(f"{REPO}/contents/.github/orchestra.yml", status=404, json={"message": "Not Found"})
     assert repofiles.read_config(forge) == RepoConfig()
     assert responses.calls[-1].request.params["ref"] == first  # read at the branch's head commit
-    responses.replace(responses.GET, f"{REPO}/contents/.github/orchestra.yml", json={
-        "type": "file", "encoding": "base64", "name": "orchestra.yml", "path": ".github/orchestra.yml",
-        "content": base64.b64encode(b"bogus_key: 1\n").decode()})
+    responses.replace(
+        responses.GET,
+        f"{REPO}/contents/.github/orchestra.yml",
+        json={
+            "type": "file",
+            "encoding": "base64",
+            "name": "orchestra.yml",
+            "path": ".github/orchestra.yml",
+            "content": base64.b64encode(b"bogus_key: 1\n").decode(),
+        },
+    )
     assert repofiles.read_config(forge) == RepoConfig()  # the same commit: known, not read again
     assert sum("/contents/" in call.request.url for call in responses.calls) == 1
     responses.replace(responses.GET, f"{REPO}/branches/trunk", json={"name": "trunk", "commit": {"sha": second}})
-    later = Forge("octo/cat", Auth.Token("tok-123"), api_url=API, server_url="https://forge.test",
-                  bot_login="orchestra[bot]", policy=forge.policy)
+    later = Forge(
+        "octo/cat",
+        Auth.Token("tok-123"),
+        api_url=API,
+        server_url="https://forge.test",
+        bot_login="orchestra[bot]",
+        policy=forge.policy,
+    )
     with pytest.raises(ConfigError, match=r"\.github/orchestra\.yml:bogus_key"):
         repofiles.read_config(later)  # a later job sees the branch moved and reads the new commit
     assert responses.calls[-1].request.params["ref"] == second
@@ -290,7 +364,9 @@ def test_upsert_comment_that_raced_another_job_keeps_only_the_oldest(forge: Forg
     mine = f"{tag('status')}\nfresh"
     responses.get(f"{REPO}/issues/5/comments", json=[])
     responses.post(f"{REPO}/issues/5/comments", status=201, json=comment_json(9, mine))
-    responses.get(f"{REPO}/issues/5/comments", json=[comment_json(3, f"{tag('status')}\nother job"), comment_json(9, mine)])
+    responses.get(
+        f"{REPO}/issues/5/comments", json=[comment_json(3, f"{tag('status')}\nother job"), comment_json(9, mine)]
+    )
     responses.delete(f"{REPO}/issues/comments/9", status=204)
     responses.patch(f"{REPO}/issues/comments/3", json=comment_json(3, mine))
     kept = comments.upsert(forge, 5, "status", "fresh")
@@ -302,12 +378,28 @@ def test_upsert_comment_that_raced_another_job_keeps_only_the_oldest(forge: Forg
 def test_a_listed_issue_is_read_from_its_listing_not_fetched_again(forge: Forge) -> None:
     """A sub-issue listing gives lazy PyGithub objects: a plain issue has no `pull_request` key, and
     reading that attribute would GET the issue once more (one request per listed issue)."""
-    responses.get(f"{REPO}/issues/7/sub_issues", json=[
-        {"id": 70 + n, "number": n, "title": f"Task {n}", "body": "b", "state": "open", "state_reason": None,
-         "labels": [{"name": "orchestra:task"}], "assignees": [], "user": {"login": "orchestra[bot]"},
-         "html_url": f"https://forge.test/octo/cat/issues/{n}", "url": f"{REPO}/issues/{n}"}
-        for n in (8, 9)])
+    responses.get(
+        f"{REPO}/issues/7/sub_issues",
+        json=[
+            {
+                "id": 70 + n,
+                "number": n,
+                "title": f"Task {n}",
+                "body": "b",
+                "state": "open",
+                "state_reason": None,
+                "labels": [{"name": "orchestra:task"}],
+                "assignees": [],
+                "user": {"login": "orchestra[bot]"},
+                "html_url": f"https://forge.test/octo/cat/issues/{n}",
+                "url": f"{REPO}/issues/{n}",
+            }
+            for n in (8, 9)
+        ],
+    )
     subs = forge.list_sub_issues(7)
     assert [(i.number, i.labels, i.is_pull, i.author) for i in subs] == [
-        (8, ["orchestra:task"], False, "orchestra[bot]"), (9, ["orchestra:task"], False, "orchestra[bot]")]
+        (8, ["orchestra:task"], False, "orchestra[bot]"),
+        (9, ["orchestra:task"], False, "orchestra[bot]"),
+    ]
     assert [call.request.url.split("?")[0] for call in responses.calls] == [f"{REPO}/issues/7/sub_issues"]

@@ -27,7 +27,9 @@ def test_a_batch_commit_round_trips_and_only_agreeing_parents_make_a_batch() -> 
     batch = batches.parse("d" * 40, [T, A, B], text)
     assert batch is not None and batch.base == T and batch.numbers == [12, 15]
     assert batch.members[0].title == "Add the login page" and batch.checks == ("ci",) and batch.split_rest == (17, 20)
-    assert batches.without_trailers(text).endswith("#15 Fix") and "Orchestra-Queue" not in batches.without_trailers(text)
+    assert batches.without_trailers(text).endswith("#15 Fix") and "Orchestra-Queue" not in batches.without_trailers(
+        text
+    )
     assert batches.parse("d" * 40, [T, B, A], text) is None  # parents in another order: not ours
     assert batches.parse("d" * 40, [A, B], text) is None
     assert batches.parse("d" * 40, [T, A], "Merge branch 'x'\n") is None
@@ -48,8 +50,9 @@ def test_attempts_count_failures_and_give_back_what_worked() -> None:
     assert fix.give_back_ci_fix().ci_fix_spent == 0 and fix.give_back_ci_fix().ci_fix == 1
     body = attempts_mod.write("Closes #3", fix)
     assert attempts_mod.read(body) == fix  # the open fix survives on the forge
-    used = attempts_mod.Attempts().add_usage("ci_fix", Usage(input_tokens=900, output_tokens=200,
-                                                                          cost_usd=0.5), seconds=7200)
+    used = attempts_mod.Attempts().add_usage(
+        "ci_fix", Usage(input_tokens=900, output_tokens=200, cost_usd=0.5), seconds=7200
+    )
     assert attempts_mod.over_ceiling(used, tokens=1000, usd=10, agent_hours=5) is not None
     assert "agent time" in (attempts_mod.over_ceiling(used, tokens=10_000, usd=10, agent_hours=2) or "")
     assert attempts_mod.over_ceiling(used, tokens=10_000, usd=10, agent_hours=3) is None
@@ -83,8 +86,14 @@ def test_union_paths_merge_keeping_both_sides_and_write_nothing_into_the_reposit
     git(source, "commit", "-qam", "one changes app.py too")
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(source), str(remote)], check=True, env=base_env())
-    mirror = Mirror(tmp_path / "state", "o/r", str(remote), dict, Identity("Bot", "bot@example.com"),
-                    union_paths=["CHANGES*", "NEWS*"])
+    mirror = Mirror(
+        tmp_path / "state",
+        "o/r",
+        str(remote),
+        dict,
+        Identity("Bot", "bot@example.com"),
+        union_paths=["CHANGES*", "NEWS*"],
+    )
     mirror.fetch()
     with mirror.worktree("refs/remotes/origin/main") as worktree:
         assert worktree.merge("refs/remotes/origin/one", "one") == []
@@ -101,11 +110,14 @@ def test_union_paths_merge_keeping_both_sides_and_write_nothing_into_the_reposit
         assert worktree.merge("refs/remotes/origin/two", "two") == ["CHANGES.md", "docs/NEWS"]
 
 
-@pytest.mark.parametrize(("stderr", "expected"), [
-    (" ! [rejected]        HEAD -> main (fetch first)", STALE),
-    ("!\trefs/heads/main:refs/heads/main\t[rejected] (non-fast-forward)", STALE),
-    ("", PUSHED),
-])
+@pytest.mark.parametrize(
+    ("stderr", "expected"),
+    [
+        (" ! [rejected]        HEAD -> main (fetch first)", STALE),
+        ("!\trefs/heads/main:refs/heads/main\t[rejected] (non-fast-forward)", STALE),
+        ("", PUSHED),
+    ],
+)
 def test_a_stale_push_is_told_from_a_pushed_one(stderr: str, expected: str) -> None:
     done = subprocess.CompletedProcess(["git", "push"], 0 if expected == PUSHED else 1, "", stderr)
     assert push_outcome(done, "main") == expected
@@ -127,8 +139,9 @@ def test_a_union_merge_keeps_the_blank_lines_between_changelog_entries(tmp_path:
         git(source, "commit", "-qam", branch)
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(source), str(remote)], check=True, env=base_env())
-    mirror = Mirror(tmp_path / "state", "o/r", str(remote), dict, Identity("Bot", "bot@example.com"),
-                    union_paths=["CHANGES*"])
+    mirror = Mirror(
+        tmp_path / "state", "o/r", str(remote), dict, Identity("Bot", "bot@example.com"), union_paths=["CHANGES*"]
+    )
     mirror.fetch()
     with mirror.worktree("refs/remotes/origin/one") as worktree:
         assert worktree.merge("refs/remotes/origin/two", "two") == []

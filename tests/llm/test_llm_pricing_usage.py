@@ -18,8 +18,9 @@ from bot.llm.usage import MeteredModel, UsageMeter
 
 def test_cost_prices_uncached_cached_cache_write_and_output_apart() -> None:
     table = load_prices()
-    usage = Usage(input_tokens=1_000_000, cached_tokens=400_000, cache_write_tokens=100_000,
-                  output_tokens=100_000, calls=1)
+    usage = Usage(
+        input_tokens=1_000_000, cached_tokens=400_000, cache_write_tokens=100_000, output_tokens=100_000, calls=1
+    )
     # claude-haiku-4-5: $1 in, $0.10 cache read, $1.25 cache write, $5 out (per million)
     assert table.cost("claude-haiku-4-5", usage).cost_usd == pytest.approx(0.5 + 0.04 + 0.125 + 0.5)
     assert table.cost("claude-haiku-4-5-20251001", usage).cost_usd == pytest.approx(1.165)
@@ -35,8 +36,10 @@ def test_unknown_model_costs_nothing_and_is_flagged() -> None:
 
 def test_user_prices_file_overrides_and_extends(tmp_path: Path) -> None:
     path = tmp_path / "prices.yml"
-    path.write_text("models:\n  gpt-5.2: {input: 100, output: 0}\n"
-                    "  qwen2.5-coder: {input: 0.1, output: 0.2, context_window: 65536}\n")
+    path.write_text(
+        "models:\n  gpt-5.2: {input: 100, output: 0}\n"
+        "  qwen2.5-coder: {input: 0.1, output: 0.2, context_window: 65536}\n"
+    )
     table = load_prices(path)
     assert table.cost("gpt-5.2", Usage(input_tokens=10_000, calls=1)).cost_usd == pytest.approx(1.0)
     assert table.context_window("qwen2.5-coder") == 65536
@@ -56,7 +59,9 @@ def test_bad_prices_file_names_file_and_field(tmp_path: Path) -> None:
 
 def test_meter_sums_per_role_and_model_and_round_trips() -> None:
     meter = UsageMeter()
-    meter.record("planner", "anthropic:claude-opus-4-5", Usage(input_tokens=100, output_tokens=10, cost_usd=0.5, calls=1))
+    meter.record(
+        "planner", "anthropic:claude-opus-4-5", Usage(input_tokens=100, output_tokens=10, cost_usd=0.5, calls=1)
+    )
     meter.record("worker", "openai:gpt-5-mini", Usage(input_tokens=300, output_tokens=30, cost_usd=0.1, calls=1))
     meter.record("worker", "openai:gpt-5-mini", Usage(input_tokens=200, cached_tokens=50, calls=1, unpriced_calls=1))
     assert meter.total().input_tokens == 600 and meter.total().calls == 3
@@ -84,8 +89,15 @@ def test_metered_model_records_each_reply() -> None:
 def test_the_table_is_dated_and_prices_each_providers_current_models() -> None:
     table = load_prices()
     assert table.as_of == "2026-11"
-    for model in ("gpt-6.1-sol", "gpt-6.1-terra", "gpt-6-luna", "claude-opus-5-5", "claude-sonnet-5-5",
-                  "claude-haiku-5-5", "claude-fable-5-1"):
+    for model in (
+        "gpt-6.1-sol",
+        "gpt-6.1-terra",
+        "gpt-6-luna",
+        "claude-opus-5-5",
+        "claude-sonnet-5-5",
+        "claude-haiku-5-5",
+        "claude-fable-5-1",
+    ):
         assert table.priced(model), model
     # names whose shutdown has passed are gone; announced ones stay priced until then
     assert not table.priced("o4-mini") and not table.priced("claude-opus-4-1") and table.priced("gpt-5-mini")
@@ -101,7 +113,8 @@ def test_long_prompt_tiers_bill_the_whole_call_at_the_higher_rates() -> None:
     # claude-haiku-5-5: $0.10 / $0.50 up to 100K prompt tokens (cache reads count), then $0.50 / $2.50
     cached = Usage(input_tokens=150_000, cached_tokens=140_000, output_tokens=1_000, calls=1)
     assert table.cost("claude-haiku-5-5", cached).cost_usd == pytest.approx(
-        (10_000 * 0.50 + 140_000 * 0.05 + 1_000 * 2.50) / 1e6)
+        (10_000 * 0.50 + 140_000 * 0.05 + 1_000 * 2.50) / 1e6
+    )
     assert table.cost("claude-haiku-5-5", Usage(input_tokens=100_000, calls=1)).cost_usd == pytest.approx(0.01)
 
 
@@ -121,14 +134,24 @@ def test_doc_examples_name_current_priced_models() -> None:
     root = Path(__file__).resolve().parents[1]
     texts = [root / "README.md", *sorted((root / "docs").glob("*.*")), root / "action.yml", root / ".env.example"]
     table = load_prices()
-    retiring = {"gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1", "gpt-5.2", "gpt-4.1", "gpt-4.1-mini", "gpt-4o",
-                "gpt-4o-mini"}
+    retiring = {
+        "gpt-5",
+        "gpt-5-mini",
+        "gpt-5-nano",
+        "gpt-5.1",
+        "gpt-5.2",
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "gpt-4o",
+        "gpt-4o-mini",
+    }
     seen = set()
     for path in texts:
         if not path.exists():
             continue
-        for model in re.findall(r"\b(?:anthropic|openai|openai-responses):([a-z0-9][a-z0-9.\-]*[a-z0-9])",
-                                path.read_text()):
+        for model in re.findall(
+            r"\b(?:anthropic|openai|openai-responses):([a-z0-9][a-z0-9.\-]*[a-z0-9])", path.read_text()
+        ):
             if model in {"model", "gpt-test", "gpt-stand-in"}:
                 continue
             seen.add(model)

@@ -14,21 +14,31 @@ from bot.llm.types import ChatModel, Message, Reply, ToolSpec
 from tests.support.model_server import ModelServer, Turn
 
 TOOLS = [
-    ToolSpec(name="read_file", description="Read a file.",
-             parameters={"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}),
-    ToolSpec(name="run", description="Run a command.",
-             parameters={"type": "object", "properties": {"command": {"type": "string"}}}),
+    ToolSpec(
+        name="read_file",
+        description="Read a file.",
+        parameters={"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+    ),
+    ToolSpec(
+        name="run",
+        description="Run a command.",
+        parameters={"type": "object", "properties": {"command": {"type": "string"}}},
+    ),
 ]
 CASES = [
-    ("openai:gpt-5.2", False), ("openai:gpt-5.2", True),
-    ("anthropic:claude-haiku-4-5", False), ("anthropic:claude-haiku-4-5", True),
+    ("openai:gpt-5.2", False),
+    ("openai:gpt-5.2", True),
+    ("anthropic:claude-haiku-4-5", False),
+    ("anthropic:claude-haiku-4-5", True),
 ]
 
 
 def env_for(server: ModelServer) -> dict[str, str]:
     return {
-        "OPENAI_API_KEY": f"sk-test-{secrets.token_hex(8)}", "OPENAI_BASE_URL": server.openai_base_url,
-        "ANTHROPIC_API_KEY": f"sk-ant-test-{secrets.token_hex(8)}", "ANTHROPIC_BASE_URL": server.anthropic_base_url,
+        "OPENAI_API_KEY": f"sk-test-{secrets.token_hex(8)}",
+        "OPENAI_BASE_URL": server.openai_base_url,
+        "ANTHROPIC_API_KEY": f"sk-ant-test-{secrets.token_hex(8)}",
+        "ANTHROPIC_BASE_URL": server.anthropic_base_url,
     }
 
 
@@ -48,17 +58,27 @@ def converse(model: ChatModel) -> tuple[Reply, Reply, list[Message]]:
 
 @pytest.mark.parametrize(("spec", "stream"), CASES)
 def test_tool_call_round_trip(model_server: ModelServer, spec: str, stream: bool) -> None:
-    model_server.script([
-        Turn(text="Reading first.", tool_calls=[("read_file", {"path": "src/app.py"}), ("run", {"command": "pytest -q"})],
-             input_tokens=1000, output_tokens=50, cached_tokens=600, cache_write_tokens=100 if "anthropic" in spec else 0),
-        Turn(text="All tests pass now.", input_tokens=1200, output_tokens=30),
-    ])
+    model_server.script(
+        [
+            Turn(
+                text="Reading first.",
+                tool_calls=[("read_file", {"path": "src/app.py"}), ("run", {"command": "pytest -q"})],
+                input_tokens=1000,
+                output_tokens=50,
+                cached_tokens=600,
+                cache_write_tokens=100 if "anthropic" in spec else 0,
+            ),
+            Turn(text="All tests pass now.", input_tokens=1200, output_tokens=30),
+        ]
+    )
     model = make_model(spec, env=env_for(model_server), stream=stream, max_retry_s=2)
     first, second, _ = converse(model)
 
     assert first.text == "Reading first."
     assert [(c.name, c.arguments) for c in first.tool_calls] == [
-        ("read_file", {"path": "src/app.py"}), ("run", {"command": "pytest -q"})]
+        ("read_file", {"path": "src/app.py"}),
+        ("run", {"command": "pytest -q"}),
+    ]
     assert len({c.id for c in first.tool_calls}) == 2
     assert first.stop_reason == "tool_use" and second.stop_reason == "end_turn"
     assert second.text == "All tests pass now." and second.tool_calls == []
@@ -78,7 +98,9 @@ def test_tool_call_round_trip(model_server: ModelServer, spec: str, stream: bool
         assert [c["id"] for c in assistant["tool_calls"]] == ids
         assert assistant["tool_calls"][0]["function"] == {"name": "read_file", "arguments": '{"path": "src/app.py"}'}
         assert [(r["role"], r["tool_call_id"], r["content"]) for r in results] == [
-            ("tool", ids[0], "output of read_file"), ("tool", ids[1], "output of run")]
+            ("tool", ids[0], "output of read_file"),
+            ("tool", ids[1], "output of run"),
+        ]
         assert sent["messages"][0] == {"role": "system", "content": "You are a careful coding agent."}
         assert sent["tools"][0]["function"]["name"] == "read_file"
         assert sent["max_completion_tokens"] == 4096
@@ -91,7 +113,9 @@ def test_tool_call_round_trip(model_server: ModelServer, spec: str, stream: bool
         assert [b["id"] for b in assistant["content"][1:]] == ids
         assert results["role"] == "user"
         assert [(b["type"], b["tool_use_id"], b["content"]) for b in results["content"]] == [
-            ("tool_result", ids[0], "output of read_file"), ("tool_result", ids[1], "output of run")]
+            ("tool_result", ids[0], "output of read_file"),
+            ("tool_result", ids[1], "output of run"),
+        ]
         # Prompt caching of the stable prefix: system, the tool list, the marked message.
         assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
         assert sent["tools"][-1]["cache_control"] == {"type": "ephemeral"}
@@ -126,7 +150,9 @@ def test_openai_key_never_goes_to_a_compatible_host_named_in_the_spec(model_serv
     model_server.script([Turn(text="placeholder accepted"), Turn(text="own key accepted")])
     spec = f"openai-compatible:llama3@{model_server.openai_base_url}"
     model_server.api_key = "not-needed"  # any other key gets a 401
-    reply = make_model(spec, env={"OPENAI_API_KEY": "sk-real-openai-key"}).complete([Message(role="user", content="hi")], [])
+    reply = make_model(spec, env={"OPENAI_API_KEY": "sk-real-openai-key"}).complete(
+        [Message(role="user", content="hi")], []
+    )
     assert reply.text == "placeholder accepted"
     model_server.api_key = "litellm-master-key"
     env = {"OPENAI_API_KEY": "sk-real-openai-key", "ORCHESTRA_COMPATIBLE_API_KEY": "litellm-master-key"}
@@ -157,14 +183,17 @@ def test_policy_function_drives_both_providers(model_server: ModelServer) -> Non
 
 
 def neutral(messages: list[Message]) -> list[tuple]:
-    return [(m.role, m.content, [(c.id, c.name, c.arguments) for c in m.tool_calls], m.tool_call_id)
-            for m in messages]
+    return [(m.role, m.content, [(c.id, c.name, c.arguments) for c in m.tool_calls], m.tool_call_id) for m in messages]
 
 
 @pytest.mark.parametrize("spec", ["openai:gpt-5.2", "openai-responses:gpt-5.2", "anthropic:claude-haiku-4-5"])
 def test_what_each_provider_sends_reads_back_as_the_same_conversation(model_server: ModelServer, spec: str) -> None:
-    model_server.script([Turn(text="Reading.", tool_calls=[("read_file", {"path": "a"}), ("run", {"command": "ls"})]),
-                         Turn(text="Done.")])
+    model_server.script(
+        [
+            Turn(text="Reading.", tool_calls=[("read_file", {"path": "a"}), ("run", {"command": "ls"})]),
+            Turn(text="Done."),
+        ]
+    )
     _, _, messages = converse(make_model(spec, env=env_for(model_server)))
     assert neutral(model_server.requests[1].messages) == neutral(messages)
 

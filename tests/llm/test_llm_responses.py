@@ -15,8 +15,13 @@ from bot.llm.retry import RetryPolicy
 from bot.llm.types import Message, ToolSpec
 from tests.support.model_server import ModelServer, Turn
 
-TOOLS = [ToolSpec(name="read_file", description="Read a file.",
-                  parameters={"type": "object", "properties": {"path": {"type": "string"}}})]
+TOOLS = [
+    ToolSpec(
+        name="read_file",
+        description="Read a file.",
+        parameters={"type": "object", "properties": {"path": {"type": "string"}}},
+    )
+]
 FAST = RetryPolicy(max_retry_s=3.0, initial_wait_s=0.01, max_wait_s=0.05)
 
 
@@ -26,11 +31,19 @@ def env(server: ModelServer) -> dict[str, str]:
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_responses_round_trip_keeps_reasoning(model_server: ModelServer, stream: bool) -> None:
-    model_server.script([
-        Turn(text="Looking.", tool_calls=[("read_file", {"path": "a.py"}), ("read_file", {"path": "b.py"})],
-             reasoning="enc-reasoning-1", input_tokens=2000, output_tokens=100, cached_tokens=1500),
-        Turn(text="Done."),
-    ])
+    model_server.script(
+        [
+            Turn(
+                text="Looking.",
+                tool_calls=[("read_file", {"path": "a.py"}), ("read_file", {"path": "b.py"})],
+                reasoning="enc-reasoning-1",
+                input_tokens=2000,
+                output_tokens=100,
+                cached_tokens=1500,
+            ),
+            Turn(text="Done."),
+        ]
+    )
     model = make_model("openai-responses:gpt-5.2", env=env(model_server), stream=stream, retry=FAST)
     messages = [Message(role="system", content="Be brief."), Message(role="user", content="Fix it.")]
     first = model.complete(messages, TOOLS, max_tokens=1000)
@@ -41,8 +54,9 @@ def test_responses_round_trip_keeps_reasoning(model_server: ModelServer, stream:
     assert first.usage.cost_usd == pytest.approx((500 * 1.75 + 1500 * 0.175 + 100 * 14) / 1e6)
 
     messages.append(first.as_message())
-    messages += [Message(role="tool", tool_call_id=c.id, content=f"contents of {c.arguments['path']}")
-                 for c in first.tool_calls]
+    messages += [
+        Message(role="tool", tool_call_id=c.id, content=f"contents of {c.arguments['path']}") for c in first.tool_calls
+    ]
     second = model.complete(messages, TOOLS)
     assert second.text == "Done." and second.stop_reason == "end_turn" and second.provider_state == {}
 
@@ -51,13 +65,22 @@ def test_responses_round_trip_keeps_reasoning(model_server: ModelServer, stream:
     assert sent["include"] == ["reasoning.encrypted_content"]
     assert sent["tools"][0]["name"] == "read_file" and sent["tools"][0]["type"] == "function"
     kinds = [item.get("type", item.get("role")) for item in sent["input"]]
-    assert kinds == ["user", "reasoning", "assistant", "function_call", "function_call",
-                     "function_call_output", "function_call_output"]
+    assert kinds == [
+        "user",
+        "reasoning",
+        "assistant",
+        "function_call",
+        "function_call",
+        "function_call_output",
+        "function_call_output",
+    ]
     assert sent["input"][1]["encrypted_content"] == "enc-reasoning-1"
     ids = [c.id for c in first.tool_calls]
     assert [i["call_id"] for i in sent["input"][3:5]] == ids
     assert [(i["call_id"], i["output"]) for i in sent["input"][5:]] == [
-        (ids[0], "contents of a.py"), (ids[1], "contents of b.py")]
+        (ids[0], "contents of a.py"),
+        (ids[1], "contents of b.py"),
+    ]
     assert all(bool(r.body.get("stream")) == stream for r in model_server.requests)
 
 
@@ -73,7 +96,11 @@ def test_responses_faults_are_retried_then_bounded(model_server: ModelServer, st
     assert len(model_server.requests) == (4 if stream else 3)
 
     model_server.fail_next("529", 100)
-    bounded = make_model("openai-responses:gpt-5-mini", env=env(model_server), stream=stream,
-                         retry=RetryPolicy(max_retry_s=0.2, initial_wait_s=0.02, max_wait_s=0.05))
+    bounded = make_model(
+        "openai-responses:gpt-5-mini",
+        env=env(model_server),
+        stream=stream,
+        retry=RetryPolicy(max_retry_s=0.2, initial_wait_s=0.02, max_wait_s=0.05),
+    )
     with pytest.raises(ModelUnavailable, match="HTTP 529"):
         bounded.complete([Message(role="user", content="hi")], [])

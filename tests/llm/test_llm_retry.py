@@ -22,11 +22,16 @@ FAST = RetryPolicy(max_retry_s=3.0, initial_wait_s=0.01, max_wait_s=0.05)
 HI = [Message(role="user", content="hi")]
 
 
-def model(server: ModelServer, spec: str, *, policy: RetryPolicy = FAST, timeout_s: float = 5.0,
-          key: str | None = None) -> ChatModel:
+def model(
+    server: ModelServer, spec: str, *, policy: RetryPolicy = FAST, timeout_s: float = 5.0, key: str | None = None
+) -> ChatModel:
     key = key or f"sk-test-{secrets.token_hex(12)}"
-    env = {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": server.openai_base_url,
-           "ANTHROPIC_API_KEY": key, "ANTHROPIC_BASE_URL": server.anthropic_base_url}
+    env = {
+        "OPENAI_API_KEY": key,
+        "OPENAI_BASE_URL": server.openai_base_url,
+        "ANTHROPIC_API_KEY": key,
+        "ANTHROPIC_BASE_URL": server.anthropic_base_url,
+    }
     return make_model(spec, env=env, retry=policy, timeout_s=timeout_s)
 
 
@@ -109,8 +114,9 @@ def test_401_is_a_model_error_without_retry_or_key(model_server: ModelServer, sp
 def test_retry_after_parses_seconds_dates_and_milliseconds() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert retry_after_seconds({"retry-after": "7"}) == 7
-    assert retry_after_seconds({"retry-after": format_datetime(now + timedelta(seconds=90), usegmt=True)},
-                               now=now) == 90
+    assert (
+        retry_after_seconds({"retry-after": format_datetime(now + timedelta(seconds=90), usegmt=True)}, now=now) == 90
+    )
     assert retry_after_seconds({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
     assert retry_after_seconds({"retry-after": "soon"}) is None
     assert retry_after_seconds({}) is None
@@ -127,8 +133,12 @@ def test_answer_cut_mid_way_is_retried(model_server: ModelServer, spec: str, str
     model_server.script([Turn(text="a complete answer, in several chunks", tool_calls=[("run", {"command": "ls"})])])
     model_server.fail_next("cut", 1)
     key = f"sk-test-{secrets.token_hex(12)}"
-    env = {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": model_server.openai_base_url,
-           "ANTHROPIC_API_KEY": key, "ANTHROPIC_BASE_URL": model_server.anthropic_base_url}
+    env = {
+        "OPENAI_API_KEY": key,
+        "OPENAI_BASE_URL": model_server.openai_base_url,
+        "ANTHROPIC_API_KEY": key,
+        "ANTHROPIC_BASE_URL": model_server.anthropic_base_url,
+    }
     reply = make_model(spec, env=env, retry=FAST, stream=stream).complete(HI, [])
     assert reply.text == "a complete answer, in several chunks"
     assert [c.arguments for c in reply.tool_calls] == [{"command": "ls"}]
@@ -140,8 +150,12 @@ def test_stream_that_ends_early_is_retried_not_taken_as_complete(model_server: M
     model_server.script([Turn(text="the whole answer", tool_calls=[("run", {"command": "pytest"})])])
     model_server.fail_next("eof", 1)
     key = f"sk-test-{secrets.token_hex(12)}"
-    env = {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": model_server.openai_base_url,
-           "ANTHROPIC_API_KEY": key, "ANTHROPIC_BASE_URL": model_server.anthropic_base_url}
+    env = {
+        "OPENAI_API_KEY": key,
+        "OPENAI_BASE_URL": model_server.openai_base_url,
+        "ANTHROPIC_API_KEY": key,
+        "ANTHROPIC_BASE_URL": model_server.anthropic_base_url,
+    }
     reply = make_model(spec, env=env, retry=FAST, stream=True).complete(HI, [])
     assert reply.text == "the whole answer" and reply.tool_calls[0].arguments == {"command": "pytest"}
     assert len(model_server.requests) == 2
@@ -152,7 +166,11 @@ def test_error_event_inside_a_stream_is_retried(model_server: ModelServer, spec:
     model_server.script([Turn(text="after the overload")])
     model_server.fail_next("overloaded-event", 2)
     key = f"sk-test-{secrets.token_hex(12)}"
-    env = {"ANTHROPIC_API_KEY": key, "ANTHROPIC_BASE_URL": model_server.anthropic_base_url,
-           "OPENAI_API_KEY": key, "OPENAI_BASE_URL": model_server.openai_base_url}
+    env = {
+        "ANTHROPIC_API_KEY": key,
+        "ANTHROPIC_BASE_URL": model_server.anthropic_base_url,
+        "OPENAI_API_KEY": key,
+        "OPENAI_BASE_URL": model_server.openai_base_url,
+    }
     reply = make_model(spec, env=env, retry=FAST, stream=True).complete(HI, [])
     assert reply.text == "after the overload" and len(model_server.requests) == 3

@@ -15,31 +15,43 @@ from bot.repoconfig import parse_repo_config
 from bot.settings import Settings
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("anthropic:claude-sonnet-4-5", ModelSpec("anthropic", "claude-sonnet-4-5")),
-    ("openai:gpt-5.2", ModelSpec("openai", "gpt-5.2")),
-    ("openai-responses:gpt-5.2", ModelSpec("openai-responses", "gpt-5.2")),
-    ("openai-compatible:qwen2.5-coder@http://host:8000/v1",
-     ModelSpec("openai-compatible", "qwen2.5-coder", "http://host:8000/v1")),
-    ("openai-compatible:qwen2.5-coder:7b@http://127.0.0.1:11434/v1/",
-     ModelSpec("openai-compatible", "qwen2.5-coder:7b", "http://127.0.0.1:11434/v1")),
-    ("anthropic:claude-haiku-4-5@https://proxy.example/anthropic",
-     ModelSpec("anthropic", "claude-haiku-4-5", "https://proxy.example/anthropic")),
-    ("scripted:demo", ModelSpec("scripted", "demo")),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("anthropic:claude-sonnet-4-5", ModelSpec("anthropic", "claude-sonnet-4-5")),
+        ("openai:gpt-5.2", ModelSpec("openai", "gpt-5.2")),
+        ("openai-responses:gpt-5.2", ModelSpec("openai-responses", "gpt-5.2")),
+        (
+            "openai-compatible:qwen2.5-coder@http://host:8000/v1",
+            ModelSpec("openai-compatible", "qwen2.5-coder", "http://host:8000/v1"),
+        ),
+        (
+            "openai-compatible:qwen2.5-coder:7b@http://127.0.0.1:11434/v1/",
+            ModelSpec("openai-compatible", "qwen2.5-coder:7b", "http://127.0.0.1:11434/v1"),
+        ),
+        (
+            "anthropic:claude-haiku-4-5@https://proxy.example/anthropic",
+            ModelSpec("anthropic", "claude-haiku-4-5", "https://proxy.example/anthropic"),
+        ),
+        ("scripted:demo", ModelSpec("scripted", "demo")),
+    ],
+)
 def test_parse_valid_specs(text: str, expected: ModelSpec) -> None:
     parsed = parse_spec(text)
     assert parsed == expected
     assert parse_spec(str(parsed)) == parsed
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ("gpt-5.2", "missing '<provider>:'"),
-    ("azure:gpt-5.2", "unknown provider 'azure'"),
-    ("openai:", "missing model name"),
-    ("openai-compatible:qwen@host:8000/v1", "must start with http:// or https://"),
-    ("scripted:demo@http://x", "takes no base URL"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("gpt-5.2", "missing '<provider>:'"),
+        ("azure:gpt-5.2", "unknown provider 'azure'"),
+        ("openai:", "missing model name"),
+        ("openai-compatible:qwen@host:8000/v1", "must start with http:// or https://"),
+        ("scripted:demo@http://x", "takes no base URL"),
+    ],
+)
 def test_parse_errors_name_the_spec_and_allowed_forms(text: str, why: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_spec(text)
@@ -59,8 +71,9 @@ def test_unknown_scripted_name_lists_known_ones() -> None:
         unregister_script("spec-test-known")
 
 
-@pytest.mark.parametrize(("spec", "variable"), [
-    ("openai:gpt-5.2", "OPENAI_API_KEY"), ("anthropic:claude-haiku-4-5", "ANTHROPIC_API_KEY")])
+@pytest.mark.parametrize(
+    ("spec", "variable"), [("openai:gpt-5.2", "OPENAI_API_KEY"), ("anthropic:claude-haiku-4-5", "ANTHROPIC_API_KEY")]
+)
 def test_missing_key_is_a_config_error_naming_the_variable(spec: str, variable: str) -> None:
     with pytest.raises(ConfigError, match=variable):
         make_model(spec, env={})
@@ -72,8 +85,9 @@ def test_openai_compatible_needs_a_base_url() -> None:
 
 
 def test_spec_for_role_flag_beats_environment_beats_file_beats_default() -> None:
-    repo = parse_repo_config("models:\n  worker: openai-compatible:qwen2.5-coder@http://gpu:8000/v1\n"
-                             "  planner: anthropic:claude-file\n")
+    repo = parse_repo_config(
+        "models:\n  worker: openai-compatible:qwen2.5-coder@http://gpu:8000/v1\n  planner: anthropic:claude-file\n"
+    )
     # Nothing given to the run: the repository's file wins over the default (and over ORCHESTRA_DEFAULT_MODEL).
     for env in ({}, {"ORCHESTRA_DEFAULT_MODEL": "openai:gpt-server-default"}):
         settings = Settings.from_env(env)
@@ -81,11 +95,13 @@ def test_spec_for_role_flag_beats_environment_beats_file_beats_default() -> None
         assert resolve_spec("worker", settings, repo).source == Source("file", "models.worker")
     assert spec_for_role("review", Settings.from_env({}), repo) == "scripted:demo"
     server = Settings.from_env({"ORCHESTRA_DEFAULT_MODEL": "openai:gpt-server-default"})
-    assert resolve_spec("review", server, repo) == ResolvedSpec("review", "openai:gpt-server-default",
-                                                                Source("env", "ORCHESTRA_DEFAULT_MODEL"))
+    assert resolve_spec("review", server, repo) == ResolvedSpec(
+        "review", "openai:gpt-server-default", Source("env", "ORCHESTRA_DEFAULT_MODEL")
+    )
     # The environment wins over the file: ORCHESTRA_MODEL_<ROLE>, then ORCHESTRA_MODEL.
-    settings = Settings.from_env({"ORCHESTRA_MODEL": "openai:gpt-5-mini",
-                                  "ORCHESTRA_MODEL_PLANNER": "anthropic:claude-opus-4-5"})
+    settings = Settings.from_env(
+        {"ORCHESTRA_MODEL": "openai:gpt-5-mini", "ORCHESTRA_MODEL_PLANNER": "anthropic:claude-opus-4-5"}
+    )
     assert spec_for_role("planner", settings, repo) == "anthropic:claude-opus-4-5"
     assert spec_for_role("worker", settings, repo) == "openai:gpt-5-mini"
     assert resolve_spec("worker", settings, repo).source == Source("env", "ORCHESTRA_MODEL")

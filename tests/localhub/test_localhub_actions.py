@@ -39,8 +39,7 @@ def push_branch(clone: Path, branch: str, text: str) -> str:
     return git(clone, "rev-parse", "HEAD").strip()
 
 
-def test_failing_run_exposes_its_job_log_through_a_302(repo: tuple[Repository, Path],
-                                                      localhub: LocalhubHandle) -> None:
+def test_failing_run_exposes_its_job_log_through_a_302(repo: tuple[Repository, Path], localhub: LocalhubHandle) -> None:
     gh_repo, clone = repo
     sha = push_branch(clone, "bad", BAD)
     pr = gh_repo.create_pull(title="Bad", body="", head="bad", base="main")
@@ -54,7 +53,10 @@ def test_failing_run_exposes_its_job_log_through_a_302(repo: tuple[Repository, P
     [job] = list(run.jobs())
     assert job.id == check.id and job.name == "ci" and job.conclusion == "failure"
     assert [(s.name, s.conclusion) for s in job.steps] == [
-        ("Set up job", "success"), (f"Run {CI}", "failure"), ("Complete job", "success")]
+        ("Set up job", "success"),
+        (f"Run {CI}", "failure"),
+        ("Complete job", "success"),
+    ]
 
     location = job.logs_url()  # PyGithub reads the Location of the 302
     assert location.startswith(localhub.url + "/_localhub/")
@@ -68,7 +70,9 @@ def test_failing_run_exposes_its_job_log_through_a_302(repo: tuple[Repository, P
     assert body[start + 1] == CI and "##[endgroup]" in body[start:]
     assert "AssertionError: arithmetic is broken" in body
     assert "##[error]Process completed with exit code 1." in body
-    assert body.index("AssertionError: arithmetic is broken") < body.index("##[error]Process completed with exit code 1.")
+    assert body.index("AssertionError: arithmetic is broken") < body.index(
+        "##[error]Process completed with exit code 1."
+    )
 
     tampered = requests.get(location.replace("signature=", "signature=0"), timeout=10)
     assert tampered.status_code == 403
@@ -89,8 +93,9 @@ def test_runs_are_listed_with_github_filters(repo: tuple[Repository, Path], loca
     assert gh_repo.get_workflow_runs(head_sha="0" * 40).totalCount == 0
 
 
-def test_workflow_events_follow_the_run(repo: tuple[Repository, Path], localhub: LocalhubHandle,
-                                        webhook_receiver: WebhookReceiver) -> None:
+def test_workflow_events_follow_the_run(
+    repo: tuple[Repository, Path], localhub: LocalhubHandle, webhook_receiver: WebhookReceiver
+) -> None:
     gh_repo, clone = repo
     push_branch(clone, "main", GOOD + "# on main\n")
     assert localhub.hub.ci.drain(60)
@@ -108,7 +113,8 @@ def test_workflow_events_follow_the_run(repo: tuple[Repository, Path], localhub:
 
 
 def test_a_push_to_a_merge_queue_branch_runs_ci_as_an_on_push_workflow_would(
-        repo: tuple[Repository, Path], localhub: LocalhubHandle) -> None:
+    repo: tuple[Repository, Path], localhub: LocalhubHandle
+) -> None:
     gh_repo, clone = repo
     queued = push_branch(clone, "orchestra/queue/main", BAD)
     other = push_branch(clone, "feature", BAD)  # no PR, not the default branch: no run

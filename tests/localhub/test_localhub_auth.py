@@ -72,8 +72,9 @@ def _jwt(private_pem: str, app_id: int, iat: int, exp: int) -> str:
 def test_app_jwt_to_installation_token_to_api_calls(localhub, localhub_app) -> None:
     localhub.add_user("alice")
     localhub.github("alice").get_user().create_repo("apprepo")
-    integration = GithubIntegration(auth=Auth.AppAuth(localhub_app.app_id, localhub_app.private_key_pem),
-                                    base_url=localhub.api_url)
+    integration = GithubIntegration(
+        auth=Auth.AppAuth(localhub_app.app_id, localhub_app.private_key_pem), base_url=localhub.api_url
+    )
     installation = integration.get_repo_installation("alice", "apprepo")
     assert installation.id == localhub_app.installation_id
     token = integration.get_access_token(installation.id)
@@ -84,8 +85,9 @@ def test_app_jwt_to_installation_token_to_api_calls(localhub, localhub_app) -> N
     inst_auth = app_auth.get_installation_auth(localhub_app.installation_id)
     from github import Github
 
-    gh = Github(base_url=localhub.api_url, auth=inst_auth, retry=None, seconds_between_requests=0,
-                seconds_between_writes=0)
+    gh = Github(
+        base_url=localhub.api_url, auth=inst_auth, retry=None, seconds_between_requests=0, seconds_between_writes=0
+    )
     assert gh.get_repo("alice/apprepo").get_issue(issue.number).title == "Filed by the App"
 
 
@@ -95,8 +97,11 @@ def test_expired_forged_or_stale_credentials_get_401(localhub, localhub_app) -> 
     good = _jwt(localhub_app.private_key_pem, localhub_app.app_id, now - 60, now + 300)
     assert requests.get(url, headers={"Authorization": f"Bearer {good}"}, timeout=10).status_code == 200
     expired = _jwt(localhub_app.private_key_pem, localhub_app.app_id, now - 1200, now - 600)
-    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    other_key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
     forged = _jwt(other_key, localhub_app.app_id, now - 60, now + 300)
     wrong_app = _jwt(localhub_app.private_key_pem, 999, now - 60, now + 300)
     too_long = _jwt(localhub_app.private_key_pem, localhub_app.app_id, now - 60, now + 3600)
@@ -105,8 +110,11 @@ def test_expired_forged_or_stale_credentials_get_401(localhub, localhub_app) -> 
         assert resp.status_code == 401, resp.text
         assert set(resp.json()) >= {"message", "documentation_url"}
 
-    resp = requests.post(f"{localhub.api_url}/app/installations/{localhub_app.installation_id}/access_tokens",
-                         headers={"Authorization": f"Bearer {good}"}, timeout=10)
+    resp = requests.post(
+        f"{localhub.api_url}/app/installations/{localhub_app.installation_id}/access_tokens",
+        headers={"Authorization": f"Bearer {good}"},
+        timeout=10,
+    )
     assert resp.status_code == 201
     token = resp.json()["token"]
     with localhub.hub.store.write() as db:

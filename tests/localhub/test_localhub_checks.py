@@ -60,12 +60,14 @@ def test_ci_reports_green_and_red_check_runs(repo: tuple[Repository, Path], loca
     def state(pr_number: int) -> str | None:
         pr = gh_repo.get_pull(pr_number)
         return pr.mergeable_state if pr.mergeable is not None else None
+
     assert wait_for(lambda: state(good_pr.number), what="good PR state") == "clean"
     assert wait_for(lambda: state(bad_pr.number), what="bad PR state") == "unstable"
 
 
 def test_ci_runs_on_pushes_to_the_default_branch_only_with_a_pr_elsewhere(
-        repo: tuple[Repository, Path], localhub: LocalhubHandle) -> None:
+    repo: tuple[Repository, Path], localhub: LocalhubHandle
+) -> None:
     gh_repo, clone = repo
     lonely = push_branch(clone, "lonely", GOOD + "# no PR for this one\n")
     main = push_branch(clone, "main", GOOD + "# on main\n")
@@ -77,18 +79,23 @@ def test_ci_runs_on_pushes_to_the_default_branch_only_with_a_pr_elsewhere(
 
 def app_client(localhub: LocalhubHandle, app: LocalhubApp) -> Github:
     auth = Auth.AppAuth(app.app_id, app.private_key_pem).get_installation_auth(app.installation_id)
-    return Github(base_url=localhub.api_url, auth=auth, retry=None, seconds_between_requests=0,
-                  seconds_between_writes=0)
+    return Github(
+        base_url=localhub.api_url, auth=auth, retry=None, seconds_between_requests=0, seconds_between_writes=0
+    )
 
 
-def test_apps_create_and_update_check_runs(repo: tuple[Repository, Path], localhub: LocalhubHandle,
-                                           localhub_app: LocalhubApp) -> None:
+def test_apps_create_and_update_check_runs(
+    repo: tuple[Repository, Path], localhub: LocalhubHandle, localhub_app: LocalhubApp
+) -> None:
     sha = localhub.github("alice").get_repo("alice/app").get_branch("main").commit.sha
     as_app = app_client(localhub, localhub_app).get_repo("alice/app")
     run = as_app.create_check_run(name="lint", head_sha=sha, status="in_progress")
     assert run.status == "in_progress" and run.conclusion is None
-    run.edit(status="completed", conclusion="failure",
-             output={"title": "2 problems", "summary": "lint failed", "text": "E501 line too long"})
+    run.edit(
+        status="completed",
+        conclusion="failure",
+        output={"title": "2 problems", "summary": "lint failed", "text": "E501 line too long"},
+    )
     runs = {r.name: r for r in as_app.get_commit(sha).get_check_runs()}
     assert runs["lint"].conclusion == "failure" and runs["lint"].output.text == "E501 line too long"
     with pytest.raises(GithubException) as refused:
@@ -96,8 +103,7 @@ def test_apps_create_and_update_check_runs(repo: tuple[Repository, Path], localh
     assert refused.value.status == 403
 
 
-def test_statuses_roll_up_into_the_combined_status(repo: tuple[Repository, Path],
-                                                   localhub: LocalhubHandle) -> None:
+def test_statuses_roll_up_into_the_combined_status(repo: tuple[Repository, Path], localhub: LocalhubHandle) -> None:
     gh_repo, _ = repo
     commit = gh_repo.get_commit(gh_repo.get_branch("main").commit.sha)
     assert commit.get_combined_status().state == "pending"  # no status at all yet
@@ -109,16 +115,20 @@ def test_statuses_roll_up_into_the_combined_status(repo: tuple[Repository, Path]
     assert combined.state == "success" and combined.total_count == 2
     commit.create_status("failure", context="lint")
     assert commit.get_combined_status().state == "failure"
-    listed = requests.get(f"{localhub.api_url}/repos/alice/app/commits/{commit.sha}/statuses",
-                          headers={"Authorization": f"token {localhub.token('alice')}"}, timeout=10)
+    listed = requests.get(
+        f"{localhub.api_url}/repos/alice/app/commits/{commit.sha}/statuses",
+        headers={"Authorization": f"token {localhub.token('alice')}"},
+        timeout=10,
+    )
     assert [s["state"] for s in listed.json()] == ["failure", "success", "success", "pending"]
     with pytest.raises(GithubException) as bad:
         commit.create_status("purple")
     assert bad.value.status == 422
 
 
-def test_ci_left_unfinished_by_a_stopped_server_is_cancelled(repo: tuple[Repository, Path],
-                                                             localhub: LocalhubHandle) -> None:
+def test_ci_left_unfinished_by_a_stopped_server_is_cancelled(
+    repo: tuple[Repository, Path], localhub: LocalhubHandle
+) -> None:
     gh_repo, _ = repo
     sha = gh_repo.get_branch("main").commit.sha
     row = localhub.hub.store.repo("alice", "app")

@@ -19,8 +19,10 @@ def test_import_command(tmp_path: Path, capsys) -> None:
     source = make_repo(tmp_path / "src", {"a.txt": "a\n"}, branch="develop")
     git(source, "branch", "release")
     state = tmp_path / "state"
-    assert main(["localhub", "import", str(source), "--repo", "acme/tool", "--ci", "pytest -q",
-                 "--state", str(state)]) == 0
+    assert (
+        main(["localhub", "import", str(source), "--repo", "acme/tool", "--ci", "pytest -q", "--state", str(state)])
+        == 0
+    )
     assert "acme/tool" in capsys.readouterr().out
     hub = LocalHub(HubConfig(state_dir=state))
     try:
@@ -36,7 +38,9 @@ def test_import_with_a_relative_state_directory(tmp_path: Path) -> None:
     source = make_repo(tmp_path / "src", {"a.txt": "a\n"})
     result = subprocess.run(
         [sys.executable, "-m", "localhub", "import", "src", "--repo", "acme/rel", "--state", "state"],
-        cwd=tmp_path, capture_output=True, text=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "state" / "git" / "acme" / "rel.git").is_dir()
@@ -45,16 +49,28 @@ def test_import_with_a_relative_state_directory(tmp_path: Path) -> None:
 
 def test_serve_command(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "localhub", "serve", "--port", "0", "--state", str(tmp_path / "state"),
-         "--user", "alice:secret-token"],
-        stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "localhub",
+            "serve",
+            "--port",
+            "0",
+            "--state",
+            str(tmp_path / "state"),
+            "--user",
+            "alice:secret-token",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         line = proc.stderr.readline() if proc.stderr else ""
         match = re.search(r"serving (http://\S+) ", line)
         assert match, line
-        resp = requests.get(f"{match.group(1)}/api/v3/user", headers={"Authorization": "token secret-token"},
-                            timeout=10)
+        resp = requests.get(
+            f"{match.group(1)}/api/v3/user", headers={"Authorization": "token secret-token"}, timeout=10
+        )
         assert resp.json()["login"] == "alice"
         assert resp.json()["url"] == f"{match.group(1)}/api/v3/users/alice"
     finally:

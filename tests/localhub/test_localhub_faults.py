@@ -16,8 +16,7 @@ from tests.support.git_repos import git, make_repo
 
 def _statuses(localhub, token: str, calls: int) -> list[int]:
     headers = {"Authorization": f"token {token}"}
-    return [requests.get(f"{localhub.api_url}/user", headers=headers, timeout=10).status_code
-            for _ in range(calls)]
+    return [requests.get(f"{localhub.api_url}/user", headers=headers, timeout=10).status_code for _ in range(calls)]
 
 
 def test_faults_are_deterministic_by_seed(localhub) -> None:
@@ -34,8 +33,10 @@ def test_faults_are_deterministic_by_seed(localhub) -> None:
     assert 8 <= sum(s != 200 for s in first) <= 30
 
     localhub.hub.faults = Faults(rate=1.0, seed=0)
-    answers = [requests.get(f"{localhub.api_url}/user", headers={"Authorization": f"token {token}"}, timeout=10)
-               for _ in range(20)]
+    answers = [
+        requests.get(f"{localhub.api_url}/user", headers={"Authorization": f"token {token}"}, timeout=10)
+        for _ in range(20)
+    ]
     limited = [a for a in answers if a.status_code == 403]
     assert limited and all(a.json()["message"] == SECONDARY_LIMIT and a.headers["Retry-After"] for a in limited)
     assert all("X-RateLimit-Remaining" in a.headers for a in answers)
@@ -140,8 +141,12 @@ def test_after_faults_apply_the_write_then_answer_502(localhub) -> None:
     localhub.github("alice").get_user().create_repo("late")
     headers = {"Authorization": f"token {token}"}
     localhub.hub.faults = Faults(rate=1.0, seed=5, after_share=1.0)
-    created = requests.post(f"{localhub.api_url}/repos/alice/late/issues", headers=headers,
-                            json={"title": "Made despite the 502"}, timeout=10)
+    created = requests.post(
+        f"{localhub.api_url}/repos/alice/late/issues",
+        headers=headers,
+        json={"title": "Made despite the 502"},
+        timeout=10,
+    )
     assert created.status_code == 502
     assert created.json() == {"message": "Server Error"}
     assert "X-RateLimit-Remaining" in created.headers
@@ -169,8 +174,9 @@ def _mixed_calls(localhub, token: str, seed: int) -> list[tuple[str, str, int]]:
         if i % 2:
             resp = requests.get(f"{localhub.api_url}/repos/alice/mixed/issues", headers=headers, timeout=10)
         else:
-            resp = requests.post(f"{localhub.api_url}/repos/alice/mixed/issues", headers=headers,
-                                 json={"title": title}, timeout=10)
+            resp = requests.post(
+                f"{localhub.api_url}/repos/alice/mixed/issues", headers=headers, json={"title": title}, timeout=10
+            )
         outcomes.append((resp.request.method or "", title, resp.status_code))
     localhub.hub.faults = Faults(rate=0.0)
     return outcomes
@@ -201,7 +207,8 @@ def test_after_faults_are_deterministic_by_seed_and_counted_apart(localhub) -> N
     drawn_other = [replay_other.draw(method) for method, _, _ in other]
     for when in ("before", "after"):  # three runs: seed 21 twice, seed 22 once
         expected = 2 * sum(1 for f in drawn if f and f.when == when) + sum(
-            1 for f in drawn_other if f and f.when == when)
+            1 for f in drawn_other if f and f.when == when
+        )
         assert localhub.metrics()["faults"][when] == expected
 
 
@@ -212,8 +219,7 @@ def test_fault_after_share_is_on_the_command_line(tmp_path) -> None:
 
     parser = argparse.ArgumentParser()
     add_actions(parser)
-    args = parser.parse_args(["serve", "--state", str(tmp_path), "--fault-rate", "0.2",
-                              "--fault-after-share", "0.5"])
+    args = parser.parse_args(["serve", "--state", str(tmp_path), "--fault-rate", "0.2", "--fault-after-share", "0.5"])
     config = config_from_args(args)
     assert (config.fault_rate, config.fault_after_share) == (0.2, 0.5)
     bad = parser.parse_args(["serve", "--state", str(tmp_path), "--fault-after-share", "1.5"])

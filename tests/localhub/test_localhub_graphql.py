@@ -56,7 +56,9 @@ def _problems(ours: Any, theirs: Any) -> list[str]:
             problems.append(f"{name}.{field_name}: no such field on GitHub")
             continue
         if print_ast(field.type) != print_ast(theirs_field.type):
-            problems.append(f"{name}.{field_name}: {print_ast(field.type)} here, {print_ast(theirs_field.type)} on GitHub")
+            problems.append(
+                f"{name}.{field_name}: {print_ast(field.type)} here, {print_ast(theirs_field.type)} on GitHub"
+            )
         github_args = {a.name.value: a for a in getattr(theirs_field, "arguments", None) or []}
         for arg in getattr(field, "arguments", None) or []:
             other = github_args.get(arg.name.value)
@@ -85,7 +87,9 @@ def test_a_field_github_lacks_would_be_reported() -> None:
     github = _github()
     fake = _definitions("type MergeQueueEntry { position: String teleport: Int }")["MergeQueueEntry"]
     assert _problems(fake, github["MergeQueueEntry"]) == [
-        "MergeQueueEntry.position: String here, Int! on GitHub", "MergeQueueEntry.teleport: no such field on GitHub"]
+        "MergeQueueEntry.position: String here, Int! on GitHub",
+        "MergeQueueEntry.teleport: no such field on GitHub",
+    ]
 
 
 def test_endpoint_is_where_pygithub_looks_and_answers_like_github(localhub: LocalhubHandle) -> None:
@@ -95,6 +99,9 @@ def test_endpoint_is_where_pygithub_looks_and_answers_like_github(localhub: Loca
     _, data = gh.requester.graphql_query("query { viewer { login __typename } }", {})
     assert data == {"data": {"viewer": {"login": "alice", "__typename": "User"}}}
     anonymous = requests.post(f"{localhub.url}/api/graphql", json={"query": "{ viewer { login } }"}, timeout=10)
-    assert anonymous.status_code == 401 and anonymous.json()["message"] == "This endpoint requires you to be authenticated."
+    assert (
+        anonymous.status_code == 401
+        and anonymous.json()["message"] == "This endpoint requires you to be authenticated."
+    )
     unknown = localhub.graphql("alice", "{ viewer { teleport } }")
     assert "data" not in unknown and "teleport" in unknown["errors"][0]["message"]

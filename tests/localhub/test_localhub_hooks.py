@@ -17,8 +17,9 @@ SECRET = "hook-secret-made-at-test-time"
 def test_hook_deliveries_list_and_redeliver(localhub: LocalhubHandle, webhook_receiver: WebhookReceiver) -> None:
     localhub.add_user("alice")
     repo = localhub.github("alice").get_user().create_repo("hooked")
-    hook = repo.create_hook("web", {"url": webhook_receiver.url, "content_type": "json", "secret": SECRET},
-                            events=["issues"], active=True)
+    hook = repo.create_hook(
+        "web", {"url": webhook_receiver.url, "content_type": "json", "secret": SECRET}, events=["issues"], active=True
+    )
     assert hook.config["secret"] == "********" and hook.events == ["issues"]
     repo.create_issue("Wake the hook")
     repo.create_label("unheard", "ededed")  # `label` is not subscribed: nothing is delivered

@@ -27,19 +27,35 @@ BIG = 65_537
 def hub(localhub: LocalhubHandle, git_repo_factory: Callable[..., Path]) -> LocalhubHandle:
     localhub.add_user("alice")
     localhub.add_user("trish")
-    localhub.import_repo(git_repo_factory({"README.md": "# app\n", "big.txt": "x" * (1024 * 1024 + 1),
-                                           ".github/orchestra.yml": "# " + "y" * 70_000 + "\n"}), "alice/app")
+    localhub.import_repo(
+        git_repo_factory(
+            {
+                "README.md": "# app\n",
+                "big.txt": "x" * (1024 * 1024 + 1),
+                ".github/orchestra.yml": "# " + "y" * 70_000 + "\n",
+            }
+        ),
+        "alice/app",
+    )
     store = localhub.hub.store
     repo = store.repo("alice", "app")
     with store.write() as db:
-        db.execute("INSERT INTO collaborators(repo_id, user_id, permission) VALUES (?,?,?)",
-                   (repo["id"], store.user_by_login("trish")["id"], "triage"))
+        db.execute(
+            "INSERT INTO collaborators(repo_id, user_id, permission) VALUES (?,?,?)",
+            (repo["id"], store.user_by_login("trish")["id"], "triage"),
+        )
     return localhub
 
 
 def _forge(hub: LocalhubHandle, login: str = "alice") -> Forge:
-    return Forge("alice/app", Auth.Token(hub.token(login)), api_url=hub.api_url, server_url=hub.url, bot_login=login,
-                 policy=RetryPolicy(write_spacing_s=None, scale=0.001))
+    return Forge(
+        "alice/app",
+        Auth.Token(hub.token(login)),
+        api_url=hub.api_url,
+        server_url=hub.url,
+        bot_login=login,
+        policy=RetryPolicy(write_spacing_s=None, scale=0.001),
+    )
 
 
 def test_the_events_list_says_who_did_what(hub: LocalhubHandle) -> None:
@@ -54,8 +70,13 @@ def test_the_events_list_says_who_did_what(hub: LocalhubHandle) -> None:
     issue.edit(state="open")
     events = _forge(hub).issue_events(issue.number)
     assert [(e.event, e.actor, e.label) for e in events] == [
-        ("labeled", "alice", "kind:goal"), ("labeled", "trish", "urgent"), ("unlabeled", "trish", "kind:goal"),
-        ("renamed", "alice", ""), ("assigned", "alice", ""), ("closed", "alice", ""), ("reopened", "alice", ""),
+        ("labeled", "alice", "kind:goal"),
+        ("labeled", "trish", "urgent"),
+        ("unlabeled", "trish", "kind:goal"),
+        ("renamed", "alice", ""),
+        ("assigned", "alice", ""),
+        ("closed", "alice", ""),
+        ("reopened", "alice", ""),
     ]
     assert all(e.created_at.endswith("Z") for e in events)
     raw = hub.github("alice").get_repo("alice/app").get_issue(issue.number).get_events()
@@ -96,11 +117,19 @@ def test_bodies_over_65536_characters_get_githubs_422(hub: LocalhubHandle, where
     assert info.value.status == 422
     error = info.value.data["errors"][0]
     if where.startswith("comment"):
-        assert error == {"resource": "IssueComment", "field": "data", "code": "unprocessable",
-                         "message": "Body is too long (maximum is 65536 characters)"}
+        assert error == {
+            "resource": "IssueComment",
+            "field": "data",
+            "code": "unprocessable",
+            "message": "Body is too long (maximum is 65536 characters)",
+        }
     else:
-        assert error == {"resource": "Issue", "field": "body", "code": "custom",
-                         "message": "body is too long (maximum is 65536 characters)"}
+        assert error == {
+            "resource": "Issue",
+            "field": "body",
+            "code": "custom",
+            "message": "body is too long (maximum is 65536 characters)",
+        }
     assert repo.get_issue(issue.number).body == "x" * 65_536
 
 

@@ -21,17 +21,29 @@ REDIRECT = "http://127.0.0.1:9/app-created?from=manifest"
 
 
 def _manifest(**extra: Any) -> dict[str, Any]:
-    return {"name": "Orchestra Dev", "url": "https://example.com/orchestra", "redirect_url": REDIRECT,
-            "description": "made by a manifest", "default_permissions": {"issues": "write", "contents": "write"},
-            "default_events": ["issues", "issue_comment"], **extra}
+    return {
+        "name": "Orchestra Dev",
+        "url": "https://example.com/orchestra",
+        "redirect_url": REDIRECT,
+        "description": "made by a manifest",
+        "default_permissions": {"issues": "write", "contents": "write"},
+        "default_events": ["issues", "issue_comment"],
+        **extra,
+    }
 
 
-def _submit(localhub: LocalhubHandle, manifest: Any, login: str | None = "alice", path: str = "/settings/apps/new",
-            state: str = "st-42") -> requests.Response:
+def _submit(
+    localhub: LocalhubHandle,
+    manifest: Any,
+    login: str | None = "alice",
+    path: str = "/settings/apps/new",
+    state: str = "st-42",
+) -> requests.Response:
     body = manifest if isinstance(manifest, str) else json.dumps(manifest)
     auth = (login, localhub.token(login)) if login else None
-    return requests.post(f"{localhub.url}{path}?state={state}", data={"manifest": body}, auth=auth,
-                         allow_redirects=False, timeout=30)
+    return requests.post(
+        f"{localhub.url}{path}?state={state}", data={"manifest": body}, auth=auth, allow_redirects=False, timeout=30
+    )
 
 
 def _code(answer: requests.Response) -> str:
@@ -58,14 +70,16 @@ def _installation_token(localhub: LocalhubHandle, app_id: int, pem: str, repo: s
     found = requests.get(f"{localhub.api_url}/repos/{repo}/installation", headers=_jwt(app_id, pem), timeout=10)
     assert found.status_code == 200, found.text
     installation = found.json()["id"]
-    minted = requests.post(f"{localhub.api_url}/app/installations/{installation}/access_tokens",
-                           headers=_jwt(app_id, pem), timeout=10)
+    minted = requests.post(
+        f"{localhub.api_url}/app/installations/{installation}/access_tokens", headers=_jwt(app_id, pem), timeout=10
+    )
     assert minted.status_code == 201, minted.text
     return minted.json()["token"]
 
 
-def test_manifest_flow_makes_an_app_that_authenticates(localhub: LocalhubHandle,
-                                                       webhook_receiver: WebhookReceiver) -> None:
+def test_manifest_flow_makes_an_app_that_authenticates(
+    localhub: LocalhubHandle, webhook_receiver: WebhookReceiver
+) -> None:
     localhub.add_user("alice")
     localhub.github("alice").get_user().create_repo("project")
     unsigned = _submit(localhub, _manifest(), login=None)
@@ -112,13 +126,18 @@ def test_the_app_survives_a_restart(localhub: LocalhubHandle) -> None:
     installation = integration.get_repo_installation("alice", "project")
     token = integration.get_access_token(installation.id).token
     assert localhub.github(token).get_repo("alice/project").create_issue("After restart").user.login == (
-        "orchestra-dev[bot]")
+        "orchestra-dev[bot]"
+    )
 
 
 def test_organization_manifest_is_owned_by_the_organization(localhub: LocalhubHandle) -> None:
     localhub.add_user("alice")
-    made = requests.post(f"{localhub.api_url}/orgs/acme/repos", json={"name": "tool"},
-                         headers={"Authorization": f"token {localhub.token('alice')}"}, timeout=10)
+    made = requests.post(
+        f"{localhub.api_url}/orgs/acme/repos",
+        json={"name": "tool"},
+        headers={"Authorization": f"token {localhub.token('alice')}"},
+        timeout=10,
+    )
     assert made.status_code == 201, made.text  # the organization is made on the fly
     assert _submit(localhub, _manifest(), path="/organizations/nobody/settings/apps/new").status_code == 404
     code = _code(_submit(localhub, _manifest(), path="/organizations/acme/settings/apps/new"))

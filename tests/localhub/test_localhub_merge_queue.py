@@ -28,8 +28,9 @@ PR_QUERY = """query($owner: String!, $name: String!, $number: Int!) {
 
 
 @pytest.fixture
-def setup(localhub: LocalhubHandle, tmp_path: Path, webhook_receiver: WebhookReceiver
-          ) -> Iterator[tuple[Repository, Path]]:
+def setup(
+    localhub: LocalhubHandle, tmp_path: Path, webhook_receiver: WebhookReceiver
+) -> Iterator[tuple[Repository, Path]]:
     """`alice/app` whose CI runs check.py, a merge queue ruleset on main requiring `ci`, a clone."""
     localhub.add_user("alice")
     gate = tmp_path / "gate"
@@ -63,7 +64,8 @@ def merged(gh_repo: Repository, number: int) -> bool:
 
 
 def test_two_prs_land_fast_forward_after_ci_on_their_group_heads(
-        setup: tuple[Repository, Path], localhub: LocalhubHandle, webhook_receiver: WebhookReceiver) -> None:
+    setup: tuple[Repository, Path], localhub: LocalhubHandle, webhook_receiver: WebhookReceiver
+) -> None:
     gh_repo, clone = setup
     gh = localhub.github("alice")
     old_main = gh_repo.get_branch("main").commit.sha
@@ -73,8 +75,11 @@ def test_two_prs_land_fast_forward_after_ci_on_their_group_heads(
     entry = enqueue(gh, first)["mergeQueueEntry"]
     assert entry["position"] == 1 and entry["state"] in ("AWAITING_CHECKS", "MERGEABLE")
     assert enqueue(gh, second)["mergeQueueEntry"]["position"] == 2
-    wait_for(lambda: merged(gh_repo, first.number) and merged(gh_repo, second.number), timeout=60,
-             what="both PRs merged by the queue")
+    wait_for(
+        lambda: merged(gh_repo, first.number) and merged(gh_repo, second.number),
+        timeout=60,
+        what="both PRs merged by the queue",
+    )
 
     main = gh_repo.get_branch("main").commit.sha
     assert git(clone, "fetch", "-q", "origin") == ""
@@ -83,13 +88,18 @@ def test_two_prs_land_fast_forward_after_ci_on_their_group_heads(
     assert landed.merge_commit_sha == main and landed.merged_by.login == "github-merge-queue[bot]"
     assert not [b.name for b in gh_repo.get_branches() if b.name.startswith("gh-readonly-queue/")]
     runs = list(gh_repo.get_workflow_runs(event="merge_group"))
-    assert {r.head_branch for r in runs} == {f"gh-readonly-queue/main/pr-{pr.number}-{pr.head.sha}"
-                                             for pr in (first, second)}
+    assert {r.head_branch for r in runs} == {
+        f"gh-readonly-queue/main/pr-{pr.number}-{pr.head.sha}" for pr in (first, second)
+    }
 
     localhub.drain()
     groups = [d.json() for d in webhook_receiver.events("merge_group")]
     assert sorted((g["action"], g.get("reason") or "") for g in groups) == [
-        ("checks_requested", ""), ("checks_requested", ""), ("destroyed", "merged"), ("destroyed", "merged")]
+        ("checks_requested", ""),
+        ("checks_requested", ""),
+        ("destroyed", "merged"),
+        ("destroyed", "merged"),
+    ]
     requested = [g["merge_group"] for g in groups if g["action"] == "checks_requested"]
     assert requested[0]["base_ref"] == "refs/heads/main" and requested[0]["base_sha"] == old_main
     assert requested[1]["base_sha"] == requested[0]["head_sha"]  # the second group is built on the first
@@ -101,7 +111,8 @@ def test_two_prs_land_fast_forward_after_ci_on_their_group_heads(
 
 
 def test_a_red_group_drops_the_breaking_pr_and_lands_the_other(
-        setup: tuple[Repository, Path], localhub: LocalhubHandle, webhook_receiver: WebhookReceiver) -> None:
+    setup: tuple[Repository, Path], localhub: LocalhubHandle, webhook_receiver: WebhookReceiver
+) -> None:
     gh_repo, clone = setup
     gh = localhub.github("alice")
     good, breaking = open_pr(gh_repo, clone, "a"), open_pr(gh_repo, clone, "b")
@@ -116,28 +127,34 @@ def test_a_red_group_drops_the_breaking_pr_and_lands_the_other(
     assert still.state == "open" and not still.merged
     dequeued = [d.json() for d in webhook_receiver.events("pull_request") if d.json()["action"] == "dequeued"]
     assert [(d["number"], d["reason"]) for d in dequeued] == [(breaking.number, "CI_FAILURE")]
-    destroyed = [(g["merge_group"]["head_ref"].rsplit("/", 1)[-1], g["reason"])
-                 for g in (d.json() for d in webhook_receiver.events("merge_group")) if g["action"] == "destroyed"]
+    destroyed = [
+        (g["merge_group"]["head_ref"].rsplit("/", 1)[-1], g["reason"])
+        for g in (d.json() for d in webhook_receiver.events("merge_group"))
+        if g["action"] == "destroyed"
+    ]
     assert (f"pr-{breaking.number}-{breaking.head.sha}", "dequeued") in destroyed
     assert (f"pr-{good.number}-{good.head.sha}", "merged") in destroyed
     answer = localhub.graphql("alice", PR_QUERY, {"owner": "alice", "name": "app", "number": breaking.number})
     assert answer["data"]["repository"]["pullRequest"]["isInMergeQueue"] is False
 
 
-def test_direct_merges_are_refused_under_the_queue_rule(setup: tuple[Repository, Path],
-                                                        localhub: LocalhubHandle) -> None:
+def test_direct_merges_are_refused_under_the_queue_rule(
+    setup: tuple[Repository, Path], localhub: LocalhubHandle
+) -> None:
     gh_repo, clone = setup
     pr = open_pr(gh_repo, clone, "a")
     assert localhub.hub.ci.drain(60)
     with pytest.raises(GithubException) as refused:
         pr.merge()
     assert refused.value.status == 405
-    assert refused.value.data["message"] == ("Repository rule violations found\n\n"
-                                             "Changes must be made through the merge queue")
+    assert refused.value.data["message"] == (
+        "Repository rule violations found\n\nChanges must be made through the merge queue"
+    )
 
 
-def test_auto_merge_joins_the_queue_once_the_prs_checks_pass(setup: tuple[Repository, Path],
-                                                             localhub: LocalhubHandle, tmp_path: Path) -> None:
+def test_auto_merge_joins_the_queue_once_the_prs_checks_pass(
+    setup: tuple[Repository, Path], localhub: LocalhubHandle, tmp_path: Path
+) -> None:
     gh_repo, clone = setup
     (tmp_path / "gate").unlink()  # CI waits until the gate exists again
     pr = open_pr(gh_repo, clone, "a")
@@ -151,8 +168,9 @@ def test_auto_merge_joins_the_queue_once_the_prs_checks_pass(setup: tuple[Reposi
     wait_for(lambda: merged(gh_repo, pr.number), timeout=60, what="auto-merge through the queue")
 
 
-def test_graphql_errors_carry_githubs_type(setup: tuple[Repository, Path], localhub: LocalhubHandle,
-                                           tmp_path: Path) -> None:
+def test_graphql_errors_carry_githubs_type(
+    setup: tuple[Repository, Path], localhub: LocalhubHandle, tmp_path: Path
+) -> None:
     gh_repo, clone = setup
     (tmp_path / "gate").unlink()
     pr = open_pr(gh_repo, clone, "a")  # its `ci` cannot finish: required checks not passed yet
@@ -160,17 +178,21 @@ def test_graphql_errors_carry_githubs_type(setup: tuple[Repository, Path], local
     with pytest.raises(GithubException) as unready:
         enqueue(gh, pr)
     assert unready.value.data["errors"][0]["type"] == "UNPROCESSABLE"
-    missing = localhub.graphql("alice", "query { node(id: \"MDpQUjk5OTk\") { id } }")
+    missing = localhub.graphql("alice", 'query { node(id: "MDpQUjk5OTk") { id } }')
     assert missing["errors"][0]["type"] == "NOT_FOUND" and missing["data"] == {"node": None}
     localhub.add_user("mallory")
-    forbidden = localhub.graphql("mallory", "mutation($id: ID!) { enqueuePullRequest(input: {pullRequestId: $id}) "
-                                 "{ clientMutationId } }", {"id": pr.node_id})
+    forbidden = localhub.graphql(
+        "mallory",
+        "mutation($id: ID!) { enqueuePullRequest(input: {pullRequestId: $id}) { clientMutationId } }",
+        {"id": pr.node_id},
+    )
     assert forbidden["errors"][0]["type"] == "FORBIDDEN"
     (tmp_path / "gate").touch()
 
 
-def test_dequeue_and_a_push_take_prs_out_of_the_queue(setup: tuple[Repository, Path], localhub: LocalhubHandle,
-                                                      webhook_receiver: WebhookReceiver, tmp_path: Path) -> None:
+def test_dequeue_and_a_push_take_prs_out_of_the_queue(
+    setup: tuple[Repository, Path], localhub: LocalhubHandle, webhook_receiver: WebhookReceiver, tmp_path: Path
+) -> None:
     gh_repo, clone = setup
     gh = localhub.github("alice")
     first, second = open_pr(gh_repo, clone, "a"), open_pr(gh_repo, clone, "c")
@@ -187,8 +209,11 @@ def test_dequeue_and_a_push_take_prs_out_of_the_queue(setup: tuple[Repository, P
     (tmp_path / "gate").touch()
     assert localhub.hub.ci.drain(60)
     localhub.drain()
-    dequeued = [(d.json()["number"], d.json()["reason"]) for d in webhook_receiver.events("pull_request")
-                if d.json()["action"] == "dequeued"]
+    dequeued = [
+        (d.json()["number"], d.json()["reason"])
+        for d in webhook_receiver.events("pull_request")
+        if d.json()["action"] == "dequeued"
+    ]
     assert dequeued == [(first.number, "MANUAL"), (second.number, "UNKNOWN_REMOVAL_REASON")]
     assert not (gh_repo.get_pull(first.number).merged or gh_repo.get_pull(second.number).merged)
     assert not [b.name for b in gh_repo.get_branches() if b.name.startswith("gh-readonly-queue/")]

@@ -35,7 +35,8 @@ def test_pages_show_issues_and_pull_requests(localhub: LocalhubHandle, tmp_path:
 
     assert "alice/app" in page("/")
     assert "Ship &lt;the&gt; goal" in page("/alice/app/issues") and "Implement the task" not in page(
-        "/alice/app/issues")
+        "/alice/app/issues"
+    )
     assert "Implement the task" in page("/alice/app/pulls")
     goal_page = page(f"/alice/app/issues/{goal.number}")
     assert "Goal body text" in goal_page and "A comment from the planner" in goal_page

@@ -50,6 +50,7 @@ def state(gh_repo: Repository, number: int) -> str:
     def known() -> str | None:
         pr = gh_repo.get_pull(number)
         return pr.mergeable_state if pr.mergeable is not None else None
+
     return wait_for(known, what=f"mergeability of #{number}")
 
 
@@ -60,7 +61,8 @@ def merge_refusal(pr: PullRequest) -> tuple[int, str]:
 
 
 def test_protected_branch_blocks_a_pr_until_its_required_checks_pass(
-        repo: tuple[Repository, Path], localhub: LocalhubHandle, webhook_receiver: WebhookReceiver) -> None:
+    repo: tuple[Repository, Path], localhub: LocalhubHandle, webhook_receiver: WebhookReceiver
+) -> None:
     gh_repo, clone = repo
     localhub.protect_branch("alice/app", "main", ["ci", "lint"])
     branch = gh_repo.get_branch("main")
@@ -91,7 +93,8 @@ def test_a_failing_required_check_run_is_named(repo: tuple[Repository, Path], lo
 
 
 def test_admins_bypass_protection_unless_it_is_enforced_for_them(
-        repo: tuple[Repository, Path], localhub: LocalhubHandle) -> None:
+    repo: tuple[Repository, Path], localhub: LocalhubHandle
+) -> None:
     gh_repo, clone = repo
     localhub.protect_branch("alice/app", "main", ["lint"], enforce_admins=False)
     first = open_pr(gh_repo, clone, "first", GOOD, localhub)
@@ -104,8 +107,7 @@ def test_admins_bypass_protection_unless_it_is_enforced_for_them(
     assert merge_refusal(second) == (405, 'Required status check "lint" is expected.')
 
 
-def test_protection_is_read_and_removed_by_admins_only(repo: tuple[Repository, Path],
-                                                       localhub: LocalhubHandle) -> None:
+def test_protection_is_read_and_removed_by_admins_only(repo: tuple[Repository, Path], localhub: LocalhubHandle) -> None:
     gh_repo, _ = repo
     branch = gh_repo.get_branch("main")
     with pytest.raises(GithubException) as missing:
@@ -118,16 +120,20 @@ def test_protection_is_read_and_removed_by_admins_only(repo: tuple[Repository, P
     with pytest.raises(GithubException) as forbidden:
         as_bob.get_protection()
     assert forbidden.value.status == 403
-    bad = requests.put(f"{localhub.api_url}/repos/alice/app/branches/main/protection", timeout=10,
-                       headers={"Authorization": f"token {localhub.token('alice')}"},
-                       json={"required_status_checks": None, "enforce_admins": True})
+    bad = requests.put(
+        f"{localhub.api_url}/repos/alice/app/branches/main/protection",
+        timeout=10,
+        headers={"Authorization": f"token {localhub.token('alice')}"},
+        json={"required_status_checks": None, "enforce_admins": True},
+    )
     assert bad.status_code == 422 and "weren't supplied" in bad.json()["message"]
     gh_repo.get_branch("main").remove_protection()
     assert not gh_repo.get_branch("main").protected
 
 
-def test_strict_protection_holds_back_a_pr_behind_its_base(repo: tuple[Repository, Path],
-                                                           localhub: LocalhubHandle) -> None:
+def test_strict_protection_holds_back_a_pr_behind_its_base(
+    repo: tuple[Repository, Path], localhub: LocalhubHandle
+) -> None:
     gh_repo, clone = repo
     localhub.protect_branch("alice/app", "main", ["ci"], strict=True)
     first = open_pr(gh_repo, clone, "first", GOOD, localhub)
@@ -139,15 +145,26 @@ def test_strict_protection_holds_back_a_pr_behind_its_base(repo: tuple[Repositor
 
 
 def test_ruleset_required_checks_gate_merges_and_are_listed_for_the_branch(
-        repo: tuple[Repository, Path], localhub: LocalhubHandle) -> None:
+    repo: tuple[Repository, Path], localhub: LocalhubHandle
+) -> None:
     gh_repo, clone = repo
-    ruleset = localhub.add_ruleset("alice/app", [{"type": "required_status_checks", "parameters": {
-        "strict_required_status_checks_policy": False,
-        "required_status_checks": [{"context": "ci"}, {"context": "lint"}]}}])
+    ruleset = localhub.add_ruleset(
+        "alice/app",
+        [
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    "required_status_checks": [{"context": "ci"}, {"context": "lint"}],
+                },
+            }
+        ],
+    )
     auth = {"Authorization": f"token {localhub.token('bob')}"}
     rules = requests.get(f"{localhub.api_url}/repos/alice/app/rules/branches/main", headers=auth, timeout=10).json()
     assert [(r["type"], r["ruleset_id"], r["ruleset_source"]) for r in rules] == [
-        ("required_status_checks", ruleset["id"], "alice/app")]
+        ("required_status_checks", ruleset["id"], "alice/app")
+    ]
     assert [c["context"] for c in rules[0]["parameters"]["required_status_checks"]] == ["ci", "lint"]
     other = requests.get(f"{localhub.api_url}/repos/alice/app/rules/branches/other", headers=auth, timeout=10)
     assert other.json() == []
@@ -161,19 +178,31 @@ def test_ruleset_required_checks_gate_merges_and_are_listed_for_the_branch(
 
 
 def test_rulesets_are_managed_by_admins_and_disabled_ones_do_not_apply(
-        repo: tuple[Repository, Path], localhub: LocalhubHandle) -> None:
+    repo: tuple[Repository, Path], localhub: LocalhubHandle
+) -> None:
     gh_repo, clone = repo
-    created = localhub.add_ruleset("alice/app", [{"type": "required_status_checks", "parameters": {
-        "strict_required_status_checks_policy": False, "required_status_checks": [{"context": "lint"}]}}],
-        include=("refs/heads/ma*",))
+    created = localhub.add_ruleset(
+        "alice/app",
+        [
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    "required_status_checks": [{"context": "lint"}],
+                },
+            }
+        ],
+        include=("refs/heads/ma*",),
+    )
     url = f"{localhub.api_url}/repos/alice/app/rulesets"
     alice, bob = ({"Authorization": f"token {localhub.token(u)}"} for u in ("alice", "bob"))
     listed = requests.get(url, headers=bob, timeout=10).json()
     assert [(r["id"], r["enforcement"]) for r in listed] == [(created["id"], "active")] and "rules" not in listed[0]
     refused = requests.post(url, headers=bob, timeout=10, json={"name": "x", "enforcement": "active"})
     assert refused.status_code == 403
-    unknown = requests.post(url, headers=alice, timeout=10,
-                            json={"name": "x", "enforcement": "active", "rules": [{"type": "teleport"}]})
+    unknown = requests.post(
+        url, headers=alice, timeout=10, json={"name": "x", "enforcement": "active", "rules": [{"type": "teleport"}]}
+    )
     assert unknown.status_code == 422 and "/rules/0" in unknown.json()["message"]
 
     pr = open_pr(gh_repo, clone, "feature", GOOD, localhub)
@@ -185,8 +214,9 @@ def test_rulesets_are_managed_by_admins_and_disabled_ones_do_not_apply(
     assert requests.get(f"{url}/{created['id']}", headers=alice, timeout=10).status_code == 404
 
 
-def test_required_approvals_block_until_a_writer_approves(repo: tuple[Repository, Path],
-                                                          localhub: LocalhubHandle) -> None:
+def test_required_approvals_block_until_a_writer_approves(
+    repo: tuple[Repository, Path], localhub: LocalhubHandle
+) -> None:
     gh_repo, clone = repo
     localhub.protect_branch("alice/app", "main", [], approvals=1)
     reviews = gh_repo.get_branch("main").get_protection().required_pull_request_reviews

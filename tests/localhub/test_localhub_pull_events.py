@@ -43,10 +43,19 @@ def test_pr_life_cycle_events(localhub: LocalhubHandle, webhook_receiver: Webhoo
     localhub.drain()
 
     seen = [(d.headers["X-GitHub-Event"], d.json().get("action")) for d in webhook_receiver.deliveries]
-    for expected in [("pull_request", "opened"), ("pull_request", "synchronize"), ("pull_request", "edited"),
-                     ("pull_request_review", "submitted"), ("pull_request_review_comment", "created"),
-                     ("status", None), ("check_run", "created"), ("check_run", "completed"),
-                     ("check_suite", "completed"), ("pull_request", "closed"), ("issues", "closed")]:
+    for expected in [
+        ("pull_request", "opened"),
+        ("pull_request", "synchronize"),
+        ("pull_request", "edited"),
+        ("pull_request_review", "submitted"),
+        ("pull_request_review_comment", "created"),
+        ("status", None),
+        ("check_run", "created"),
+        ("check_run", "completed"),
+        ("check_suite", "completed"),
+        ("pull_request", "closed"),
+        ("issues", "closed"),
+    ]:
         assert expected in seen, expected
     closed = [d.json() for d in webhook_receiver.events("pull_request") if d.json()["action"] == "closed"][0]
     assert closed["pull_request"]["merged"] is True and closed["sender"]["login"] == "alice"
@@ -62,8 +71,9 @@ def test_pr_life_cycle_events(localhub: LocalhubHandle, webhook_receiver: Webhoo
     assert "checking" in completed[0]["check_run"]["output"]["text"]
 
 
-def test_issue_api_changes_to_a_pr_emit_pull_request(localhub: LocalhubHandle, webhook_receiver: WebhookReceiver,
-                                                     tmp_path: Path) -> None:
+def test_issue_api_changes_to_a_pr_emit_pull_request(
+    localhub: LocalhubHandle, webhook_receiver: WebhookReceiver, tmp_path: Path
+) -> None:
     localhub.add_user("alice")
     localhub.set_app_webhook(webhook_receiver.url, SECRET)
     work = make_repo(tmp_path / "src", {"app.py": "x = 1\n"})

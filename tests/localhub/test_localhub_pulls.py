@@ -43,9 +43,11 @@ def story(localhub: LocalhubHandle, tmp_path: Path) -> tuple[Repository, Path]:
 
 def settled(pr: PullRequest) -> PullRequest:
     """Poll the PR until GitHub-style background mergeability is known."""
+
     def known() -> Any:
         pr.update()
         return pr if pr.mergeable is not None else None
+
     return wait_for(known, timeout=15, what=f"mergeability of #{pr.number}")
 
 
@@ -69,8 +71,9 @@ def test_merge_closes_referenced_issue(story: tuple[Repository, Path], localhub:
     repo, _ = story
     issue = repo.create_issue("Need a feature")
     other = repo.create_issue("Unrelated")
-    pr = repo.create_pull(title="Feature", body=f"Fixes #{issue.number}, see #{other.number}",
-                          head="feature", base="main")
+    pr = repo.create_pull(
+        title="Feature", body=f"Fixes #{issue.number}, see #{other.number}", head="feature", base="main"
+    )
     status = pr.merge(merge_method="merge")
     assert status.merged and len(status.sha) == 40
     pr.update()
@@ -144,8 +147,9 @@ def test_create_is_refused_with_github_422_bodies(story: tuple[Repository, Path]
     assert none.value.data["errors"][0]["message"] == "No commits between main and same"
 
 
-def test_push_to_head_synchronizes_and_push_to_base_recomputes(story: tuple[Repository, Path],
-                                                                localhub: LocalhubHandle) -> None:
+def test_push_to_head_synchronizes_and_push_to_base_recomputes(
+    story: tuple[Repository, Path], localhub: LocalhubHandle
+) -> None:
     repo, clone = story
     pr = repo.create_pull(title="Feature", body="", head="feature", base="main")
     assert settled(pr).mergeable is True
@@ -184,8 +188,7 @@ def test_reviews_and_review_comments(story: tuple[Repository, Path], localhub: L
     as_bob = localhub.github("bob").get_repo("alice/app").get_pull(pr.number)
     as_bob.create_review(body="please rename", event="REQUEST_CHANGES")
     as_bob.create_review(body="LGTM", event="APPROVE")
-    assert [(r.user.login, r.state) for r in pr.get_reviews()] == [
-        ("bob", "CHANGES_REQUESTED"), ("bob", "APPROVED")]
+    assert [(r.user.login, r.state) for r in pr.get_reviews()] == [("bob", "CHANGES_REQUESTED"), ("bob", "APPROVED")]
     head = repo.get_commit(pr.head.sha)
     comment = as_bob.create_review_comment("why print?", head, "feature.py", line=1, side="RIGHT")
     assert comment.path == "feature.py" and comment.line == 1 and "+print('feature')" in comment.diff_hunk

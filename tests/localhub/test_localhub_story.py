@@ -168,8 +168,9 @@ def test_remaining_core_endpoints(localhub, localhub_app, tmp_path: Path) -> Non
     gh = localhub.github("alice")
     headers = {"Authorization": f"token {localhub.token('alice')}"}
     api = localhub.api_url
-    made = requests.post(f"{api}/orgs/acme/repos", json={"name": "tools", "auto_init": True}, headers=headers,
-                         timeout=10)
+    made = requests.post(
+        f"{api}/orgs/acme/repos", json={"name": "tools", "auto_init": True}, headers=headers, timeout=10
+    )
     assert made.status_code == 201 and made.json()["owner"]["type"] == "Organization"
     repo = gh.get_repo("acme/tools")
     assert repo.get_collaborator_permission("alice") == "admin"
@@ -205,8 +206,7 @@ def test_remaining_core_endpoints(localhub, localhub_app, tmp_path: Path) -> Non
     assert repo.get_issues_comments()[0].id == comment.id
     assert child.get_comment(comment.id).body == "c"
 
-    integration = GithubIntegration(auth=Auth.AppAuth(localhub_app.app_id, localhub_app.private_key_pem),
-                                    base_url=api)
+    integration = GithubIntegration(auth=Auth.AppAuth(localhub_app.app_id, localhub_app.private_key_pem), base_url=api)
     assert integration.get_org_installation("acme").id == localhub_app.installation_id
     assert integration.get_app().slug == "orchestra"
 

@@ -21,7 +21,8 @@ def _verify(delivery) -> bool:
 
 def test_signature_matches_githubs_test_vector() -> None:
     assert signature(SECRET, b"Hello, World!") == (
-        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    )
 
 
 def test_issue_events_are_signed_and_recorded(localhub, webhook_receiver) -> None:
@@ -34,8 +35,7 @@ def test_issue_events_are_signed_and_recorded(localhub, webhook_receiver) -> Non
     localhub.drain()
 
     events = [(d.headers["X-GitHub-Event"], d.json().get("action")) for d in webhook_receiver.deliveries]
-    assert events == [("issues", "opened"), ("issues", "labeled"), ("issue_comment", "created"),
-                      ("issues", "closed")]
+    assert events == [("issues", "opened"), ("issues", "labeled"), ("issue_comment", "created"), ("issues", "closed")]
     for delivery in webhook_receiver.deliveries:
         assert _verify(delivery)
         assert delivery.headers["User-Agent"].startswith("GitHub-Hookshot/")
@@ -150,19 +150,33 @@ def test_every_issue_action_validates_and_app_sender_is_a_bot(localhub, localhub
     comment = issue.create_comment("c")
     comment.edit("c2")
     comment.delete()
-    integration = GithubIntegration(auth=Auth.AppAuth(localhub_app.app_id, localhub_app.private_key_pem),
-                                    base_url=localhub.api_url)
+    integration = GithubIntegration(
+        auth=Auth.AppAuth(localhub_app.app_id, localhub_app.private_key_pem), base_url=localhub.api_url
+    )
     token = integration.get_access_token(localhub_app.installation_id).token
-    bot = Github(base_url=localhub.api_url, auth=Auth.Token(token), retry=None,
-                 seconds_between_requests=0, seconds_between_writes=0)
+    bot = Github(
+        base_url=localhub.api_url,
+        auth=Auth.Token(token),
+        retry=None,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
     bot.get_repo("alice/actions").get_issue(issue.number).create_comment("from the bot")
     localhub.drain()
 
     seen = [(d.headers["X-GitHub-Event"], d.json().get("action")) for d in webhook_receiver.deliveries]
     assert seen == [
-        ("issues", "opened"), ("issues", "edited"), ("issues", "labeled"), ("issues", "unlabeled"),
-        ("issues", "assigned"), ("issues", "unassigned"), ("issues", "closed"), ("issues", "reopened"),
-        ("issue_comment", "created"), ("issue_comment", "edited"), ("issue_comment", "deleted"),
+        ("issues", "opened"),
+        ("issues", "edited"),
+        ("issues", "labeled"),
+        ("issues", "unlabeled"),
+        ("issues", "assigned"),
+        ("issues", "unassigned"),
+        ("issues", "closed"),
+        ("issues", "reopened"),
+        ("issue_comment", "created"),
+        ("issue_comment", "edited"),
+        ("issue_comment", "deleted"),
         ("issue_comment", "created"),
     ]
     edited = webhook_receiver.deliveries[1].json()
@@ -186,8 +200,11 @@ def test_push_events_for_force_push_and_deletion(localhub, webhook_receiver, tmp
     localhub.drain()
     pushes = [d.json() for d in webhook_receiver.events("push")]
     assert [(p["ref"], p["created"], p["forced"], p["deleted"]) for p in pushes] == [
-        ("refs/heads/main", True, False, False), ("refs/heads/topic", True, False, False),
-        ("refs/heads/main", False, True, False), ("refs/heads/topic", False, False, True)]
+        ("refs/heads/main", True, False, False),
+        ("refs/heads/topic", True, False, False),
+        ("refs/heads/main", False, True, False),
+        ("refs/heads/topic", False, False, True),
+    ]
     assert pushes[-1]["head_commit"] is None and pushes[-1]["commits"] == []
 
 

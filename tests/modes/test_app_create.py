@@ -69,8 +69,10 @@ class Command:
     err: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._readers = [threading.Thread(target=self._read, args=(stream, into), daemon=True)
-                         for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err))]
+        self._readers = [
+            threading.Thread(target=self._read, args=(stream, into), daemon=True)
+            for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err))
+        ]
         for reader in self._readers:
             reader.start()
 
@@ -98,9 +100,14 @@ class Command:
 
 def _start(tmp: Path, *args: str) -> Command:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRA_") and k != "BROWSER"}
-    process = subprocess.Popen([sys.executable, "-m", "bot", "app", "create", "--no-browser", "--manifest",
-                                str(ROOT / "app.yml"), *args], cwd=tmp, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "app", "create", "--no-browser", "--manifest", str(ROOT / "app.yml"), *args],
+        cwd=tmp,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     return Command(process)
 
 
@@ -116,8 +123,9 @@ def _read_form(page_url: str) -> _Form:
 
 def _post_as(form: _Form, hub: LocalhubHandle, login: str) -> str:
     """The person signs in on the forge and confirms: the forge's redirect back (its Location)."""
-    answer = requests.post(form.action, data=form.fields, auth=(login, hub.token(login)), allow_redirects=False,
-                           timeout=30)
+    answer = requests.post(
+        form.action, data=form.fields, auth=(login, hub.token(login)), allow_redirects=False, timeout=30
+    )
     assert answer.status_code == 302, answer.text
     return str(answer.headers["Location"])
 
@@ -132,8 +140,8 @@ def _mode(path: Path) -> int:
 
 
 def test_app_create_writes_settings_that_authenticate_as_the_app(
-        localhub: LocalhubHandle, webhook_receiver: WebhookReceiver, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    localhub: LocalhubHandle, webhook_receiver: WebhookReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     localhub.add_user("alice")
     localhub.github("alice").get_user().create_repo("project")
     command = _start(tmp_path, "--server", localhub.url, "--webhook-url", webhook_receiver.url)
@@ -162,8 +170,13 @@ def test_app_create_writes_settings_that_authenticate_as_the_app(
     assert env["ORCHESTRA_PRIVATE_KEY_PATH"] == "secrets/app-private-key.pem"
     assert (env["ORCHESTRA_API_URL"], env["ORCHESTRA_SERVER_URL"]) == (localhub.api_url, localhub.url)
     assert len(env["ORCHESTRA_REDIS_PASSWORD"]) == 64 and env["ORCHESTRA_WEBHOOK_SECRET"]
-    for secret in (env["ORCHESTRA_WEBHOOK_SECRET"], env["ORCHESTRA_REDIS_PASSWORD"], code, state,
-                   *pem.splitlines()[1:-1]):
+    for secret in (
+        env["ORCHESTRA_WEBHOOK_SECRET"],
+        env["ORCHESTRA_REDIS_PASSWORD"],
+        code,
+        state,
+        *pem.splitlines()[1:-1],
+    ):
         assert secret not in out + err + done.text
     assert f"{localhub.url}/apps/agent-orchestra/installations/new" in out
     assert "accepts (App id 100001)" in out and "docker compose up -d" in out
@@ -174,7 +187,8 @@ def test_app_create_writes_settings_that_authenticate_as_the_app(
     installation = installation_for(settings, "alice/project")
     issue = forge_for(settings, "alice/project", installation).create_issue("Opened by the App", "hello")
     assert localhub.github("alice").get_repo("alice/project").get_issue(issue.number).user.login == (
-        "agent-orchestra[bot]")
+        "agent-orchestra[bot]"
+    )
     localhub.drain()
     [opened] = [d for d in webhook_receiver.events("issues") if d.json()["action"] == "opened"]
     assert verify(env["ORCHESTRA_WEBHOOK_SECRET"].encode(), opened.body, opened.headers["X-Hub-Signature-256"])
@@ -208,19 +222,42 @@ class InProcess:
 
 
 def _request(hub: LocalhubHandle, tmp: Path, **extra: Any) -> AppRequest:
-    values: dict[str, Any] = {"server_url": hub.url, "webhook_url": "https://orchestra.test/webhook",
-                              "env_file": tmp / ".env", "key_file": tmp / "secrets" / "app-private-key.pem",
-                              "wait_s": TIMEOUT, **extra}
+    values: dict[str, Any] = {
+        "server_url": hub.url,
+        "webhook_url": "https://orchestra.test/webhook",
+        "env_file": tmp / ".env",
+        "key_file": tmp / "secrets" / "app-private-key.pem",
+        "wait_s": TIMEOUT,
+        **extra,
+    }
     return AppRequest(ROOT / "app.yml", **values)
 
 
-def test_existing_files_are_refused_before_any_app_is_made(localhub: LocalhubHandle, tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_existing_files_are_refused_before_any_app_is_made(
+    localhub: LocalhubHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / ".env").write_text("OPENAI_API_KEY=kept\n")
     request = _request(localhub, tmp_path)
-    assert main(["app", "create", "--no-browser", "--manifest", str(request.manifest_path), "--server", localhub.url,
-                 "--webhook-url", "https://orchestra.test/webhook", "--env-file", str(request.env_file),
-                 "--key-file", str(request.key_file)]) == 2
+    assert (
+        main(
+            [
+                "app",
+                "create",
+                "--no-browser",
+                "--manifest",
+                str(request.manifest_path),
+                "--server",
+                localhub.url,
+                "--webhook-url",
+                "https://orchestra.test/webhook",
+                "--env-file",
+                str(request.env_file),
+                "--key-file",
+                str(request.key_file),
+            ]
+        )
+        == 2
+    )
     captured = capsys.readouterr()
     assert ".env exists: pass --force" in captured.err and captured.out == ""
     assert localhub.hub.config.app is None  # no App was made on the forge
@@ -229,8 +266,12 @@ def test_existing_files_are_refused_before_any_app_is_made(localhub: LocalhubHan
 
 def test_force_replaces_the_apps_lines_and_keeps_the_others(localhub: LocalhubHandle, tmp_path: Path) -> None:
     localhub.add_user("alice")
-    make_org = requests.post(f"{localhub.api_url}/orgs/acme/repos", json={"name": "tool"}, timeout=10,
-                             headers={"Authorization": f"token {localhub.token('alice')}"})
+    make_org = requests.post(
+        f"{localhub.api_url}/orgs/acme/repos",
+        json={"name": "tool"},
+        timeout=10,
+        headers={"Authorization": f"token {localhub.token('alice')}"},
+    )
     assert make_org.status_code == 201
     env_file = tmp_path / ".env"
     env_file.write_text("# mine\nORCHESTRA_APP_ID=1\nOPENAI_API_KEY=kept\nORCHESTRA_REDIS_PASSWORD=mine\n")
@@ -262,8 +303,7 @@ def test_a_spent_code_leaves_no_file_and_says_why(localhub: LocalhubHandle, tmp_
     assert not (tmp_path / ".env").exists() and not (tmp_path / "secrets").exists()
 
 
-def test_a_real_browser_follows_the_page_to_the_end(localhub: LocalhubHandle, browser: Browser,
-                                                   tmp_path: Path) -> None:
+def test_a_real_browser_follows_the_page_to_the_end(localhub: LocalhubHandle, browser: Browser, tmp_path: Path) -> None:
     """Headless Chromium runs the page: its script posts the form, the forge signs the person in (the
     login travels in the server URL, as a person would type it into the browser's prompt), redirects
     back, and the page says the App was made. The login never reaches the files or the output."""
@@ -290,8 +330,10 @@ def test_the_placeholder_webhook_url_is_refused(tmp_path: Path) -> None:
 def test_a_new_env_file_gets_a_redis_password_and_model_lines() -> None:
     text, keys = merged_env(None, {"ORCHESTRA_APP_ID": "7"})
     assert "ORCHESTRA_APP_ID=7\n" in text and "# ORCHESTRA_MODEL=" in text and keys[-1] == "ORCHESTRA_REDIS_PASSWORD"
-    again, keys = merged_env("export ORCHESTRA_APP_ID=1\nORCHESTRA_APP_ID=2\nX=1\nORCHESTRA_REDIS_PASSWORD=p",
-                             {"ORCHESTRA_APP_ID": "7", "ORCHESTRA_BOT_LOGIN": "b[bot]"})
+    again, keys = merged_env(
+        "export ORCHESTRA_APP_ID=1\nORCHESTRA_APP_ID=2\nX=1\nORCHESTRA_REDIS_PASSWORD=p",
+        {"ORCHESTRA_APP_ID": "7", "ORCHESTRA_BOT_LOGIN": "b[bot]"},
+    )
     assert again == "ORCHESTRA_APP_ID=7\nX=1\nORCHESTRA_REDIS_PASSWORD=p\nORCHESTRA_BOT_LOGIN=b[bot]\n"
     assert keys == ["ORCHESTRA_APP_ID", "ORCHESTRA_BOT_LOGIN"]
 

@@ -70,7 +70,11 @@ def test_when_the_last_task_closes_the_goal_gets_its_summary_and_closes(bed: Bed
     summary = [c.body for c in issue.get_comments() if "Goal complete" in c.body]
     assert len(summary) == 1
     assert "tasks: 2 done, 0 closed as not planned, 2 in all" in summary[0]
-    assert "tokens: 900 (planner 900" in summary[0] and "cost: $" in summary[0] and "time since planning began" in summary[0]
+    assert (
+        "tokens: 900 (planner 900" in summary[0]
+        and "cost: $" in summary[0]
+        and "time since planning began" in summary[0]
+    )
 
 
 def test_a_finished_sub_goal_closes_itself_and_then_its_parent(bed: Bed, model_server: ModelServer) -> None:
@@ -78,7 +82,9 @@ def test_a_finished_sub_goal_closes_itself_and_then_its_parent(bed: Bed, model_s
     sub = {"tasks": [task("g", "Task G", ["area/g.py"])]}
 
     def two_levels(body: dict[str, Any], provider: str) -> Turn:
-        return Turn(tool_calls=[("submit_plan", sub if system_text(body).startswith("You are the sub-planner") else main)])
+        return Turn(
+            tool_calls=[("submit_plan", sub if system_text(body).startswith("You are the sub-planner") else main)]
+        )
 
     model_server.policy(two_levels)
     goal = bed.goal()

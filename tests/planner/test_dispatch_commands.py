@@ -37,8 +37,17 @@ def dispatch(bed: Bed, planner: Planner) -> None:
 
 
 def ctx(bed: Bed, planner: Planner, number: int, sender: str = "writer", text: str = "") -> CommandContext:
-    return CommandContext(forge=planner.forge, config=planner.config, settings=bed.settings, executor=bed.executor,
-                          number=number, comment_id=99, sender=sender, text=text, installation_id=None)
+    return CommandContext(
+        forge=planner.forge,
+        config=planner.config,
+        settings=bed.settings,
+        executor=bed.executor,
+        number=number,
+        comment_id=99,
+        sender=sender,
+        text=text,
+        installation_id=None,
+    )
 
 
 def test_dispatch_keeps_at_most_max_parallel_tasks_in_flight(bed: Bed, planner: Planner) -> None:
@@ -85,7 +94,8 @@ def test_pause_resume_status_and_cancel(bed: Bed, planner: Planner) -> None:
     reply = execute(ctx(bed, planner, goal), "status", VERB_HANDLERS)
     assert reply == "The status comment above is up to date."
     assert "plan (version 1): 0/4 closed" in next(
-        c.body for c in repo.get_issue(goal).get_comments() if "orchestra:status" in c.body)
+        c.body for c in repo.get_issue(goal).get_comments() if "orchestra:status" in c.body
+    )
 
     reply = execute(ctx(bed, planner, goal), "cancel", VERB_HANDLERS)
     assert reply is not None and "closed 4 open task(s) as not planned" in reply
@@ -102,8 +112,10 @@ def test_plan_on_a_planned_goal_points_to_replan_and_on_a_task_says_so(bed: Bed,
     plan_goal(planner, goal)
     assert "already has a plan (version 1)" in (execute(ctx(bed, planner, goal), "plan", VERB_HANDLERS) or "")
     first_task = min(i.number for i in bed.person().get_issue(goal).get_sub_issues())
-    assert (execute(ctx(bed, planner, first_task), "replan", VERB_HANDLERS)
-            == f"`/orchestra replan` works on a goal; #{first_task} is a task: run it on its goal #{goal}.")
+    assert (
+        execute(ctx(bed, planner, first_task), "replan", VERB_HANDLERS)
+        == f"`/orchestra replan` works on a goal; #{first_task} is a task: run it on its goal #{goal}."
+    )
 
 
 def test_dispatch_is_repository_wide_oldest_goal_first_and_needs_human_frees_a_slot(bed: Bed, planner: Planner) -> None:

@@ -40,12 +40,17 @@ def test_the_recovery_names_the_file_or_the_variable(bed: Bed, model_server: Mod
     # The environment names the planner's model (it beats the file) but the key is missing there.
     given = RoleModels(planner="openai:gpt-test", given={"planner": "ORCHESTRA_MODEL_PLANNER"})
     settings = bed.settings.model_copy(update={"models": given})
-    runtime.install(runtime.Runtime(
-        settings=settings, executor=bed.executor, jobs=jobs.FUNCTIONS,
-        forge_factory=lambda name, inst: forge_for(settings, name, inst, policy=RetryPolicy(write_spacing_s=None,
-                                                                                             scale=0.001)),
-        model_env={"OPENAI_BASE_URL": model_server.openai_base_url},
-    ))
+    runtime.install(
+        runtime.Runtime(
+            settings=settings,
+            executor=bed.executor,
+            jobs=jobs.FUNCTIONS,
+            forge_factory=lambda name, inst: forge_for(
+                settings, name, inst, policy=RetryPolicy(write_spacing_s=None, scale=0.001)
+            ),
+            model_env={"OPENAI_BASE_URL": model_server.openai_base_url},
+        )
+    )
     other = bed.goal("Add a wishlist")
     bed.submit("plan", other)
     bed.work()

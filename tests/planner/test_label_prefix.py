@@ -22,7 +22,8 @@ def _commit_config(bed: Bed, tmp_path: Path, text: str) -> None:
 
 
 def test_the_plan_job_plans_goals_under_the_repositorys_own_prefix(
-        bed: Bed, model_server: ModelServer, tmp_path: Path) -> None:
+    bed: Bed, model_server: ModelServer, tmp_path: Path
+) -> None:
     model_server.policy(lambda body, provider: Turn(tool_calls=[("submit_plan", PLAN)]))
     _commit_config(bed, tmp_path, "max_parallel_tasks: 10\nlabel_prefix: acme\n")
     repo = bed.person()

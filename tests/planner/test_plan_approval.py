@@ -13,9 +13,13 @@ from tests.support.git_repos import git
 from tests.support.model_server import ModelServer, Turn
 from tests.support.planner_bed import REPO, Bed, task
 
-PLAN = {"tasks": [task("models", "Order model", ["shop/order.py"]),
-                  task("api", "Checkout API", ["shop/api.py"], ["models"])],
-        "notes": ["Money is integer cents."]}
+PLAN = {
+    "tasks": [
+        task("models", "Order model", ["shop/order.py"]),
+        task("api", "Checkout API", ["shop/api.py"], ["models"]),
+    ],
+    "notes": ["Money is integer cents."],
+}
 APPROVAL = ".github/orchestra.yml"
 
 
@@ -33,8 +37,18 @@ def _require_approval(bed: Bed) -> None:
 
 def _command(bed: Bed, number: int, login: str, verb: str) -> None:
     comment = bed.hub.github(login).get_repo(REPO).get_issue(number).create_comment(f"/orchestra {verb}")
-    bed.executor.submit(JobRequest.make("command", repo=REPO, number=number, comment_id=comment.id, verb=verb,
-                                        text="", sender=login, installation_id=None))
+    bed.executor.submit(
+        JobRequest.make(
+            "command",
+            repo=REPO,
+            number=number,
+            comment_id=comment.id,
+            verb=verb,
+            text="",
+            sender=login,
+            installation_id=None,
+        )
+    )
     bed.work()
 
 
@@ -96,7 +110,8 @@ def test_without_the_setting_a_plan_is_published_at_once(bed: Bed, model_server:
 
 
 def test_a_local_run_waits_for_an_approval_instead_of_calling_the_goal_stuck(
-        bed: Bed, model_server: ModelServer) -> None:
+    bed: Bed, model_server: ModelServer
+) -> None:
     from bot import repofiles
     from bot.modes.local.snapshot import take_snapshot
     from bot.modes.local.verdict import judge

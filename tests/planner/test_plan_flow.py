@@ -22,8 +22,12 @@ MAIN_PLAN = {
     ],
     "notes": ["Money is integer cents everywhere."],
 }
-SUB_PLAN = {"tasks": [task("gateway", "Payment gateway", ["shop/payments/gateway.py"]),
-                      task("refunds", "Refunds", ["shop/payments/refunds.py"], ["gateway"])]}
+SUB_PLAN = {
+    "tasks": [
+        task("gateway", "Payment gateway", ["shop/payments/gateway.py"]),
+        task("refunds", "Refunds", ["shop/payments/refunds.py"], ["gateway"]),
+    ]
+}
 
 
 def planner_policy(body: dict[str, Any], provider: str) -> Turn:
@@ -40,7 +44,8 @@ def labels(bed: Bed, number: int) -> set[str]:
 
 
 def test_a_goal_becomes_gated_sub_issues_with_a_sub_goal_and_replanning_is_idempotent(
-        bed: Bed, model_server: ModelServer) -> None:
+    bed: Bed, model_server: ModelServer
+) -> None:
     model_server.policy(planner_policy)
     goal = bed.goal()
     bed.submit("plan", goal)
@@ -58,8 +63,10 @@ def test_a_goal_becomes_gated_sub_issues_with_a_sub_goal_and_replanning_is_idemp
     assert labels(bed, number["payments"]) == {"orchestra:goal", "orchestra:working"}
     assert markers.read_data(subs["payments"].body, "goal") == {"parent": goal, "depth": 1}
 
-    sub_tasks = {parse_task_body(i.body).key: i.number  # type: ignore[union-attr]
-                 for i in repo.get_issue(number["payments"]).get_sub_issues()}
+    sub_tasks = {
+        parse_task_body(i.body).key: i.number  # type: ignore[union-attr]
+        for i in repo.get_issue(number["payments"]).get_sub_issues()
+    }
     assert set(sub_tasks) == {"gateway", "refunds"}
     assert labels(bed, sub_tasks["refunds"]) == {"orchestra:task", "orchestra:waiting"}
     assert bed.implement_queue() == sorted([number["models"], number["docs"], number["cli"], sub_tasks["gateway"]])

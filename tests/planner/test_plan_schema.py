@@ -43,7 +43,9 @@ def test_keys_must_be_unique_new_and_known() -> None:
     assert "key 'a' is used by two tasks; keys must be unique" in found
     assert "task 'a' depends on unknown key 'zzz'" in found
     rules = Rules(bounds=RULES.bounds, first=False, existing={"a": Existing("a", open=True)})
-    assert "key 'a' is already used by a task of this goal; choose a new key" in problems([task("a", "Aaa", ["x"])], rules)
+    assert "key 'a' is already used by a task of this goal; choose a new key" in problems(
+        [task("a", "Aaa", ["x"])], rules
+    )
 
 
 def test_a_cycle_is_named() -> None:
@@ -51,18 +53,27 @@ def test_a_cycle_is_named() -> None:
     assert found == ["dependencies form a cycle: a -> c -> b -> a"]
 
 
-@pytest.mark.parametrize(("first", "second", "overlap"), [
-    ("shop/", "shop/cart.py", True), ("shop/cart.py", "shop/cart.py", True), ("shop/*.py", "shop/cart.py", True),
-    ("shop/cart.py", "shop/carts.py", False), ("docs/", "shop/", False), ("./shop", "shop/x", True),
-])
+@pytest.mark.parametrize(
+    ("first", "second", "overlap"),
+    [
+        ("shop/", "shop/cart.py", True),
+        ("shop/cart.py", "shop/cart.py", True),
+        ("shop/*.py", "shop/cart.py", True),
+        ("shop/cart.py", "shop/carts.py", False),
+        ("docs/", "shop/", False),
+        ("./shop", "shop/x", True),
+    ],
+)
 def test_paths_overlap(first: str, second: str, overlap: bool) -> None:
     assert paths_overlap(first, second) is overlap
 
 
 def test_tasks_owning_the_same_path_must_be_ordered_even_transitively() -> None:
     found = problems([task("a", "Aaa", ["shop/"]), task("b", "Bbb", ["shop/cart.py"])])
-    assert found == ["tasks 'a' and 'b' both own 'shop/'/'shop/cart.py' but neither depends on the other: "
-                     "add a dependency so they run one after the other, or split the paths"]
+    assert found == [
+        "tasks 'a' and 'b' both own 'shop/'/'shop/cart.py' but neither depends on the other: "
+        "add a dependency so they run one after the other, or split the paths"
+    ]
     ordered = [task("a", "Aaa", ["shop/"]), task("m", "Mmm", ["m.py"], ["a"]), task("b", "Bbb", ["shop/x.py"], ["m"])]
     assert problems(ordered) == []
     rules = Rules(bounds=RULES.bounds, first=False, existing={"old": Existing("old", True, ("shop/",))})
@@ -74,16 +85,23 @@ def test_sub_goals_only_above_the_depth_limit() -> None:
     tasks = [task("a", "Aaa", ["a"]), task("area", "Area", ["area/"], kind="subgoal")]
     assert problems(tasks) == []
     deep = problems(tasks, Rules(bounds=RULES.bounds, depth=1))
-    assert deep == ["task 'area' is a subgoal, but this goal is at depth 1 and sub-goals may nest only to depth 1: "
-                    "plan tasks instead"]
+    assert deep == [
+        "task 'area' is a subgoal, but this goal is at depth 1 and sub-goals may nest only to depth 1: "
+        "plan tasks instead"
+    ]
 
 
 def test_obsolete_tasks_take_their_dependants_and_busy_tasks_stay() -> None:
-    existing = {"a": Existing("a", True), "b": Existing("b", True, depends_on=("a",)),
-                "w": Existing("w", True, busy=True), "gone": Existing("gone", False)}
+    existing = {
+        "a": Existing("a", True),
+        "b": Existing("b", True, depends_on=("a",)),
+        "w": Existing("w", True, busy=True),
+        "gone": Existing("gone", False),
+    }
     rules = Rules(bounds=RULES.bounds, first=False, existing=existing)
-    found = problems([], rules, obsolete=[{"key": "a", "reason": "r"}, {"key": "w", "reason": "r"},
-                                          {"key": "gone", "reason": "r"}])
+    found = problems(
+        [], rules, obsolete=[{"key": "a", "reason": "r"}, {"key": "w", "reason": "r"}, {"key": "gone", "reason": "r"}]
+    )
     assert "obsolete key 'gone' is not an open task of this goal" in found
     assert "task 'w' is being worked on (or in review) and is kept; do not close it" in found
     assert "open task 'b' depends on 'a', which you close as obsolete: close 'b' too, or keep 'a'" in found

@@ -31,7 +31,9 @@ def test_two_invalid_plans_then_a_valid_one_publishes_the_valid_plan(bed: Bed, m
     assert "orchestra:needs-human" not in {label.name for label in bed.person().get_issue(goal).labels}
 
 
-def test_invalid_past_the_bound_leaves_a_needs_human_comment_with_the_error(bed: Bed, model_server: ModelServer) -> None:
+def test_invalid_past_the_bound_leaves_a_needs_human_comment_with_the_error(
+    bed: Bed, model_server: ModelServer
+) -> None:
     model_server.policy(lambda body, provider: Turn(tool_calls=[("submit_plan", CYCLE)]))
     goal = bed.goal()
     bed.submit("plan", goal)
@@ -47,7 +49,9 @@ def test_invalid_past_the_bound_leaves_a_needs_human_comment_with_the_error(bed:
     assert bed.person().get_issues(state="all").totalCount == 1
 
 
-def test_after_a_needs_human_failure_a_new_plan_job_plans_and_clears_the_label(bed: Bed, model_server: ModelServer) -> None:
+def test_after_a_needs_human_failure_a_new_plan_job_plans_and_clears_the_label(
+    bed: Bed, model_server: ModelServer
+) -> None:
     model_server.policy(lambda body, provider: Turn(tool_calls=[("submit_plan", CYCLE)]))
     goal = bed.goal()
     bed.submit("plan", goal)

@@ -25,8 +25,9 @@ def script() -> Iterator[str]:
     unregister_script("two-tasks")
 
 
-def test_refused_links_fall_back_to_a_task_list_in_the_goal_body(bed: Bed, script: str,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refused_links_fall_back_to_a_task_list_in_the_goal_body(
+    bed: Bed, script: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     planner = bed.planner(lambda: scripted_model(script))
 
     def refuse(parent: int, child_id: int) -> None:

@@ -11,7 +11,10 @@ from tests.support.model_server import ModelServer, Turn
 from tests.support.planner_bed import REPO, Bed, system_text, task
 
 FIRST = {"tasks": [task("a", "Task A", ["a.py"]), task("b", "Task B", ["b.py"]), task("w", "Task W", ["w.py"])]}
-REVISION = {"tasks": [task("c", "Task C", ["c.py"], ["a"])], "obsolete": [{"key": "b", "reason": "B is no longer wanted"}]}
+REVISION = {
+    "tasks": [task("c", "Task C", ["c.py"], ["a"])],
+    "obsolete": [{"key": "b", "reason": "B is no longer wanted"}],
+}
 
 
 def policy(body: dict[str, Any], provider: str) -> Turn:
@@ -23,8 +26,18 @@ def policy(body: dict[str, Any], provider: str) -> Turn:
 
 def command(bed: Bed, goal: int, login: str, text: str) -> None:
     comment = bed.hub.github(login).get_repo(REPO).get_issue(goal).create_comment(f"/orchestra replan {text}")
-    bed.executor.submit(JobRequest.make("command", repo=REPO, number=goal, comment_id=comment.id, verb="replan",
-                                        text=text, sender=login, installation_id=None))
+    bed.executor.submit(
+        JobRequest.make(
+            "command",
+            repo=REPO,
+            number=goal,
+            comment_id=comment.id,
+            verb="replan",
+            text=text,
+            sender=login,
+            installation_id=None,
+        )
+    )
     bed.work()
 
 
@@ -54,4 +67,7 @@ def test_replan_from_a_writer_changes_the_plan_and_from_a_reader_nothing(bed: Be
     assert subs["Task W"].state == "open" and subs["Task A"].state == "open"
     answer = [c.body for c in repo.get_issue(goal).get_comments() if "@writer" in c.body]
     assert len(answer) == 1
-    assert f"Plan version 2: added #{subs['Task C'].number} Task C; closed as not planned #{numbers['Task B']}" in answer[0]
+    assert (
+        f"Plan version 2: added #{subs['Task C'].number} Task C; closed as not planned #{numbers['Task B']}"
+        in answer[0]
+    )

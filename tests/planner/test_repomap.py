@@ -17,8 +17,9 @@ from tests.support.planner_bed import Bed
 FILES = {
     "README.md": "# demo\n",
     "pyproject.toml": "[project]\nname='demo'\n",
-    "app/core.py": "import os\n\nclass Store:\n    def get(self, key):\n        pass\n    def _hidden(self):\n        pass\n\n"
-                   "async def load(path, *, strict=False):\n    pass\n",
+    "app/core.py": "import os\n\nclass Store:\n    def get(self, key):\n        pass\n"
+    "    def _hidden(self):\n        pass\n\n"
+    "async def load(path, *, strict=False):\n    pass\n",
     "web/server.go": "package web\n\nfunc Serve(addr string) error {\n\treturn nil\n}\n\ntype Handler struct {\n}\n",
     "node_modules/lib/index.js": "function x() {}\n",
     "static/app.min.js": "function y(){}\n",
@@ -74,7 +75,9 @@ def test_the_checkout_reads_the_default_branch_and_keeps_the_token_out_of_git_co
     token = bed.settings.token.get_secret_value()  # type: ignore[union-attr]
     config = (mirror / "config").read_text()
     assert token not in config and "extraheader" not in config.lower() and "x-access-token" not in config
-    with Mirror.of(forge, bed.settings.state_dir).checkout("main") as again:  # a second use fetches into the same mirror
+    with Mirror.of(forge, bed.settings.state_dir).checkout(
+        "main"
+    ) as again:  # a second use fetches into the same mirror
         assert (again / "README.md").exists()
 
 

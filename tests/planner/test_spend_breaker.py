@@ -35,8 +35,17 @@ def capped(text: str) -> RepoConfig:
 
 
 def ctx(bed: Bed, planner: Planner, number: int, sender: str) -> CommandContext:
-    return CommandContext(forge=planner.forge, config=planner.config, settings=bed.settings, executor=bed.executor,
-                          number=number, comment_id=7, sender=sender, text="", installation_id=None)
+    return CommandContext(
+        forge=planner.forge,
+        config=planner.config,
+        settings=bed.settings,
+        executor=bed.executor,
+        number=number,
+        comment_id=7,
+        sender=sender,
+        text="",
+        installation_id=None,
+    )
 
 
 def labels(bed: Bed, number: int) -> set[str]:

@@ -21,13 +21,25 @@ EDGE = re.compile(r"^  t(\d+) --> t(\d+)$")
 CLASSDEF = re.compile(r"^  classDef (\w+) fill:#[0-9a-f]{6},stroke:#[0-9a-f]{6},color:#212529(,stroke-dasharray:4 3)?$")
 
 
-def fact(number: int, state: str, title: str | None = None, *, deps: tuple[int, ...] = (),
-         subgoal: bool = False) -> TaskFacts:
+def fact(
+    number: int, state: str, title: str | None = None, *, deps: tuple[int, ...] = (), subgoal: bool = False
+) -> TaskFacts:
     closed = state in ("done", "not planned")
-    issue = Issue(id=number, number=number, title=title or f"Task {number}", state="closed" if closed else "open",
-                  state_reason="not_planned" if state == "not planned" else None)
-    spec = TaskSpec(goal=1, key=f"t{number}", title=issue.title[:120], objective="o", depends_on=list(deps),
-                    kind="subgoal" if subgoal else "task")
+    issue = Issue(
+        id=number,
+        number=number,
+        title=title or f"Task {number}",
+        state="closed" if closed else "open",
+        state_reason="not_planned" if state == "not planned" else None,
+    )
+    spec = TaskSpec(
+        goal=1,
+        key=f"t{number}",
+        title=issue.title[:120],
+        objective="o",
+        depends_on=list(deps),
+        kind="subgoal" if subgoal else "task",
+    )
     return TaskFacts(GoalTask(issue, spec), state)
 
 
@@ -56,31 +68,55 @@ def parse(lines: list[str]) -> tuple[dict[int, tuple[str, str, bool]], set[tuple
 
 
 def test_graph_has_every_task_its_dependencies_a_subgoal_and_every_state_coloured() -> None:
-    facts = [fact(2, "done"), fact(3, "not planned"), fact(4, "review", deps=(2,)), fact(5, "working", deps=(2,)),
-             fact(6, "ready"), fact(7, "waiting", deps=(4, 5)), fact(8, "needs-human", deps=(6,)),
-             fact(9, "paused"), fact(10, "waiting", "Export", deps=(7, 99), subgoal=True)]
+    facts = [
+        fact(2, "done"),
+        fact(3, "not planned"),
+        fact(4, "review", deps=(2,)),
+        fact(5, "working", deps=(2,)),
+        fact(6, "ready"),
+        fact(7, "waiting", deps=(4, 5)),
+        fact(8, "needs-human", deps=(6,)),
+        fact(9, "paused"),
+        fact(10, "waiting", "Export", deps=(7, 99), subgoal=True),
+    ]
     comment = render_status(PlannerRecord(version=1), facts, paused=False)
 
     nodes, edges, classes = parse(graph_of(comment))
     assert {n: c for n, (_label, c, _sub) in nodes.items()} == {
-        2: "done", 3: "notPlanned", 4: "review", 5: "working", 6: "ready", 7: "waiting", 8: "needsHuman",
-        9: "paused", 10: "waiting"}
+        2: "done",
+        3: "notPlanned",
+        4: "review",
+        5: "working",
+        6: "ready",
+        7: "waiting",
+        8: "needsHuman",
+        9: "paused",
+        10: "waiting",
+    }
     assert nodes[10] == ("#35;10 sub-goal Export", "waiting", True) and not nodes[2][2]
     assert nodes[4][0] == "#35;4 Task 4"
     # #99 is not a task of this goal: no edge to a node that does not exist.
     assert edges == {(2, 4), (2, 5), (4, 7), (5, 7), (6, 8), (7, 10)}
     assert classes == {"done", "notPlanned", "review", "working", "ready", "waiting", "needsHuman", "paused"}
     # The legend names each state with its mark and count, and the checklist is still there.
-    assert "⬜ waiting 2 · 🟦 ready 1 · 🟨 working 1 · 🟪 review 1 · 🟥 needs-human 1 · 🟧 paused 1 · " \
-           "🟩 done 1 · ⬛ not planned 1" in comment
+    assert (
+        "⬜ waiting 2 · 🟦 ready 1 · 🟨 working 1 · 🟪 review 1 · 🟥 needs-human 1 · 🟧 paused 1 · "
+        "🟩 done 1 · ⬛ not planned 1" in comment
+    )
     assert "- [ ] #7 Task 7 (after #4, #5) — waiting" in comment
     assert comment.index("```mermaid") < comment.index("- [x] #2 Task 2")
 
 
 def test_hostile_titles_render_as_text_in_the_graph_and_the_checklist() -> None:
-    hostile = ['Say "hi"] --> t2[pwned', "<script>alert(1)</script>", "a\n  click t2 href \"javascript:x\"",
-               "```\n# out of the fence", '<!-- orchestra:planner {"version": 99} -->', "50% `code` & <b>bold</b>",
-               "rtl\u202eevil zero\u200bwidth"]
+    hostile = [
+        'Say "hi"] --> t2[pwned',
+        "<script>alert(1)</script>",
+        'a\n  click t2 href "javascript:x"',
+        "```\n# out of the fence",
+        '<!-- orchestra:planner {"version": 99} -->',
+        "50% `code` & <b>bold</b>",
+        "rtl\u202eevil zero\u200bwidth",
+    ]
     facts = [fact(n, "ready", title) for n, title in enumerate(hostile, start=2)]
     record = PlannerRecord(version=3, usage=Usage(input_tokens=7))
     comment = render_status(record, facts, paused=False)
@@ -100,8 +136,15 @@ def test_hostile_titles_render_as_text_in_the_graph_and_the_checklist() -> None:
 
 def test_a_hundred_task_goal_fits_githubs_limit_with_its_graph() -> None:
     title = "Implement the " + "very long descriptive title " * 6
-    facts = [fact(n, ["waiting", "ready", "working", "review", "done"][n % 5], f"{title} {n}",
-                  deps=tuple(d for d in (n - 1, n - 7) if d >= 2)) for n in range(2, 102)]
+    facts = [
+        fact(
+            n,
+            ["waiting", "ready", "working", "review", "done"][n % 5],
+            f"{title} {n}",
+            deps=tuple(d for d in (n - 1, n - 7) if d >= 2),
+        )
+        for n in range(2, 102)
+    ]
     record = PlannerRecord(version=4, notes=[f"decision {i}: " + "x" * 150 for i in range(20)])
     comment = render_status(record, facts, paused=True)
 

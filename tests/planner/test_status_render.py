@@ -15,14 +15,20 @@ from bot.planner.status import TaskFacts, _attempts, _usage, render_status, rend
 
 def fact(number: int, state: str, open_: bool = True, **extra: object) -> TaskFacts:
     issue = Issue(id=number, number=number, title=f"Task {number}", state="open" if open_ else "closed")
-    spec = TaskSpec(goal=1, key=f"t{number}", title=f"Task {number}", objective="o", depends_on=[2] if number == 3 else [])
+    spec = TaskSpec(
+        goal=1, key=f"t{number}", title=f"Task {number}", objective="o", depends_on=[2] if number == 3 else []
+    )
     return TaskFacts(GoalTask(issue, spec), state, **extra)  # type: ignore[arg-type]
 
 
 def test_status_rows_tolerate_missing_data_and_sum_usage() -> None:
     pr = PullRequest(number=9, title="t", head_ref="orchestra/2-x", head_sha="a", base_ref="main", merged=True)
-    facts = [fact(2, "done", open_=False, pr=pr, attempts=2, usage=Usage(input_tokens=1000, output_tokens=500, cost_usd=0.25)),
-             fact(3, "waiting")]
+    facts = [
+        fact(
+            2, "done", open_=False, pr=pr, attempts=2, usage=Usage(input_tokens=1000, output_tokens=500, cost_usd=0.25)
+        ),
+        fact(3, "waiting"),
+    ]
     record = PlannerRecord(version=2, usage=Usage(input_tokens=100, output_tokens=10, cost_usd=0.01), notes=["cents"])
     text = render_status(record, facts, paused=False)
     assert "- [x] #2 Task 2 — done · PR #9 merged · attempts 2 · 1,500 tokens · $0.25" in text
@@ -35,7 +41,8 @@ def test_status_rows_tolerate_missing_data_and_sum_usage() -> None:
 
 def test_worker_markers_are_read_tolerantly() -> None:
     assert _usage({"total": {"input_tokens": 5, "output_tokens": 1, "cost_usd": 0.5}, "rows": []}) == Usage(
-        input_tokens=5, output_tokens=1, cost_usd=0.5)
+        input_tokens=5, output_tokens=1, cost_usd=0.5
+    )
     assert _usage("garbage") is None and _usage({"input_tokens": "many"}) is None
     assert _attempts(3) == 3 and _attempts({"count": 2}) == 2 and _attempts(True) is None and _attempts(None) is None
 

@@ -46,16 +46,34 @@ def _edit(bed: Bed, number: int, login: str, body: str) -> None:
     issue = bed.hub.github(login).get_repo(REPO).get_issue(number)
     issue.edit(body=body)
     issue = bed.person().get_issue(number)
-    bed.executor.submit(JobRequest.make(
-        "goal_edited", repo=REPO, number=number, sender=login, text_sha256=digest(issue.title, issue.body),
-        edited_at=issue.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"), installation_id=None))
+    bed.executor.submit(
+        JobRequest.make(
+            "goal_edited",
+            repo=REPO,
+            number=number,
+            sender=login,
+            text_sha256=digest(issue.title, issue.body),
+            edited_at=issue.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            installation_id=None,
+        )
+    )
     bed.work()
 
 
 def _command(bed: Bed, number: int, login: str, verb: str, text: str = "") -> None:
     comment = bed.hub.github(login).get_repo(REPO).get_issue(number).create_comment(f"/orchestra {verb} {text}")
-    bed.executor.submit(JobRequest.make("command", repo=REPO, number=number, comment_id=comment.id, verb=verb,
-                                        text=text, sender=login, installation_id=None))
+    bed.executor.submit(
+        JobRequest.make(
+            "command",
+            repo=REPO,
+            number=number,
+            comment_id=comment.id,
+            verb=verb,
+            text=text,
+            sender=login,
+            installation_id=None,
+        )
+    )
     bed.work()
 
 
@@ -134,7 +152,8 @@ def test_an_edit_made_before_the_plan_job_read_the_text_is_not_planned(bed: Bed,
 
 
 def test_an_edit_the_plan_job_read_before_its_own_job_ran_withdraws_the_approval(
-        bed: Bed, model_server: ModelServer) -> None:
+    bed: Bed, model_server: ModelServer
+) -> None:
     """The race the other way round: the plan job read the edited text first; the edit's job finds that the
     approved text is the edit, made between the label and the read, withdraws the approval and pauses."""
     model_server.policy(policy)
@@ -144,8 +163,14 @@ def test_an_edit_the_plan_job_read_before_its_own_job_ran_withdraws_the_approval
     stranger = bed.hub.github("stranger").get_repo(REPO).get_issue(goal)
     stranger.edit(body=INJECTION)
     edited = JobRequest.make(  # what the webhook of the edit carries: the issue as the edit left it
-        "goal_edited", repo=REPO, number=goal, sender="stranger", text_sha256=digest(stranger.title, stranger.body),
-        edited_at=stranger.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"), installation_id=None)
+        "goal_edited",
+        repo=REPO,
+        number=goal,
+        sender="stranger",
+        text_sha256=digest(stranger.title, stranger.body),
+        edited_at=stranger.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        installation_id=None,
+    )
     bed.submit("plan", goal)
     bed.work()  # the plan job approved what it read: the stranger's text
     bed.executor.submit(edited)

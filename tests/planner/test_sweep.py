@@ -39,7 +39,9 @@ def sweep(bed: Bed) -> Any:
 
 
 def queued(bed: Bed) -> list[str]:
-    return sorted(jid for name in ("urgent", "default", "implement") for jid in Queue(name, connection=bed.conn).job_ids)
+    return sorted(
+        jid for name in ("urgent", "default", "implement") for jid in Queue(name, connection=bed.conn).job_ids
+    )
 
 
 def plan_policy(seen: list[str]) -> Any:
@@ -68,7 +70,8 @@ def test_a_plan_job_lost_while_queued_is_submitted_again(bed: Bed, model_server:
 
 
 def test_a_close_accepted_then_lost_a_handoff_and_a_command_are_recovered_once(
-        bed: Bed, model_server: ModelServer) -> None:
+    bed: Bed, model_server: ModelServer
+) -> None:
     seen: list[str] = []
     model_server.policy(plan_policy(seen))
     goal = bed.goal()
@@ -135,15 +138,22 @@ def test_the_next_tick_is_scheduled_once_whoever_asks(redis_conn: redis.Redis) -
 
 
 def test_a_tick_sweeps_every_repository_of_the_installation_with_open_issues(
-        localhub: LocalhubHandle, localhub_app: LocalhubApp, redis_conn: redis.Redis, tmp_path: Path) -> None:
+    localhub: LocalhubHandle, localhub_app: LocalhubApp, redis_conn: redis.Redis, tmp_path: Path
+) -> None:
     localhub.add_user("acme")
     localhub.import_repo(make_repo(tmp_path / "busy", {"a.txt": "a\n"}), "acme/busy")
     localhub.import_repo(make_repo(tmp_path / "quiet", {"a.txt": "a\n"}), "acme/quiet")
     localhub.github("acme").get_repo("acme/busy").create_issue("something to do")
-    settings = Settings(app_id=str(localhub_app.app_id), private_key=SecretStr(localhub_app.private_key_pem),
-                        api_url=localhub.api_url, server_url=localhub.url, sweep_interval_s=60)
+    settings = Settings(
+        app_id=str(localhub_app.app_id),
+        private_key=SecretStr(localhub_app.private_key_pem),
+        api_url=localhub.api_url,
+        server_url=localhub.url,
+        sweep_interval_s=60,
+    )
     assert [(v.full_name, v.installation_id) for v in visible_repositories(settings)] == [
-        ("acme/busy", localhub_app.installation_id)]
+        ("acme/busy", localhub_app.installation_id)
+    ]
 
     executor = RQExecutor(redis_conn)
     rt = runtime.Runtime(settings, executor, jobs=jobs.FUNCTIONS)
@@ -158,8 +168,9 @@ def test_a_tick_sweeps_every_repository_of_the_installation_with_open_issues(
     localhub.failures[:] = [f for f in localhub.failures if not f.startswith("GET /app/installations 200")]
 
 
-def test_server_workers_schedule_the_sweep_at_their_maintenance(redis_url: str, redis_conn: redis.Redis,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_workers_schedule_the_sweep_at_their_maintenance(
+    redis_url: str, redis_conn: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.modes.server import ServerWorker
 
     monkeypatch.setenv("ORCHESTRA_REDIS_URL", redis_url)

@@ -33,8 +33,17 @@ def planner(bed: Bed) -> Iterator[Planner]:
 
 
 def _ctx(planner: Planner, number: int, recorder: Recorder, text: str = "") -> CommandContext:
-    return CommandContext(forge=planner.forge, config=planner.config, settings=Settings(), executor=recorder,
-                          number=number, comment_id=7, sender="writer", text=text, installation_id=None)
+    return CommandContext(
+        forge=planner.forge,
+        config=planner.config,
+        settings=Settings(),
+        executor=recorder,
+        number=number,
+        comment_id=7,
+        sender="writer",
+        text=text,
+        installation_id=None,
+    )
 
 
 def _planned(bed: Bed, planner: Planner) -> tuple[int, list[int]]:
@@ -53,8 +62,10 @@ def test_retry_on_a_goal_retries_its_stuck_tasks_not_the_goal(bed: Bed, planner:
     recorder = Recorder()
     reply = execute(_ctx(planner, goal, recorder), "retry", VERB_HANDLERS)
     assert reply is not None and reply.startswith("Retrying:")
-    assert [(job.kind, job.args["number"]) for job in recorder.submitted] == [("implement", tasks[0]),
-                                                                            ("implement", tasks[1])]
+    assert [(job.kind, job.args["number"]) for job in recorder.submitted] == [
+        ("implement", tasks[0]),
+        ("implement", tasks[1]),
+    ]
     assert f"#{tasks[0]}" in reply and f"#{tasks[1]}" in reply and f"#{tasks[2]}" not in reply
     assert "orchestra:ready" in forge.get_issue(tasks[0]).labels
     assert "orchestra:working" in forge.get_issue(tasks[2]).labels
@@ -78,22 +89,42 @@ def test_retry_on_a_goal_whose_planning_failed_plans_it_again(bed: Bed, planner:
     assert "orchestra:needs-human" not in planner.forge.get_issue(goal).labels
 
 
-@pytest.mark.parametrize(("verb", "where", "answer"), [
-    ("fix", "goal", "`/orchestra fix` works on an orchestra pull request; #{n} is a goal, so nothing changed."),
-    ("fix", "task", "`/orchestra fix` works on an orchestra pull request; #{n} is a task, so nothing changed."),
-    ("status", "task", "`/orchestra status` works on a goal; #{n} is a task: run it on its goal #{goal}."),
-    ("cancel", "task", "`/orchestra cancel` works on a goal; #{n} is a task: run it on its goal #{goal}."),
-    ("replan", "issue", "`/orchestra replan` works on a goal; #{n} is an issue that is not a goal or task. "
-                        "`/orchestra plan` makes it a goal."),
-    ("pause", "issue", "`/orchestra pause` works on a goal or a task; #{n} is an issue that is not a goal or "
-                       "task. `/orchestra plan` makes it a goal."),
-    ("retry", "issue", "`/orchestra retry` works on a goal, a task or an orchestra pull request; #{n} is an "
-                       "issue that is not a goal or task. `/orchestra plan` makes it a goal."),
-    ("plan", "task", "`/orchestra plan` works on a goal or an issue that is not a goal or task; #{n} is a task: "
-                     "run it on its goal #{goal}."),
-])
+@pytest.mark.parametrize(
+    ("verb", "where", "answer"),
+    [
+        ("fix", "goal", "`/orchestra fix` works on an orchestra pull request; #{n} is a goal, so nothing changed."),
+        ("fix", "task", "`/orchestra fix` works on an orchestra pull request; #{n} is a task, so nothing changed."),
+        ("status", "task", "`/orchestra status` works on a goal; #{n} is a task: run it on its goal #{goal}."),
+        ("cancel", "task", "`/orchestra cancel` works on a goal; #{n} is a task: run it on its goal #{goal}."),
+        (
+            "replan",
+            "issue",
+            "`/orchestra replan` works on a goal; #{n} is an issue that is not a goal or task. "
+            "`/orchestra plan` makes it a goal.",
+        ),
+        (
+            "pause",
+            "issue",
+            "`/orchestra pause` works on a goal or a task; #{n} is an issue that is not a goal or "
+            "task. `/orchestra plan` makes it a goal.",
+        ),
+        (
+            "retry",
+            "issue",
+            "`/orchestra retry` works on a goal, a task or an orchestra pull request; #{n} is an "
+            "issue that is not a goal or task. `/orchestra plan` makes it a goal.",
+        ),
+        (
+            "plan",
+            "task",
+            "`/orchestra plan` works on a goal or an issue that is not a goal or task; #{n} is a task: "
+            "run it on its goal #{goal}.",
+        ),
+    ],
+)
 def test_a_verb_where_it_does_not_apply_is_answered_and_changes_nothing(
-        bed: Bed, planner: Planner, verb: str, where: str, answer: str) -> None:
+    bed: Bed, planner: Planner, verb: str, where: str, answer: str
+) -> None:
     goal, tasks = _planned(bed, planner)
     number = {"goal": goal, "task": tasks[0], "issue": bed.person().create_issue("Just a bug", "b").number}[where]
     before = planner.forge.get_issue(number).labels

@@ -12,8 +12,9 @@ from tests.support.waiting import wait_for
 
 def _job(kind: str, number: int) -> JobRequest:
     if kind == "maybe_merge":
-        return JobRequest.make(kind, repo="o/r", pr=number, branch=f"b{number}", head_sha=f"{number:040d}",
-                               installation_id=None)
+        return JobRequest.make(
+            kind, repo="o/r", pr=number, branch=f"b{number}", head_sha=f"{number:040d}", installation_id=None
+        )
     return JobRequest.make(kind, repo="o/r", number=number, installation_id=None)
 
 

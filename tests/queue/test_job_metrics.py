@@ -53,6 +53,7 @@ class DownForge:
     def __getattr__(self, name: str) -> Any:
         def down(*args: Any, **kwargs: Any) -> Any:
             raise ForgeUnavailable(f"{name}: the forge is down")
+
         return down
 
 
@@ -71,8 +72,13 @@ def runtime(job: Any, forges: list[FakeForge]) -> Runtime:
         forges.append(FakeForge(next(remaining)))
         return forges[-1]
 
-    return Runtime(Settings(), executor=SimpleNamespace(), jobs={"dispatch": job}, forge_factory=forge_factory,
-                   model_factory=lambda spec: FakeModel())
+    return Runtime(
+        Settings(),
+        executor=SimpleNamespace(),
+        jobs={"dispatch": job},
+        forge_factory=forge_factory,
+        model_factory=lambda spec: FakeModel(),
+    )
 
 
 def test_a_job_run_is_measured_with_its_forge_calls_usage_and_rate_limit(measures: list[JobMeasure]) -> None:
@@ -94,18 +100,24 @@ def test_a_job_run_is_measured_with_its_forge_calls_usage_and_rate_limit(measure
     assert (measure.kind, measure.outcome) == ("dispatch", "ok") and measure.seconds > 0
     assert measure.forge_calls == {"get_issue": 4}
     assert measure.ratelimit_remaining == {"7": 4980}  # the lowest (latest) of the job's forges
-    assert measure.usage == {"worker": {"input_tokens": 100, "output_tokens": 20, "cost_usd": 0.5},
-                             "ci_fix": {"input_tokens": 200, "output_tokens": 40, "cost_usd": 1.0}}
+    assert measure.usage == {
+        "worker": {"input_tokens": 100, "output_tokens": 20, "cost_usd": 0.5},
+        "ci_fix": {"input_tokens": 200, "output_tokens": 40, "cost_usd": 1.0},
+    }
     assert JobMeasure.from_json(measure.to_json()) == measure
 
 
-@pytest.mark.parametrize(("error", "outcome"), [
-    (AgentFailed("gave up"), "needs_human"),  # reported, labelled needs-human, swallowed
-    (ForgeUnavailable("503"), "failed"),  # reported and re-raised for the queue's retry
-    (KeyError("bug"), "failed"),  # unexpected: reported as such and re-raised
-])
-def test_the_outcome_says_how_the_failure_boundary_ended(measures: list[JobMeasure], error: Exception,
-                                                         outcome: str) -> None:
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (AgentFailed("gave up"), "needs_human"),  # reported, labelled needs-human, swallowed
+        (ForgeUnavailable("503"), "failed"),  # reported and re-raised for the queue's retry
+        (KeyError("bug"), "failed"),  # unexpected: reported as such and re-raised
+    ],
+)
+def test_the_outcome_says_how_the_failure_boundary_ended(
+    measures: list[JobMeasure], error: Exception, outcome: str
+) -> None:
     forges: list[FakeForge] = []
 
     def job(rt: Runtime, repo: str, number: int, installation_id: int | None) -> None:
@@ -122,7 +134,8 @@ def test_the_outcome_says_how_the_failure_boundary_ended(measures: list[JobMeasu
 
 
 def test_a_failure_reported_by_a_job_that_goes_on_is_reported_and_no_job_outside_a_run_is_measured(
-        measures: list[JobMeasure]) -> None:
+    measures: list[JobMeasure],
+) -> None:
     from bot.ledger.failures import report_failure
 
     def job(rt: Runtime, repo: str, number: int, installation_id: int | None) -> None:
@@ -134,8 +147,9 @@ def test_a_failure_reported_by_a_job_that_goes_on_is_reported_and_no_job_outside
     assert len(measures) == 1
 
 
-def test_the_worker_process_counts_the_horses_measures_or_a_lost_run(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_worker_process_counts_the_horses_measures_or_a_lost_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(worker, "_directory", tmp_path)
     monkeypatch.setattr(worker, "_recorder", None)
     with worker.job_outbox("implement"):  # the horse (here: this process) measures two runs
@@ -164,10 +178,20 @@ def test_a_metrics_port_in_use_is_one_line_naming_the_flag(tmp_path: Path) -> No
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        script = ("from bot.cli.serve_cmd import worker_metrics\nfrom bot.settings import Settings\n"
-                  f"with worker_metrics(Settings(), '127.0.0.1', {port}):\n    pass\n")
-        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                              env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, cwd=Path(__file__).parents[2])
+        script = (
+            "from bot.cli.serve_cmd import worker_metrics\nfrom bot.settings import Settings\n"
+            f"with worker_metrics(Settings(), '127.0.0.1', {port}):\n    pass\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+            cwd=Path(__file__).parents[2],
+        )
     assert done.returncode != 0
-    assert f"ConfigError: --metrics-port {port}: cannot listen on 127.0.0.1:{port} (Address already in use); " \
-           "choose a free port" in done.stderr.splitlines()[-1]
+    assert (
+        f"ConfigError: --metrics-port {port}: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "choose a free port" in done.stderr.splitlines()[-1]
+    )

@@ -27,9 +27,12 @@ def test_job_ids_are_deterministic_distinct_and_in_rqs_alphabet() -> None:
         plan(repo="octo/cat_web").job_id,
         plan(repo="octo_cat/web").job_id,
         plan(number=13).job_id,
-        JobRequest.make("fix_ci", repo="o/r", pr=4, branch="orchestra/4-x", head_sha="ab12", installation_id=None).job_id,
-        JobRequest.make("command", repo="o/r", number=4, comment_id=99, verb="status", text="", sender="ann",
-                        installation_id=None).job_id,
+        JobRequest.make(
+            "fix_ci", repo="o/r", pr=4, branch="orchestra/4-x", head_sha="ab12", installation_id=None
+        ).job_id,
+        JobRequest.make(
+            "command", repo="o/r", number=4, comment_id=99, verb="status", text="", sender="ann", installation_id=None
+        ).job_id,
     }
     assert len(ids) == 6
     assert all(RQ_ID.match(i) for i in ids)

@@ -23,8 +23,9 @@ from tests.support.waiting import wait_for
 def gated_kind() -> Iterator[sample_jobs.Gate]:
     """A job kind `gated` whose function blocks until the test opens the gate."""
     sample_jobs.GATE = gate = sample_jobs.Gate()
-    JOBS["gated"] = JobKind("gated", "default", 60,
-                            ("repo", "number", "installation_id"), ("repo", "number"), retries=0)
+    JOBS["gated"] = JobKind(
+        "gated", "default", 60, ("repo", "number", "installation_id"), ("repo", "number"), retries=0
+    )
     runtime.install(Runtime(Settings(), RQExecutor.__new__(RQExecutor), jobs={"gated": run_gated}))
     yield gate
     gate.release.set()

@@ -1,1 +1,1 @@
-"""Scenarios on real projects nobody here wrote: a vendored project plus a scripted model that plays every role on it."""
+"""Scenarios on real projects nobody here wrote: a vendored project and a scripted model playing every role on it."""

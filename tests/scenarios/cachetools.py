@@ -45,8 +45,12 @@ MARKER_PATTERN = r"^(<{7}|\|{7}|={7}|>{7})( |$)"
 LINES = re.compile(r"\(lines (\d+)-(\d+) of (\d+)\)")
 TASK_STATE = re.compile(r"^- `[^`]+` #\d+ .*\((?:task|subgoal): ([^;)]+)", re.MULTILINE)
 EXIT = re.compile(r"^exit code (\d+)", re.MULTILINE)
-IDENTITY = {"GIT_AUTHOR_NAME": "Scenario Person", "GIT_AUTHOR_EMAIL": "person@scenario.local",
-            "GIT_COMMITTER_NAME": "Scenario Person", "GIT_COMMITTER_EMAIL": "person@scenario.local"}
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Scenario Person",
+    "GIT_AUTHOR_EMAIL": "person@scenario.local",
+    "GIT_COMMITTER_NAME": "Scenario Person",
+    "GIT_COMMITTER_EMAIL": "person@scenario.local",
+}
 
 
 def make_repo(target: Path) -> Path:
@@ -76,8 +80,11 @@ def read_result(turn: Turn, path: str, start: int | None = None) -> str:
 
 
 def failed_edits(turn: Turn) -> list[str]:
-    return [f"{c.name} {c.arguments.get('path')}: {r}" for c, r in turn.calls
-            if c.name in ("edit_file", "write_file") and r.startswith("error")]
+    return [
+        f"{c.name} {c.arguments.get('path')}: {r}"
+        for c, r in turn.calls
+        if c.name in ("edit_file", "write_file") and r.startswith("error")
+    ]
 
 
 # -- the planners ---------------------------------------------------------------------------------
@@ -91,51 +98,76 @@ def planned_done(turn: Turn) -> bool:
 def planner(turn: Turn) -> Reply:
     sub = "You are the sub-planner for" in turn.system
     if turn.request.startswith("Revise"):
-        return reply("The handoffs need no follow-up task.",
-                     call("submit_plan", tasks=[], notes=[], obsolete=[], done=planned_done(turn)))
+        return reply(
+            "The handoffs need no follow-up task.",
+            call("submit_plan", tasks=[], notes=[], obsolete=[], done=planned_done(turn)),
+        )
     if turn.results("submit_plan"):
-        return finish("The plan was rejected; the scripted planner has no other plan.", "blocked",
-                      concerns=[turn.results("submit_plan")[-1][1]])
+        return finish(
+            "The plan was rejected; the scripted planner has no other plan.",
+            "blocked",
+            concerns=[turn.results("submit_plan")[-1][1]],
+        )
     if sub and turn.key != SUBGOAL:
-        return finish(f"No scripted plan for the sub-goal {turn.key or '(unknown)'}.", "blocked",
-                      concerns=[f"{MODEL} only knows the sub-goal `{SUBGOAL}`"])
+        return finish(
+            f"No scripted plan for the sub-goal {turn.key or '(unknown)'}.",
+            "blocked",
+            concerns=[f"{MODEL} only knows the sub-goal `{SUBGOAL}`"],
+        )
     if sub:
         if turn.step == 0:
-            return reply("The existing key functions and their tests first.",
-                         call("read_file", path="src/cachetools/keys.py"), call("read_file", path="tests/test_keys.py"))
+            return reply(
+                "The existing key functions and their tests first.",
+                call("read_file", path="src/cachetools/keys.py"),
+                call("read_file", path="tests/test_keys.py"),
+            )
         return reply("Two key functions, one task each, in parallel.", call("submit_plan", **sub_plan()))
     if turn.step == 0:
         return reply("First the layout of the repository.", call("list_files", path="."))
     if turn.step == 1:
-        return reply("Now the changelog's head, the package's exports and the key functions.",
-                     call("read_file", path=CHANGELOG, start_line=1, end_line=20),
-                     call("read_file", path=INIT, start_line=1, end_line=30),
-                     call("read_file", path="src/cachetools/keys.py"))
-    return reply("Seven helper tasks (spill and trim after evict) and a sub-goal for the key functions.",
-                 call("submit_plan", **main_plan()))
+        return reply(
+            "Now the changelog's head, the package's exports and the key functions.",
+            call("read_file", path=CHANGELOG, start_line=1, end_line=20),
+            call("read_file", path=INIT, start_line=1, end_line=30),
+            call("read_file", path="src/cachetools/keys.py"),
+        )
+    return reply(
+        "Seven helper tasks (spill and trim after evict) and a sub-goal for the key functions.",
+        call("submit_plan", **main_plan()),
+    )
 
 
 # -- the worker ---------------------------------------------------------------------------------
 def worker(turn: Turn) -> Reply:
     contribution = CONTRIBUTIONS.get(turn.key)
     if contribution is None:
-        return finish(f"{MODEL} has no script for task {turn.key or '(unknown)'}.", "blocked",
-                      concerns=[f"{MODEL} only knows the cachetools scenario's plan"])
+        return finish(
+            f"{MODEL} has no script for task {turn.key or '(unknown)'}.",
+            "blocked",
+            concerns=[f"{MODEL} only knows the cachetools scenario's plan"],
+        )
     if turn.step == 0:
-        return reply("Reading the shared spots: the changelog's head and the package's exports.",
-                     call("read_file", path=CHANGELOG, start_line=1, end_line=12),
-                     call("read_file", path=INIT, start_line=1, end_line=40))
+        return reply(
+            "Reading the shared spots: the changelog's head and the package's exports.",
+            call("read_file", path=CHANGELOG, start_line=1, end_line=12),
+            call("read_file", path=INIT, start_line=1, end_line=40),
+        )
     if turn.step == 1:
         total = LINES.search(read_result(turn, INIT, 1))
         last = int(total.group(3)) if total else 1
-        return reply("And the end of `__init__.py`, where the re-exports go.",
-                     call("read_file", path=INIT, start_line=max(1, last - 5), end_line=last))
+        return reply(
+            "And the end of `__init__.py`, where the re-exports go.",
+            call("read_file", path=INIT, start_line=max(1, last - 5), end_line=last),
+        )
     if turn.step == 2:
         reads = [r for c, r in turn.results("read_file") if c.arguments.get("path") == INIT]
-        edits = shared_calls(contribution, file_text(read_result(turn, CHANGELOG)), file_text(reads[0]),
-                             file_text(reads[-1]))
-        return reply("Writing the module, its tests, the changelog line and the re-export.",
-                     *(call(name, **args) for name, args in contribution.file_calls() + edits))
+        edits = shared_calls(
+            contribution, file_text(read_result(turn, CHANGELOG)), file_text(reads[0]), file_text(reads[-1])
+        )
+        return reply(
+            "Writing the module, its tests, the changelog line and the re-export.",
+            *(call(name, **args) for name, args in contribution.file_calls() + edits),
+        )
     if turn.step == 3:
         return reply("Running the acceptance commands.", *(call("run", command=c) for c in turn.acceptance))
     return worker_handoff(turn, contribution.key)
@@ -143,17 +175,26 @@ def worker(turn: Turn) -> Reply:
 
 def worker_handoff(turn: Turn, key: str) -> Reply:
     contribution = CONTRIBUTIONS[key]
-    problems = failed_edits(turn) + [f"`{c.arguments.get('command')}` failed:\n{tail(r)}"
-                                     for c, r in turn.results("run") if not passed(r)]
+    problems = failed_edits(turn) + [
+        f"`{c.arguments.get('command')}` failed:\n{tail(r)}" for c, r in turn.results("run") if not passed(r)
+    ]
     if problems:
-        return finish(f"Task `{key}` is not done: a change or an acceptance command failed.", "blocked",
-                      concerns=problems, notes=evidence(turn))
+        return finish(
+            f"Task `{key}` is not done: a change or an acceptance command failed.",
+            "blocked",
+            concerns=problems,
+            notes=evidence(turn),
+        )
     name = contribution.export.rsplit(" ", 1)[-1]
     return finish(
-        f"Implemented task `{key}`: {turn.task.get('title', '')}. Added {', '.join(f'`{p}`' for p in contribution.files)}.",
+        f"Implemented task `{key}`: {turn.task.get('title', '')}. "
+        f"Added {', '.join(f'`{p}`' for p in contribution.files)}.",
         notes=evidence(turn),
-        deviations=[f"Added the changelog line to `{CHANGELOG}` and re-exported `{name}` at the end of `{INIT}` "
-                    "(outside the owned paths), as the plan's notes ask.", *contribution.deviations],
+        deviations=[
+            f"Added the changelog line to `{CHANGELOG}` and re-exported `{name}` at the end of `{INIT}` "
+            "(outside the owned paths), as the plan's notes ask.",
+            *contribution.deviations,
+        ],
         findings=["src layout: the tests need `PYTHONPATH=src`; `-B` keeps `__pycache__` out of the checkout."],
     )
 
@@ -164,12 +205,19 @@ def ci_fixer(turn: Turn) -> Reply:
         return reply("Reproducing the CI failure with the whole suite.", call("run", command=SUITE))
     first = turn.results("run")[0][1]
     if passed(first):
-        return finish("The suite passes here; the CI failure does not reproduce.", "blocked",
-                      concerns=[f"`{SUITE}` passed locally: {tail(first, 2)}"], notes=evidence(turn))
+        return finish(
+            "The suite passes here; the CI failure does not reproduce.",
+            "blocked",
+            concerns=[f"`{SUITE}` passed locally: {tail(first, 2)}"],
+            notes=evidence(turn),
+        )
     fix = find_fix(turn.key, turn.system + "\n" + first)
     if fix is None:
-        return finish(f"{MODEL} does not recognise this CI failure of task `{turn.key}`.", "blocked",
-                      concerns=[f"unrecognised failure:\n{tail(first)}"])
+        return finish(
+            f"{MODEL} does not recognise this CI failure of task `{turn.key}`.",
+            "blocked",
+            concerns=[f"unrecognised failure:\n{tail(first)}"],
+        )
     if turn.step == 1:
         return reply("Reading the code the failure points at.", *(call("read_file", path=p) for p in fix.reads))
     if turn.step == 2:
@@ -178,8 +226,12 @@ def ci_fixer(turn: Turn) -> Reply:
         return reply("Running the whole suite as CI does.", call("run", command=SUITE))
     last = turn.results("run")[-1][1]
     if failed_edits(turn) or not passed(last):
-        return finish("The known fix did not make the suite pass.", "blocked",
-                      concerns=[*failed_edits(turn), tail(last)], notes=evidence(turn))
+        return finish(
+            "The known fix did not make the suite pass.",
+            "blocked",
+            concerns=[*failed_edits(turn), tail(last)],
+            notes=evidence(turn),
+        )
     return finish(f"CI failed because {fix.cause}", notes=evidence(turn), deviations=list(fix.deviations))
 
 
@@ -204,13 +256,18 @@ def make_resolver(adapt: bool) -> Callable[[Turn], Reply]:
         blocks = conflict_blocks(turn.results("grep")[0][1])
         foreign = sorted({path for path, _s, _e in blocks} - set(SHARED_SPOTS))
         if foreign:
-            return finish(f"Conflicts outside the changelog and the export list: {', '.join(foreign)}.", "blocked",
-                          concerns=[f"{MODEL} only joins additions to {', '.join(SHARED_SPOTS)}"])
+            return finish(
+                f"Conflicts outside the changelog and the export list: {', '.join(foreign)}.",
+                "blocked",
+                concerns=[f"{MODEL} only joins additions to {', '.join(SHARED_SPOTS)}"],
+            )
         if turn.step == 1:
             if not blocks:
                 return finish("No conflict markers are left; nothing to resolve.", notes=["grep found no markers"])
-            return reply("Reading each conflict block.",
-                         *(call("read_file", path=p, start_line=s, end_line=e) for p, s, e in blocks))
+            return reply(
+                "Reading each conflict block.",
+                *(call("read_file", path=p, start_line=s, end_line=e) for p, s, e in blocks),
+            )
         if turn.step == 2:
             edits = []
             for c, result in turn.results("read_file"):
@@ -218,8 +275,11 @@ def make_resolver(adapt: bool) -> Callable[[Turn], Reply]:
                 edits.append(call("edit_file", path=str(c.arguments["path"]), old_string=text, new_string=union(text)))
             return reply("Both sides add lines at the same spot: keeping every line, the landed ones first.", *edits)
         if turn.step == 3:
-            return reply("Checking no marker is left and the acceptance commands pass.",
-                         call("grep", pattern=MARKER_PATTERN), *(call("run", command=c) for c in turn.acceptance))
+            return reply(
+                "Checking no marker is left and the acceptance commands pass.",
+                call("grep", pattern=MARKER_PATTERN),
+                *(call("run", command=c) for c in turn.acceptance),
+            )
         return resolver_end(turn, blocks, adapt)
 
     return resolver
@@ -230,20 +290,28 @@ def resolver_end(turn: Turn, blocks: list[tuple[str, int, int]], adapt: bool) ->
     failing = "\n".join(r for r in checks if not passed(r))
     fix = find_fix(turn.key, failing) if failing and adapt else None
     if fix is not None and turn.step == 4:
-        return reply("The merged result breaks this PR's code: adapting it to the landed change.",
-                     *(call(name, **args) for name, args in fix.calls))
+        return reply(
+            "The merged result breaks this PR's code: adapting it to the landed change.",
+            *(call(name, **args) for name, args in fix.calls),
+        )
     if fix is not None and turn.step == 5:
         return reply("Running the acceptance commands again.", *(call("run", command=c) for c in turn.acceptance))
     files = ", ".join(sorted({path for path, _s, _e in blocks}))
     summary = f"Merged the default branch: kept both sides of {len(blocks)} conflict(s) in {files}, landed lines first."
     markers_left = turn.results("grep")[1][1] if len(turn.results("grep")) > 1 else ""
-    problems = failed_edits(turn) + ([f"conflict markers remain:\n{markers_left}"] if ":" in markers_left
-                                     and not markers_left.startswith("no matches") else [])
-    last = turn.results("run")[-len(turn.acceptance):] if turn.acceptance else []
+    problems = failed_edits(turn) + (
+        [f"conflict markers remain:\n{markers_left}"]
+        if ":" in markers_left and not markers_left.startswith("no matches")
+        else []
+    )
+    last = turn.results("run")[-len(turn.acceptance) :] if turn.acceptance else []
     if problems:
         return finish("Could not join the conflict blocks.", "blocked", concerns=problems)
-    concerns = [f"after the merge `{c.arguments.get('command')}` fails (the landed change breaks this PR):\n{tail(r)}"
-                for c, r in last if not passed(r)]
+    concerns = [
+        f"after the merge `{c.arguments.get('command')}` fails (the landed change breaks this PR):\n{tail(r)}"
+        for c, r in last
+        if not passed(r)
+    ]
     if fix is not None:
         summary += f" Then adapted this PR: {fix.cause}"
     return finish(summary, notes=evidence(turn), concerns=concerns, deviations=list(fix.deviations) if fix else [])
@@ -257,8 +325,10 @@ def cachetools_policy(adapt_in_conflicts: bool = False) -> Policy:
         (lambda t: "submit_plan" in t.tools, planner),
         (lambda t: "You resolve the merge of" in t.system, resolver),
         (lambda t: "CI fails on PR #" in t.system[:400], ci_fixer),
-        (lambda t: t.system.startswith("A reviewer asked for changes"), lambda t: finish(
-            f"{MODEL} has no scripted answer to a review.", "blocked", concerns=["scripted review"])),
+        (
+            lambda t: t.system.startswith("A reviewer asked for changes"),
+            lambda t: finish(f"{MODEL} has no scripted answer to a review.", "blocked", concerns=["scripted review"]),
+        ),
     ]
 
     def policy(messages: list[Message], tools: list[ToolSpec]) -> Reply:

@@ -1,9 +1,9 @@
-'''The code the scenario's scripted workers write into cachetools, as data: one module and one test file per task.
+"""The code the scenario's scripted workers write into cachetools, as data: one module and one test file per task.
 
 Written in the project's own style (unittest, double quotes, RST docstrings). `SIZEINFO_FIRST` is the
 wrong first version of `size-info` (its result type rebinds upstream's `CacheInfo`); `EVICT_PAIRS` and
 `TEST_EVICT_PAIRS` are `spill`'s change to `evict()`; `TRIM_ADAPTED` is `trim` adapted to it.
-'''
+"""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def evict(cache, n=1):
     return count
 '''
 
-TEST_EVICT = '''import unittest
+TEST_EVICT = """import unittest
 
 from cachetools import LFUCache, LRUCache, evict
 
@@ -60,7 +60,7 @@ class EvictTest(unittest.TestCase):
     def test_negative_count(self):
         with self.assertRaises(ValueError):
             evict(LRUCache(maxsize=1), -1)
-'''
+"""
 
 #: `spill`'s change: evict() hands back what it evicted.
 EVICT_PAIRS = '''"""Evict entries from a cache by the cache's own eviction policy."""
@@ -87,7 +87,7 @@ def evict(cache, n=1):
     return evicted
 '''
 
-TEST_EVICT_PAIRS = '''import unittest
+TEST_EVICT_PAIRS = """import unittest
 
 from cachetools import LFUCache, LRUCache, evict
 
@@ -116,7 +116,7 @@ class EvictTest(unittest.TestCase):
     def test_negative_count(self):
         with self.assertRaises(ValueError):
             evict(LRUCache(maxsize=1), -1)
-'''
+"""
 
 SPILL = '''"""Move entries from one cache into another, e.g. a small cache into a larger one."""
 
@@ -139,7 +139,7 @@ def spill(cache, target, n=1):
     return [key for key, _ in moved]
 '''
 
-TEST_SPILL = '''import unittest
+TEST_SPILL = """import unittest
 
 from cachetools import LRUCache, spill
 
@@ -159,7 +159,7 @@ class SpillTest(unittest.TestCase):
         self.assertEqual(spill(cache, target, 5), [1, 2, 3])
         self.assertEqual(target, {1: "a", 2: "b", 3: "c"})
         self.assertEqual(len(cache), 0)
-'''
+"""
 
 TRIM = '''"""Shrink a cache in place by its own eviction policy."""
 
@@ -187,7 +187,7 @@ def trim(cache, size):
 #: `trim` once `evict()` returns the evicted pairs.
 TRIM_ADAPTED = TRIM.replace("        evicted += evict(cache)\n", "        evicted += len(evict(cache))\n")
 
-TEST_TRIM = '''import unittest
+TEST_TRIM = """import unittest
 
 from cachetools import LRUCache, trim
 
@@ -214,7 +214,7 @@ class TrimTest(unittest.TestCase):
     def test_negative_size(self):
         with self.assertRaises(ValueError):
             trim(LRUCache(maxsize=1), -1)
-'''
+"""
 
 PEEK = '''"""Look at a cached value without counting it as a use."""
 
@@ -239,7 +239,7 @@ def peek(cache, key, default=None):
     return Cache.__getitem__(cache, key)
 '''
 
-TEST_PEEK = '''import unittest
+TEST_PEEK = """import unittest
 
 from cachetools import LRUCache, TTLCache, peek
 
@@ -272,7 +272,7 @@ class PeekTest(unittest.TestCase):
         cache[1] = "a"
         now[0] = 20
         self.assertIsNone(peek(cache, 1))
-'''
+"""
 
 INVALIDATE = '''"""Remove the cache entries whose keys match a condition."""
 
@@ -293,7 +293,7 @@ def invalidate(cache, predicate):
     return len(stale)
 '''
 
-TEST_INVALIDATE = '''import unittest
+TEST_INVALIDATE = """import unittest
 
 from cachetools import LRUCache, invalidate, keys
 
@@ -315,7 +315,7 @@ class InvalidateTest(unittest.TestCase):
         cache = self.cache()
         self.assertEqual(invalidate(cache, lambda key: False), 0)
         self.assertEqual(len(cache), 4)
-'''
+"""
 
 WARM = '''"""Fill a cache ahead of use."""
 
@@ -340,7 +340,7 @@ def warm(cache, func, keys):
     return computed
 '''
 
-TEST_WARM = '''import unittest
+TEST_WARM = """import unittest
 
 from cachetools import LRUCache, warm
 
@@ -362,7 +362,7 @@ class WarmTest(unittest.TestCase):
         cache = LRUCache(maxsize=2)
         self.assertEqual(warm(cache, str, range(3)), 3)
         self.assertEqual(sorted(cache), [1, 2])
-'''
+"""
 
 #: The wrong first version: its result type is named like, and re-exported over, upstream's CacheInfo.
 SIZEINFO_FIRST = '''"""Report how full a cache is."""
@@ -387,7 +387,7 @@ def size_info(cache):
 
 SIZEINFO = SIZEINFO_FIRST.replace("CacheInfo", "SizeInfo")
 
-TEST_SIZEINFO = '''import unittest
+TEST_SIZEINFO = """import unittest
 
 from cachetools import LRUCache, size_info
 
@@ -403,7 +403,7 @@ class SizeInfoTest(unittest.TestCase):
         cache = LRUCache(maxsize=100, getsizeof=len)
         cache["a"] = "x" * 30
         self.assertEqual(size_info(cache), (30, 100, 70))
-'''
+"""
 
 FROZENKEY = '''"""Cache keys for arguments that are not hashable."""
 
@@ -436,7 +436,7 @@ def frozenkey(*args, **kwargs):
     return hashkey(*map(_freeze, args), **{k: _freeze(v) for k, v in kwargs.items()})
 '''
 
-TEST_FROZENKEY = '''import unittest
+TEST_FROZENKEY = """import unittest
 
 from cachetools import LRUCache, cached, frozenkey
 from cachetools.keys import hashkey
@@ -468,7 +468,7 @@ class FrozenKeyTest(unittest.TestCase):
         self.assertEqual(total([1, 2]), 3)
         self.assertEqual(total([1, 2]), 3)
         self.assertEqual(len(calls), 1)
-'''
+"""
 
 IGNOREKEY = '''"""Cache keys that leave some keyword arguments out."""
 
@@ -497,7 +497,7 @@ def ignorekey(*names, key=hashkey):
     return ignoring
 '''
 
-TEST_IGNOREKEY = '''import unittest
+TEST_IGNOREKEY = """import unittest
 
 from cachetools import LRUCache, cached, ignorekey
 from cachetools.keys import hashkey, typedkey
@@ -526,4 +526,4 @@ class IgnoreKeyTest(unittest.TestCase):
         self.assertEqual(name(1, session="a"), "user 1")
         self.assertEqual(name(1, session="b"), "user 1")
         self.assertEqual(calls, ["a"])
-'''
+"""

@@ -69,26 +69,26 @@ MODULES = {
 
 OBJECTIVES = {
     "evict": "Add `evict(cache, n=1)`: evict up to `n` entries with the cache's own `popitem()` (so LRU drops "
-             "the least recently used, LFU the least frequently used), stopping when the cache is empty; "
-             "return how many were evicted; `ValueError` for a negative `n`.",
+    "the least recently used, LFU the least frequently used), stopping when the cache is empty; "
+    "return how many were evicted; `ValueError` for a negative `n`.",
     "peek": "Add `peek(cache, key, default=None)`: the value for `key` without updating LRU/LFU bookkeeping and "
-            "without calling `__missing__`; expired TTL entries are not returned.",
+    "without calling `__missing__`; expired TTL entries are not returned.",
     "invalidate": "Add `invalidate(cache, predicate)`: remove every entry whose key satisfies `predicate`; "
-                  "return how many were removed.",
+    "return how many were removed.",
     "warm": "Add `warm(cache, func, keys)`: store `func(key)` for each key not cached yet; return how many "
-            "values were computed.",
+    "values were computed.",
     "size-info": "Add `size_info(cache)`: a named tuple `(currsize, maxsize, free)` with `free = maxsize - "
-                 "currsize`, in the cache's own size unit.",
+    "currsize`, in the cache's own size unit.",
     "spill": "Add `spill(cache, target, n=1)`: evict up to `n` entries from `cache` by its policy and store them "
-             "in `target`; return the keys moved. Decision: `evict()` must hand back what it evicted, so change "
-             "it to return the evicted `(key, value)` pairs in eviction order (instead of their count) and "
-             "update `tests/test_evict.py`.",
+    "in `target`; return the keys moved. Decision: `evict()` must hand back what it evicted, so change "
+    "it to return the evicted `(key, value)` pairs in eviction order (instead of their count) and "
+    "update `tests/test_evict.py`.",
     "trim": "Add `trim(cache, size)`: evict by the cache's policy, using `evict()`, until `cache.currsize <= "
-            "size`; return how many entries were evicted; `ValueError` for a negative size.",
+    "size`; return how many entries were evicted; `ValueError` for a negative size.",
     "frozenkey": "Add `frozenkey(*args, **kwargs)`: like `cachetools.keys.hashkey`, but lists, tuples, sets and "
-                 "dicts among the arguments become hashable equivalents (a list and a tuple stay different keys).",
+    "dicts among the arguments become hashable equivalents (a list and a tuple stay different keys).",
     "ignorekey": "Add `ignorekey(*names, key=hashkey)`: a key function that drops the named keyword arguments "
-                 "and computes the rest with `key`.",
+    "and computes the rest with `key`.",
 }
 
 TITLES = {
@@ -111,13 +111,15 @@ def acceptance(key: str) -> str:
 
 def task(key: str, depends_on: tuple[str, ...] = (), also_owns: tuple[str, ...] = ()) -> dict[str, Any]:
     module, name = MODULES[key]
-    shared = (f"Also (outside the owned paths): add the changelog line at the top of the `{UNRELEASED}` section "
-              f"of `{CHANGELOG}`, and re-export `{name}` at the end of `{INIT}` and of its `__all__`.")
+    shared = (
+        f"Also (outside the owned paths): add the changelog line at the top of the `{UNRELEASED}` section "
+        f"of `{CHANGELOG}`, and re-export `{name}` at the end of `{INIT}` and of its `__all__`."
+    )
     return {
         "key": key,
         "title": TITLES[key],
         "objective": f"{OBJECTIVES[key]} Put it in `src/cachetools/{module}.py`, tests in "
-                     f"`tests/test_{module}.py`. {shared}",
+        f"`tests/test_{module}.py`. {shared}",
         "context_files": [INIT, CHANGELOG, "src/cachetools/keys.py", "tests/test_lru.py"],
         "owned_paths": [f"src/cachetools/{module}.py", f"tests/test_{module}.py", *also_owns],
         "acceptance_commands": [acceptance(key)],
@@ -137,8 +139,8 @@ def subgoal() -> dict[str, Any]:
         "key": SUBGOAL,
         "title": "Key functions for memoizing decorators",
         "objective": "Two new key functions, each in its own task, planned by the sub-planner: "
-                     + " ".join(OBJECTIVES[k] for k in SUBGOAL_TASKS)
-                     + " They follow the same module, changelog and re-export decisions as every task of the goal.",
+        + " ".join(OBJECTIVES[k] for k in SUBGOAL_TASKS)
+        + " They follow the same module, changelog and re-export decisions as every task of the goal.",
         "context_files": ["src/cachetools/keys.py", "tests/test_keys.py"],
         "owned_paths": owned,
         "kind": "subgoal",
@@ -154,7 +156,11 @@ def main_plan() -> dict[str, Any]:
     """The arguments of the planner's `submit_plan` call: 7 tasks and one sub-goal."""
     evict_files = ("src/cachetools/evict.py", "tests/test_evict.py")
     tasks = [
-        task("evict"), task("peek"), task("invalidate"), task("warm"), task("size-info"),
+        task("evict"),
+        task("peek"),
+        task("invalidate"),
+        task("warm"),
+        task("size-info"),
         task("spill", depends_on=("evict",), also_owns=evict_files),
         task("trim", depends_on=("evict",)),
         subgoal(),

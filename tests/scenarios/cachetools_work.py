@@ -35,33 +35,69 @@ class Contribution:
 
 
 def _plain(key: str, module: str, source: str, tests: str, entry: str) -> Contribution:
-    return Contribution(key, {f"src/cachetools/{module}.py": source, f"tests/test_{module}.py": tests},
-                        f"from .{module} import {module}", (module,), entry)
+    return Contribution(
+        key,
+        {f"src/cachetools/{module}.py": source, f"tests/test_{module}.py": tests},
+        f"from .{module} import {module}",
+        (module,),
+        entry,
+    )
 
 
 CONTRIBUTIONS: dict[str, Contribution] = {
-    "evict": _plain("evict", "evict", code.EVICT, code.TEST_EVICT,
-                    "Add ``evict()`` to evict entries by a cache's own eviction policy."),
-    "peek": _plain("peek", "peek", code.PEEK, code.TEST_PEEK,
-                   "Add ``peek()`` to read a cached value without counting it as a use."),
-    "invalidate": _plain("invalidate", "invalidate", code.INVALIDATE, code.TEST_INVALIDATE,
-                         "Add ``invalidate()`` to remove the entries whose keys match a condition."),
+    "evict": _plain(
+        "evict",
+        "evict",
+        code.EVICT,
+        code.TEST_EVICT,
+        "Add ``evict()`` to evict entries by a cache's own eviction policy.",
+    ),
+    "peek": _plain(
+        "peek", "peek", code.PEEK, code.TEST_PEEK, "Add ``peek()`` to read a cached value without counting it as a use."
+    ),
+    "invalidate": _plain(
+        "invalidate",
+        "invalidate",
+        code.INVALIDATE,
+        code.TEST_INVALIDATE,
+        "Add ``invalidate()`` to remove the entries whose keys match a condition.",
+    ),
     "warm": _plain("warm", "warm", code.WARM, code.TEST_WARM, "Add ``warm()`` to fill a cache ahead of use."),
     "size-info": Contribution(
-        "size-info", {"src/cachetools/sizeinfo.py": code.SIZEINFO_FIRST, "tests/test_sizeinfo.py": code.TEST_SIZEINFO},
-        "from .sizeinfo import CacheInfo, size_info", ("size_info",),
-        "Add ``size_info()`` to report how full a cache is."),
+        "size-info",
+        {"src/cachetools/sizeinfo.py": code.SIZEINFO_FIRST, "tests/test_sizeinfo.py": code.TEST_SIZEINFO},
+        "from .sizeinfo import CacheInfo, size_info",
+        ("size_info",),
+        "Add ``size_info()`` to report how full a cache is.",
+    ),
     "spill": Contribution(
-        "spill", {"src/cachetools/spill.py": code.SPILL, "tests/test_spill.py": code.TEST_SPILL,
-                  "src/cachetools/evict.py": code.EVICT_PAIRS, "tests/test_evict.py": code.TEST_EVICT_PAIRS},
-        "from .spill import spill", ("spill",),
+        "spill",
+        {
+            "src/cachetools/spill.py": code.SPILL,
+            "tests/test_spill.py": code.TEST_SPILL,
+            "src/cachetools/evict.py": code.EVICT_PAIRS,
+            "tests/test_evict.py": code.TEST_EVICT_PAIRS,
+        },
+        "from .spill import spill",
+        ("spill",),
         "Add ``spill()`` to move evicted entries into a second-level cache; ``evict()`` now returns "
-        "the evicted ``(key, value)`` pairs instead of their number."),
+        "the evicted ``(key, value)`` pairs instead of their number.",
+    ),
     "trim": _plain("trim", "trim", code.TRIM, code.TEST_TRIM, "Add ``trim()`` to shrink a cache to a given size."),
-    "frozenkey": _plain("frozenkey", "frozenkey", code.FROZENKEY, code.TEST_FROZENKEY,
-                        "Add ``frozenkey()``, a key function for unhashable arguments."),
-    "ignorekey": _plain("ignorekey", "ignorekey", code.IGNOREKEY, code.TEST_IGNOREKEY,
-                        "Add ``ignorekey()`` to leave keyword arguments out of cache keys."),
+    "frozenkey": _plain(
+        "frozenkey",
+        "frozenkey",
+        code.FROZENKEY,
+        code.TEST_FROZENKEY,
+        "Add ``frozenkey()``, a key function for unhashable arguments.",
+    ),
+    "ignorekey": _plain(
+        "ignorekey",
+        "ignorekey",
+        code.IGNOREKEY,
+        code.TEST_IGNOREKEY,
+        "Add ``ignorekey()`` to leave keyword arguments out of cache keys.",
+    ),
 }
 
 
@@ -82,34 +118,51 @@ class Fix:
 RENAME_SIZE_INFO = Fix(
     signature=r"type object 'CacheInfo' has no attribute '_make_info'",
     cause="the result type of `size_info()` was named `CacheInfo` and re-exported at the end of "
-          "`src/cachetools/__init__.py`, which rebound upstream's `cachetools.CacheInfo`: every decorator "
-          "with `info=True` (`@cached`, `@cachedmethod`, all of `cachetools.func`) then failed. Renamed it "
-          "`SizeInfo`.",
+    "`src/cachetools/__init__.py`, which rebound upstream's `cachetools.CacheInfo`: every decorator "
+    "with `info=True` (`@cached`, `@cachedmethod`, all of `cachetools.func`) then failed. Renamed it "
+    "`SizeInfo`.",
     reads=("src/cachetools/sizeinfo.py",),
-    calls=(("write_file", {"path": "src/cachetools/sizeinfo.py", "content": code.SIZEINFO}),
-           ("edit_file", {"path": INIT, "old_string": "from .sizeinfo import CacheInfo, size_info\n",
-                          "new_string": "from .sizeinfo import SizeInfo, size_info\n"})),
+    calls=(
+        ("write_file", {"path": "src/cachetools/sizeinfo.py", "content": code.SIZEINFO}),
+        (
+            "edit_file",
+            {
+                "path": INIT,
+                "old_string": "from .sizeinfo import CacheInfo, size_info\n",
+                "new_string": "from .sizeinfo import SizeInfo, size_info\n",
+            },
+        ),
+    ),
 )
 
-_TRIM_EDIT: Call = ("edit_file", {"path": "src/cachetools/trim.py", "old_string": "        evicted += evict(cache)\n",
-                                  "new_string": "        evicted += len(evict(cache))\n"})
+_TRIM_EDIT: Call = (
+    "edit_file",
+    {
+        "path": "src/cachetools/trim.py",
+        "old_string": "        evicted += evict(cache)\n",
+        "new_string": "        evicted += len(evict(cache))\n",
+    },
+)
 _EVICT_RETURNS_PAIRS = r"unsupported operand type\(s\) for \+=: 'int' and 'list'"
 
 ADAPT_TRIM = Fix(
     signature=_EVICT_RETURNS_PAIRS,
     cause="`evict()` now returns the evicted `(key, value)` pairs (changed by `spill`), and `trim()` added "
-          "its result to a count. `trim()` now counts the pairs.",
-    reads=("src/cachetools/trim.py", "src/cachetools/evict.py"), calls=(_TRIM_EDIT,),
+    "its result to a count. `trim()` now counts the pairs.",
+    reads=("src/cachetools/trim.py", "src/cachetools/evict.py"),
+    calls=(_TRIM_EDIT,),
 )
 
 #: `spill` merged after `trim` landed: the caller of the function it changed is its to adapt.
 ADAPT_CALLER = Fix(
     signature=_EVICT_RETURNS_PAIRS,
     cause="this PR changes `evict()` to return the evicted pairs, and `trim()`, which landed meanwhile, "
-          "added its result to a count. Adapted the caller: `trim()` now counts the pairs.",
-    reads=("src/cachetools/trim.py",), calls=(_TRIM_EDIT,),
-    deviations=("Changed `src/cachetools/trim.py` (another task's landed file) to follow the new return "
-                "value of `evict()`.",),
+    "added its result to a count. Adapted the caller: `trim()` now counts the pairs.",
+    reads=("src/cachetools/trim.py",),
+    calls=(_TRIM_EDIT,),
+    deviations=(
+        "Changed `src/cachetools/trim.py` (another task's landed file) to follow the new return value of `evict()`.",
+    ),
 )
 
 FIXES: dict[str, tuple[Fix, ...]] = {"size-info": (RENAME_SIZE_INFO,), "trim": (ADAPT_TRIM,), "spill": (ADAPT_CALLER,)}
@@ -145,7 +198,7 @@ def all_edit(head: str, names: tuple[str, ...]) -> dict[str, str] | None:
         return None
     start = head.index("__all__ = (\n")
     end = head.index("\n)\n", start) + 1
-    last = head[head.rindex("\n", start, end - 1) + 1:end]
+    last = head[head.rindex("\n", start, end - 1) + 1 : end]
     added = "".join(f'    "{name}",\n' for name in missing)
     return {"path": INIT, "old_string": last + ")\n", "new_string": last + added + ")\n"}
 
@@ -162,7 +215,9 @@ def export_edit(tail: str, line: str) -> dict[str, str] | None:
 
 def shared_calls(contribution: Contribution, changelog_head: str, init_head: str, init_tail: str) -> list[Call]:
     """The edits of the shared spots for `contribution`, given what the worker read of them."""
-    edits = [("edit_file", changelog_edit(changelog_head, contribution.entry)),
-             ("edit_file", all_edit(init_head, contribution.public)),
-             ("edit_file", export_edit(init_tail, contribution.export))]
+    edits = [
+        ("edit_file", changelog_edit(changelog_head, contribution.entry)),
+        ("edit_file", all_edit(init_head, contribution.public)),
+        ("edit_file", export_edit(init_tail, contribution.export)),
+    ]
     return [(name, args) for name, args in edits if args is not None]

@@ -41,35 +41,63 @@ def run_shell(repo: Path, command: str) -> subprocess.CompletedProcess[str]:
 
 def task_body(task: Mapping[str, Any], number: int = 2) -> str:
     """The issue body the planner publishes for a planned task (dependencies as issue numbers aside)."""
-    spec = TaskSpec(goal=1, key=task["key"], title=task["title"], objective=task["objective"],
-                    context_files=task.get("context_files", []), owned_paths=task.get("owned_paths", []),
-                    acceptance_commands=task.get("acceptance_commands", []),
-                    acceptance_outcomes=task.get("acceptance_outcomes", []), kind=task.get("kind", "task"))
+    spec = TaskSpec(
+        goal=1,
+        key=task["key"],
+        title=task["title"],
+        objective=task["objective"],
+        context_files=task.get("context_files", []),
+        owned_paths=task.get("owned_paths", []),
+        acceptance_commands=task.get("acceptance_commands", []),
+        acceptance_outcomes=task.get("acceptance_outcomes", []),
+        kind=task.get("kind", "task"),
+    )
     return render_task_body(spec)
 
 
 def role_variables(role: str, task: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     """The variables `role`'s prompt needs, with the defaults a job would use (`extra` overrides them)."""
     acceptance = list(task.get("acceptance_commands", []))
-    base: dict[str, Any] = {**policy_context(RepoConfig(), "", repo=REPO), "task_number": 2,
-                            "task_title": task["title"], "task_body": task_body(task), "acceptance": acceptance}
+    base: dict[str, Any] = {
+        **policy_context(RepoConfig(), "", repo=REPO),
+        "task_number": 2,
+        "task_title": task["title"],
+        "task_body": task_body(task),
+        "acceptance": acceptance,
+    }
     per_role: dict[str, dict[str, Any]] = {
         "worker": {"owned_paths": list(task.get("owned_paths", [])), "test_command": None},
-        "ci_fix": {"pr_number": 3, "attempt": 1, "max_attempts": 3, "failures": [], "instructions": "",
-                   "combined": False, "landed": [], "diffstat": ""},
+        "ci_fix": {
+            "pr_number": 3,
+            "attempt": 1,
+            "max_attempts": 3,
+            "failures": [],
+            "instructions": "",
+            "combined": False,
+            "landed": [],
+            "diffstat": "",
+        },
         "conflict": {"pr_number": 3, "base_branch": "main", "landed": [], "conflicts": []},
     }
     return {**base, **per_role[role], **extra}
 
 
-def run_role(policy: Policy, role: str, repo: Path, task: Mapping[str, Any], *, max_steps: int = 20,
-             **extra: Any) -> AgentResult:
+def run_role(
+    policy: Policy, role: str, repo: Path, task: Mapping[str, Any], *, max_steps: int = 20, **extra: Any
+) -> AgentResult:
     """One agent run of `role` on `repo` with `policy` as the model; the prompt is rendered from `prompts/`."""
     system = render_prompt(role, role_variables(role, task, **extra))
     with Sandbox(repo, timeout_s=COMMAND_TIMEOUT_S, extra_env={"PATH": python_path()}) as sandbox:
         toolbox = Toolbox(repo, sandbox, protected=RepoConfig().protected_paths, command_timeout_s=COMMAND_TIMEOUT_S)
-        return run_agent(ScriptedModel("scripted:replay", policy), system=system, task=START, toolbox=toolbox,
-                         budget=Budget(max_steps=max_steps), workdir=repo, transcript_path=None)
+        return run_agent(
+            ScriptedModel("scripted:replay", policy),
+            system=system,
+            task=START,
+            toolbox=toolbox,
+            budget=Budget(max_steps=max_steps),
+            workdir=repo,
+            transcript_path=None,
+        )
 
 
 def conflicts_of(repo: Path, paths: Sequence[str]) -> list[dict[str, str]]:

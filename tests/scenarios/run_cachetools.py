@@ -44,9 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--conflict-attempts", type=int, metavar="N",
-                        help="commit a .github/orchestra.yml with max_conflict_attempts: N into the copy")
-    parser.add_argument("--no-check-main", action="store_true", help="skip running the suite on each first-parent commit")
+    parser.add_argument(
+        "--conflict-attempts",
+        type=int,
+        metavar="N",
+        help="commit a .github/orchestra.yml with max_conflict_attempts: N into the copy",
+    )
+    parser.add_argument(
+        "--no-check-main", action="store_true", help="skip running the suite on each first-parent commit"
+    )
     args = parser.parse_args(argv)
     register()
     os.environ["PATH"] = python_path()
@@ -60,9 +66,22 @@ def main(argv: list[str] | None = None) -> int:
         config.write_text(f"max_conflict_attempts: {args.conflict_attempts}\n")
         git(repo, "add", "--all")
         git(repo, "commit", "--quiet", "-m", "orchestra: more conflict attempts", extra_env=IDENTITY)
-    command = ["run", "--repo", str(repo), "--goal", f"{GOAL_TITLE}\n\n{GOAL_BODY}", "--ci", SUITE,
-               "--model", ADAPTIVE_MODEL if args.adaptive else MODEL, "--workers", str(args.workers),
-               "--timeout", str(args.timeout), *(["--json"] if args.json else [])]
+    command = [
+        "run",
+        "--repo",
+        str(repo),
+        "--goal",
+        f"{GOAL_TITLE}\n\n{GOAL_BODY}",
+        "--ci",
+        SUITE,
+        "--model",
+        ADAPTIVE_MODEL if args.adaptive else MODEL,
+        "--workers",
+        str(args.workers),
+        "--timeout",
+        str(args.timeout),
+        *(["--json"] if args.json else []),
+    ]
     started = time.monotonic()
     code = orchestra(command)
     ran = time.monotonic() - started
@@ -79,8 +98,11 @@ def check_main(repo: Path, start: str, ran: float) -> int:
     began = time.monotonic()
     commits = check_first_parents(repo, RESULT_BRANCH, start, SUITE)
     failing = red(commits)
-    print(f"main: {len(commits)} first-parent commits checked with `{SUITE}`, {len(failing)} red; "
-          f"run {ran:.0f} s, check {time.monotonic() - began:.0f} s", file=sys.stderr)
+    print(
+        f"main: {len(commits)} first-parent commits checked with `{SUITE}`, {len(failing)} red; "
+        f"run {ran:.0f} s, check {time.monotonic() - began:.0f} s",
+        file=sys.stderr,
+    )
     for commit in failing:
         print(f"  red: {commit.sha[:12]} {commit.subject}\n    {commit.tail}", file=sys.stderr)
     return 1 if failing or not commits else 0

@@ -97,27 +97,46 @@ def test_the_planner_and_sub_planner_submit_the_scripted_plans(tmp_path: Path) -
     checkout = make_repo(tmp_path / "cachetools")
     model = ScriptedModel(MODEL, cachetools_policy())
     goal = Issue(id=1, number=1, title=plan.GOAL_TITLE, body=plan.GOAL_BODY)
-    request = PlanRequest(repo="you/cachetools", goal=goal, config=RepoConfig(), rules=Rules(bounds=PlannerBounds()),
-                          repo_map="(map)")
+    request = PlanRequest(
+        repo="you/cachetools", goal=goal, config=RepoConfig(), rules=Rules(bounds=PlannerBounds()), repo_map="(map)"
+    )
     outcome = run_planner(model, checkout, request, Budget(max_steps=10))
     assert [t.key for t in outcome.plan.tasks] == [*plan.MAIN_TASKS, plan.SUBGOAL] and outcome.attempts == 1
 
     subgoal = Issue(id=9, number=9, title="Key functions for memoizing decorators", body=task_body(plan.subgoal()))
-    sub_request = PlanRequest(repo="you/cachetools", goal=subgoal, config=RepoConfig(), parent=goal,
-                              rules=Rules(bounds=PlannerBounds(), depth=1), repo_map="(map)",
-                              owned_paths=plan.subgoal()["owned_paths"])
+    sub_request = PlanRequest(
+        repo="you/cachetools",
+        goal=subgoal,
+        config=RepoConfig(),
+        parent=goal,
+        rules=Rules(bounds=PlannerBounds(), depth=1),
+        repo_map="(map)",
+        owned_paths=plan.subgoal()["owned_paths"],
+    )
     sub = run_planner(model, checkout, sub_request, Budget(max_steps=10))
     assert [t.key for t in sub.plan.tasks] == list(plan.SUBGOAL_TASKS)
 
 
 @pytest.mark.parametrize(("states", "done"), [(["done", "closed as not planned"], True), (["done", "review"], False)])
-def test_a_revision_adds_nothing_and_is_done_when_no_task_is_open(tmp_path: Path, states: list[str], done: bool) -> None:
+def test_a_revision_adds_nothing_and_is_done_when_no_task_is_open(
+    tmp_path: Path, states: list[str], done: bool
+) -> None:
     goal = Issue(id=1, number=1, title=plan.GOAL_TITLE, body=plan.GOAL_BODY)
-    lines = [f"`{key}` #{n} Add {key}() (task: {state}; owns src/cachetools/{key}.py)"
-             for n, (key, state) in enumerate(zip(("evict", "trim"), states, strict=True), 2)]
-    request = PlanRequest(repo="you/cachetools", goal=goal, config=RepoConfig(), repo_map="(map)", open_tasks=lines,
-                          rules=Rules(bounds=PlannerBounds(), first=False))
-    outcome = run_planner(ScriptedModel(MODEL, cachetools_policy()), make_repo(tmp_path / "c"), request, Budget(max_steps=5))
+    lines = [
+        f"`{key}` #{n} Add {key}() (task: {state}; owns src/cachetools/{key}.py)"
+        for n, (key, state) in enumerate(zip(("evict", "trim"), states, strict=True), 2)
+    ]
+    request = PlanRequest(
+        repo="you/cachetools",
+        goal=goal,
+        config=RepoConfig(),
+        repo_map="(map)",
+        open_tasks=lines,
+        rules=Rules(bounds=PlannerBounds(), first=False),
+    )
+    outcome = run_planner(
+        ScriptedModel(MODEL, cachetools_policy()), make_repo(tmp_path / "c"), request, Budget(max_steps=5)
+    )
     assert outcome.plan.tasks == [] and outcome.plan.done is done
 
 
@@ -194,12 +213,15 @@ def land_then_merge(repo: Path, landed: str, branch: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("landed", "branch"), [("spill", "trim"), ("trim", "spill")])
-def test_spill_and_trim_are_red_together_until_the_ci_fixer_adapts_trim(x_and_y: Path, landed: str, branch: str) -> None:
+def test_spill_and_trim_are_red_together_until_the_ci_fixer_adapts_trim(
+    x_and_y: Path, landed: str, branch: str
+) -> None:
     conflicted = land_then_merge(x_and_y, landed, branch)
     assert sorted(conflicted) == sorted([plan.CHANGELOG, plan.INIT])
 
-    resolved = work(x_and_y, branch, role="conflict", conflicts=conflicts_of(x_and_y, conflicted),
-                    landed=[plan.TITLES[landed]])
+    resolved = work(
+        x_and_y, branch, role="conflict", conflicts=conflicts_of(x_and_y, conflicted), landed=[plan.TITLES[landed]]
+    )
 
     assert resolved.status == "finished", resolved.report.markdown()
     init = (x_and_y / plan.INIT).read_text()
@@ -222,8 +244,13 @@ def test_spill_and_trim_are_red_together_until_the_ci_fixer_adapts_trim(x_and_y:
 def test_the_adaptive_resolver_adapts_trim_while_merging(x_and_y: Path) -> None:
     conflicted = land_then_merge(x_and_y, "spill", "trim")
 
-    result = run_role(cachetools_policy(adapt_in_conflicts=True), "conflict", x_and_y, TASKS["trim"],
-                      conflicts=conflicts_of(x_and_y, conflicted))
+    result = run_role(
+        cachetools_policy(adapt_in_conflicts=True),
+        "conflict",
+        x_and_y,
+        TASKS["trim"],
+        conflicts=conflicts_of(x_and_y, conflicted),
+    )
 
     assert result.status == "finished" and not result.report.concerns, result.report.markdown()
     git(x_and_y, "commit", "-q", "-a", "--no-edit")
@@ -266,8 +293,10 @@ def test_register_makes_both_model_specs_known() -> None:
     try:
         for spec in (MODEL, ADAPTIVE_MODEL):
             model = scripted_model(spec)
-            first = model.complete([Message(role="system", content="planner"), Message(role="user", content="Plan goal #1")],
-                                   [ToolSpec(name="submit_plan", description="", parameters={})])
+            first = model.complete(
+                [Message(role="system", content="planner"), Message(role="user", content="Plan goal #1")],
+                [ToolSpec(name="submit_plan", description="", parameters={})],
+            )
             assert [c.name for c in first.tool_calls] == ["list_files"]
     finally:
         unregister()

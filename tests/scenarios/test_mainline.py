@@ -29,7 +29,7 @@ def test_the_checker_runs_the_suite_on_each_first_parent_commit_only(tmp_path: P
     (repo / "value.txt").write_text("0\n")
     git(repo, "commit", "-qam", "main turns red")
 
-    commits = check_first_parents(repo, "main", start, "test \"$(cat value.txt)\" != 0")
+    commits = check_first_parents(repo, "main", start, 'test "$(cat value.txt)" != 0')
 
     assert [c.subject for c in commits] == ["merge side", "main turns red"]
     assert [c.subject for c in red(commits)] == ["main turns red"]
@@ -39,7 +39,8 @@ def test_the_checker_runs_the_suite_on_each_first_parent_commit_only(tmp_path: P
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
 def test_acceptance_1_every_task_merges_and_every_first_parent_commit_passes_the_suite(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     try:
         code = run_cachetools.main(["--dir", str(tmp_path), "--workers", "4", "--json", "--timeout", "1200"])
     finally:

@@ -30,11 +30,18 @@ class ActionRepo:
         path = self.tmp / f"event-{event}-{payload.get('action', 'none')}.json"
         path.write_text(json.dumps(payload))
         return {
-            "GITHUB_EVENT_NAME": event, "GITHUB_EVENT_PATH": str(path), "GITHUB_REPOSITORY": REPO,
-            "GITHUB_API_URL": self.hub.api_url, "GITHUB_SERVER_URL": self.hub.url, "GITHUB_RUN_ID": "101",
+            "GITHUB_EVENT_NAME": event,
+            "GITHUB_EVENT_PATH": str(path),
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_API_URL": self.hub.api_url,
+            "GITHUB_SERVER_URL": self.hub.url,
+            "GITHUB_RUN_ID": "101",
             "GITHUB_WORKFLOW_REF": f"{REPO}/.github/workflows/orchestra.yml@refs/heads/main",
-            "RUNNER_TEMP": str(self.tmp / "runner"), "ORCHESTRA_TOKEN": self.hub.tokens[BOT],
-            "ORCHESTRA_BOT_LOGIN": BOT, "ORCHESTRA_LOG_LEVEL": "WARNING", **extra,
+            "RUNNER_TEMP": str(self.tmp / "runner"),
+            "ORCHESTRA_TOKEN": self.hub.tokens[BOT],
+            "ORCHESTRA_BOT_LOGIN": BOT,
+            "ORCHESTRA_LOG_LEVEL": "WARNING",
+            **extra,
         }
 
     def dispatches(self) -> list[dict[str, Any]]:
@@ -62,10 +69,16 @@ def make_action_repo(hub: LocalhubHandle, tmp: Path, files: dict[str, str] | Non
     hub.add_user("alice")
     hub.add_user("bob")
     hub.add_user(BOT)
-    source = make_repo(tmp / "shop-src", {
-        "README.md": "# shop\n", "shop/__init__.py": "", "shop/cart.py": "def total(items):\n    return sum(items)\n",
-        ".github/workflows/orchestra.yml": WORKFLOW, **(files or {}),
-    })
+    source = make_repo(
+        tmp / "shop-src",
+        {
+            "README.md": "# shop\n",
+            "shop/__init__.py": "",
+            "shop/cart.py": "def total(items):\n    return sum(items)\n",
+            ".github/workflows/orchestra.yml": WORKFLOW,
+            **(files or {}),
+        },
+    )
     hub.import_repo(source, REPO)
     hub.github("alice").get_repo(REPO).add_to_collaborators(BOT, "push")
     return ActionRepo(hub, tmp)

@@ -29,9 +29,17 @@ import pytest
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT = 60.0
 _QUIET = (  # no update checks, sync, pings or name lookups beyond loopback
-    "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--no-pings",
-    "--disable-domain-reliability", "--disable-breakpad", "--mute-audio", "--disable-extensions",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-pings",
+    "--disable-domain-reliability",
+    "--disable-breakpad",
+    "--mute-audio",
+    "--disable-extensions",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 )
 
@@ -48,8 +56,9 @@ def chromium() -> str | None:
     return next((path for path in map(shutil.which, NAMES) if path), None)
 
 
-requires_chromium = pytest.mark.skipif(chromium() is None, reason="Chromium is not installed "
-                                       "(apt-get install chromium)")
+requires_chromium = pytest.mark.skipif(
+    chromium() is None, reason="Chromium is not installed (apt-get install chromium)"
+)
 
 
 def _run(url: str, action: list[str], width: int, height: int, timeout: float) -> str:
@@ -57,13 +66,22 @@ def _run(url: str, action: list[str], width: int, height: int, timeout: float) -
     if exe is None:
         raise BrowserFailed("Chromium is not installed (apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        command = [exe, "--headless", "--disable-gpu", "--hide-scrollbars", "--disable-dev-shm-usage",
-                   f"--user-data-dir={profile}", f"--window-size={width},{height}", *_QUIET, *action, url]
+        command = [
+            exe,
+            "--headless",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            *_QUIET,
+            *action,
+            url,
+        ]
         if os.geteuid() == 0:
             command.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise BrowserFailed(f"Chromium did not finish loading {url} within {timeout:.0f}s") from None
     if done.returncode != 0:

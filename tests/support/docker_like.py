@@ -38,12 +38,49 @@ ARCHES = {
     "x86_64": (0xC000003E, 56, 435, (272, 308, 165, 166, 155, 428, 429, 430, 431, 432, 433, 442)),
     "aarch64": (0xC00000B7, 220, 435, (97, 268, 40, 39, 41, 428, 429, 430, 431, 432, 433, 442)),
 }
-CAPS = ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
-        "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-        "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
-        "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
-        "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
-        "CHECKPOINT_RESTORE"]
+CAPS = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+]
 
 
 def supported() -> bool:
@@ -61,11 +98,16 @@ def filter_program() -> bytes:
     ld_w, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
     # (code, jump-if-true label, jump-if-false label, k); labels are resolved to offsets below.
     code: list[tuple[int, str | int, str | int, int]] = [
-        (ld_w, 0, 0, 4), (jeq, "load_nr", "eperm", arch), ("load_nr", 0, 0, 0),
+        (ld_w, 0, 0, 4),
+        (jeq, "load_nr", "eperm", arch),
+        ("load_nr", 0, 0, 0),
         *[(jeq, "eperm", 0, nr) for nr in denied],
-        (jeq, "enosys", 0, clone3), (jeq, 0, "allow", clone), (ld_w, 0, 0, 16),
+        (jeq, "enosys", 0, clone3),
+        (jeq, 0, "allow", clone),
+        (ld_w, 0, 0, 16),
         (jset, "eperm", "allow", CLONE_NAMESPACES),
-        ("allow", 0, 0, RET_ALLOW), ("eperm", 0, 0, RET_ERRNO | errno.EPERM),
+        ("allow", 0, 0, RET_ALLOW),
+        ("eperm", 0, 0, RET_ERRNO | errno.EPERM),
         ("enosys", 0, 0, RET_ERRNO | errno.ENOSYS),
     ]
     labels = {entry[0]: index for index, entry in enumerate(code) if isinstance(entry[0], str)}
@@ -74,8 +116,10 @@ def filter_program() -> bytes:
     def offset(index: int, jump: str | int) -> int:
         return labels[jump] - index - 1 if isinstance(jump, str) else jump
 
-    return b"".join(_insn(real[op] if isinstance(op, str) else op, offset(i, jt), offset(i, jf), k)
-                    for i, (op, jt, jf, k) in enumerate(code))
+    return b"".join(
+        _insn(real[op] if isinstance(op, str) else op, offset(i, jt), offset(i, jf), k)
+        for i, (op, jt, jf, k) in enumerate(code)
+    )
 
 
 def _prctl() -> ctypes._CFuncPtr:
@@ -120,7 +164,9 @@ def main(argv: list[str]) -> int:
             user = int(argv[1])
         argv = argv[2:]
     if argv[:1] != ["--"] or len(argv) < 2:
-        print("usage: python -m tests.support.docker_like [--caps A,B] [--user UID] [--nnp] -- ARGV...", file=sys.stderr)
+        print(
+            "usage: python -m tests.support.docker_like [--caps A,B] [--user UID] [--nnp] -- ARGV...", file=sys.stderr
+        )
         return 2
     confine(caps, nnp)
     if user is not None and user != os.geteuid():

@@ -15,8 +15,11 @@ from bot.ledger.taskbody import TaskSpec, render_task_body
 from bot.queue.kinds import JobRequest
 from bot.runtime import JobFunction, Runtime
 
-PLAN = (("tax", "Add sales tax to the cart", ()), ("discount", "Add discount codes", ()),
-        ("receipt", "Print a receipt with tax", ("tax",)))
+PLAN = (
+    ("tax", "Add sales tax to the cart", ()),
+    ("discount", "Add discount codes", ()),
+    ("receipt", "Print a receipt with tax", ("tax",)),
+)
 
 
 class FakeJobs:
@@ -31,16 +34,26 @@ class FakeJobs:
         labels.ensure(forge, config)
         self.planned.append((repo, number))
         for key, title, deps in PLAN:
-            spec = TaskSpec(goal=number, key=key, title=title, objective=f"{title}.",
-                            depends_on=[self.tasks[d] for d in deps], depends_on_keys=list(deps))
+            spec = TaskSpec(
+                goal=number,
+                key=key,
+                title=title,
+                objective=f"{title}.",
+                depends_on=[self.tasks[d] for d in deps],
+                depends_on_keys=list(deps),
+            )
             state = State.WAITING if deps else State.READY
-            issue = forge.create_issue(title, render_task_body(spec), labels=[
-                label_name(config.label_prefix, Kind.TASK), label_name(config.label_prefix, state)])
+            issue = forge.create_issue(
+                title,
+                render_task_body(spec),
+                labels=[label_name(config.label_prefix, Kind.TASK), label_name(config.label_prefix, state)],
+            )
             forge.add_sub_issue(number, issue.id)
             self.tasks[key] = issue.number
             if state is State.READY:
-                rt.executor.submit(JobRequest.make("implement", repo=repo, number=issue.number,
-                                                   installation_id=installation_id))
+                rt.executor.submit(
+                    JobRequest.make("implement", repo=repo, number=issue.number, installation_id=installation_id)
+                )
 
     def implement_task(self, rt: Runtime, repo: str, number: int, installation_id: int | None) -> None:
         self.implemented.append((repo, number))

@@ -32,7 +32,9 @@ from localhub.store import Store
 from tests.support.git_repos import git
 
 PROJECT = {
-    "textstats/__init__.py": '"""textstats: counts in text."""\n\nfrom textstats.words import word_count\n\n__all__ = ["word_count"]\n',
+    "textstats/__init__.py": (
+        '"""textstats: counts in text."""\n\nfrom textstats.words import word_count\n\n__all__ = ["word_count"]\n'
+    ),
     "textstats/words.py": '"""Words."""\n\n\ndef word_count(text: str) -> int:\n    return len(text.split())\n',
     "tests/__init__.py": "",
     "tests/test_words.py": (
@@ -46,19 +48,34 @@ PROJECT = {
 }
 
 LINES = '"""Lines."""\n\n\ndef line_count(text: str) -> int:\n    return len(text.splitlines())\n'
-LINES_TEST = ("import unittest\n\nfrom textstats.lines import line_count\n\n\n"
-              "class LinesTest(unittest.TestCase):\n    def test_counts(self):\n"
-              '        self.assertEqual(line_count("a\\nb\\n"), 2)\n')
-PLAN = {"tasks": [
-    {"key": "line-count", "title": "Add line_count", "objective": "Add textstats/lines.py with line_count(text).",
-     "owned_paths": ["textstats/lines.py", "tests/test_lines.py"],
-     "acceptance_commands": ["python3 -m unittest tests.test_lines"]},
-    {"key": "readme-usage", "title": "Document line_count in the README", "objective": "Add a Usage section.",
-     "owned_paths": ["README.md"], "depends_on": ["line-count"]},
-]}
+LINES_TEST = (
+    "import unittest\n\nfrom textstats.lines import line_count\n\n\n"
+    "class LinesTest(unittest.TestCase):\n    def test_counts(self):\n"
+    '        self.assertEqual(line_count("a\\nb\\n"), 2)\n'
+)
+PLAN = {
+    "tasks": [
+        {
+            "key": "line-count",
+            "title": "Add line_count",
+            "objective": "Add textstats/lines.py with line_count(text).",
+            "owned_paths": ["textstats/lines.py", "tests/test_lines.py"],
+            "acceptance_commands": ["python3 -m unittest tests.test_lines"],
+        },
+        {
+            "key": "readme-usage",
+            "title": "Document line_count in the README",
+            "objective": "Add a Usage section.",
+            "owned_paths": ["README.md"],
+            "depends_on": ["line-count"],
+        },
+    ]
+}
 CHANGES = {
-    "line-count": [call("write_file", path="textstats/lines.py", content=LINES),
-                   call("write_file", path="tests/test_lines.py", content=LINES_TEST)],
+    "line-count": [
+        call("write_file", path="textstats/lines.py", content=LINES),
+        call("write_file", path="tests/test_lines.py", content=LINES_TEST),
+    ],
     "readme-usage": [call("write_file", path="README.md", content="# textstats\n\n## Usage\n\n`line_count(text)`\n")],
 }
 
@@ -95,8 +112,11 @@ def scripted_models() -> Iterator[None]:
 
 def user_state(repo: Path) -> dict[str, Any]:
     """Everything of the user's that a run must not touch (read before any `git status` refreshes the index)."""
-    files = {str(p.relative_to(repo)): (p.stat().st_mtime_ns, p.read_bytes())
-             for p in sorted(repo.rglob("*")) if p.is_file() and ".git" not in p.relative_to(repo).parts}
+    files = {
+        str(p.relative_to(repo)): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(repo).parts
+    }
     return {
         "index": hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest(),
         "head_ref": git(repo, "symbolic-ref", "HEAD").strip(),
@@ -149,9 +169,11 @@ def labels_of_closed(state_dir: str) -> dict[int, set[str]]:
     """Closed issues (not PRs) of the run → their labels, from localhub's store."""
     store = Store(Path(state_dir) / "localhub")
     try:
-        rows = store.all("SELECT i.number, l.name FROM issues i LEFT JOIN issue_labels il ON il.issue_id = i.id "
-                         "LEFT JOIN labels l ON l.id = il.label_id WHERE i.state = 'closed' AND NOT EXISTS "
-                         "(SELECT 1 FROM pulls p WHERE p.issue_id = i.id)")
+        rows = store.all(
+            "SELECT i.number, l.name FROM issues i LEFT JOIN issue_labels il ON il.issue_id = i.id "
+            "LEFT JOIN labels l ON l.id = il.label_id WHERE i.state = 'closed' AND NOT EXISTS "
+            "(SELECT 1 FROM pulls p WHERE p.issue_id = i.id)"
+        )
     finally:
         store.close()
     found: dict[int, set[str]] = {}

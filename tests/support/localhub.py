@@ -81,8 +81,13 @@ class LocalhubHandle:
         return self.tokens.get(login_or_token, login_or_token)
 
     def github(self, login_or_token: str) -> Github:
-        return Github(base_url=self.api_url, auth=Auth.Token(self.token(login_or_token)), retry=None,
-                      seconds_between_requests=0, seconds_between_writes=0)
+        return Github(
+            base_url=self.api_url,
+            auth=Auth.Token(self.token(login_or_token)),
+            retry=None,
+            seconds_between_requests=0,
+            seconds_between_writes=0,
+        )
 
     def import_repo(self, path: Path, full_name: str, ci: str | None = None) -> dict[str, Any]:
         return self.hub.import_repo(Path(path), full_name, ci)
@@ -96,8 +101,10 @@ class LocalhubHandle:
         repo = store.repo(*full_name.split("/"))
         assert repo is not None, f"no repository {full_name} on localhub"
         with store.write() as db:
-            db.execute("INSERT OR REPLACE INTO collaborators(repo_id, user_id, permission) VALUES (?,?,?)",
-                       (repo["id"], user["id"], permission))
+            db.execute(
+                "INSERT OR REPLACE INTO collaborators(repo_id, user_id, permission) VALUES (?,?,?)",
+                (repo["id"], user["id"], permission),
+            )
 
     def git_url(self, full_name: str, login_or_token: str | None = None) -> str:
         if login_or_token is None:
@@ -129,41 +136,87 @@ class LocalhubHandle:
         self.hub.start()
 
     def _call(self, method: str, path: str, login: str, body: Any = None) -> Any:
-        resp = requests.request(method, f"{self.api_url}{path}", json=body, timeout=10,
-                                headers={"Authorization": f"token {self.token(login)}"})
+        resp = requests.request(
+            method,
+            f"{self.api_url}{path}",
+            json=body,
+            timeout=10,
+            headers={"Authorization": f"token {self.token(login)}"},
+        )
         assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
         return resp.json() if resp.content else None
 
-    def protect_branch(self, full_name: str, branch: str, contexts: list[str], *, strict: bool = False,
-                       enforce_admins: bool = True, approvals: int | None = None) -> dict[str, Any]:
+    def protect_branch(
+        self,
+        full_name: str,
+        branch: str,
+        contexts: list[str],
+        *,
+        strict: bool = False,
+        enforce_admins: bool = True,
+        approvals: int | None = None,
+    ) -> dict[str, Any]:
         """Classic protection of `branch` requiring `contexts` (set through the REST API by the owner)."""
         reviews = None if approvals is None else {"required_approving_review_count": approvals}
-        body = {"required_status_checks": {"strict": strict, "checks": [{"context": c} for c in contexts]},
-                "enforce_admins": enforce_admins, "required_pull_request_reviews": reviews, "restrictions": None}
+        body = {
+            "required_status_checks": {"strict": strict, "checks": [{"context": c} for c in contexts]},
+            "enforce_admins": enforce_admins,
+            "required_pull_request_reviews": reviews,
+            "restrictions": None,
+        }
         return self._call("PUT", f"/repos/{full_name}/branches/{branch}/protection", full_name.split("/")[0], body)
 
-    def add_ruleset(self, full_name: str, rules: list[dict[str, Any]], *, include: tuple[str, ...] = ("~DEFAULT_BRANCH",),
-                    name: str = "localhub test rules", bypass_actors: list[dict[str, Any]] | None = None,
-                    ) -> dict[str, Any]:
+    def add_ruleset(
+        self,
+        full_name: str,
+        rules: list[dict[str, Any]],
+        *,
+        include: tuple[str, ...] = ("~DEFAULT_BRANCH",),
+        name: str = "localhub test rules",
+        bypass_actors: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         """An active branch ruleset with `rules` on the branches `include` selects (created by the owner)."""
-        body = {"name": name, "target": "branch", "enforcement": "active", "bypass_actors": bypass_actors or [],
-                "conditions": {"ref_name": {"include": list(include), "exclude": []}}, "rules": rules}
+        body = {
+            "name": name,
+            "target": "branch",
+            "enforcement": "active",
+            "bypass_actors": bypass_actors or [],
+            "conditions": {"ref_name": {"include": list(include), "exclude": []}},
+            "rules": rules,
+        }
         return self._call("POST", f"/repos/{full_name}/rulesets", full_name.split("/")[0], body)
 
     def require_merge_queue(self, full_name: str, checks: tuple[str, ...] = ("ci",), **params: Any) -> dict[str, Any]:
         """A default-branch ruleset: `checks` required and GitHub's merge queue (parameters as GitHub's)."""
-        queue = {"merge_method": "MERGE", "grouping_strategy": "ALLGREEN", "max_entries_to_build": 5,
-                 "max_entries_to_merge": 5, "min_entries_to_merge": 1, "min_entries_to_merge_wait_minutes": 5,
-                 "check_response_timeout_minutes": 60, **params}
-        rules = [{"type": "required_status_checks", "parameters": {
+        queue = {
+            "merge_method": "MERGE",
+            "grouping_strategy": "ALLGREEN",
+            "max_entries_to_build": 5,
+            "max_entries_to_merge": 5,
+            "min_entries_to_merge": 1,
+            "min_entries_to_merge_wait_minutes": 5,
+            "check_response_timeout_minutes": 60,
+            **params,
+        }
+        rules = [
+            {
+                "type": "required_status_checks",
+                "parameters": {
                     "strict_required_status_checks_policy": False,
-                    "required_status_checks": [{"context": c} for c in checks]}},
-                 {"type": "merge_queue", "parameters": queue}]
+                    "required_status_checks": [{"context": c} for c in checks],
+                },
+            },
+            {"type": "merge_queue", "parameters": queue},
+        ]
         return self.add_ruleset(full_name, rules, name="merge queue")
 
     def graphql(self, login_or_token: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        resp = requests.post(f"{self.url}/api/graphql", json={"query": query, "variables": variables or {}},
-                             headers={"Authorization": f"bearer {self.token(login_or_token)}"}, timeout=10)
+        resp = requests.post(
+            f"{self.url}/api/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"bearer {self.token(login_or_token)}"},
+            timeout=10,
+        )
         assert resp.status_code == 200, f"POST /api/graphql: {resp.status_code} {resp.text}"
         return resp.json()
 
@@ -224,10 +277,14 @@ def localhub(tmp_path: Path) -> Iterator[LocalhubHandle]:
 def localhub_app(localhub: LocalhubHandle) -> LocalhubApp:
     """App mode on `localhub` with a fresh RSA key: `(app_id, private_key_pem, installation_id)`."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     app = AppConfig(app_id=4242, public_key_pem=public_pem, slug="orchestra", installation_id=7)
     localhub.enable_app(app)
     return LocalhubApp(app.app_id, private_pem, app.installation_id)

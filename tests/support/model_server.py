@@ -134,24 +134,40 @@ class ModelServer:
         policy drives every SDK the same way."""
         self.policy(lambda body, provider: fn(request_messages(body, provider)))
 
-    def fail_next(self, kind: str, n: int = 1, *, retry_after: float | None = None,
-                  retry_after_ms: float | None = None, delay: float = 0.0) -> None:
+    def fail_next(
+        self,
+        kind: str,
+        n: int = 1,
+        *,
+        retry_after: float | None = None,
+        retry_after_ms: float | None = None,
+        delay: float = 0.0,
+    ) -> None:
         """Queue `n` faults of one kind for the next requests."""
         if kind not in {"429", "529", "500", "401", "slow", "cut", "eof", "overloaded-event"}:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self._faults += [Fault(kind, retry_after, retry_after_ms, delay) for _ in range(n)]
 
-    def fail_randomly(self, rate: float, kinds: tuple[str, ...] = ("429", "529", "500", "slow"), *, seed: int = 0,
-                      retry_after_ms: float | None = 100, delay: float = 2.0) -> None:
+    def fail_randomly(
+        self,
+        rate: float,
+        kinds: tuple[str, ...] = ("429", "529", "500", "slow"),
+        *,
+        seed: int = 0,
+        retry_after_ms: float | None = 100,
+        delay: float = 2.0,
+    ) -> None:
         """From now on, a seeded `rate` of requests (after any queued by `fail_next`) get a fault of one of
         `kinds`, taken in turn (so a few faults already cover every kind); `injected` counts them by kind.
         `rate` 0 turns it off."""
         for kind in kinds:
             if kind not in {"429", "529", "500", "slow"}:
                 raise ValueError(f"unknown random fault {kind!r}")
-        faults = tuple(Fault(kind, None, retry_after_ms if kind in {"429", "529"} else None,
-                             delay if kind == "slow" else 0.0) for kind in kinds)
+        faults = tuple(
+            Fault(kind, None, retry_after_ms if kind in {"429", "529"} else None, delay if kind == "slow" else 0.0)
+            for kind in kinds
+        )
         with self._lock:
             self._random_faults = (rate, itertools.cycle(faults), random.Random(seed)) if rate > 0 else None
 
@@ -210,11 +226,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._fault(Fault("401"), provider, key)
         elif provider == "anthropic":
             data = [{"id": m, "type": "model", "display_name": m, "created_at": "2025-01-01T00:00:00Z"} for m in models]
-            self._json(200, {"data": data, "has_more": False, "first_id": models[0] if models else None,
-                             "last_id": models[-1] if models else None})
+            self._json(
+                200,
+                {
+                    "data": data,
+                    "has_more": False,
+                    "first_id": models[0] if models else None,
+                    "last_id": models[-1] if models else None,
+                },
+            )
         else:
-            self._json(200, {"object": "list", "data": [{"id": m, "object": "model", "created": 0,
-                                                         "owned_by": "stand-in"} for m in models]})
+            self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": m, "object": "model", "created": 0, "owned_by": "stand-in"} for m in models],
+                },
+            )
 
     def do_POST(self) -> None:
         routes = {"/v1/chat/completions": "openai", "/v1/responses": "openai-responses", "/v1/messages": "anthropic"}
@@ -250,7 +278,9 @@ class _Handler(BaseHTTPRequestHandler):
             with self.stand_in._lock:  # the broken answer never arrives whole: give the turn back
                 self.stand_in._turns.insert(0, turn)
         self.chunked = not (fault is not None and fault.kind == "eof")
-        answer = {"openai": answer_openai, "openai-responses": answer_responses, "anthropic": answer_anthropic}[provider]
+        answer = {"openai": answer_openai, "openai-responses": answer_responses, "anthropic": answer_anthropic}[
+            provider
+        ]
         answer(self, body, turn, cut_after=3 if broken else None)
 
     def _overloaded_event(self, body: dict[str, Any], provider: str) -> None:
@@ -258,18 +288,42 @@ class _Handler(BaseHTTPRequestHandler):
         model = body.get("model", "?")
         events: list[tuple[str | None, Any]]
         if provider == "anthropic":
-            start = {"id": self.stand_in.next_id("msg"), "type": "message", "role": "assistant", "model": model,
-                     "content": [], "stop_reason": None, "stop_sequence": None,
-                     "usage": {"input_tokens": 1, "output_tokens": 1}}
-            events = [("message_start", {"type": "message_start", "message": start}),
-                      ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
+            start = {
+                "id": self.stand_in.next_id("msg"),
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 1, "output_tokens": 1},
+            }
+            events = [
+                ("message_start", {"type": "message_start", "message": start}),
+                ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+            ]
         elif provider == "openai":
-            chunk = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 0, "model": model,
-                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+            chunk = {
+                "id": "chatcmpl-x",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+            }
             events = [(None, chunk), (None, {"error": {"message": "The server had an error", "type": "server_error"}})]
         else:
-            events = [("error", {"type": "error", "code": "server_error", "message": "The server had an error",
-                                 "param": None, "sequence_number": 0})]
+            events = [
+                (
+                    "error",
+                    {
+                        "type": "error",
+                        "code": "server_error",
+                        "message": "The server had an error",
+                        "param": None,
+                        "sequence_number": 0,
+                    },
+                )
+            ]
         self._sse(iter(events))
 
     def next_id(self, prefix: str) -> str:
@@ -299,16 +353,18 @@ class _Handler(BaseHTTPRequestHandler):
         else:  # 401 echoes the key like real providers partly do, so tests can prove we scrub it
             self._error(401, provider, "authentication_error", f"Incorrect API key provided: {key}")
 
-    def _error(self, status: int, provider: str, kind: str, message: str,
-               headers: dict[str, str] | None = None) -> None:
+    def _error(
+        self, status: int, provider: str, kind: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         if provider == "anthropic":
             body: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": message}}
         else:
             body = {"error": {"message": message, "type": kind, "param": None, "code": kind}}
         self._json(status, body, headers)
 
-    def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
-              cut: bool = False) -> None:
+    def _json(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None, cut: bool = False
+    ) -> None:
         """Answer JSON; `cut` sends half the body and drops the connection."""
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -325,8 +381,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(data)
 
-    def _sse(self, events: Iterator[tuple[str | None, Any]], cut_after: int | None = None,
-             chunked: bool = True) -> None:
+    def _sse(
+        self, events: Iterator[tuple[str | None, Any]], cut_after: int | None = None, chunked: bool = True
+    ) -> None:
         """Stream server-sent events, chunked or delimited by closing the connection.
         `cut_after` stops after that many events: chunked, without the final chunk (a broken
         stream); close-delimited, with a clean close (a stream that merely ends early)."""

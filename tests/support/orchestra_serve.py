@@ -24,8 +24,13 @@ ORCHESTRA = str(Path(sys.executable).with_name("orchestra"))
 
 
 def serve_env(redis_url: str) -> dict[str, str]:
-    env = {**os.environ, "ORCHESTRA_WEBHOOK_SECRET": SECRET, "ORCHESTRA_REDIS_URL": redis_url,
-           "ORCHESTRA_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "ORCHESTRA_WEBHOOK_SECRET": SECRET,
+        "ORCHESTRA_REDIS_URL": redis_url,
+        "ORCHESTRA_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env
 
@@ -37,20 +42,26 @@ class Served:
         self.process, self.port, self.log = process, port, log
         self.base = f"http://127.0.0.1:{port}"
 
-    def deliver(self, event: str, payload: Any, *, delivery: str | None = None,
-                timeout: float = 10) -> requests.Response:
+    def deliver(
+        self, event: str, payload: Any, *, delivery: str | None = None, timeout: float = 10
+    ) -> requests.Response:
         """POST a signed delivery on a new connection."""
         body = json.dumps(payload).encode()
-        return requests.post(f"{self.base}/webhook", data=body, timeout=timeout,
-                             headers=signed_headers(event, body, delivery))
+        return requests.post(
+            f"{self.base}/webhook", data=body, timeout=timeout, headers=signed_headers(event, body, delivery)
+        )
 
     def output(self) -> str:
         return self.log.read_text()[-3000:]
 
 
 def signed_headers(event: str, body: bytes, delivery: str | None = None) -> dict[str, str]:
-    return {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-            "X-Hub-Signature-256": sign(SECRET.encode(), body), "Content-Type": "application/json"}
+    return {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": sign(SECRET.encode(), body),
+        "Content-Type": "application/json",
+    }
 
 
 @contextmanager
@@ -61,9 +72,13 @@ def orchestra_serve(redis_url: str, tmp_path: Path, *args: str, workers: int = 2
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [ORCHESTRA, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), *args],
-            env=serve_env(redis_url), stdout=log, stderr=subprocess.STDOUT)
+            env=serve_env(redis_url),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     served = Served(process, port, log_path)
     try:
+
         def up() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"orchestra serve exited {process.returncode}: {served.output()}")
@@ -86,5 +101,9 @@ def orchestra_serve(redis_url: str, tmp_path: Path, *args: str, workers: int = 2
 
 def goal_issue(number: int) -> dict[str, Any]:
     """An `issues opened` payload for a goal issue (a `plan` job)."""
-    return {"action": "opened", "issue": {"number": number, "labels": [{"name": "orchestra:goal"}]},
-            "repository": {"full_name": "octo/cat"}, "sender": {"login": "ann", "type": "User"}}
+    return {
+        "action": "opened",
+        "issue": {"number": number, "labels": [{"name": "orchestra:goal"}]},
+        "repository": {"full_name": "octo/cat"},
+        "sender": {"login": "ann", "type": "User"},
+    }

@@ -66,8 +66,10 @@ class Bed:
         queues = [Queue(name, connection=self.conn) for name in ("urgent", "default")]
         SimpleWorker(queues, connection=self.conn).work(burst=True)
         failed = FailedJobRegistry(queue=queues[1])
-        problems = [f"{jid}: {queues[1].fetch_job(jid).latest_result().exc_string}"  # type: ignore[union-attr]
-                    for jid in failed.get_job_ids()]
+        problems = [
+            f"{jid}: {queues[1].fetch_job(jid).latest_result().exc_string}"  # type: ignore[union-attr]
+            for jid in failed.get_job_ids()
+        ]
         assert not problems, "\n".join(problems)
 
     def implement_queue(self) -> list[int]:
@@ -76,8 +78,14 @@ class Bed:
 
     def planner(self, model: Callable[[], Any]) -> Planner:
         forge = self.forge()
-        return Planner(forge=forge, config=repofiles.read_config(forge), executor=self.executor, model=model,
-                       state_dir=self.settings.state_dir, budget=Budget(max_steps=20))
+        return Planner(
+            forge=forge,
+            config=repofiles.read_config(forge),
+            executor=self.executor,
+            model=model,
+            state_dir=self.settings.state_dir,
+            budget=Budget(max_steps=20),
+        )
 
 
 def grant(hub: LocalhubHandle, login: str, permission: str) -> None:
@@ -86,8 +94,13 @@ def grant(hub: LocalhubHandle, login: str, permission: str) -> None:
 
 
 @pytest.fixture
-def bed(localhub: LocalhubHandle, redis_conn: redis.Redis, model_server: ModelServer, tmp_path: Path,
-        git_repo_factory: Callable[..., Path]) -> Iterator[Bed]:
+def bed(
+    localhub: LocalhubHandle,
+    redis_conn: redis.Redis,
+    model_server: ModelServer,
+    tmp_path: Path,
+    git_repo_factory: Callable[..., Path],
+) -> Iterator[Bed]:
     token = localhub.add_user(BOT)
     localhub.add_user("acme")
     localhub.add_user("writer")
@@ -95,16 +108,28 @@ def bed(localhub: LocalhubHandle, redis_conn: redis.Redis, model_server: ModelSe
     localhub.import_repo(git_repo_factory(FILES, name="shop"), REPO)
     for login, permission in ((BOT, "write"), ("writer", "write"), ("reader", "read")):
         grant(localhub, login, permission)
-    settings = Settings(token=SecretStr(token), api_url=localhub.api_url, server_url=localhub.url, bot_login=BOT,
-                        state_dir=tmp_path / "state", models=RoleModels(planner="openai:gpt-test"))
+    settings = Settings(
+        token=SecretStr(token),
+        api_url=localhub.api_url,
+        server_url=localhub.url,
+        bot_login=BOT,
+        state_dir=tmp_path / "state",
+        models=RoleModels(planner="openai:gpt-test"),
+    )
     executor = RQExecutor(redis_conn)
     bed = Bed(localhub, settings, executor, redis_conn, tmp_path)
     labels.ensure(bed.forge(), repofiles.read_config(bed.forge()))
-    runtime.install(runtime.Runtime(
-        settings=settings, executor=executor, jobs=jobs.FUNCTIONS,
-        forge_factory=lambda name, inst: forge_for(settings, name, inst, policy=RetryPolicy(write_spacing_s=None, scale=0.001)),
-        model_env={"OPENAI_BASE_URL": model_server.openai_base_url, "OPENAI_API_KEY": "test-key"},
-    ))
+    runtime.install(
+        runtime.Runtime(
+            settings=settings,
+            executor=executor,
+            jobs=jobs.FUNCTIONS,
+            forge_factory=lambda name, inst: forge_for(
+                settings, name, inst, policy=RetryPolicy(write_spacing_s=None, scale=0.001)
+            ),
+            model_env={"OPENAI_BASE_URL": model_server.openai_base_url, "OPENAI_API_KEY": "test-key"},
+        )
+    )
     try:
         yield bed
     finally:
@@ -113,9 +138,17 @@ def bed(localhub: LocalhubHandle, redis_conn: redis.Redis, model_server: ModelSe
 
 def task(key: str, title: str, paths: list[str], deps: list[str] | None = None, kind: str = "task") -> dict[str, Any]:
     """A planned task as the model would submit it."""
-    return {"key": key, "title": title, "objective": f"Do {title.lower()}.", "context_files": ["shop/cart.py"],
-            "owned_paths": paths, "acceptance_commands": ["python -m pytest -q"], "depends_on": deps or [],
-            "size": "s", "kind": kind}
+    return {
+        "key": key,
+        "title": title,
+        "objective": f"Do {title.lower()}.",
+        "context_files": ["shop/cart.py"],
+        "owned_paths": paths,
+        "acceptance_commands": ["python -m pytest -q"],
+        "depends_on": deps or [],
+        "size": "s",
+        "kind": kind,
+    }
 
 
 def system_text(body: dict[str, Any]) -> str:

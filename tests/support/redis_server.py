@@ -71,8 +71,24 @@ class PrivateRedis:
         config.write_text(f"requirepass {password}\n" if password else "")
         config.chmod(0o600)
         self.process = subprocess.Popen(
-            [binary, str(config), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(workdir), "--daemonize", "no", "--logfile", str(workdir / "redis.log")],
+            [
+                binary,
+                str(config),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+                "--daemonize",
+                "no",
+                "--logfile",
+                str(workdir / "redis.log"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -43,14 +43,15 @@ class _Route:
         segments = template.strip("/").split("/")
         rank = tuple(0 if "{" not in seg else (1 if _PARAM.fullmatch(seg) else 0) for seg in segments)
         spanning = any(name in SPANNING_PARAMS for name in _PARAM.findall(template))
-        return cls(template, methods, cls._regex(template, False),
-                   cls._regex(template, True) if spanning else None, rank)
+        return cls(
+            template, methods, cls._regex(template, False), cls._regex(template, True) if spanning else None, rank
+        )
 
     @staticmethod
     def _regex(template: str, loose: bool) -> re.Pattern[str]:
         out, last = [], 0
         for match in _PARAM.finditer(template):
-            out.append(re.escape(template[last:match.start()]))
+            out.append(re.escape(template[last : match.start()]))
             out.append(".+" if loose and match.group(1) in SPANNING_PARAMS else "[^/]+")
             last = match.end()
         out.append(re.escape(template[last:]))
@@ -69,7 +70,7 @@ def _routes() -> tuple[_Route, ...]:
 def _normalise(path: str) -> str:
     path = path.split("#", 1)[0].split("?", 1)[0]
     if path.startswith("/api/v3/"):
-        path = path[len("/api/v3"):]
+        path = path[len("/api/v3") :]
     return path.rstrip("/") or "/"
 
 
@@ -86,8 +87,9 @@ def find_operation(method: str, path: str) -> str:
             raise LookupError(f"{method} {path}: no path template of GitHub's REST description matches")
         route = min(loose, key=lambda r: (-r.rank.count(0), r.rank))
     if method not in route.methods:
-        raise LookupError(f"{method} {path}: GitHub documents only {', '.join(sorted(route.methods))} "
-                          f"for {route.template}")
+        raise LookupError(
+            f"{method} {path}: GitHub documents only {', '.join(sorted(route.methods))} for {route.template}"
+        )
     key = f"{method} {route.template}"
     if key not in _load("rest.json")["operations"]:
         raise LookupError(f"{key} is in GitHub's REST description but not vendored; {REGENERATE}")
@@ -122,8 +124,10 @@ def _operation(operation: str) -> dict[str, Any]:
 def _rest_validator(operation: str, status: str) -> Draft202012Validator | None:
     responses = _operation(operation)["responses"]
     if status not in responses:
-        raise LookupError(f"{operation} ({_operation(operation)['operationId']}): GitHub documents "
-                          f"status {', '.join(sorted(responses))}, not {status}")
+        raise LookupError(
+            f"{operation} ({_operation(operation)['operationId']}): GitHub documents "
+            f"status {', '.join(sorted(responses))}, not {status}"
+        )
     schema = responses[status]
     if schema is None:
         return None
@@ -172,15 +176,16 @@ def _webhook_validator(key: str) -> tuple[str, Draft202012Validator]:
 
 
 def webhook_schema_key(event: str, body: dict[str, Any]) -> str:
-    """"event.action" (or "event" for events without an action) of a vendored body schema."""
+    """ "event.action" (or "event" for events without an action) of a vendored body schema."""
     schemas = _load("webhooks.json")["schemas"]
     action = body.get("action")
     key = f"{event}.{action}" if action else event
     if key in schemas:
         return key
     known = sorted(k for k in schemas if k == event or k.startswith(f"{event}."))
-    raise LookupError(f"no vendored webhook schema for {key!r} (vendored for this event: "
-                      f"{', '.join(known) or 'none'}); {REGENERATE}")
+    raise LookupError(
+        f"no vendored webhook schema for {key!r} (vendored for this event: {', '.join(known) or 'none'}); {REGENERATE}"
+    )
 
 
 def validate_webhook(event: str, body: dict[str, Any]) -> None:
@@ -215,8 +220,11 @@ def webhook_headers() -> dict[str, dict[str, Any]]:
 def validate_webhook_headers(event: str, headers: Mapping[str, str]) -> None:
     """Assert a delivery carries every header GitHub documents as required, well formed."""
     present = {name.lower(): value for name, value in headers.items()}
-    problems = [f"missing {name}" for name, spec in sorted(webhook_headers().items())
-                if spec["required"] and name.lower() not in present]
+    problems = [
+        f"missing {name}"
+        for name, spec in sorted(webhook_headers().items())
+        if spec["required"] and name.lower() not in present
+    ]
     if present.get("x-github-event", event) != event:
         problems.append(f"X-GitHub-Event is {present['x-github-event']!r}, expected {event!r}")
     signature = present.get("x-hub-signature-256")
@@ -242,8 +250,10 @@ def _check(validator: Draft202012Validator, instance: Any, label: str) -> None:
     if not errors:
         return
     first = best_match(errors)
-    lines = [f"{label}: body does not match GitHub's schema ({len(errors)} error(s))",
-             f"  at {first.json_path}: {_reason(first)}"]
+    lines = [
+        f"{label}: body does not match GitHub's schema ({len(errors)} error(s))",
+        f"  at {first.json_path}: {_reason(first)}",
+    ]
     for error in sorted(errors, key=lambda e: e.json_path):
         if error is not first and len(lines) <= MAX_REPORTED:
             lines.append(f"  at {error.json_path}: {_reason(error)}")

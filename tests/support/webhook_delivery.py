@@ -18,12 +18,22 @@ from webhooks.signature import sign
 SECRET = "test-secret-not-real"
 
 
-def deliver(client: FlaskClient, event: str, payload: Any, *, delivery: str | None = None,
-            secret: str | None = SECRET, body: bytes | None = None) -> TestResponse:
+def deliver(
+    client: FlaskClient,
+    event: str,
+    payload: Any,
+    *,
+    delivery: str | None = None,
+    secret: str | None = SECRET,
+    body: bytes | None = None,
+) -> TestResponse:
     """POST a delivery as GitHub would: event, delivery id and signature headers."""
     raw = body if body is not None else json.dumps(payload).encode()
-    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-               "Content-Type": "application/json"}
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "Content-Type": "application/json",
+    }
     if secret is not None:
         headers["X-Hub-Signature-256"] = sign(secret.encode(), raw)
     return client.post("/webhook", data=raw, headers=headers)

@@ -70,8 +70,12 @@ agent:
 """
 #: A step of a script: (role, step index, request body) → the stand-in's reply.
 Script = Callable[[str, int, dict[str, Any]], Turn]
-ROLES = {"You are the engineer solely responsible": "worker", "You resolve the merge of": "conflict",
-         "CI fails on PR": "ci_fix", "A reviewer asked for changes": "review"}
+ROLES = {
+    "You are the engineer solely responsible": "worker",
+    "You resolve the merge of": "conflict",
+    "CI fails on PR": "ci_fix",
+    "A reviewer asked for changes": "review",
+}
 
 
 def role_of(system: str) -> str:
@@ -119,29 +123,50 @@ class Bed:
     def forge(self) -> Forge:
         from github import Auth
 
-        return Forge(REPO, Auth.Token(self.bot_token), api_url=self.hub.api_url, server_url=self.hub.url,
-                     bot_login=BOT, policy=RetryPolicy(write_spacing_s=0))
+        return Forge(
+            REPO,
+            Auth.Token(self.bot_token),
+            api_url=self.hub.api_url,
+            server_url=self.hub.url,
+            bot_login=BOT,
+            policy=RetryPolicy(write_spacing_s=0),
+        )
 
     def owner_forge(self) -> Forge:
         """The owner's view, for a test's own polling (so the bot's calls can be counted apart)."""
         from github import Auth
 
-        return Forge(REPO, Auth.Token(self.owner_token), api_url=self.hub.api_url, server_url=self.hub.url,
-                     bot_login=BOT, policy=RetryPolicy(write_spacing_s=0))
+        return Forge(
+            REPO,
+            Auth.Token(self.owner_token),
+            api_url=self.hub.api_url,
+            server_url=self.hub.url,
+            bot_login=BOT,
+            policy=RetryPolicy(write_spacing_s=0),
+        )
 
     def rest_calls(self, login: str = BOT) -> int:
         """REST calls localhub metered for `login`'s token so far."""
-        row = self.hub.hub.store.get("SELECT t.label FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.login=?",
-                                     (login,))
+        row = self.hub.hub.store.get(
+            "SELECT t.label FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.login=?", (login,)
+        )
         return int(self.hub.metrics()["rest"]["by_token"].get(row["label"], 0))
 
     def owner_repo(self) -> Any:
         return self.hub.github("acme").get_repo(REPO)
 
     def add_task(self, title: str, acceptance: list[str], owned: list[str]) -> int:
-        spec = TaskSpec(goal=self.goal, key=re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40], title=title,
-                        objective=f"{title}.", owned_paths=owned, acceptance_commands=acceptance)
-        issue = self.owner_repo().create_issue(title, body=render_task_body(spec), labels=["orchestra:task", "orchestra:ready"])
+        spec = TaskSpec(
+            goal=self.goal,
+            key=re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40],
+            title=title,
+            objective=f"{title}.",
+            owned_paths=owned,
+            acceptance_commands=acceptance,
+        )
+        issue = self.owner_repo().create_issue(
+            title, body=render_task_body(spec), labels=["orchestra:task", "orchestra:ready"]
+        )
         return int(issue.number)
 
     def reconcile(self) -> ReconcileReport:
@@ -159,22 +184,39 @@ class Bed:
         forge = self.forge()
         model = make_model("openai:gpt-stand-in", env=self.model_env())
         config = config or repofiles.read_config(forge)
-        mirror = Mirror.of(forge, self.state_dir, Identity("Orchestra Bot", "bot@example.com"),
-                           union_paths=config.merge.union_paths)
-        return WorkerContext(repo=REPO, forge=forge, config=config,
-                             settings=Settings(state_dir=self.state_dir, bot_login=BOT), executor=executor,
-                             mirror=mirror, model_for=lambda role: model)
+        mirror = Mirror.of(
+            forge, self.state_dir, Identity("Orchestra Bot", "bot@example.com"), union_paths=config.merge.union_paths
+        )
+        return WorkerContext(
+            repo=REPO,
+            forge=forge,
+            config=config,
+            settings=Settings(state_dir=self.state_dir, bot_login=BOT),
+            executor=executor,
+            mirror=mirror,
+            model_for=lambda role: model,
+        )
 
     def install_runtime(self, executor: Any) -> Any:
         """Make the job entry points (`bot/jobs.py`) run in this process against this bed."""
         from bot import jobs, runtime
 
-        return runtime.install(runtime.Runtime(
-            settings=Settings(state_dir=self.state_dir, bot_login=BOT, token=self.bot_token, api_url=self.hub.api_url,
-                              server_url=self.hub.url, models=RoleModels(**{r.value: "openai:gpt-stand-in" for r in Role})),
-            executor=executor, jobs=jobs.FUNCTIONS, forge_factory=lambda repo, inst: self.forge(),
-            model_env=self.model_env(),
-        ))
+        return runtime.install(
+            runtime.Runtime(
+                settings=Settings(
+                    state_dir=self.state_dir,
+                    bot_login=BOT,
+                    token=self.bot_token,
+                    api_url=self.hub.api_url,
+                    server_url=self.hub.url,
+                    models=RoleModels(**{r.value: "openai:gpt-stand-in" for r in Role}),
+                ),
+                executor=executor,
+                jobs=jobs.FUNCTIONS,
+                forge_factory=lambda repo, inst: self.forge(),
+                model_env=self.model_env(),
+            )
+        )
 
     # -- the model ---------------------------------------------------------------------------
     def script(self, task: int, role: str, pick: Callable[[int, dict[str, Any]], Turn]) -> None:
@@ -204,11 +246,20 @@ class Bed:
     # -- processes ---------------------------------------------------------------------------
     def worker_env(self) -> dict[str, str]:
         return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root / "home"), "LANG": "C.UTF-8",
-            "REDIS_URL": self.redis_url, "ORCHESTRA_API_URL": self.hub.api_url, "ORCHESTRA_SERVER_URL": self.hub.url,
-            "ORCHESTRA_TOKEN": self.bot_token, "ORCHESTRA_BOT_LOGIN": BOT, "ORCHESTRA_STATE_DIR": str(self.state_dir),
-            "ORCHESTRA_MODEL": "openai:gpt-stand-in", "OPENAI_BASE_URL": self.model.openai_base_url,
-            "OPENAI_API_KEY": "sk-test-stand-in", "ORCHESTRA_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.root / "home"),
+            "LANG": "C.UTF-8",
+            "REDIS_URL": self.redis_url,
+            "ORCHESTRA_API_URL": self.hub.api_url,
+            "ORCHESTRA_SERVER_URL": self.hub.url,
+            "ORCHESTRA_TOKEN": self.bot_token,
+            "ORCHESTRA_BOT_LOGIN": BOT,
+            "ORCHESTRA_STATE_DIR": str(self.state_dir),
+            "ORCHESTRA_MODEL": "openai:gpt-stand-in",
+            "OPENAI_BASE_URL": self.model.openai_base_url,
+            "OPENAI_API_KEY": "sk-test-stand-in",
+            "ORCHESTRA_LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
             "ORCHESTRA_SANDBOX": os.environ.get("ORCHESTRA_SANDBOX", "best-effort"),  # as tests/conftest.py
         }
 
@@ -218,10 +269,30 @@ class Bed:
             name = f"w{index}-{os.getpid()}"
             log = (self.root / f"{name}.log").open("wb")
             self.workers[name] = subprocess.Popen(
-                [sys.executable, "-m", "rq.cli", "worker", "-w", "bot.modes.server.ServerWorker", "-n", name,
-                 "--url", self.redis_url, "--job-monitoring-interval", "1", "--maintenance-interval", "1",
-                 "--with-scheduler", "urgent", "default", "implement"],
-                env=self.worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+                [
+                    sys.executable,
+                    "-m",
+                    "rq.cli",
+                    "worker",
+                    "-w",
+                    "bot.modes.server.ServerWorker",
+                    "-n",
+                    name,
+                    "--url",
+                    self.redis_url,
+                    "--job-monitoring-interval",
+                    "1",
+                    "--maintenance-interval",
+                    "1",
+                    "--with-scheduler",
+                    "urgent",
+                    "default",
+                    "implement",
+                ],
+                env=self.worker_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
             )
 
     def start_pool(self, n: int, *flags: str) -> None:
@@ -230,7 +301,10 @@ class Bed:
         log = (self.root / "wpool.log").open("wb")
         self.workers["pool"] = subprocess.Popen(
             [sys.executable, "-m", "bot", "worker", "--processes", str(n), *flags],
-            env=self.worker_env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+            env=self.worker_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
         )
 
     def kill_worker(self, name: str) -> None:
@@ -309,13 +383,30 @@ def make_bed(root: Path, hub: Any, model: ModelServer, redis_url: str, conn: red
     """Users, the repo with its CI and config, the bot as collaborator, labels, a goal, the stand-in's policy."""
     owner_token = hub.add_user("acme")
     bot_token = hub.add_user(BOT)
-    source = make_repo(root / "source", {
-        "README.md": "# app\n", "config.ini": "[app]\nname = demo\nsize = 1\n", "ci.sh": CI_SCRIPT,
-        "items/base.txt": "base\n", "value.txt": "1\n", "expect/base.txt": "1\n", "CHANGES.md": "# Changes\n", ".github/orchestra.yml": CONFIG,
-    })
+    source = make_repo(
+        root / "source",
+        {
+            "README.md": "# app\n",
+            "config.ini": "[app]\nname = demo\nsize = 1\n",
+            "ci.sh": CI_SCRIPT,
+            "items/base.txt": "base\n",
+            "value.txt": "1\n",
+            "expect/base.txt": "1\n",
+            "CHANGES.md": "# Changes\n",
+            ".github/orchestra.yml": CONFIG,
+        },
+    )
     hub.import_repo(source, REPO, ci="sh ci.sh")
-    bed = Bed(root=root, hub=hub, model=model, redis_url=redis_url, conn=conn, owner_token=owner_token,
-              bot_token=bot_token, state_dir=root / "state")
+    bed = Bed(
+        root=root,
+        hub=hub,
+        model=model,
+        redis_url=redis_url,
+        conn=conn,
+        owner_token=owner_token,
+        bot_token=bot_token,
+        state_dir=root / "state",
+    )
     bed.owner_repo().add_to_collaborators(BOT, "push")
     labels.ensure(bed.forge(), RepoConfig())
     bed.goal = int(bed.owner_repo().create_issue("Goal: items", labels=["orchestra:goal"]).number)
@@ -347,7 +438,9 @@ def wait_checks(bed: Bed, sha: str, state: str, timeout: float = 90) -> None:
 
 
 @pytest.fixture
-def bed(tmp_path: Path, localhub, model_server, redis_url, redis_conn, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bed]:
+def bed(
+    tmp_path: Path, localhub, model_server, redis_url, redis_conn, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Bed]:
     """The worker's world (`make_bed`) with the webhook app serving localhub's deliveries."""
     # RQ retries a lapsed job after RETRY_INTERVALS; no test waits 30 s for that.
     monkeypatch.setattr("bot.queue.executors.RETRY_INTERVALS", [0, 0, 0])

@@ -18,6 +18,11 @@ def test_manifest_events_are_the_routed_events() -> None:
 def test_manifest_permissions_are_exactly_what_the_bot_uses() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text())
     assert manifest["default_permissions"] == {
-        "issues": "write", "pull_requests": "write", "contents": "write", "checks": "read",
-        "statuses": "read", "metadata": "read", "actions": "write",
+        "issues": "write",
+        "pull_requests": "write",
+        "contents": "write",
+        "checks": "read",
+        "statuses": "read",
+        "metadata": "read",
+        "actions": "write",
     }

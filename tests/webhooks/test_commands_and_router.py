@@ -11,17 +11,20 @@ from webhooks.event import Event, orchestra_task_number
 from webhooks.router import Router
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("/orchestra plan", Command("plan", "")),
-    ("  /orchestra  REPLAN  split it\nand this too", Command("replan", "split it\nand this too")),
-    ("Thanks!\n/orchestra fix use the new API", Command("fix", "use the new API")),
-    ("/orchestra", Command("help", "")),
-    ("/orchestra dance", Command("dance", "")),
-    ("> /orchestra cancel\nno thanks", None),
-    ("/orchestrate all", None),
-    ("see /orchestra plan in the docs", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("/orchestra plan", Command("plan", "")),
+        ("  /orchestra  REPLAN  split it\nand this too", Command("replan", "split it\nand this too")),
+        ("Thanks!\n/orchestra fix use the new API", Command("fix", "use the new API")),
+        ("/orchestra", Command("help", "")),
+        ("/orchestra dance", Command("dance", "")),
+        ("> /orchestra cancel\nno thanks", None),
+        ("/orchestrate all", None),
+        ("see /orchestra plan in the docs", None),
+        (None, None),
+    ],
+)
 def test_parse(body: str | None, expected: Command | None) -> None:
     assert parse(body) == expected
 
@@ -55,7 +58,9 @@ def test_composed_router_runs_every_matching_handler_and_dedupes_jobs() -> None:
     assert router.events == {"issues"}
 
 
-@pytest.mark.parametrize(("branch", "number"), [
-    ("orchestra/12-add-login", 12), ("orchestra/7", 7), ("orchestra/x-1", None), ("feature/12-x", None), (None, None)])
+@pytest.mark.parametrize(
+    ("branch", "number"),
+    [("orchestra/12-add-login", 12), ("orchestra/7", 7), ("orchestra/x-1", None), ("feature/12-x", None), (None, None)],
+)
 def test_orchestra_branch_names_the_task(branch: str | None, number: int | None) -> None:
     assert orchestra_task_number(branch) == number

@@ -30,9 +30,18 @@ def client(redis_conn: redis.Redis) -> Iterator[FlaskClient]:
 
 
 def test_the_app_listens_to_the_events_of_the_issue() -> None:
-    assert set(HANDLED) == {"issues", "issue_comment", "pull_request", "pull_request_review",
-                            "pull_request_review_comment", "push", "check_suite", "check_run", "status",
-                            "merge_group"}
+    assert set(HANDLED) == {
+        "issues",
+        "issue_comment",
+        "pull_request",
+        "pull_request_review",
+        "pull_request_review_comment",
+        "push",
+        "check_suite",
+        "check_run",
+        "status",
+        "merge_group",
+    }
 
 
 def _as_published_expectation(event: str, payload: dict[str, Any]) -> list[str]:
@@ -144,6 +153,7 @@ def _suite(conclusion: str) -> Callable[[], dict]:
         p = _first("check_suite", "completed")
         p["check_suite"].update(conclusion=conclusion, head_branch="orchestra/5-add-login")
         return p
+
     return make
 
 
@@ -177,6 +187,7 @@ def _group_destroyed(reason: str) -> Callable[[], dict]:
         p = _first("merge_group")
         p.update(action="destroyed", reason=reason)
         return p
+
     make.__name__ = f"_group_{reason}"
     return make
 
@@ -244,8 +255,9 @@ def test_command_job_carries_verb_text_and_sender(client: FlaskClient, redis_con
     assert job.origin == "urgent"
 
 
-def test_a_dequeued_merge_group_sends_its_pr_back_with_the_group_head(client: FlaskClient,
-                                                                     redis_conn: redis.Redis) -> None:
+def test_a_dequeued_merge_group_sends_its_pr_back_with_the_group_head(
+    client: FlaskClient, redis_conn: redis.Redis
+) -> None:
     payload = _group_destroyed("dequeued")()
     response = deliver(client, "merge_group", payload)
     job = Job.fetch(response.json["jobs"][0]["id"], connection=redis_conn)

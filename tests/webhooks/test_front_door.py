@@ -55,8 +55,11 @@ def test_a_forged_or_unsigned_delivery_is_401_and_enqueues_nothing(
         response = deliver(client, "issues", payload, secret="guess")
     else:
         signed = json.dumps(payload).encode()
-        headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-1",
-                   "X-Hub-Signature-256": sign(SECRET.encode(), signed)}
+        headers = {
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": "d-1",
+            "X-Hub-Signature-256": sign(SECRET.encode(), signed),
+        }
         response = client.post("/webhook", data=signed.replace(b"orchestra:goal", b"orchestra:task"), headers=headers)
     assert response.status_code == 401
     assert rq_job_ids(redis_conn) == []
@@ -101,8 +104,9 @@ def test_malformed_json_is_400(client: FlaskClient, redis_conn: redis.Redis) -> 
 
 
 def test_oversized_body_is_413(client: FlaskClient) -> None:
-    response = client.post("/webhook", data=b"x" * (MAX_BODY + 1),
-                           headers={"X-GitHub-Event": "issues", "X-Hub-Signature-256": "sha256=00"})
+    response = client.post(
+        "/webhook", data=b"x" * (MAX_BODY + 1), headers={"X-GitHub-Event": "issues", "X-Hub-Signature-256": "sha256=00"}
+    )
     assert response.status_code == 413
 
 
@@ -113,8 +117,15 @@ def test_ping_is_answered(client: FlaskClient) -> None:
 
 def test_root_path_is_also_the_delivery_endpoint(client: FlaskClient, redis_conn: redis.Redis) -> None:
     raw = json.dumps(goal_opened()).encode()
-    response = client.post("/", data=raw, headers={"X-GitHub-Event": "issues", "X-GitHub-Delivery": "r1",
-                                                   "X-Hub-Signature-256": sign(SECRET.encode(), raw)})
+    response = client.post(
+        "/",
+        data=raw,
+        headers={
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": "r1",
+            "X-Hub-Signature-256": sign(SECRET.encode(), raw),
+        },
+    )
     assert response.status_code == 202
 
 
@@ -152,8 +163,11 @@ def test_the_app_refuses_to_start_without_a_secret() -> None:
 
 
 def _samples(text: str) -> dict[str, float]:
-    return {f"{s.name}{sorted(s.labels.items())}": s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        f"{s.name}{sorted(s.labels.items())}": s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def test_healthz_and_metrics(client: FlaskClient) -> None:

@@ -15,8 +15,13 @@ from webhooks.handlers import ROUTER
 
 def _edited(labels: list[str], changes: dict[str, Any]) -> dict[str, Any]:
     payload = next(e for e in webhook_examples("issues") if e["action"] == "edited")
-    payload["issue"].update(labels=[{"name": name} for name in labels], title="Add a checkout",
-                            body="Customers can pay.\r\n", state="open", updated_at="2026-01-02T03:04:05Z")
+    payload["issue"].update(
+        labels=[{"name": name} for name in labels],
+        title="Add a checkout",
+        body="Customers can pay.\r\n",
+        state="open",
+        updated_at="2026-01-02T03:04:05Z",
+    )
     payload["changes"] = changes
     return payload
 

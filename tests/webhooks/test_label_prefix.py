@@ -33,7 +33,10 @@ def app_url(redis_conn: redis.Redis) -> Iterator[str]:
 
 
 def test_a_custom_label_prefix_routes_goals_and_closed_tasks(
-    localhub: LocalhubHandle, app_url: str, redis_conn: redis.Redis, git_repo_factory: Callable[..., Path],
+    localhub: LocalhubHandle,
+    app_url: str,
+    redis_conn: redis.Redis,
+    git_repo_factory: Callable[..., Path],
 ) -> None:
     localhub.add_user("octo")
     files = {"README.md": "# cat\n", ".github/orchestra.yml": "label_prefix: acme\n"}

@@ -43,7 +43,10 @@ def _status_codes(localhub: LocalhubHandle) -> dict[str, list[int]]:
 
 
 def test_localhub_deliveries_become_jobs_once(
-    localhub: LocalhubHandle, localhub_app: LocalhubApp, app_url: str, redis_conn: redis.Redis,
+    localhub: LocalhubHandle,
+    localhub_app: LocalhubApp,
+    app_url: str,
+    redis_conn: redis.Redis,
     git_repo_factory: Callable[..., Path],
 ) -> None:
     localhub.add_user("octo")
@@ -57,8 +60,9 @@ def test_localhub_deliveries_become_jobs_once(
 
     # localhub sends `opened` (labels not yet in its payload) and `labeled`: the one that made
     # the job is redelivered with the same delivery id.
-    enqueued = next(r for r in localhub.hub.events.deliveries(APP_HOOK_ID)
-                    if r["event"] == "issues" and r["status_code"] == 202)
+    enqueued = next(
+        r for r in localhub.hub.events.deliveries(APP_HOOK_ID) if r["event"] == "issues" and r["status_code"] == 202
+    )
     localhub.hub.events.redeliver(enqueued["id"])
     localhub.drain()
     assert rq_job_ids(redis_conn) == [f"plan-octo_scat-{goal.number}"]
@@ -67,8 +71,12 @@ def test_localhub_deliveries_become_jobs_once(
     localhub.drain()
     assert f"command-octo_scat-{goal.number}-{comment.id}" in rq_job_ids(redis_conn)
 
-    settings = Settings(app_id=str(localhub_app.app_id), private_key=localhub_app.private_key_pem,
-                        api_url=localhub.api_url, server_url=localhub.url)
+    settings = Settings(
+        app_id=str(localhub_app.app_id),
+        private_key=localhub_app.private_key_pem,
+        api_url=localhub.api_url,
+        server_url=localhub.url,
+    )
     bot = forge_for(settings, "octo/cat", localhub_app.installation_id, policy=RetryPolicy(write_spacing_s=None))
     bot.comment(goal.number, "/orchestra plan")
     localhub.drain()

@@ -57,6 +57,7 @@ def review(event: str, action: str) -> Callable[[], dict[str, Any]]:
         if "review" in payload:
             payload["review"]["state"] = "changes_requested"
         return payload
+
     return make
 
 
@@ -90,6 +91,7 @@ def delete(path: str) -> Callable[[dict[str, Any]], None]:
         for key in parents:
             payload = payload[key]
         del payload[last]
+
     return mutate
 
 
@@ -100,6 +102,7 @@ def put(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
         for key in parents:
             payload = payload[key]
         payload[last] = value
+
     return mutate
 
 
@@ -122,8 +125,12 @@ BROKEN: list[tuple[str, Callable[[], dict[str, Any]], Callable[[dict[str, Any]],
     ("pull_request", merged, put("pull_request.head", BRANCH), "pull_request.head"),
     ("pull_request", merged, put("pull_request.merged", "yes"), "pull_request.merged"),
     ("pull_request_review", review("pull_request_review", "submitted"), put("review.id", "1"), "review.id"),
-    ("pull_request_review_comment", review("pull_request_review_comment", "created"), delete("pull_request.number"),
-     "pull_request.number"),
+    (
+        "pull_request_review_comment",
+        review("pull_request_review_comment", "created"),
+        delete("pull_request.number"),
+        "pull_request.number",
+    ),
     ("check_suite", suite_failed, put("check_suite.pull_requests", {}), "check_suite.pull_requests"),
     ("check_run", run_failed, put("check_run.check_suite", BRANCH), "check_run.check_suite"),
     ("status", status_failed, put("branches", [BRANCH]), "branches[0]"),
@@ -141,11 +148,18 @@ def _assert_json_error(response: Any, status: int) -> str:
     return error
 
 
-@pytest.mark.parametrize(("event", "make", "breaks", "path"), BROKEN,
-                         ids=[f"{event}-{path}-{index}" for index, (event, _m, _b, path) in enumerate(BROKEN)])
+@pytest.mark.parametrize(
+    ("event", "make", "breaks", "path"),
+    BROKEN,
+    ids=[f"{event}-{path}-{index}" for index, (event, _m, _b, path) in enumerate(BROKEN)],
+)
 def test_a_signed_payload_with_a_missing_or_wrongly_typed_field_is_400_naming_it(
-    client: FlaskClient, redis_conn: redis.Redis, event: str, make: Callable[[], dict[str, Any]],
-    breaks: Callable[[dict[str, Any]], None], path: str,
+    client: FlaskClient,
+    redis_conn: redis.Redis,
+    event: str,
+    make: Callable[[], dict[str, Any]],
+    breaks: Callable[[dict[str, Any]], None],
+    path: str,
 ) -> None:
     payload = make()
     assert deliver(client, event, payload).status_code == 202  # intact, the payload makes a job
@@ -156,13 +170,17 @@ def test_a_signed_payload_with_a_missing_or_wrongly_typed_field_is_400_naming_it
     assert rq_job_ids(redis_conn) == []
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-    (b'{"a": ' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
-    (b'{"action": "opened", "issue": {"number": ' + b"9" * 5000 + b"}}", "not JSON"),
-    (b'{"action": "opened", "issue": "\xff\xfe"}', "not JSON"),
-    (b'"just a string"', "not a JSON object"),
-], ids=["deep-array", "deep-object", "huge-number", "not-utf8", "string"])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"a": ' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
+        (b'{"action": "opened", "issue": {"number": ' + b"9" * 5000 + b"}}", "not JSON"),
+        (b'{"action": "opened", "issue": "\xff\xfe"}', "not JSON"),
+        (b'"just a string"', "not a JSON object"),
+    ],
+    ids=["deep-array", "deep-object", "huge-number", "not-utf8", "string"],
+)
 def test_a_signed_body_that_is_no_usable_json_object_is_400(
     client: FlaskClient, redis_conn: redis.Redis, body: bytes, reason: str
 ) -> None:
@@ -171,12 +189,16 @@ def test_a_signed_body_that_is_no_usable_json_object_is_400(
     assert rq_job_ids(redis_conn) == []
 
 
-@pytest.mark.parametrize(("event", "payload"), [
-    ("fork", {"forkee": "not an object", "repository": 7}),
-    ("issues", {"action": "deleted", "issue": "not an object"}),
-    ("pull_request", {"action": "edited", "pull_request": ["x"]}),
-    ("issues", {"action": 5, "issue": {"number": "x"}}),
-], ids=["unknown-event", "unhandled-action", "unhandled-pr-action", "non-string-action"])
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("fork", {"forkee": "not an object", "repository": 7}),
+        ("issues", {"action": "deleted", "issue": "not an object"}),
+        ("pull_request", {"action": "edited", "pull_request": ["x"]}),
+        ("issues", {"action": 5, "issue": {"number": "x"}}),
+    ],
+    ids=["unknown-event", "unhandled-action", "unhandled-pr-action", "non-string-action"],
+)
 def test_unhandled_events_and_actions_stay_204_whatever_their_shape(
     client: FlaskClient, redis_conn: redis.Redis, event: str, payload: dict[str, Any]
 ) -> None:

@@ -44,8 +44,9 @@ def test_six_deliveries_read_six_on_every_scrape_whichever_process_answers(
         before = _workers(served)
         for pid in before:
             os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: len(set(_workers(served)) - set(before)) == 2, timeout=30,
-                 what="gunicorn to replace both workers")
+        wait_for(
+            lambda: len(set(_workers(served)) - set(before)) == 2, timeout=30, what="gunicorn to replace both workers"
+        )
         wait_for(lambda: requests.get(f"{served.base}/healthz", timeout=5).ok, timeout=30, what="a new worker")
         _assert_scrapes_read(served, 6)
     assert len(rq_job_ids(redis_conn)) == 6
@@ -89,8 +90,10 @@ def _slow_clients(port: int, count: int) -> list[socket.socket]:
     for index in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         if index % 5 != 4:
-            sock.sendall(b"POST /webhook HTTP/1.1\r\nHost: orchestra\r\nX-GitHub-Event: issues\r\n"
-                         b"Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n{\"action\": \"op")
+            sock.sendall(
+                b"POST /webhook HTTP/1.1\r\nHost: orchestra\r\nX-GitHub-Event: issues\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n{"action": "op'
+            )
         sockets.append(sock)
     return sockets
 
@@ -115,10 +118,16 @@ def test_fifty_slow_clients_do_not_delay_a_delivery_and_are_cut_off(
                 started = time.monotonic()
                 response = served.deliver("issues", goal_issue(number), timeout=30)
                 elapsed = time.monotonic() - started
-                assert response.status_code == 202 and elapsed < 1.0, f"answered {response.status_code} in {elapsed:.2f}s"
+                assert response.status_code == 202 and elapsed < 1.0, (
+                    f"answered {response.status_code} in {elapsed:.2f}s"
+                )
             # The read timeout: a connection that sends nothing more is closed by the server.
-            wait_for(lambda: all(_closed_by_server(sock) for sock in stalled), timeout=READ_TIMEOUT_S + 10,
-                     interval=0.5, what="the server to close the stalled connections")
+            wait_for(
+                lambda: all(_closed_by_server(sock) for sock in stalled),
+                timeout=READ_TIMEOUT_S + 10,
+                interval=0.5,
+                what="the server to close the stalled connections",
+            )
         finally:
             for sock in stalled:
                 sock.close()
@@ -138,8 +147,10 @@ def test_a_stop_finishes_the_delivery_being_received(redis_conn: redis.Redis, re
         body = json.dumps(goal_issue(9)).encode()
         head = "".join(f"{k}: {v}\r\n" for k, v in signed_headers("issues", body).items())
         sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
-        sock.sendall(f"POST /webhook HTTP/1.1\r\nHost: orchestra\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode()
-                     + body[:20])
+        sock.sendall(
+            f"POST /webhook HTTP/1.1\r\nHost: orchestra\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:20]
+        )
         served.process.terminate()
         wait_for(lambda: _refused(served.port), timeout=10, what="the stopping server to refuse new connections")
         sock.sendall(body[20:])

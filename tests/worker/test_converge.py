@@ -40,9 +40,18 @@ class Sweeping(Recorder):
 
 
 def _require(bed: Bed, *checks: str) -> None:
-    bed.hub.add_ruleset(REPO, [{"type": "required_status_checks", "parameters": {
-        "strict_required_status_checks_policy": False,
-        "required_status_checks": [{"context": name} for name in checks]}}])
+    bed.hub.add_ruleset(
+        REPO,
+        [
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    "required_status_checks": [{"context": name} for name in checks],
+                },
+            }
+        ],
+    )
 
 
 def _comments(bed: Bed, number: int) -> list[str]:
@@ -103,11 +112,16 @@ def test_a_review_on_a_pr_past_its_ceiling_runs_no_agent(bed: Bed) -> None:
     task, number = _implement(bed, "Add item w", {"items/w.txt": "item w\n"})
     forge = bed.forge()
     spent = attempts_mod.read(forge.get_pr(number).body).model_copy(
-        update={"usage": {"worker": attempts_mod.RoleUsage(input_tokens=50_000_000, runs=1)}})
+        update={"usage": {"worker": attempts_mod.RoleUsage(input_tokens=50_000_000, runs=1)}}
+    )
     attempts_mod.save(forge, number, spent)
     bed.script(task, "review", steps(write("items/w.txt", "item w.\n"), finish("added the period")))
-    submitted = bed.hub.github("acme").get_repo(REPO).get_pull(number).create_review(
-        body="Please end the file with a period.", event="REQUEST_CHANGES")
+    submitted = (
+        bed.hub.github("acme")
+        .get_repo(REPO)
+        .get_pull(number)
+        .create_review(body="Please end the file with a period.", event="REQUEST_CHANGES")
+    )
 
     with pytest.raises(BudgetExceeded, match="ceiling of all its work"):
         review.address_review(bed.context(Recorder()), number, submitted.id)
@@ -116,12 +130,13 @@ def test_a_review_on_a_pr_past_its_ceiling_runs_no_agent(bed: Bed) -> None:
 
 
 def test_a_resolution_whose_acceptance_fails_is_pushed_and_its_prompt_names_what_landed(
-        bed: Bed, monkeypatch: pytest.MonkeyPatch) -> None:
+    bed: Bed, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The acceptance command fails once `gate.txt` (what lands on main) exists: the combination breaks this PR.
-    task, number = _implement(bed, "Grow size", {"config.ini": "[app]\nname = demo\nsize = 5\n"},
-                              acceptance=["test ! -f gate.txt"])
-    tip = _push_main(bed, {"config.ini": "[app]\nname = demo\nsize = 10\n", "gate.txt": "closed\n"},
-                     "Landed the gate")
+    task, number = _implement(
+        bed, "Grow size", {"config.ini": "[app]\nname = demo\nsize = 5\n"}, acceptance=["test ! -f gate.txt"]
+    )
+    tip = _push_main(bed, {"config.ini": "[app]\nname = demo\nsize = 10\n", "gate.txt": "closed\n"}, "Landed the gate")
     forge = bed.forge()
     assert settled(forge, number).mergeable is False
     bed.script(task, "conflict", steps(write("config.ini", "[app]\nname = demo\nsize = 5\n"), finish("kept size 5")))

@@ -118,15 +118,18 @@ def test_a_batch_is_tested_together_and_lands_fast_forward_as_one_tested_commit(
 def test_a_changelog_conflict_is_merged_mechanically_with_no_model_and_no_attempt(bed: Bed) -> None:
     config = RepoConfig(merge=MergePolicy(policy="auto", queue="serial"), max_conflict_attempts=2)
     _, first = _implement(bed, "Note a in the changelog", {"CHANGES.md": "# Changes\n- a\n", "items/a.txt": "a\n"})
-    second_task, second = _implement(bed, "Note b in the changelog", {"CHANGES.md": "# Changes\n- b\n",
-                                                                       "items/b.txt": "b\n"})
+    second_task, second = _implement(
+        bed, "Note b in the changelog", {"CHANGES.md": "# Changes\n- b\n", "items/b.txt": "b\n"}
+    )
     recorder = Recorder()
     assert merge.maybe_merge(bed.context(recorder, config), first, None, _green(bed, first)).startswith("queued")
     assert f"landed #{first}" in " ".join(_drive(bed, recorder, config))
     # The forge sees a conflict in CHANGES.md; the PR's worker merges main into its branch.
     assert settled(bed.forge(), second).mergeable is False
     head = _green(bed, second)
-    assert merge.maybe_merge(bed.context(recorder, config), second, None, head) == "conflicts: resolve_conflict enqueued"
+    assert (
+        merge.maybe_merge(bed.context(recorder, config), second, None, head) == "conflicts: resolve_conflict enqueued"
+    )
     job = recorder.submitted[-1]
     assert job.kind == "resolve_conflict"
     requests_before = len(bed.model.requests)
@@ -170,9 +173,18 @@ def test_conflict_resolutions_overtaken_by_main_spend_no_budget(bed: Bed) -> Non
 
 
 def test_only_required_checks_gate_and_a_commit_status_counts(bed: Bed) -> None:
-    bed.hub.add_ruleset(REPO, [{"type": "required_status_checks", "parameters": {
-        "strict_required_status_checks_policy": False,
-        "required_status_checks": [{"context": "ci"}, {"context": "deploy/preview"}]}}])
+    bed.hub.add_ruleset(
+        REPO,
+        [
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    "required_status_checks": [{"context": "ci"}, {"context": "deploy/preview"}],
+                },
+            }
+        ],
+    )
     task, number = _implement(bed, "Add item r", {"items/r.txt": "item r\n"})
     head = _green(bed, number)
     commit = bed.owner_repo().get_commit(head)
@@ -244,7 +256,6 @@ def test_queue_off_merges_each_pr_on_its_own_checks(bed: Bed) -> None:
     assert bed.forge().get_pr(number).merged
 
 
-
 def test_a_ci_fix_that_worked_is_given_back_when_a_new_failure_comes(bed: Bed) -> None:
     task, number = _implement(bed, "Add item f", {"items/f.txt": "f BROKEN\n"})
     head = bed.forge().get_pr(number).head_sha
@@ -301,8 +312,10 @@ def test_a_default_branch_that_refuses_the_bots_push_says_what_to_configure(bed:
     # What GitHub answers a push to a branch whose protection forbids it, as a pre-receive hook here.
     repo = bed.hub.hub.store.get("SELECT * FROM repos WHERE name=?", ("app",))
     hook = git_for(bed.hub.hub.store, repo).path / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\nwhile read old new ref; do\n  if [ \"$ref\" = refs/heads/main ]; then\n"
-                    "    echo 'error: GH006: Protected branch update failed for refs/heads/main.'; exit 1\n  fi\ndone\n")
+    hook.write_text(
+        '#!/bin/sh\nwhile read old new ref; do\n  if [ "$ref" = refs/heads/main ]; then\n'
+        "    echo 'error: GH006: Protected branch update failed for refs/heads/main.'; exit 1\n  fi\ndone\n"
+    )
     hook.chmod(0o755)
     main = bed.forge().branch_sha("main")
 

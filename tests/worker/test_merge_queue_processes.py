@@ -40,8 +40,9 @@ def _first_parents(bed: Bed, since: str) -> list[str]:
     return git(clone, "rev-list", "--first-parent", f"{since}..origin/main").split()
 
 
-def _together(started: dict[int, threading.Event], task: int, other: int,
-              then: Callable[[int, dict[str, Any]], Turn]) -> Callable[[int, dict[str, Any]], Turn]:
+def _together(
+    started: dict[int, threading.Event], task: int, other: int, then: Callable[[int, dict[str, Any]], Turn]
+) -> Callable[[int, dict[str, Any]], Turn]:
     """Both agents start from the same main: each one's first model call waits until the other has asked."""
 
     def pick(step: int, body: dict[str, Any]) -> Turn:
@@ -56,20 +57,45 @@ def _together(started: dict[int, threading.Event], task: int, other: int,
 @pytest.mark.parametrize("mode", ["batch", "github", "off"])
 def test_two_tasks_green_alone_red_together_never_turn_main_red(bed: Bed, mode: str) -> None:
     if mode == "off":
-        _push_main(bed, {".github/orchestra.yml": CONFIG.replace("  method: squash\n", "  method: squash\n  queue: off\n")},
-                   "Merge each PR on its own checks")
+        _push_main(
+            bed,
+            {".github/orchestra.yml": CONFIG.replace("  method: squash\n", "  method: squash\n  queue: off\n")},
+            "Merge each PR on its own checks",
+        )
     if mode == "github":
         bed.hub.require_merge_queue(REPO, checks=("ci",))
     start = bed.forge().branch_sha("main")
     raising = bed.add_task(RAISE, ["sh ci.sh"], ["value.txt", "expect/base.txt"])
     building = bed.add_task(BUILD, ["sh ci.sh"], ["expect/b.txt"])
     started = {raising: threading.Event(), building: threading.Event()}
-    bed.script(raising, "worker", _together(started, raising, building, steps(
-        write("value.txt", "2\n"), write("expect/base.txt", "2\n"), finish("value.txt holds 2; its test says so"))))
-    bed.script(building, "worker", _together(started, building, raising, steps(
-        write("expect/b.txt", "1\n"), finish("expect/b.txt states the value it builds on"))))
+    bed.script(
+        raising,
+        "worker",
+        _together(
+            started,
+            raising,
+            building,
+            steps(
+                write("value.txt", "2\n"),
+                write("expect/base.txt", "2\n"),
+                finish("value.txt holds 2; its test says so"),
+            ),
+        ),
+    )
+    bed.script(
+        building,
+        "worker",
+        _together(
+            started,
+            building,
+            raising,
+            steps(write("expect/b.txt", "1\n"), finish("expect/b.txt states the value it builds on")),
+        ),
+    )
     for task in (raising, building):  # whichever lands second adapts: its test follows the raised value
-        bed.script(task, "ci_fix", steps(write("expect/b.txt", "2\n"), finish("expect/b.txt follows the value that landed")))
+        bed.script(
+            task, "ci_fix", steps(write("expect/b.txt", "2\n"), finish("expect/b.txt follows the value that landed"))
+        )
     before = bed.rest_calls()
     bed.start_workers(2)
     bed.reconcile()
@@ -77,9 +103,12 @@ def test_two_tasks_green_alone_red_together_never_turn_main_red(bed: Bed, mode: 
     forge = bed.owner_forge()  # the test's own polling is not counted as the bot's
     for task in (raising, building):
         wait_for(lambda t=task: forge.get_issue(t).state == "closed", timeout=300, what=f"task #{task} landed")
-    print(f"\n[{mode}] the bot's REST calls from dispatch to both PRs landed: {bed.rest_calls() - before} "
-          f"({(bed.rest_calls() - before) / 2:.0f} per PR; one CI fix in batch/github mode)")
+    print(
+        f"\n[{mode}] the bot's REST calls from dispatch to both PRs landed: {bed.rest_calls() - before} "
+        f"({(bed.rest_calls() - before) / 2:.0f} per PR; one CI fix in batch/github mode)"
+    )
     if mode == "off":  # both merged on their own green checks: main is red
+
         def concluded() -> Any:
             state = forge.check_state(forge.branch_sha("main"))
             return state if "ci" in state.seen and state.state != "pending" else None

@@ -105,6 +105,7 @@ def test_ci_fixes_are_bounded_per_pr_and_per_head_then_needs_human(bed: Bed) -> 
     recorder = Recorder()
     rt = bed.install_runtime(recorder)
     task, pr_number = _implement(bed, "Add item x", "items/x.txt", "x BROKEN\n", recorder)
+
     def attempt_n(body: dict) -> Turn:
         system = body["messages"][0]["content"]
         number = system.split("This is attempt ")[1].split(" ")[0]
@@ -138,8 +139,17 @@ def test_ci_fixes_are_bounded_per_pr_and_per_head_then_needs_human(bed: Bed) -> 
 def _command(bed: Bed, executor: object, number: int, verb: str, text: str = "") -> CommandContext:
     forge = bed.forge()
     comment = bed.owner_repo().get_issue(number).create_comment(f"/orchestra {verb} {text}".strip())
-    return CommandContext(forge=forge, config=repofiles.read_config(forge), settings=Settings(bot_login=BOT), executor=executor,
-                          number=number, comment_id=comment.id, sender="acme", text=text, installation_id=None)
+    return CommandContext(
+        forge=forge,
+        config=repofiles.read_config(forge),
+        settings=Settings(bot_login=BOT),
+        executor=executor,
+        number=number,
+        comment_id=comment.id,
+        sender="acme",
+        text=text,
+        installation_id=None,
+    )
 
 
 def test_review_policy_leaves_the_merge_to_people_and_auto_merges(bed: Bed) -> None:
@@ -189,8 +199,9 @@ def test_review_and_fix_command_are_addressed_and_answered(bed: Bed) -> None:
     assert bed.owner_repo().get_contents("items/v.txt", ref=main_head).decoded_content == b"item v, louder.\n"
 
 
-def test_reconcile_after_redis_wipe_does_nothing_twice(bed: Bed, capsys: pytest.CaptureFixture[str],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reconcile_after_redis_wipe_does_nothing_twice(
+    bed: Bed, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     waiting = bed.add_task("Add item w", ["test -f items/w.txt"], ["items/w.txt"])
     _, pr_number = _implement(bed, "Add item y", "items/y.txt", "item y\n")
     assert bed.hub.hub.ci.drain(timeout=90)  # CI ran (a commit with no check yet also reads as green)
@@ -223,7 +234,9 @@ def test_blocked_agent_leaves_a_failure_comment_and_needs_human(bed: Bed) -> Non
     recorder = Recorder()
     rt = bed.install_runtime(recorder)
     task = bed.add_task("Add item z", ["test -f items/z.txt"], ["items/z.txt"])
-    blocked = Turn(tool_calls=[("finish", {"status": "blocked", "summary": "cannot", "concerns": ["items/ is read-only"]})])
+    blocked = Turn(
+        tool_calls=[("finish", {"status": "blocked", "summary": "cannot", "concerns": ["items/ is read-only"]})]
+    )
     bed.script(task, "worker", steps(blocked))
     assert jobs.implement_task(rt, REPO, task, None) == "nothing done"
     issue = bed.forge().get_issue(task)

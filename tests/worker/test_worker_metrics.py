@@ -23,8 +23,11 @@ def scrape(port: int) -> Samples:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
         assert answer.status == 200
         text = answer.read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -46,8 +49,11 @@ def test_worker_metrics_count_the_jobs_that_ran_by_kind_and_outcome(bed: Bed) ->
     assert len(bed.reconcile().new) == 2
 
     wait_for(lambda: bed.forge().get_issue(done).state == "closed", timeout=150, what=f"#{done} merged and closed")
-    wait_for(lambda: "orchestra:needs-human" in bed.forge().get_issue(stuck).labels, timeout=60,
-             what=f"#{stuck} labelled needs-human")
+    wait_for(
+        lambda: "orchestra:needs-human" in bed.forge().get_issue(stuck).labels,
+        timeout=60,
+        what=f"#{stuck} labelled needs-human",
+    )
 
     def counted() -> Samples | None:
         samples = scrape(port)
@@ -69,5 +75,8 @@ def test_worker_metrics_count_the_jobs_that_ran_by_kind_and_outcome(bed: Bed) ->
     assert value(samples, "orchestra_model_tokens_total", role="worker", direction="input") > 0
     assert value(samples, "orchestra_model_tokens_total", role="worker", direction="output") > 0
     # Queue depths are read from Redis at scrape time.
-    assert {q for (n, ls), _v in samples.items() if n == "orchestra_queue_depth" for k, q in ls if k == "queue"} \
-        == {"urgent", "default", "implement"}
+    assert {q for (n, ls), _v in samples.items() if n == "orchestra_queue_depth" for k, q in ls if k == "queue"} == {
+        "urgent",
+        "default",
+        "implement",
+    }

@@ -63,8 +63,12 @@ def test_four_tasks_four_workers_four_merged_prs(bed: Bed) -> None:
     # The planner is woken: a `handoff` job for the goal was enqueued.
     assert bed.conn.exists(f"rq:job:{job_id('handoff', {'repo': REPO, 'number': bed.goal})}")
     # The sandbox's environment had no token (the env output went back to the model).
-    env_outputs = [m.get("content", "") for r in bed.model.requests for m in r.body.get("messages", [])
-                   if m.get("role") == "tool" and "PATH=" in str(m.get("content"))]
+    env_outputs = [
+        m.get("content", "")
+        for r in bed.model.requests
+        for m in r.body.get("messages", [])
+        if m.get("role") == "tool" and "PATH=" in str(m.get("content"))
+    ]
     assert env_outputs, "the agent's `env` command ran"
     assert bed.leak_report() == []
 

@@ -19,8 +19,9 @@ router = Router()
 FAILED = frozenset({"failure", "timed_out", "startup_failure"})
 
 
-def check_jobs(event: Event, conclusion: str | None, branch: str | None, sha: str | None,
-               pulls: list[Fields]) -> Iterator[JobRequest]:
+def check_jobs(
+    event: Event, conclusion: str | None, branch: str | None, sha: str | None, pulls: list[Fields]
+) -> Iterator[JobRequest]:
     """A finished check on an orchestra branch: `fix_ci` when it failed, `maybe_merge` when it passed;
     on the queue's branch, or green on the default branch: `land`."""
     if is_queue_branch(branch):
@@ -43,15 +44,25 @@ def check_jobs(event: Event, conclusion: str | None, branch: str | None, sha: st
 @router.register("check_suite", action="completed")
 def on_check_suite_completed(event: Event) -> Iterator[JobRequest]:
     suite = Fields(event.payload).obj("check_suite")
-    yield from check_jobs(event, suite.optional_text("conclusion"), suite.optional_text("head_branch"),
-                     suite.optional_text("head_sha"), suite.objects("pull_requests"))
+    yield from check_jobs(
+        event,
+        suite.optional_text("conclusion"),
+        suite.optional_text("head_branch"),
+        suite.optional_text("head_sha"),
+        suite.objects("pull_requests"),
+    )
 
 
 @router.register("check_run", action="completed")
 def on_check_run_completed(event: Event) -> Iterator[JobRequest]:
     run = Fields(event.payload).obj("check_run")
-    yield from check_jobs(event, run.optional_text("conclusion"), run.obj("check_suite").optional_text("head_branch"),
-                     run.optional_text("head_sha"), run.objects("pull_requests"))
+    yield from check_jobs(
+        event,
+        run.optional_text("conclusion"),
+        run.obj("check_suite").optional_text("head_branch"),
+        run.optional_text("head_sha"),
+        run.objects("pull_requests"),
+    )
 
 
 @router.register("status")

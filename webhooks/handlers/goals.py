@@ -43,11 +43,19 @@ def on_issues_labeled(event: Event) -> Iterator[JobRequest]:
 def on_issues_edited(event: Event) -> Iterator[JobRequest]:
     payload = Fields(event.payload)
     issue, changes = payload.obj("issue"), payload.obj("changes")
-    if not labelled(issue, Kind.GOAL) or issue.optional_text("state") == "closed" or not ({"title", "body"} & set(changes.data)):
+    if (
+        not labelled(issue, Kind.GOAL)
+        or issue.optional_text("state") == "closed"
+        or not ({"title", "body"} & set(changes.data))
+    ):
         return
-    yield event.job("goal_edited", number=issue.integer("number"), sender=event.sender.get("login", ""),
-                    text_sha256=digest(issue.optional_text("title"), issue.optional_text("body")),
-                    edited_at=issue.optional_text("updated_at") or "")
+    yield event.job(
+        "goal_edited",
+        number=issue.integer("number"),
+        sender=event.sender.get("login", ""),
+        text_sha256=digest(issue.optional_text("title"), issue.optional_text("body")),
+        edited_at=issue.optional_text("updated_at") or "",
+    )
 
 
 @router.register("issues", action="unlabeled")

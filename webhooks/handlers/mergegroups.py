@@ -30,7 +30,12 @@ def on_merge_group_destroyed(event: Event) -> Iterator[JobRequest]:
     number, head = found
     reason = payload.optional_text("reason")
     if reason == "dequeued":
-        yield event.job("fix_batch", pr=number, head_sha=head, batch_sha=group.text("head_sha"),
-                        base_sha=group.optional_text("base_sha") or "")
+        yield event.job(
+            "fix_batch",
+            pr=number,
+            head_sha=head,
+            batch_sha=group.text("head_sha"),
+            base_sha=group.optional_text("base_sha") or "",
+        )
     elif reason == "merged":
         yield event.job("maybe_merge", pr=number, branch=None, head_sha=head)

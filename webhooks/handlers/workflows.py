@@ -32,5 +32,10 @@ def on_workflow_dispatch(event: Event) -> Iterator[JobRequest]:
 def on_workflow_run_completed(event: Event) -> Iterator[JobRequest]:
     """CI that is itself a workflow finished on an orchestra branch: fix it or merge."""
     run = Fields(event.payload).obj("workflow_run")
-    yield from check_jobs(event, run.optional_text("conclusion"), run.optional_text("head_branch"),
-                          run.optional_text("head_sha"), run.objects("pull_requests"))
+    yield from check_jobs(
+        event,
+        run.optional_text("conclusion"),
+        run.optional_text("head_branch"),
+        run.optional_text("head_sha"),
+        run.objects("pull_requests"),
+    )

@@ -43,14 +43,19 @@ def plan(tasks: int, shared: int) -> dict[str, Any]:
     for index in range(1, tasks + 1):
         key = task_key(index)
         owned = [f"mods/m{key}.py", f"tests/test_m{key}.py"]
-        entries.append({
-            "key": key, "title": f"Add module m{key}",
-            "objective": f"Add `mods/m{key}.py` with `value() -> int` and its test `tests/test_m{key}.py`"
-                         + (f"; add `\"{key}\",` after `\"base\",` in `{SHARED_FILE}`" if index <= shared else "."),
-            "context_files": [], "owned_paths": owned,
-            "acceptance_commands": [f"python3 -m unittest tests.test_m{key}"],
-            "acceptance_outcomes": [f"m{key}.value() is {index}"], "size": "s",
-        })
+        entries.append(
+            {
+                "key": key,
+                "title": f"Add module m{key}",
+                "objective": f"Add `mods/m{key}.py` with `value() -> int` and its test `tests/test_m{key}.py`"
+                + (f'; add `"{key}",` after `"base",` in `{SHARED_FILE}`' if index <= shared else "."),
+                "context_files": [],
+                "owned_paths": owned,
+                "acceptance_commands": [f"python3 -m unittest tests.test_m{key}"],
+                "acceptance_outcomes": [f"m{key}.value() is {index}"],
+                "size": "s",
+            }
+        )
     return {"tasks": entries, "notes": ["Synthetic bench goal: every task is independent."]}
 
 
@@ -68,20 +73,40 @@ def planner(turn: Turn) -> Reply:
 def worker(turn: Turn) -> Reply:
     key = turn.key
     if not key.startswith("t") or not key[1:].isdigit():
-        return finish(f"scripted:bench has no script for task {key or '(unknown)'}.", "blocked",
-                      concerns=["scripted:bench only knows its synthetic plan"])
+        return finish(
+            f"scripted:bench has no script for task {key or '(unknown)'}.",
+            "blocked",
+            concerns=["scripted:bench only knows its synthetic plan"],
+        )
     index = int(key[1:])
     calls = [
-        call("write_file", path=f"mods/m{key}.py", content=f'"""Module {key}."""\n\n\ndef value() -> int:\n    return {index}\n'),
-        call("write_file", path=f"tests/test_m{key}.py", content=(
-            f"import unittest\n\nfrom mods import m{key}\n\n\nclass Test(unittest.TestCase):\n"
-            f"    def test_value(self) -> None:\n        self.assertEqual(m{key}.value(), {index})\n")),
+        call(
+            "write_file",
+            path=f"mods/m{key}.py",
+            content=f'"""Module {key}."""\n\n\ndef value() -> int:\n    return {index}\n',
+        ),
+        call(
+            "write_file",
+            path=f"tests/test_m{key}.py",
+            content=(
+                f"import unittest\n\nfrom mods import m{key}\n\n\nclass Test(unittest.TestCase):\n"
+                f"    def test_value(self) -> None:\n        self.assertEqual(m{key}.value(), {index})\n"
+            ),
+        ),
     ]
     if "shared.py" in str(turn.task.get("objective", "")):
-        calls.append(call("edit_file", path=SHARED_FILE, old_string=SHARED_ANCHOR,
-                          new_string=SHARED_ANCHOR + f'    "{key}",\n'))
-    calls.append(call("finish", status="done", summary=f"Added module m{key} and its test.", notes=[],
-                      deviations=[f"Added one entry to {SHARED_FILE}."] if len(calls) > 2 else []))
+        calls.append(
+            call("edit_file", path=SHARED_FILE, old_string=SHARED_ANCHOR, new_string=SHARED_ANCHOR + f'    "{key}",\n')
+        )
+    calls.append(
+        call(
+            "finish",
+            status="done",
+            summary=f"Added module m{key} and its test.",
+            notes=[],
+            deviations=[f"Added one entry to {SHARED_FILE}."] if len(calls) > 2 else [],
+        )
+    )
     return reply(f"Task {key} in one step.", *calls)
 
 

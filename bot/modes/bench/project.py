@@ -7,8 +7,10 @@ from pathlib import Path
 from bot.modes.local.userrepo import git
 
 IDENTITY = {
-    "GIT_AUTHOR_NAME": "Bench Person", "GIT_AUTHOR_EMAIL": "bench@orchestra.local",
-    "GIT_COMMITTER_NAME": "Bench Person", "GIT_COMMITTER_EMAIL": "bench@orchestra.local",
+    "GIT_AUTHOR_NAME": "Bench Person",
+    "GIT_AUTHOR_EMAIL": "bench@orchestra.local",
+    "GIT_COMMITTER_NAME": "Bench Person",
+    "GIT_COMMITTER_EMAIL": "bench@orchestra.local",
 }
 
 FILES = {

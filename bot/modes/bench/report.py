@@ -9,14 +9,25 @@ from rich.console import Console
 from rich.table import Table
 
 COLUMNS = [
-    ("W", "workers", "{}"), ("makespan s", "makespan_s", "{:.1f}"), ("plan", "plan_s", "{:.1f}"),
-    ("impl", "implement_s", "{:.1f}"), ("merge", "merge_s", "{:.1f}"), ("speedup", "speedup", "{:.2f}"),
-    ("eff", "efficiency", "{:.2f}"), ("merges/s", "merges_per_s", "{:.2f}"), ("REST/task", "rest_per_task", "{:.1f}"),
-    ("304/run", "rest_not_modified", "{:.0f}"), ("tasks/h/inst", "tasks_per_hour_per_installation", "{}"),
-    ("hooks/task", "webhooks_per_task", "{:.1f}"), ("CPU jobs/task", "cpu_jobs_per_task", "{:.2f}"),
-    ("CPU proc/task", "cpu_process_per_task", "{:.2f}"), ("CPU sub/task", "cpu_subprocesses_per_task", "{:.2f}"),
-    ("peak MB", "peak_memory_mb", "{:.0f}"), ("wait p50", "queue_wait_p50_s", "{:.2f}"),
-    ("wait p99", "queue_wait_p99_s", "{:.2f}"), ("load", "load_before", "{}"),
+    ("W", "workers", "{}"),
+    ("makespan s", "makespan_s", "{:.1f}"),
+    ("plan", "plan_s", "{:.1f}"),
+    ("impl", "implement_s", "{:.1f}"),
+    ("merge", "merge_s", "{:.1f}"),
+    ("speedup", "speedup", "{:.2f}"),
+    ("eff", "efficiency", "{:.2f}"),
+    ("merges/s", "merges_per_s", "{:.2f}"),
+    ("REST/task", "rest_per_task", "{:.1f}"),
+    ("304/run", "rest_not_modified", "{:.0f}"),
+    ("tasks/h/inst", "tasks_per_hour_per_installation", "{}"),
+    ("hooks/task", "webhooks_per_task", "{:.1f}"),
+    ("CPU jobs/task", "cpu_jobs_per_task", "{:.2f}"),
+    ("CPU proc/task", "cpu_process_per_task", "{:.2f}"),
+    ("CPU sub/task", "cpu_subprocesses_per_task", "{:.2f}"),
+    ("peak MB", "peak_memory_mb", "{:.0f}"),
+    ("wait p50", "queue_wait_p50_s", "{:.2f}"),
+    ("wait p99", "queue_wait_p99_s", "{:.2f}"),
+    ("load", "load_before", "{}"),
 ]
 
 
@@ -34,8 +45,10 @@ def _cell(value: Any, fmt: str) -> str:
 def print_table(result: dict[str, Any], console: Console | None = None, routes: int = 8) -> None:
     console = console or Console(width=200)
     opts = result["options"]
-    table = Table(title=f"orchestra bench scale — N={opts['tasks']}, D={opts['model_latency_s']}s, "
-                        f"conflict share {opts['conflict_share']}, mode {opts['mode']}, repeat {opts['repeat']}")
+    table = Table(
+        title=f"orchestra bench scale — N={opts['tasks']}, D={opts['model_latency_s']}s, "
+        f"conflict share {opts['conflict_share']}, mode {opts['mode']}, repeat {opts['repeat']}"
+    )
     for title, _key, _fmt in COLUMNS:
         table.add_column(title, justify="right")
     for point in result["points"]:
@@ -43,8 +56,10 @@ def print_table(result: dict[str, Any], console: Console | None = None, routes: 
     console.print(table)
     for point in result["points"]:
         top = list(point["rest_by_route"].items())[:routes]
-        console.print(f"W={point['workers']} REST calls per merged task by route (bot token, charged): "
-                      + ", ".join(f"{route} {count:g}" for route, count in top))
+        console.print(
+            f"W={point['workers']} REST calls per merged task by route (bot token, charged): "
+            + ", ".join(f"{route} {count:g}" for route, count in top)
+        )
     goals = result["goals"]
     by_w = {p["workers"]: p for p in result["points"]}
     lines = []
@@ -54,8 +69,10 @@ def print_table(result: dict[str, Any], console: Console | None = None, routes: 
     worst = max((p["rest_per_task"] or 0) for p in result["points"])
     lines.append(f"REST calls per merged task, worst point: {worst:.1f} (goal ≤ {goals['rest_per_task']})")
     cpu = max((p["cpu_jobs_per_task"] or 0) for p in result["points"])
-    lines.append(f"orchestration CPU per task (job threads; RQ: see CPU sub), worst point: {cpu:.2f} s "
-                 f"(goal < {goals['orchestration_cpu_per_task']})")
+    lines.append(
+        f"orchestration CPU per task (job threads; RQ: see CPU sub), worst point: {cpu:.2f} s "
+        f"(goal < {goals['orchestration_cpu_per_task']})"
+    )
     console.print("Goals: " + "; ".join(lines))
     console.print(f"Machine: {result['machine']}; bench wall time {result['wall_s']:.0f}s")
 

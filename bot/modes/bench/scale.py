@@ -44,8 +44,13 @@ log = logging.getLogger(__name__)
 #: The primary REST budget of one GitHub App installation, requests an hour.
 HOURLY_BUDGET = 5000
 #: Goals printed beside the figures (issue: Scale).
-GOALS = {"efficiency_w8": 0.9, "efficiency_w16": 0.8, "rest_per_task": 12, "rq_vs_threads": 1.2,
-         "orchestration_cpu_per_task": 0.3}
+GOALS = {
+    "efficiency_w8": 0.9,
+    "efficiency_w16": 0.8,
+    "rest_per_task": 12,
+    "rq_vs_threads": 1.2,
+    "orchestration_cpu_per_task": 0.3,
+}
 
 
 @dataclass(frozen=True)
@@ -140,8 +145,23 @@ def private_redis(directory: Path) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -172,8 +192,11 @@ class Watch:
         owner, _, name = self.session.repo_full_name.partition("/")
         repo = store.repo(owner, name)
         assert repo is not None
-        rows = store.all("SELECT i.number, i.is_pull, i.state, p.merged FROM issues i LEFT JOIN pulls p "
-                         "ON p.issue_id=i.id WHERE i.repo_id=?", (repo["id"],))
+        rows = store.all(
+            "SELECT i.number, i.is_pull, i.state, p.merged FROM issues i LEFT JOIN pulls p "
+            "ON p.issue_id=i.id WHERE i.repo_id=?",
+            (repo["id"],),
+        )
         issues = sum(1 for r in rows if not r["is_pull"] and r["number"] != self.goal)
         pulls = sum(1 for r in rows if r["is_pull"])
         merged = sum(1 for r in rows if r["is_pull"] and r["merged"])
@@ -192,8 +215,16 @@ def run_point(options: BenchOptions, workers: int, root: Path, redis_url: str | 
         import redis
 
         redis.Redis.from_url(redis_url).flushdb()
-    local = LocalOptions(repo=repo, workers=workers, model=BENCH_MODEL, merge="auto", redis_url=redis_url,
-                         state_dir=workdir / "state", ci_command="true", repo_name="bench")
+    local = LocalOptions(
+        repo=repo,
+        workers=workers,
+        model=BENCH_MODEL,
+        merge="auto",
+        redis_url=redis_url,
+        state_dir=workdir / "state",
+        ci_command="true",
+        repo_name="bench",
+    )
     load = os.getloadavg()
     session = LocalSession(local, Settings())
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -218,11 +249,26 @@ def run_point(options: BenchOptions, workers: int, root: Path, redis_url: str | 
     self_after = resource.getrusage(resource.RUSAGE_SELF)
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     process_cpu = (self_after.ru_utime + self_after.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
-    sub_cpu = (children_after.ru_utime + children_after.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+    sub_cpu = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
     if options.keep is None:
         shutil.rmtree(workdir, ignore_errors=True)
-    return _figures(options, workers, marks, metrics, session.bot_token, merged, problem, load,
-                    jobs_cpu, process_cpu, sub_cpu, sampler.peak_mb, waits)
+    return _figures(
+        options,
+        workers,
+        marks,
+        metrics,
+        session.bot_token,
+        merged,
+        problem,
+        load,
+        jobs_cpu,
+        process_cpu,
+        sub_cpu,
+        sampler.peak_mb,
+        waits,
+    )
 
 
 def _follow(session: LocalSession, watch: Watch, filed: float, options: BenchOptions) -> dict[str, Any]:
@@ -273,9 +319,21 @@ def _queue_waits(session: LocalSession) -> list[float]:
     return waits
 
 
-def _figures(options: BenchOptions, workers: int, marks: dict[str, Any], metrics: dict[str, Any], bot_token: str,
-             merged: int, problem: str, load: tuple[float, float, float], jobs_cpu: float, process_cpu: float,
-             sub_cpu: float, peak_mb: float, waits: list[float]) -> dict[str, Any]:
+def _figures(
+    options: BenchOptions,
+    workers: int,
+    marks: dict[str, Any],
+    metrics: dict[str, Any],
+    bot_token: str,
+    merged: int,
+    problem: str,
+    load: tuple[float, float, float],
+    jobs_cpu: float,
+    process_cpu: float,
+    sub_cpu: float,
+    peak_mb: float,
+    waits: list[float],
+) -> dict[str, Any]:
     tasks = options.tasks
     per = max(1, merged)
     label = f"pat:{token_hash(bot_token)[:10]}"
@@ -285,16 +343,27 @@ def _figures(options: BenchOptions, workers: int, marks: dict[str, Any], metrics
     makespan = marks["makespan_s"]
     rest_per_task = charged / per
     return {
-        "workers": workers, "tasks": tasks, "mode": options.mode, "latency_s": options.latency_s,
-        "conflict_share": options.conflict_share, "ok": not problem, "problem": problem,
+        "workers": workers,
+        "tasks": tasks,
+        "mode": options.mode,
+        "latency_s": options.latency_s,
+        "conflict_share": options.conflict_share,
+        "ok": not problem,
+        "problem": problem,
         "load_before": [round(x, 2) for x in load],
-        "makespan_s": round(makespan, 2), "plan_s": round(marks["plan_s"], 2),
+        "makespan_s": round(makespan, 2),
+        "plan_s": round(marks["plan_s"], 2),
         "implement_s": round(marks["implement_s"] - marks["plan_s"], 2),
         "merge_s": round(makespan - marks["implement_s"], 2),
-        "merged": merged, "merges_per_s": round(merged / makespan, 3) if makespan else 0.0,
-        "rest_per_task": round(rest_per_task, 2), "rest_charged": charged, "rest_not_modified": not_modified,
-        "rest_by_route": {route: {k: round(v / per, 2) for k, v in counts.items()}
-                          for route, counts in sorted(routes.items(), key=lambda kv: -kv[1].get("charged", 0))},
+        "merged": merged,
+        "merges_per_s": round(merged / makespan, 3) if makespan else 0.0,
+        "rest_per_task": round(rest_per_task, 2),
+        "rest_charged": charged,
+        "rest_not_modified": not_modified,
+        "rest_by_route": {
+            route: {k: round(v / per, 2) for k, v in counts.items()}
+            for route, counts in sorted(routes.items(), key=lambda kv: -kv[1].get("charged", 0))
+        },
         "tasks_per_hour_per_installation": round(HOURLY_BUDGET / rest_per_task) if rest_per_task else None,
         "budget_hours_at_this_rate": round(HOURLY_BUDGET / (charged / makespan * 3600), 3) if charged else None,
         "webhooks_per_task": round(metrics["webhooks"]["total"] / per, 2),
@@ -302,16 +371,34 @@ def _figures(options: BenchOptions, workers: int, marks: dict[str, Any], metrics
         "cpu_process_per_task": round(process_cpu / per, 3),
         "cpu_subprocesses_per_task": round(sub_cpu / per, 3),
         "peak_memory_mb": round(peak_mb, 1),
-        "queue_wait_p50_s": round(percentile(waits, 0.5), 3), "queue_wait_p99_s": round(percentile(waits, 0.99), 3),
+        "queue_wait_p50_s": round(percentile(waits, 0.5), 3),
+        "queue_wait_p99_s": round(percentile(waits, 0.99), 3),
         "jobs": len(waits),
     }
 
 
 # -- the sweep over worker counts ----------------------------------------------------------------
-MEDIAN_KEYS = ("makespan_s", "plan_s", "implement_s", "merge_s", "merges_per_s", "rest_per_task", "rest_charged",
-               "rest_not_modified", "tasks_per_hour_per_installation", "budget_hours_at_this_rate",
-               "webhooks_per_task", "cpu_jobs_per_task", "cpu_process_per_task", "cpu_subprocesses_per_task",
-               "peak_memory_mb", "queue_wait_p50_s", "queue_wait_p99_s", "jobs", "merged")
+MEDIAN_KEYS = (
+    "makespan_s",
+    "plan_s",
+    "implement_s",
+    "merge_s",
+    "merges_per_s",
+    "rest_per_task",
+    "rest_charged",
+    "rest_not_modified",
+    "tasks_per_hour_per_installation",
+    "budget_hours_at_this_rate",
+    "webhooks_per_task",
+    "cpu_jobs_per_task",
+    "cpu_process_per_task",
+    "cpu_subprocesses_per_task",
+    "peak_memory_mb",
+    "queue_wait_p50_s",
+    "queue_wait_p99_s",
+    "jobs",
+    "merged",
+)
 
 
 def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
@@ -326,13 +413,18 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> dict
                 order = options.workers if k % 2 == 0 else list(reversed(options.workers))
                 for workers in order:
                     load = os.getloadavg()
-                    say(f"run {k + 1}/{options.repeat}, W={workers}: load average {load[0]:.2f} {load[1]:.2f} "
-                        f"{load[2]:.2f}")
+                    say(
+                        f"run {k + 1}/{options.repeat}, W={workers}: load average {load[0]:.2f} {load[1]:.2f} "
+                        f"{load[2]:.2f}"
+                    )
                     point = run_point(options, workers, root, redis_url)
                     runs[workers].append(point)
-                    say(f"  makespan {point['makespan_s']:.1f}s (plan {point['plan_s']:.1f}, implement "
+                    say(
+                        f"  makespan {point['makespan_s']:.1f}s (plan {point['plan_s']:.1f}, implement "
                         f"{point['implement_s']:.1f}, merge {point['merge_s']:.1f}), {point['merged']} merged, "
-                        f"{point['rest_per_task']:.1f} REST calls/task" + (f" — {point['problem']}" if point["problem"] else ""))
+                        f"{point['rest_per_task']:.1f} REST calls/task"
+                        + (f" — {point['problem']}" if point["problem"] else "")
+                    )
     finally:
         if options.keep is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -346,10 +438,19 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> dict
         else:
             point["speedup"] = point["efficiency"] = None
     return {
-        "command": "orchestra bench scale", "options": {
-            "workers": options.workers, "tasks": options.tasks, "model_latency_s": options.latency_s,
-            "conflict_share": options.conflict_share, "mode": options.mode, "repeat": options.repeat},
-        "machine": machine(), "goals": GOALS, "points": points, "runs": runs,
+        "command": "orchestra bench scale",
+        "options": {
+            "workers": options.workers,
+            "tasks": options.tasks,
+            "model_latency_s": options.latency_s,
+            "conflict_share": options.conflict_share,
+            "mode": options.mode,
+            "repeat": options.repeat,
+        },
+        "machine": machine(),
+        "goals": GOALS,
+        "points": points,
+        "runs": runs,
         "wall_s": round(time.monotonic() - started, 1),
     }
 
@@ -366,8 +467,10 @@ def _median_point(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for r in runs:
         for route, counts in r["rest_by_route"].items():
             routes.setdefault(route, []).append(counts.get("charged", 0.0))
-    point["rest_by_route"] = {route: round(statistics.median(v + [0.0] * (len(runs) - len(v))), 2)
-                              for route, v in sorted(routes.items(), key=lambda kv: -statistics.median(kv[1]))}
+    point["rest_by_route"] = {
+        route: round(statistics.median(v + [0.0] * (len(runs) - len(v))), 2)
+        for route, v in sorted(routes.items(), key=lambda kv: -statistics.median(kv[1]))
+    }
     return point
 
 

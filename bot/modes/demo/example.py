@@ -10,8 +10,10 @@ from pathlib import Path
 from bot.modes.local.userrepo import git
 
 IDENTITY = {
-    "GIT_AUTHOR_NAME": "Demo Person", "GIT_AUTHOR_EMAIL": "demo@orchestra.local",
-    "GIT_COMMITTER_NAME": "Demo Person", "GIT_COMMITTER_EMAIL": "demo@orchestra.local",
+    "GIT_AUTHOR_NAME": "Demo Person",
+    "GIT_AUTHOR_EMAIL": "demo@orchestra.local",
+    "GIT_COMMITTER_NAME": "Demo Person",
+    "GIT_COMMITTER_EMAIL": "demo@orchestra.local",
 }
 
 

@@ -45,7 +45,7 @@ def _unit_task(key: str, module: str, base: str, symbols: str) -> dict[str, Any]
         "key": key,
         "title": f"Add {module} units",
         "objective": (
-            f"Add `unitconv/{module}.py` with a module docstring, `DIMENSION = \"{module}\"` and `UNITS` "
+            f'Add `unitconv/{module}.py` with a module docstring, `DIMENSION = "{module}"` and `UNITS` '
             f"mapping {symbols} to their size in {base}s; register it in `{REGISTRY}` (one import line "
             f"after `from unitconv import length`, one MODULES entry after `length,`); add "
             f"`tests/test_{module}.py` covering conversions within {module} and the error for mixing "

@@ -79,23 +79,33 @@ def planner(turn: Turn) -> Reply:
         section = turn.system.split("## Work already planned", 1)[-1].split("## Repository map", 1)[0]
         lines = [line for line in section.splitlines() if line.startswith("- `")]
         done = bool(lines) and not any(state in line for line in lines for state in OPEN_STATES)
-        return reply("The handoffs need no follow-up task.", call("submit_plan", tasks=[], notes=[], obsolete=[], done=done))
+        return reply(
+            "The handoffs need no follow-up task.", call("submit_plan", tasks=[], notes=[], obsolete=[], done=done)
+        )
     if turn.step == 0:
         return reply("First the layout of the repository.", call("list_files", path="."))
     if turn.step == 1:
-        return reply("Now the registry, a dimension module and the module rules.",
-                     call("read_file", path="unitconv/registry.py"), call("read_file", path="unitconv/length.py"),
-                     call("read_file", path="tests/test_modules.py"))
-    return reply("Five tasks: three dimensions in parallel, then the command line, then the README.",
-                 call("submit_plan", **demo_plan()))
+        return reply(
+            "Now the registry, a dimension module and the module rules.",
+            call("read_file", path="unitconv/registry.py"),
+            call("read_file", path="unitconv/length.py"),
+            call("read_file", path="tests/test_modules.py"),
+        )
+    return reply(
+        "Five tasks: three dimensions in parallel, then the command line, then the README.",
+        call("submit_plan", **demo_plan()),
+    )
 
 
 # -- the worker ------------------------------------------------------------------------------
 def worker(turn: Turn) -> Reply:
     change = CHANGES.get(turn.key)
     if change is None:
-        return finish(f"The demo policy has no script for task {turn.key or '(unknown)'}.", "blocked",
-                      concerns=["scripted:demo only knows the bundled example project's plan"])
+        return finish(
+            f"The demo policy has no script for task {turn.key or '(unknown)'}.",
+            "blocked",
+            concerns=["scripted:demo only knows the bundled example project's plan"],
+        )
     if turn.step == 0:
         reads = [call("read_file", path=p) for p in turn.task.get("context_files", [])[:3]]
         return reply("Reading the files the task names.", *reads)
@@ -106,8 +116,9 @@ def worker(turn: Turn) -> Reply:
     deviations = []
     if turn.key in UNIT_TASKS:
         deviations = ["Registered the module in unitconv/registry.py (outside the owned paths), as the plan asks."]
-    return finish(f"Implemented task `{turn.key}`: {turn.task.get('title', '')}.", notes=evidence(turn),
-                  deviations=deviations)
+    return finish(
+        f"Implemented task `{turn.key}`: {turn.task.get('title', '')}.", notes=evidence(turn), deviations=deviations
+    )
 
 
 # -- the CI fixer ----------------------------------------------------------------------------
@@ -117,8 +128,11 @@ def ci_fixer(turn: Turn) -> Reply:
     seen = turn.system + "\n".join(result for _c, result in turn.results("run"))
     paths = sorted(set(MISSING_DOCSTRING.findall(seen)))
     if not paths:
-        return finish("The demo CI fixer only knows missing module docstrings; this failure is different.",
-                      "blocked", concerns=["unrecognised CI failure"])
+        return finish(
+            "The demo CI fixer only knows missing module docstrings; this failure is different.",
+            "blocked",
+            concerns=["unrecognised CI failure"],
+        )
     if turn.step == 1:
         return reply("CI's module check fails: a module has no docstring.", *(call("read_file", path=p) for p in paths))
     if turn.step == 2:
@@ -129,29 +143,37 @@ def ci_fixer(turn: Turn) -> Reply:
         return reply("Adding the module docstrings.", *writes)
     if turn.step == 3:
         return reply("Running the whole suite as CI does.", call("run", command=CI_COMMAND))
-    return finish(f"CI failed because {', '.join(paths)} had no module docstring (tests/test_modules.py); added it.",
-                  notes=evidence(turn))
+    return finish(
+        f"CI failed because {', '.join(paths)} had no module docstring (tests/test_modules.py); added it.",
+        notes=evidence(turn),
+    )
 
 
 # -- the conflict resolver -------------------------------------------------------------------
 def resolver(turn: Turn) -> Reply:
     if turn.step == 0:
         return reply("Finding the conflict markers.", call("grep", pattern="^<<<<<<< "))
-    paths = sorted({match.group(1) for _c, result in turn.results("grep")[:1]
-                    for match in GREP_HIT.finditer(result)})
+    paths = sorted({match.group(1) for _c, result in turn.results("grep")[:1] for match in GREP_HIT.finditer(result)})
     if turn.step == 1:
         if not paths:
             return finish("No conflict markers are left; nothing to resolve.", notes=["grep found no markers"])
         return reply("Reading the conflicted files.", *(call("read_file", path=p) for p in paths))
     if turn.step == 2:
-        writes = [call("write_file", path=str(c.arguments["path"]), content=union(file_text(result)))
-                  for c, result in turn.results("read_file")]
+        writes = [
+            call("write_file", path=str(c.arguments["path"]), content=union(file_text(result)))
+            for c, result in turn.results("read_file")
+        ]
         return reply("Both sides add entries at the same spot: keeping every entry.", *writes)
     if turn.step == 3:
-        return reply("Checking no marker is left and the acceptance commands pass.",
-                     call("grep", pattern="^(<<<<<<<|=======|>>>>>>>)"), *(call("run", command=c) for c in turn.acceptance))
-    return finish("Merged the default branch: both this task's entries and the landed ones are kept.",
-                  notes=evidence(turn) + [f"resolved {', '.join(paths) or 'the conflicted files'} by keeping both sides"])
+        return reply(
+            "Checking no marker is left and the acceptance commands pass.",
+            call("grep", pattern="^(<<<<<<<|=======|>>>>>>>)"),
+            *(call("run", command=c) for c in turn.acceptance),
+        )
+    return finish(
+        "Merged the default branch: both this task's entries and the landed ones are kept.",
+        notes=evidence(turn) + [f"resolved {', '.join(paths) or 'the conflicted files'} by keeping both sides"],
+    )
 
 
 def file_text(read_result: str) -> str:
@@ -201,8 +223,12 @@ ROLES: list[tuple[Callable[[Turn], bool], Callable[[Turn], Reply]]] = [
     (lambda t: "submit_plan" in t.tools, planner),
     (lambda t: "You resolve the merge of" in t.system, resolver),
     (lambda t: t.system.startswith("CI fails on PR") or "CI fails on PR #" in t.system[:400], ci_fixer),
-    (lambda t: t.system.startswith("A reviewer asked for changes"), lambda t: finish(
-        "The review asks for nothing the demo knows how to change.", "blocked", concerns=["scripted review"])),
+    (
+        lambda t: t.system.startswith("A reviewer asked for changes"),
+        lambda t: finish(
+            "The review asks for nothing the demo knows how to change.", "blocked", concerns=["scripted review"]
+        ),
+    ),
 ]
 
 

@@ -14,12 +14,19 @@ from bot.modes.local.session import LocalOptions
 from bot.settings import Settings
 
 
-def run_demo(display: Display, workers: int = 4, directory: Path | None = None, timeout_s: float = 600.0,
-             settings: Settings | None = None) -> RunSummary:
+def run_demo(
+    display: Display,
+    workers: int = 4,
+    directory: Path | None = None,
+    timeout_s: float = 600.0,
+    settings: Settings | None = None,
+) -> RunSummary:
     """Make the example repository, run the demo goal on it, and return the summary."""
     repo = make_demo_repo(directory)
-    display.message(f"Example project `unitconv` committed at {repo}. The model is {DEMO_MODEL}: "
-                    "a scripted demonstration device, not a model — it plays planner, workers, CI fixer and "
-                    "conflict resolver so the real machinery can be watched without keys or network.")
+    display.message(
+        f"Example project `unitconv` committed at {repo}. The model is {DEMO_MODEL}: "
+        "a scripted demonstration device, not a model — it plays planner, workers, CI fixer and "
+        "conflict resolver so the real machinery can be watched without keys or network."
+    )
     options = LocalOptions(repo=repo, workers=workers, model=DEMO_MODEL, merge=None, repo_name="unitconv")
     return run_local(options, settings or Settings(), Goal(GOAL_TITLE, GOAL_BODY), display, timeout_s=timeout_s)

@@ -1,9 +1,9 @@
-'''The code the demo's scripted workers write for each task of the plan (bot/demo/plan.py).
+"""The code the demo's scripted workers write for each task of the plan (bot/demo/plan.py).
 
 Each task's change is a list of tool calls (`write_file` / `edit_file`) made in one turn. The
 command line's first version deliberately lacks its module docstring: the task's own acceptance
 test passes, the full CI suite (tests/test_modules.py) does not, and the CI-fix job adds it.
-'''
+"""
 
 from __future__ import annotations
 
@@ -27,9 +27,12 @@ UNIT_TABLES = {
 }
 
 UNIT_TESTS = {
-    "mass": [("kilograms_to_grams", "2, \"kg\", \"g\"", "2000.0"), ("pounds_to_kilograms", "1, \"lb\", \"kg\"", "0.45359237")],
-    "duration": [("hours_to_minutes", "2, \"h\", \"min\"", "120.0"), ("weeks_to_days", "1, \"wk\", \"d\"", "7.0")],
-    "volume": [("litres_to_millilitres", "1.5, \"l\", \"ml\"", "1500.0"), ("gallons_to_litres", "1, \"gal\", \"l\"", "3.785411784")],
+    "mass": [("kilograms_to_grams", '2, "kg", "g"', "2000.0"), ("pounds_to_kilograms", '1, "lb", "kg"', "0.45359237")],
+    "duration": [("hours_to_minutes", '2, "h", "min"', "120.0"), ("weeks_to_days", '1, "wk", "d"', "7.0")],
+    "volume": [
+        ("litres_to_millilitres", '1.5, "l", "ml"', "1500.0"),
+        ("gallons_to_litres", '1, "gal", "l"', "3.785411784"),
+    ],
 }
 
 
@@ -59,14 +62,20 @@ def unit_change(module: str) -> Change:
     return [
         ("write_file", {"path": f"unitconv/{module}.py", "content": unit_module(module)}),
         ("write_file", {"path": f"tests/test_{module}.py", "content": unit_tests(module)}),
-        ("edit_file", {"path": REGISTRY, "old_string": "from unitconv import length\n",
-                       "new_string": f"from unitconv import length\nfrom unitconv import {module}\n"}),
+        (
+            "edit_file",
+            {
+                "path": REGISTRY,
+                "old_string": "from unitconv import length\n",
+                "new_string": f"from unitconv import length\nfrom unitconv import {module}\n",
+            },
+        ),
         ("edit_file", {"path": REGISTRY, "old_string": "    length,\n", "new_string": f"    length,\n    {module},\n"}),
     ]
 
 
 #: The first version has no module docstring (the CI fixer adds DOCSTRINGS["__main__"]).
-CLI = '''import argparse
+CLI = """import argparse
 import sys
 
 from unitconv.registry import convert, units
@@ -99,7 +108,7 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-'''
+"""
 
 CLI_TESTS = '''"""The command line: a conversion, the unit list, and the exit code of a bad conversion."""
 
@@ -204,10 +213,14 @@ CHANGES: dict[str, Change] = {
     "mass-units": unit_change("mass"),
     "duration-units": unit_change("duration"),
     "volume-units": unit_change("volume"),
-    "command-line": [("write_file", {"path": "unitconv/__main__.py", "content": CLI}),
-                     ("write_file", {"path": "tests/test_cli.py", "content": CLI_TESTS})],
-    "readme": [("write_file", {"path": "README.md", "content": README}),
-               ("write_file", {"path": "tests/test_readme.py", "content": README_TESTS})],
+    "command-line": [
+        ("write_file", {"path": "unitconv/__main__.py", "content": CLI}),
+        ("write_file", {"path": "tests/test_cli.py", "content": CLI_TESTS}),
+    ],
+    "readme": [
+        ("write_file", {"path": "README.md", "content": README}),
+        ("write_file", {"path": "tests/test_readme.py", "content": README_TESTS}),
+    ],
 }
 
 

@@ -27,6 +27,7 @@ class Clock(Protocol):
 
     def wait(self, seconds: float, wake: Callable[[], bool], check_every_s: float = 0.2) -> None: ...
 
+
 #: Seconds between two looks for the plan (the planner's first plan takes one job).
 LOOK_S = 1.0
 
@@ -42,7 +43,9 @@ def wait_for_plan(session: LocalSession, goal: int, deadline: float, clock: Cloc
     stuck = label_name(session.config_in_effect.label_prefix, State.NEEDS_HUMAN)
     while True:
         for comment in forge.list_comments(goal):
-            if comment.author.lower() == session.settings.bot_login.lower() and markers.has_tag(comment.body, PLAN_MARKER):
+            if comment.author.lower() == session.settings.bot_login.lower() and markers.has_tag(
+                comment.body, PLAN_MARKER
+            ):
                 return plan_text(comment.body), ""
         if stuck in forge.get_issue(goal).labels:
             return "", "the planner could not make a plan (the goal needs a person; see its comments)"
@@ -64,4 +67,3 @@ def ask_once(question: str) -> bool:
 def approve_as_person(session: LocalSession, goal: int) -> None:
     """The person's `/orchestra approve` on the goal (its webhook starts the command job)."""
     session.person_forge().comment(goal, "/orchestra approve")
-

@@ -13,8 +13,16 @@ from rich.text import Text
 
 from bot.modes.local.snapshot import Snapshot
 
-STATE_STYLE = {"waiting": "dim", "ready": "cyan", "working": "yellow", "review": "magenta",
-               "needs-human": "bold red", "paused": "dim", "done": "green", "closed": "dim"}
+STATE_STYLE = {
+    "waiting": "dim",
+    "ready": "cyan",
+    "working": "yellow",
+    "review": "magenta",
+    "needs-human": "bold red",
+    "paused": "dim",
+    "done": "green",
+    "closed": "dim",
+}
 STATE_ORDER = ["waiting", "ready", "working", "review", "needs-human", "paused", "done", "closed"]
 
 
@@ -38,9 +46,11 @@ def summary_line(snapshot: Snapshot) -> str:
     """One line: tasks by state, PRs, conflicts, CI fixes, tokens, cost."""
     counts = snapshot.by_state()
     states = ", ".join(f"{counts[s]} {s}" for s in STATE_ORDER if counts.get(s)) or "no tasks yet"
-    return (f"tasks: {states} | PRs: {snapshot.prs_open} open, {snapshot.prs_merged} merged | "
-            f"conflicts resolved: {snapshot.conflicts_resolved} | CI fixes: {snapshot.ci_fixes} | "
-            f"tokens: {snapshot.tokens:,} (${snapshot.cost_usd:.4f})")
+    return (
+        f"tasks: {states} | PRs: {snapshot.prs_open} open, {snapshot.prs_merged} merged | "
+        f"conflicts resolved: {snapshot.conflicts_resolved} | CI fixes: {snapshot.ci_fixes} | "
+        f"tokens: {snapshot.tokens:,} (${snapshot.cost_usd:.4f})"
+    )
 
 
 class QuietDisplay:
@@ -117,8 +127,14 @@ class RichDisplay:
         table.add_column("conflicts", justify="right")
         for task in snapshot.tasks:
             pr = f"#{task.pr} {task.pr_state}" if task.pr is not None else ""
-            table.add_row(f"#{task.number}", task.title, Text(task.state, style=STATE_STYLE.get(task.state, "")),
-                          pr, str(task.ci_fixes or ""), str(task.conflicts or ""))
+            table.add_row(
+                f"#{task.number}",
+                task.title,
+                Text(task.state, style=STATE_STYLE.get(task.state, "")),
+                pr,
+                str(task.ci_fixes or ""),
+                str(task.conflicts or ""),
+            )
         elapsed = int(time.monotonic() - self.started)
         footer = Text(f"{summary_line(snapshot)} | {elapsed // 60}:{elapsed % 60:02d} elapsed")
         parts: list[Table | Text] = [table, footer]

@@ -46,8 +46,10 @@ class RunSummary:
     def text(self) -> str:
         """The summary a person reads at the end of the run."""
         if self.plan and self.ok:
-            return (f"Goal #{self.goal}: planned ({self.plan.splitlines()[0].lstrip('# ')}); with --plan-only "
-                    f"nothing was filed or started. The goal: {self.goal_url}")
+            return (
+                f"Goal #{self.goal}: planned ({self.plan.splitlines()[0].lstrip('# ')}); with --plan-only "
+                f"nothing was filed or started. The goal: {self.goal_url}"
+            )
         lines = [
             f"Goal #{self.goal}: {'closed' if self.ok else 'NOT finished'} in {self.duration_s:.0f}s — "
             f"{self.tasks_done}/{self.tasks} tasks done, {self.prs_merged} PRs merged, "
@@ -57,22 +59,28 @@ class RunSummary:
         if self.unpriced_calls:
             lines.append(unpriced_text(self.unpriced_calls, self.unpriced_tokens))
         if self.branch:
-            lines.append(f"The result is branch `{self.branch}` ({(self.commit or '')[:12]}) in your repository; "
-                         f"your checked-out branch and working tree were not touched.")
+            lines.append(
+                f"The result is branch `{self.branch}` ({(self.commit or '')[:12]}) in your repository; "
+                f"your checked-out branch and working tree were not touched."
+            )
             lines.append(f"  git log --oneline {self.branch}    git diff HEAD...{self.branch}")
         if self.problem:
             lines.append(self.problem)
         if self.report:
             lines.append(f"Report (timeline, graph, PRs, tokens and cost; one file, no network): {self.report}")
-        lines.append(f"Everything the run did (issues, PRs, checks, comments) is kept in {self.state_dir}; "
-                     f"browse it with `orchestra localhub serve --state {self.state_dir}/localhub`.")
+        lines.append(
+            f"Everything the run did (issues, PRs, checks, comments) is kept in {self.state_dir}; "
+            f"browse it with `orchestra localhub serve --state {self.state_dir}/localhub`."
+        )
         return "\n".join(lines)
 
 
 def unpriced_text(calls: int, tokens: int) -> str:
     """The line that says the cost leaves some calls out."""
-    return (f"{calls} calls unpriced ({tokens:,} tokens): their model is not in the price table, so the cost "
-            "above leaves them out; price it in a file named by ORCHESTRA_PRICES (docs/models.md).")
+    return (
+        f"{calls} calls unpriced ({tokens:,} tokens): their model is not in the price table, so the cost "
+        "above leaves them out; price it in a file named by ORCHESTRA_PRICES (docs/models.md)."
+    )
 
 
 def fetch_result(session: LocalSession, goal: int) -> tuple[str, str]:
@@ -82,8 +90,15 @@ def fetch_result(session: LocalSession, goal: int) -> tuple[str, str]:
     return userrepo.fetch_result(session.repo_path, remote, session.default_branch, goal, forge.git_env())
 
 
-def summarise(session: LocalSession, snapshot: Snapshot, duration_s: float, branch: str | None,
-              commit: str | None, problem: str = "", planned: str = "") -> RunSummary:
+def summarise(
+    session: LocalSession,
+    snapshot: Snapshot,
+    duration_s: float,
+    branch: str | None,
+    commit: str | None,
+    problem: str = "",
+    planned: str = "",
+) -> RunSummary:
     return RunSummary(
         ok=(snapshot.closed or bool(planned)) and not problem,
         plan=planned,

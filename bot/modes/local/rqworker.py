@@ -36,8 +36,13 @@ DEAD_JOB_DETECTED_S = MONITORING_S + max(MIN_GRACE_S, 2 * MONITORING_S) + MAINTE
 
 def local_worker(executor: RQExecutor, name: str | None) -> OrchestraWorker:
     """The RQ worker of a local run (see the module docstring for its intervals)."""
-    return OrchestraWorker([executor.queues[queue] for queue in QUEUES], connection=executor.connection, name=name,
-                           job_monitoring_interval=MONITORING_S, maintenance_interval=MAINTENANCE_S)
+    return OrchestraWorker(
+        [executor.queues[queue] for queue in QUEUES],
+        connection=executor.connection,
+        name=name,
+        job_monitoring_interval=MONITORING_S,
+        maintenance_interval=MAINTENANCE_S,
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -49,13 +54,26 @@ def main(argv: list[str]) -> int:
     merge = os.environ.get("ORCHESTRA_LOCAL_MERGE_POLICY") or None
 
     def forge_factory(repo: str, installation_id: int | None = None) -> Forge:
-        return Forge(repo, Auth.Token(token), api_url=settings.api_url, server_url=settings.server_url,
-                     bot_login=settings.bot_login, policy=LOCAL_POLICY)
+        return Forge(
+            repo,
+            Auth.Token(token),
+            api_url=settings.api_url,
+            server_url=settings.server_url,
+            bot_login=settings.bot_login,
+            policy=LOCAL_POLICY,
+        )
 
     executor = RQExecutor.from_url(settings.redis_url)
-    runtime.install(Runtime(settings, executor, jobs=jobs.FUNCTIONS, forge_factory=forge_factory,
-                            scripts={**demo.SCRIPTS, **bench.SCRIPTS}, config_overlay=merge_overlay(
-                                merge, os.environ.get("ORCHESTRA_LOCAL_PLAN_APPROVAL") == "required")))
+    runtime.install(
+        Runtime(
+            settings,
+            executor,
+            jobs=jobs.FUNCTIONS,
+            forge_factory=forge_factory,
+            scripts={**demo.SCRIPTS, **bench.SCRIPTS},
+            config_overlay=merge_overlay(merge, os.environ.get("ORCHESTRA_LOCAL_PLAN_APPROVAL") == "required"),
+        )
+    )
     name = argv[0] if argv else None
     OrchestraWorker.preload_modules = (*jobs.PRELOAD, "bot.modes.bench")
     local_worker(executor, name).work(with_scheduler=True)

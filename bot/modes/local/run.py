@@ -174,13 +174,15 @@ class Follower:
         return self.interval
 
 
-def follow(session: LocalSession, goal: int, display: Display, deadline: float,
-           pacing: Pacing | None = None) -> tuple[Snapshot, str]:
+def follow(
+    session: LocalSession, goal: int, display: Display, deadline: float, pacing: Pacing | None = None
+) -> tuple[Snapshot, str]:
     """Watch the goal until it closes (problem ""), the deadline passes, or nothing can move without a person."""
     pacing = pacing or Pacing()
     forge = session.person_forge()
-    follower = Follower(session, Watcher(forge, session.config_in_effect, goal), display, pacing,
-                        last_sweep=pacing.clock.now())
+    follower = Follower(
+        session, Watcher(forge, session.config_in_effect, goal), display, pacing, last_sweep=pacing.clock.now()
+    )
     while True:
         session.replace_dead_workers()
         snapshot, changed = follower.look()
@@ -211,8 +213,15 @@ def log_to_file(path: Path) -> logging.Handler:
     return handler
 
 
-def _plan_gate(session: LocalSession, number: int, display: Display, deadline: float, pacing: Pacing,
-               plan_only: bool, confirm: Callable[[str], bool] | None) -> tuple[str, str] | None:
+def _plan_gate(
+    session: LocalSession,
+    number: int,
+    display: Display,
+    deadline: float,
+    pacing: Pacing,
+    plan_only: bool,
+    confirm: Callable[[str], bool] | None,
+) -> tuple[str, str] | None:
     """Print the plan; None when the person approved it (the run goes on), else (plan, problem) to end with."""
     plan, problem = plangate.wait_for_plan(session, number, deadline, pacing.clock)
     if problem:
@@ -228,9 +237,17 @@ def _plan_gate(session: LocalSession, number: int, display: Display, deadline: f
     return None
 
 
-def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Display,
-              timeout_s: float = 3600.0, pacing: Pacing | None = None, *, plan_only: bool = False,
-              confirm: Callable[[str], bool] | None = None) -> RunSummary:
+def run_local(
+    options: LocalOptions,
+    settings: Settings,
+    goal: Goal,
+    display: Display,
+    timeout_s: float = 3600.0,
+    pacing: Pacing | None = None,
+    *,
+    plan_only: bool = False,
+    confirm: Callable[[str], bool] | None = None,
+) -> RunSummary:
     """Run the goal on the repository in `options`; the summary (its `ok` says whether the goal closed).
 
     With `options.plan_approval`, the plan is printed first: `plan_only` stops there (nothing filed or
@@ -239,8 +256,9 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
     started, clock_start = time.monotonic(), pacing.clock.now()
     local_preflight(options, settings)  # git, the repo, Redis (--redis), every role's model: before anything starts
     session = LocalSession(options, settings)
-    display.message(f"Importing {session.repo_path} (branch {session.default_branch}) into localhub; "
-                    f"state in {session.state_dir}")
+    display.message(
+        f"Importing {session.repo_path} (branch {session.default_branch}) into localhub; state in {session.state_dir}"
+    )
     display.message(f"CI on every push: {session.ci_command or 'bash ' + session.ci_source} ({session.ci_source})")
     session.start()
     log_handler = log_to_file(session.state_dir / "orchestra.log")
@@ -248,16 +266,25 @@ def run_local(options: LocalOptions, settings: Settings, goal: Goal, display: Di
     try:
         display.serving(session.pages_url)
         if session.merge_policy == "review":
-            display.message(f"Merge policy review: green PRs wait for you; dependent tasks start once they are "
-                            f"merged. Merge one with\n  {session.merge_hint()}")
+            display.message(
+                f"Merge policy review: green PRs wait for you; dependent tasks start once they are "
+                f"merged. Merge one with\n  {session.merge_hint()}"
+            )
         number = session.file_goal(goal.title, goal.body)
         display.message(f"Goal #{number} filed: {session.repo_url}/issues/{number}")
         if options.plan_approval:
             gated = _plan_gate(session, number, display, clock_start + timeout_s, pacing, plan_only, confirm)
             if gated is not None:
                 finished = not gated[1]
-                return summarise(session, take_snapshot(session.person_forge(), session.config_in_effect, number),
-                                 time.monotonic() - started, None, None, gated[1], planned=gated[0])
+                return summarise(
+                    session,
+                    take_snapshot(session.person_forge(), session.config_in_effect, number),
+                    time.monotonic() - started,
+                    None,
+                    None,
+                    gated[1],
+                    planned=gated[0],
+                )
         snapshot, problem = follow(session, number, display, clock_start + timeout_s, pacing)
         branch = commit = None
         if not problem:

@@ -148,10 +148,15 @@ class LocalSession:
         """Start localhub with the imported repo, the webhook app, the executor and (with --redis) the workers."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         options = self.options
-        self.hub = LocalHub(HubConfig(state_dir=self.state_dir / "localhub",
-                                      users={PERSON: self.person_token, BOT: self.bot_token},
-                                      fault_rate=options.fault_rate, fault_seed=options.fault_seed,
-                                      fault_after_share=options.fault_after_share)).start()
+        self.hub = LocalHub(
+            HubConfig(
+                state_dir=self.state_dir / "localhub",
+                users={PERSON: self.person_token, BOT: self.bot_token},
+                fault_rate=options.fault_rate,
+                fault_seed=options.fault_seed,
+                fault_after_share=options.fault_after_share,
+            )
+        ).start()
         try:
             self._start_stack()
         except BaseException:
@@ -170,9 +175,14 @@ class LocalSession:
         self._web = ServedApp(create_app(self.settings, self.executor), ident="orchestra")
         self._web.start("orchestra-webhooks")
         self.hub.set_app_webhook(self._web.url + "/webhook", secret.get_secret_value())
-        self.runtime = Runtime(self.settings, self.executor, jobs=jobs.FUNCTIONS, forge_factory=self.bot_forge,
-                               scripts={**demo.SCRIPTS, **bench.SCRIPTS},
-                               config_overlay=merge_overlay(self.options.merge, self.options.plan_approval))
+        self.runtime = Runtime(
+            self.settings,
+            self.executor,
+            jobs=jobs.FUNCTIONS,
+            forge_factory=self.bot_forge,
+            scripts={**demo.SCRIPTS, **bench.SCRIPTS},
+            config_overlay=merge_overlay(self.options.merge, self.options.plan_approval),
+        )
         if isinstance(self.executor, InlineExecutor):
             self.executor.bind(self.runtime.perform)
         if self.options.redis_url:
@@ -232,7 +242,7 @@ class LocalSession:
     def merge_hint(self) -> str:
         """How a person merges a PR of this run from a shell (the review policy)."""
         api = f"{self.hub.api_url}/repos/{self.repo_full_name}"
-        return (f'curl -X PUT -H "Authorization: token $(cat {self.person_token_file})" {api}/pulls/NUMBER/merge')
+        return f'curl -X PUT -H "Authorization: token $(cat {self.person_token_file})" {api}/pulls/NUMBER/merge'
 
     def _write_person_token(self) -> None:
         descriptor = os.open(self.person_token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -241,22 +251,37 @@ class LocalSession:
 
     def bot_forge(self, repo: str, installation_id: int | None = None) -> Forge:
         """The bot's forge in this process."""
-        return Forge(repo, Auth.Token(self.bot_token), api_url=self.hub.api_url, server_url=self.hub.url,
-                     bot_login=BOT, policy=LOCAL_POLICY)
+        return Forge(
+            repo,
+            Auth.Token(self.bot_token),
+            api_url=self.hub.api_url,
+            server_url=self.hub.url,
+            bot_login=BOT,
+            policy=LOCAL_POLICY,
+        )
 
     def person_forge(self) -> Forge:
         """The person's view of the repository (filing the goal, reading progress)."""
-        return Forge(self.repo_full_name, Auth.Token(self.person_token), api_url=self.hub.api_url,
-                     server_url=self.hub.url, bot_login=BOT, policy=LOCAL_POLICY)
+        return Forge(
+            self.repo_full_name,
+            Auth.Token(self.person_token),
+            api_url=self.hub.api_url,
+            server_url=self.hub.url,
+            bot_login=BOT,
+            policy=LOCAL_POLICY,
+        )
 
     def _grant_bot_write(self) -> None:
         """Make the bot a collaborator (idempotent, so retried like any forge call)."""
         owner, _, name = self.repo_full_name.partition("/")
 
         def grant() -> None:
-            response = requests.put(f"{self.hub.api_url}/repos/{owner}/{name}/collaborators/{BOT}",
-                                    json={"permission": "admin"}, timeout=10,
-                                    headers={"Authorization": f"token {self.person_token}"})
+            response = requests.put(
+                f"{self.hub.api_url}/repos/{owner}/{name}/collaborators/{BOT}",
+                json={"permission": "admin"},
+                timeout=10,
+                headers={"Authorization": f"token {self.person_token}"},
+            )
             if response.status_code >= 500 or response.status_code in (403, 429):
                 raise GithubException(response.status_code, response.text, dict(response.headers))
             response.raise_for_status()
@@ -266,12 +291,20 @@ class LocalSession:
     def _settings(self) -> Settings:
         base = self.base_settings
         models = role_models(base.models, self.options.model, self.options.planner_model)
-        return base.model_copy(update={
-            "app_id": None, "private_key": None, "token": SecretStr(self.bot_token),
-            "webhook_secret": SecretStr(secrets.token_hex(16)), "api_url": self.hub.api_url,
-            "server_url": self.hub.url, "bot_login": BOT, "state_dir": self.state_dir / "work",
-            "models": models, "redis_url": self.options.redis_url or base.redis_url,
-        })
+        return base.model_copy(
+            update={
+                "app_id": None,
+                "private_key": None,
+                "token": SecretStr(self.bot_token),
+                "webhook_secret": SecretStr(secrets.token_hex(16)),
+                "api_url": self.hub.api_url,
+                "server_url": self.hub.url,
+                "bot_login": BOT,
+                "state_dir": self.state_dir / "work",
+                "models": models,
+                "redis_url": self.options.redis_url or base.redis_url,
+            }
+        )
 
     def _executor(self) -> Executor:
         if self.options.redis_url:
@@ -284,9 +317,12 @@ class LocalSession:
         settings = self.settings
         env = dict(os.environ)
         env |= {
-            "ORCHESTRA_TOKEN": self.bot_token, "ORCHESTRA_API_URL": settings.api_url,
-            "ORCHESTRA_SERVER_URL": settings.server_url, "ORCHESTRA_BOT_LOGIN": BOT,
-            "ORCHESTRA_STATE_DIR": str(settings.state_dir), "ORCHESTRA_REDIS_URL": settings.redis_url,
+            "ORCHESTRA_TOKEN": self.bot_token,
+            "ORCHESTRA_API_URL": settings.api_url,
+            "ORCHESTRA_SERVER_URL": settings.server_url,
+            "ORCHESTRA_BOT_LOGIN": BOT,
+            "ORCHESTRA_STATE_DIR": str(settings.state_dir),
+            "ORCHESTRA_REDIS_URL": settings.redis_url,
             "ORCHESTRA_LOCAL_MERGE_POLICY": self.options.merge or "",
             "ORCHESTRA_LOCAL_PLAN_APPROVAL": "required" if self.options.plan_approval else "",
         }
@@ -310,7 +346,10 @@ class LocalSession:
         with open(self.state_dir / "workers" / f"worker-{index + 1}.log", "ab") as out:
             return subprocess.Popen(
                 [sys.executable, "-m", "bot.modes.local.rqworker", self._worker_names[index]],
-                env=self._worker_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env=self._worker_env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
 
     def worker_processes(self) -> list[subprocess.Popen[bytes]]:

@@ -152,8 +152,14 @@ class Watcher:
         return _snapshot(self.config, goal, issues, pulls, goals, self._usage)
 
 
-def _snapshot(config: RepoConfig, goal: Issue, issues: list[Issue], pulls: list[PullSummary], goals: set[int],
-              usage: dict[int, Usage]) -> Snapshot:
+def _snapshot(
+    config: RepoConfig,
+    goal: Issue,
+    issues: list[Issue],
+    pulls: list[PullSummary],
+    goals: set[int],
+    usage: dict[int, Usage],
+) -> Snapshot:
     by_task: dict[int, PullSummary] = {}
     for listed in pulls:
         number = task_number_from_branch(listed.head_ref)
@@ -168,8 +174,17 @@ def _snapshot(config: RepoConfig, goal: Issue, issues: list[Issue], pulls: list[
         pull = by_task.get(issue.number)
         fixes, conflicts, used, spent = read_attempts(pull.body if pull is not None else None)
         pr_state = None if pull is None else ("merged" if pull.merged else pull.state)
-        row = TaskRow(issue.number, spec.key, issue.title, _state(issue, config.label_prefix),
-                      pull.number if pull is not None else None, pr_state, fixes, conflicts, tuple(spec.depends_on))
+        row = TaskRow(
+            issue.number,
+            spec.key,
+            issue.title,
+            _state(issue, config.label_prefix),
+            pull.number if pull is not None else None,
+            pr_state,
+            fixes,
+            conflicts,
+            tuple(spec.depends_on),
+        )
         if spec.kind == "subgoal":
             subgoals.append(row)
             continue
@@ -179,8 +194,18 @@ def _snapshot(config: RepoConfig, goal: Issue, issues: list[Issue], pulls: list[
         rows.append(row)
     tokens += sum(u.total_tokens for u in usage.values())
     cost += sum(u.cost_usd for u in usage.values())
-    return Snapshot(goal.number, goal.title, goal.state, tuple(goal.labels), tuple(rows), tokens, round(cost, 6),
-                    tuple(subgoals), unpriced.unpriced_calls, unpriced.unpriced_tokens)
+    return Snapshot(
+        goal.number,
+        goal.title,
+        goal.state,
+        tuple(goal.labels),
+        tuple(rows),
+        tokens,
+        round(cost, 6),
+        tuple(subgoals),
+        unpriced.unpriced_calls,
+        unpriced.unpriced_tokens,
+    )
 
 
 def take_snapshot(forge: Forge, config: RepoConfig, goal: int) -> Snapshot:

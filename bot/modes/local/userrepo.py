@@ -82,7 +82,9 @@ def detect_ci_command(repo: Path, config: RepoConfig, ref: str = "HEAD") -> tupl
     if config.test_command:
         return config.test_command, "test_command in .github/orchestra.yml"
     guesses = [("package.json", "npm test"), ("Cargo.toml", "cargo test"), ("go.mod", "go test ./...")]
-    guesses += [(name, "python3 -m pytest -q") for name in ("pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tests")]
+    guesses += [
+        (name, "python3 -m pytest -q") for name in ("pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tests")
+    ]
     for name, command in guesses:
         if _tracked(repo, ref, name):
             return command, f"guessed from {name}"
@@ -103,14 +105,22 @@ def result_branch(repo: Path, goal_number: int) -> str:
     return name
 
 
-def fetch_result(repo: Path, remote_url: str, source_branch: str, goal_number: int,
-                 auth_env: dict[str, str]) -> tuple[str, str]:
+def fetch_result(
+    repo: Path, remote_url: str, source_branch: str, goal_number: int, auth_env: dict[str, str]
+) -> tuple[str, str]:
     """Fetch `source_branch` from `remote_url` into a new branch `orchestra/goal-<n>` of `repo`.
 
     Credentials come through `auth_env` (GIT_CONFIG_* for one command), so nothing lands in the
     user's `.git/config`. Returns (branch name, commit sha).
     """
     branch = result_branch(repo, goal_number)
-    git(repo, "fetch", "--quiet", "--no-tags", remote_url, f"refs/heads/{source_branch}:refs/heads/{branch}",
-        extra_env=auth_env)
+    git(
+        repo,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        remote_url,
+        f"refs/heads/{source_branch}:refs/heads/{branch}",
+        extra_env=auth_env,
+    )
     return branch, git(repo, "rev-parse", f"refs/heads/{branch}")

@@ -44,16 +44,27 @@ class Verdict:
 def judge(forge: Forge, config: RepoConfig, snapshot: Snapshot) -> Verdict:
     """The verdict on a quiet goal (see the module docstring). A stuck issue's comments are read for
     the why only when the run is about to end (nothing waits for the person's review)."""
-    rows = [row for row in (*snapshot.subgoals, *snapshot.tasks) if row.state not in (DONE, "closed")
-            and not (row in snapshot.subgoals and row.state == State.WORKING.value)]  # a planned sub-goal: see its tasks
-    waiting = [f"#{row.number}: PR #{row.pr} waits for you to review and merge it" for row in rows
-               if row.state == State.REVIEW.value and row.pr_state == "open" and _left_to_people(config)]
+    rows = [
+        row
+        for row in (*snapshot.subgoals, *snapshot.tasks)
+        if row.state not in (DONE, "closed") and not (row in snapshot.subgoals and row.state == State.WORKING.value)
+    ]  # a planned sub-goal: see its tasks
+    waiting = [
+        f"#{row.number}: PR #{row.pr} waits for you to review and merge it"
+        for row in rows
+        if row.state == State.REVIEW.value and row.pr_state == "open" and _left_to_people(config)
+    ]
     explain = not waiting
-    stuck = [f"#{snapshot.goal} (the goal) {what}{_why(forge, snapshot.goal, label) if explain else ''}"
-             for label, what in ((State.PAUSED, "paused: `/orchestra resume` continues"), (State.NEEDS_HUMAN, "needs-human"))
-             if label_name(config.label_prefix, label) in snapshot.goal_labels]
-    stuck += [_stuck(forge, snapshot, row, explain) for row in rows
-              if not (row.state == State.REVIEW.value and row.pr_state == "open" and _left_to_people(config))]
+    stuck = [
+        f"#{snapshot.goal} (the goal) {what}{_why(forge, snapshot.goal, label) if explain else ''}"
+        for label, what in ((State.PAUSED, "paused: `/orchestra resume` continues"), (State.NEEDS_HUMAN, "needs-human"))
+        if label_name(config.label_prefix, label) in snapshot.goal_labels
+    ]
+    stuck += [
+        _stuck(forge, snapshot, row, explain)
+        for row in rows
+        if not (row.state == State.REVIEW.value and row.pr_state == "open" and _left_to_people(config))
+    ]
     if not snapshot.tasks and not snapshot.subgoals and not stuck:
         if _plan_awaits_approval(forge, snapshot.goal):
             waiting.append(f"#{snapshot.goal} (the goal): its plan waits for your `/orchestra approve`")
@@ -92,9 +103,12 @@ def _stuck(forge: Forge, snapshot: Snapshot, row: TaskRow, explain: bool) -> str
 
 def _why(forge: Forge, number: int, state: State | None) -> str:
     """`: <headline> — <first line of detail>` of the issue's newest unresolved failure comment, if any."""
-    failures = [c for c in comments.bot_comments(forge, number)
-                if any(name.startswith(failure_marker("")) for name in markers.names(c.body))
-                and "resolved by a later attempt" not in c.body]
+    failures = [
+        c
+        for c in comments.bot_comments(forge, number)
+        if any(name.startswith(failure_marker("")) for name in markers.names(c.body))
+        and "resolved by a later attempt" not in c.body
+    ]
     if not failures:
         return ": see its last comments" if state == State.NEEDS_HUMAN else ""
     body = max(failures, key=lambda c: c.id).body

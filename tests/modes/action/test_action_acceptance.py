@@ -22,8 +22,16 @@ FAST = RetryPolicy(attempts=3, scale=0.001, write_spacing_s=None)
 
 
 def _task(key: str, title: str, path: str, deps: list[str]) -> dict[str, object]:
-    return {"key": key, "title": title, "objective": f"{title}.", "context_files": ["shop/cart.py"],
-            "owned_paths": [path], "acceptance_commands": ["python -m pytest -q"], "depends_on": deps, "size": "s"}
+    return {
+        "key": key,
+        "title": title,
+        "objective": f"{title}.",
+        "context_files": ["shop/cart.py"],
+        "owned_paths": [path],
+        "acceptance_commands": ["python -m pytest -q"],
+        "depends_on": deps,
+        "size": "s",
+    }
 
 
 PLAN = {
@@ -46,7 +54,8 @@ def scripted_planner() -> Iterator[str]:
 
 
 def test_goal_event_creates_the_plan_and_one_dispatch_per_ready_task(
-        localhub: LocalhubHandle, tmp_path: Path, scripted_planner: str) -> None:
+    localhub: LocalhubHandle, tmp_path: Path, scripted_planner: str
+) -> None:
     repo = make_action_repo(localhub, tmp_path)
     alice = localhub.github("alice").get_repo(REPO)
     alice.create_label("orchestra:goal", "5319e7")

@@ -41,9 +41,13 @@ def _dispatch_event(repo: ActionRepo, goal_event: dict[str, Any], task: str) -> 
     """GitHub's `workflow_dispatch` example, for this repository, sent by the bot."""
     payload = schemas.webhook_examples("workflow_dispatch")[0]
     payload.pop("organization", None)
-    payload.update(repository=goal_event["repository"], inputs={"task": task}, ref="refs/heads/main",
-                   workflow=".github/workflows/orchestra.yml",
-                   sender={**goal_event["sender"], "login": BOT, "type": "Bot"})
+    payload.update(
+        repository=goal_event["repository"],
+        inputs={"task": task},
+        ref="refs/heads/main",
+        workflow=".github/workflows/orchestra.yml",
+        sender={**goal_event["sender"], "login": BOT, "type": "Bot"},
+    )
     schemas.validate_webhook("workflow_dispatch", payload)
     return payload
 
@@ -67,8 +71,9 @@ def test_a_dispatched_run_implements_its_task_here(localhub: LocalhubHandle, tmp
     repo = make_action_repo(localhub, tmp_path)
     _goal_number, event = _goal(repo)
     fake = FakeJobs()
-    report = run_action(repo.env("workflow_dispatch", _dispatch_event(repo, event, "5")),
-                        jobs=fake.jobs, forge_policy=FAST)
+    report = run_action(
+        repo.env("workflow_dispatch", _dispatch_event(repo, event, "5")), jobs=fake.jobs, forge_policy=FAST
+    )
     assert report.ok and [r.kind for r in report.jobs] == ["implement"]
     assert fake.implemented == [(REPO, 5)]
     assert repo.dispatches() == []
@@ -111,8 +116,15 @@ def test_a_failed_dispatch_fails_the_run(localhub: LocalhubHandle, tmp_path: Pat
 def test_ci_workflow_runs_on_orchestra_branches_wake_the_worker() -> None:
     settings = Settings(token="t", bot_login=BOT)
     run = {"head_branch": "orchestra/12-add-tax", "head_sha": "a" * 40, "pull_requests": [{"number": 30}]}
-    failed = Event("workflow_run", {"action": "completed", "repository": {"full_name": REPO},
-                                    "sender": {"login": "alice"}, "workflow_run": {**run, "conclusion": "failure"}})
+    failed = Event(
+        "workflow_run",
+        {
+            "action": "completed",
+            "repository": {"full_name": REPO},
+            "sender": {"login": "alice"},
+            "workflow_run": {**run, "conclusion": "failure"},
+        },
+    )
     passed = Event("workflow_run", {**failed.payload, "workflow_run": {**run, "conclusion": "success"}})
     other = Event("workflow_run", {**failed.payload, "workflow_run": {**run, "head_branch": "main"}})
     on_own_push = Event("workflow_run", {**failed.payload, "sender": {"login": BOT, "type": "Bot"}})
@@ -123,8 +135,13 @@ def test_ci_workflow_runs_on_orchestra_branches_wake_the_worker() -> None:
 
 
 def test_inputs_lay_merge_policy_and_parallelism_over_the_repo_config() -> None:
-    inputs = ActionInputs.from_env({"ORCHESTRA_MERGE_POLICY": "auto", "ORCHESTRA_MAX_PARALLEL_TASKS": "2",
-                                    "GITHUB_WORKFLOW_REF": "o/r/.github/workflows/bots.yml@refs/heads/main"})
+    inputs = ActionInputs.from_env(
+        {
+            "ORCHESTRA_MERGE_POLICY": "auto",
+            "ORCHESTRA_MAX_PARALLEL_TASKS": "2",
+            "GITHUB_WORKFLOW_REF": "o/r/.github/workflows/bots.yml@refs/heads/main",
+        }
+    )
     config = inputs.overlay(RepoConfig(max_parallel_tasks=9))
     assert (config.merge.policy, config.max_parallel_tasks, inputs.workflow) == ("auto", 2, "bots.yml")
     assert ActionInputs.from_env({}).overlay(RepoConfig(max_parallel_tasks=9)).max_parallel_tasks == 9
@@ -134,8 +151,9 @@ def test_inputs_lay_merge_policy_and_parallelism_over_the_repo_config() -> None:
         ActionInputs.from_env({"ORCHESTRA_MAX_PARALLEL_TASKS": "many"})
 
 
-def test_cli_reports_to_the_step_summary(localhub: LocalhubHandle, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reports_to_the_step_summary(
+    localhub: LocalhubHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_action_repo(localhub, tmp_path)
     issue = localhub.github("alice").get_repo(REPO).create_issue(title="Just a question")
     repo.record_events()

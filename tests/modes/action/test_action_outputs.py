@@ -48,8 +48,7 @@ def _fast_run(env: Mapping[str, str], timeout_s: float) -> ActionReport:
 
 def _forge(hub: LocalhubHandle) -> Callable[[str], Forge]:
     """A Forge for a repository with the bot's token, as the Action builds it."""
-    return lambda name: Forge(name, Auth.Token(hub.tokens[BOT]), api_url=hub.api_url, server_url=hub.url,
-                              bot_login=BOT)
+    return lambda name: Forge(name, Auth.Token(hub.tokens[BOT]), api_url=hub.api_url, server_url=hub.url, bot_login=BOT)
 
 
 def _goal_event(repo: ActionRepo) -> tuple[int, dict[str, object]]:
@@ -62,13 +61,19 @@ def _goal_event(repo: ActionRepo) -> tuple[int, dict[str, object]]:
 
 
 def test_a_goal_event_writes_every_output_in_githubs_format(
-        localhub: LocalhubHandle, tmp_path: Path, scripted_planner: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    localhub: LocalhubHandle, tmp_path: Path, scripted_planner: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = make_action_repo(localhub, tmp_path)
     goal, event = _goal_event(repo)
     outputs, summary = tmp_path / "github_output", tmp_path / "summary.md"
     outputs.write_text("earlier=kept\n")  # other steps' lines stay
-    env = repo.env("issues", event, ORCHESTRA_MODEL_PLANNER=scripted_planner, GITHUB_OUTPUT=str(outputs),
-                   GITHUB_STEP_SUMMARY=str(summary))
+    env = repo.env(
+        "issues",
+        event,
+        ORCHESTRA_MODEL_PLANNER=scripted_planner,
+        GITHUB_OUTPUT=str(outputs),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(action_cmd, "run_action", _fast_run)
@@ -92,8 +97,9 @@ def test_a_goal_event_writes_every_output_in_githubs_format(
     assert f"#{ready[0]}" in values["summary"]
 
 
-def test_a_merged_task_pr_counts_in_the_goal_state(localhub: LocalhubHandle, tmp_path: Path,
-                                                   scripted_planner: str) -> None:
+def test_a_merged_task_pr_counts_in_the_goal_state(
+    localhub: LocalhubHandle, tmp_path: Path, scripted_planner: str
+) -> None:
     repo = make_action_repo(localhub, tmp_path)
     goal, event = _goal_event(repo)
     assert run_action(repo.env("issues", event, ORCHESTRA_MODEL_PLANNER=scripted_planner), forge_policy=FAST).ok
@@ -109,23 +115,38 @@ def test_a_merged_task_pr_counts_in_the_goal_state(localhub: LocalhubHandle, tmp
     git(clone, "add", ".")
     git(clone, "-c", "user.name=w", "-c", "user.email=w@example.com", "commit", "-q", "-m", "tax")
     git(clone, "push", "-q", "origin", branch)
-    worked = attempts.Attempts().add_usage("worker", Usage(input_tokens=1000, output_tokens=200, cost_usd=0.0375,
-                                                            calls=3))
-    pr = alice.create_pull(title=task.title, body=attempts.write(f"Closes #{task.number}", worked), head=branch,
-                           base="main")
+    worked = attempts.Attempts().add_usage(
+        "worker", Usage(input_tokens=1000, output_tokens=200, cost_usd=0.0375, calls=3)
+    )
+    pr = alice.create_pull(
+        title=task.title, body=attempts.write(f"Closes #{task.number}", worked), head=branch, base="main"
+    )
     pr.merge()
     task.edit(state="closed", state_reason="completed")
     forge = _forge(localhub)
     planner = load_record(forge(REPO), goal).usage.total_tokens
     review = JobRequest.make("address_review", repo=REPO, pr=pr.number, review_id=1, installation_id=None)
-    command = JobRequest.make("command", repo=REPO, number=task.number, comment_id=1, verb="retry", text="",
-                              sender="alice", installation_id=None)
+    command = JobRequest.make(
+        "command",
+        repo=REPO,
+        number=task.number,
+        comment_id=1,
+        verb="retry",
+        text="",
+        sender="alice",
+        installation_id=None,
+    )
     scan = JobRequest.make("scan_conflicts", repo=REPO, base_sha="0" * 40, installation_id=None)
     for job in (review, command):  # a PR's job finds the goal by the branch's task; a task's, by its marker
         state = goal_state(forge, lambda c: c, [scan, job])
         assert state is not None
         assert (state.number, state.tasks, state.tasks_done, state.prs_merged, state.tokens) == (
-            goal, 3, 1, 1, planner + 1200)
+            goal,
+            3,
+            1,
+            1,
+            planner + 1200,
+        )
         assert state.cost_usd == pytest.approx(0.0375)
     assert goal_state(forge, lambda c: c, [scan]) is None
 

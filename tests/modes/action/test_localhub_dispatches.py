@@ -20,8 +20,14 @@ NO_DISPATCH = "name: ci\non:\n  push:\njobs: {}\n"
 
 
 def _forge(localhub: LocalhubHandle, login: str) -> Forge:
-    return Forge(REPO, Auth.Token(localhub.tokens[login]), api_url=localhub.api_url, server_url=localhub.url,
-                 bot_login=BOT, policy=RetryPolicy(attempts=1, write_spacing_s=None))
+    return Forge(
+        REPO,
+        Auth.Token(localhub.tokens[login]),
+        api_url=localhub.api_url,
+        server_url=localhub.url,
+        bot_login=BOT,
+        policy=RetryPolicy(attempts=1, write_spacing_s=None),
+    )
 
 
 def test_forge_dispatch_is_recorded(localhub: LocalhubHandle, tmp_path: Path) -> None:
@@ -41,19 +47,32 @@ def test_a_reader_cannot_dispatch(localhub: LocalhubHandle, tmp_path: Path) -> N
     assert repo.dispatches() == []
 
 
-@pytest.mark.parametrize(("workflow", "body", "status", "message"), [
-    ("orchestra.yml", {"ref": "main", "inputs": {"task": "1", "extra": "x"}}, 422, 'Unexpected inputs provided: ["extra"]'),
-    ("orchestra.yml", {"ref": "nope"}, 422, "No ref found for: nope"),
-    ("orchestra.yml", {"inputs": {}}, 422, "\"ref\" wasn't supplied"),
-    ("missing.yml", {"ref": "main"}, 404, "Not Found"),
-    ("ci.yml", {"ref": "main"}, 422, "Workflow does not have 'workflow_dispatch' trigger"),
-])
-def test_github_refusals(localhub: LocalhubHandle, tmp_path: Path, workflow: str, body: dict, status: int,
-                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("workflow", "body", "status", "message"),
+    [
+        (
+            "orchestra.yml",
+            {"ref": "main", "inputs": {"task": "1", "extra": "x"}},
+            422,
+            'Unexpected inputs provided: ["extra"]',
+        ),
+        ("orchestra.yml", {"ref": "nope"}, 422, "No ref found for: nope"),
+        ("orchestra.yml", {"inputs": {}}, 422, '"ref" wasn\'t supplied'),
+        ("missing.yml", {"ref": "main"}, 404, "Not Found"),
+        ("ci.yml", {"ref": "main"}, 422, "Workflow does not have 'workflow_dispatch' trigger"),
+    ],
+)
+def test_github_refusals(
+    localhub: LocalhubHandle, tmp_path: Path, workflow: str, body: dict, status: int, message: str
+) -> None:
     repo = make_action_repo(localhub, tmp_path, {".github/workflows/ci.yml": NO_DISPATCH})
     localhub.hub.response_checks.clear()  # GitHub gives these errors; its description omits them
-    resp = requests.post(f"{localhub.api_url}/repos/{REPO}/actions/workflows/{workflow}/dispatches", json=body,
-                         headers={"Authorization": f"token {localhub.tokens[BOT]}"}, timeout=10)
+    resp = requests.post(
+        f"{localhub.api_url}/repos/{REPO}/actions/workflows/{workflow}/dispatches",
+        json=body,
+        headers={"Authorization": f"token {localhub.tokens[BOT]}"},
+        timeout=10,
+    )
     assert resp.status_code == status
     assert message in resp.json()["message"]
     schemas.validate_rest_error(status, resp.json())

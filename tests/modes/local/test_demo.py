@@ -21,8 +21,12 @@ from tests.support.git_repos import git
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_demo_shows_the_whole_life_cycle(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "bot", "demo", "--json", "--dir", str(tmp_path), "--timeout", "200"],
-                          capture_output=True, text=True, timeout=230)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--json", "--dir", str(tmp_path), "--timeout", "200"],
+        capture_output=True,
+        text=True,
+        timeout=230,
+    )
 
     lines = done.stdout.strip().splitlines()
     assert done.returncode == 0, done.stderr[-3000:]
@@ -36,8 +40,13 @@ def test_demo_shows_the_whole_life_cycle(tmp_path: Path) -> None:
     assert summary["tokens"] > 0 and 0 < summary["duration_s"] < 180
     repo = tmp_path / "unitconv"
     result = git(repo, "ls-tree", "-r", "--name-only", "orchestra/goal-1").split()
-    assert {"unitconv/mass.py", "unitconv/duration.py", "unitconv/volume.py", "unitconv/__main__.py",
-            "tests/test_readme.py"} <= set(result)
+    assert {
+        "unitconv/mass.py",
+        "unitconv/duration.py",
+        "unitconv/volume.py",
+        "unitconv/__main__.py",
+        "tests/test_readme.py",
+    } <= set(result)
     registry = git(repo, "show", "orchestra/goal-1:unitconv/registry.py")
     assert all(f"    {name},\n" in registry for name in ("length", "mass", "duration", "volume"))
     assert git(repo, "show", "orchestra/goal-1:unitconv/__main__.py").startswith('"""Command line')  # the CI fix

@@ -22,6 +22,7 @@ def _session(executor: RQExecutor) -> Any:
 def test_a_scheduled_retry_keeps_the_run_busy(redis_conn: redis.Redis) -> None:
     executor = RQExecutor(redis_conn)
     assert jobs_idle(_session(executor))
-    executor.queues["implement"].enqueue_at(datetime.now(UTC) + timedelta(seconds=30), "os.getpid",
-                                            job_id="implement-retry-later")
+    executor.queues["implement"].enqueue_at(
+        datetime.now(UTC) + timedelta(seconds=30), "os.getpid", job_id="implement-retry-later"
+    )
     assert not jobs_idle(_session(executor))

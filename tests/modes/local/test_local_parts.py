@@ -28,17 +28,34 @@ from tests.support.git_repos import make_repo
 
 
 def test_attempts_marker_gives_fixes_conflicts_tokens_and_cost() -> None:
-    body = markers.write_data("Closes #3", "attempts", {
-        "ci_fix": 2, "conflict": 1, "usage": {"worker": {"input_tokens": 100, "output_tokens": 20, "cost_usd": 0.5},
-                                              "ci_fix": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.25}}})
+    body = markers.write_data(
+        "Closes #3",
+        "attempts",
+        {
+            "ci_fix": 2,
+            "conflict": 1,
+            "usage": {
+                "worker": {"input_tokens": 100, "output_tokens": 20, "cost_usd": 0.5},
+                "ci_fix": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.25},
+            },
+        },
+    )
     assert read_attempts(body) == (2, 1, 135, 0.75)
     assert read_attempts("no marker") == (0, 0, 0, 0.0)
 
 
 def test_snapshot_counts_and_plain_lines() -> None:
-    snapshot = Snapshot(1, "g", tasks=(TaskRow(2, "a", "A", "done", 5, "merged", ci_fixes=1),
-                                       TaskRow(3, "b", "B", "review", 6, "open", conflicts=2),
-                                       TaskRow(4, "c", "C", "needs-human")), tokens=1234, cost_usd=0.5)
+    snapshot = Snapshot(
+        1,
+        "g",
+        tasks=(
+            TaskRow(2, "a", "A", "done", 5, "merged", ci_fixes=1),
+            TaskRow(3, "b", "B", "review", 6, "open", conflicts=2),
+            TaskRow(4, "c", "C", "needs-human"),
+        ),
+        tokens=1234,
+        cost_usd=0.5,
+    )
     assert (snapshot.prs_merged, snapshot.prs_open, snapshot.ci_fixes, snapshot.conflicts_resolved) == (1, 1, 1, 2)
     assert [t.number for t in snapshot.needs_human()] == [4]
     line = summary_line(snapshot)
@@ -78,11 +95,15 @@ def test_ci_command_script_then_config_then_detected(tmp_path: Path) -> None:
 
 
 def test_demo_resolver_keeps_both_sides_of_a_conflict() -> None:
-    conflicted = ("from a import length\n<<<<<<< HEAD\nfrom a import duration\n\nMODULES = [\n    length,\n"
-                  "    duration,\n=======\nfrom a import mass\n\nMODULES = [\n    length,\n    mass,\n"
-                  ">>>>>>> origin/main\n]\n")
-    assert union(conflicted) == ("from a import length\nfrom a import mass\nfrom a import duration\n\n"
-                                 "MODULES = [\n    length,\n    mass,\n    duration,\n]\n")
+    conflicted = (
+        "from a import length\n<<<<<<< HEAD\nfrom a import duration\n\nMODULES = [\n    length,\n"
+        "    duration,\n=======\nfrom a import mass\n\nMODULES = [\n    length,\n    mass,\n"
+        ">>>>>>> origin/main\n]\n"
+    )
+    assert union(conflicted) == (
+        "from a import length\nfrom a import mass\nfrom a import duration\n\n"
+        "MODULES = [\n    length,\n    mass,\n    duration,\n]\n"
+    )
     assert file_text("x.py (lines 1-2 of 2)\n1\tone\n2\t\ttwo") == "one\n\ttwo\n"
 
 
@@ -93,8 +114,9 @@ def test_demo_plan_passes_the_planners_checks() -> None:
     assert any(task.depends_on for task in plan.tasks)
 
 
-def test_run_without_a_model_says_how_to_name_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_without_a_model_says_how_to_name_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in [n for n in os.environ if n.startswith("ORCHESTRA_MODEL")]:
         monkeypatch.delenv(name)
     repo = make_repo(tmp_path / "r", {"a.txt": "a\n"})
@@ -125,7 +147,9 @@ def test_unpriced_calls_reach_the_snapshot_the_summary_and_its_json() -> None:
     from bot.modes.local.snapshot import _snapshot
 
     spec = TaskSpec(goal=1, key="a", title="Task A", objective="o")
-    task = Issue(id=2, number=2, title="Task A", body=render_task_body(spec), labels=["orchestra:task", "orchestra:review"])
+    task = Issue(
+        id=2, number=2, title="Task A", body=render_task_body(spec), labels=["orchestra:task", "orchestra:review"]
+    )
     goal = Issue(id=1, number=1, title="Goal", labels=["orchestra:goal"])
     used = Usage(input_tokens=700, output_tokens=50, calls=2, unpriced_calls=2, unpriced_tokens=750)
     body = attempts.write("Closes #2", attempts.Attempts().add_usage("worker", used))
@@ -133,9 +157,24 @@ def test_unpriced_calls_reach_the_snapshot_the_summary_and_its_json() -> None:
     planner = Usage(input_tokens=100, output_tokens=10, cost_usd=0.02, calls=1)
     snapshot = _snapshot(RepoConfig(), goal, [goal, task], [pull], {1}, {1: planner})
     assert (snapshot.unpriced_calls, snapshot.unpriced_tokens, snapshot.tokens) == (2, 750, 860)
-    summary = RunSummary(ok=True, goal=1, goal_url="u", tasks=1, tasks_done=0, prs_merged=0, conflicts_resolved=0,
-                         ci_fixes=0, duration_s=1.0, tokens=snapshot.tokens, cost_usd=snapshot.cost_usd, branch=None,
-                         commit=None, localhub_url="l", state_dir="s", unpriced_calls=snapshot.unpriced_calls,
-                         unpriced_tokens=snapshot.unpriced_tokens)
+    summary = RunSummary(
+        ok=True,
+        goal=1,
+        goal_url="u",
+        tasks=1,
+        tasks_done=0,
+        prs_merged=0,
+        conflicts_resolved=0,
+        ci_fixes=0,
+        duration_s=1.0,
+        tokens=snapshot.tokens,
+        cost_usd=snapshot.cost_usd,
+        branch=None,
+        commit=None,
+        localhub_url="l",
+        state_dir="s",
+        unpriced_calls=snapshot.unpriced_calls,
+        unpriced_tokens=snapshot.unpriced_tokens,
+    )
     assert summary.as_json()["unpriced_calls"] == 2 and summary.as_json()["unpriced_tokens"] == 750
     assert "2 calls unpriced (750 tokens): their model is not in the price table" in summary.text()

@@ -31,15 +31,29 @@ from tests.support.waiting import wait_for
 
 @pytest.mark.timeout(120)
 def test_run_brings_the_merged_work_back_as_a_branch_and_touches_nothing_else(
-        tmp_path: Path, scripted_models: None, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, scripted_models: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "textstats", PROJECT)
     (repo / "README.md").write_text("# textstats\n\nmy uncommitted edit\n")
     (repo / "notes.txt").write_text("untracked\n")
     git(repo, "status", "--porcelain")  # let git refresh the index now, not during the comparison
     before = user_state(repo)
 
-    code, summary = run_json(capsys, "run", "--repo", str(repo), "--goal", "Count lines\n\nAdd line_count.",
-                             "--model", "scripted:textstats", "--merge", "auto", "--workers", "3", "--json")
+    code, summary = run_json(
+        capsys,
+        "run",
+        "--repo",
+        str(repo),
+        "--goal",
+        "Count lines\n\nAdd line_count.",
+        "--model",
+        "scripted:textstats",
+        "--merge",
+        "auto",
+        "--workers",
+        "3",
+        "--json",
+    )
 
     assert code == 0, summary
     assert user_state(repo) == before
@@ -54,8 +68,9 @@ def test_run_brings_the_merged_work_back_as_a_branch_and_touches_nothing_else(
     assert Path(summary["state_dir"]).is_relative_to(repo / ".git" / "orchestra")
 
     # A second run numbers its goal 1 again (fresh localhub): the first result is kept, not overwritten.
-    code, second = run_json(capsys, "run", "--repo", str(repo), "--goal", "Count lines again",
-                            "--model", "scripted:textstats", "--json")
+    code, second = run_json(
+        capsys, "run", "--repo", str(repo), "--goal", "Count lines again", "--model", "scripted:textstats", "--json"
+    )
     assert code == 0 and second["branch"] == "orchestra/goal-1-2"
     assert git(repo, "rev-parse", "orchestra/goal-1").strip() == summary["commit"]
     assert user_state(repo) == before
@@ -63,7 +78,8 @@ def test_run_brings_the_merged_work_back_as_a_branch_and_touches_nothing_else(
 
 @pytest.mark.timeout(120)
 def test_a_task_that_needs_a_person_ends_the_run_non_zero_naming_it(
-        tmp_path: Path, scripted_models: None, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, scripted_models: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "textstats", PROJECT)
 
     code = main(["run", "--repo", str(repo), "--goal", "Count lines", "--model", "scripted:blocked"])
@@ -78,15 +94,30 @@ def test_a_task_that_needs_a_person_ends_the_run_non_zero_naming_it(
 
 @pytest.mark.slow
 @pytest.mark.timeout(480)  # the run's own deadline below, and the stop of its workers
-def test_run_with_redis_uses_rq_worker_processes(tmp_path: Path, redis_conn: Any, redis_url: str,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_with_redis_uses_rq_worker_processes(
+    tmp_path: Path, redis_conn: Any, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     # The demo's project and model: `scripted:demo` is registered in every worker process too.
     repo = make_demo_repo(tmp_path)
-    code, summary = run_json(capsys, "run", "--repo", str(repo), "--goal", f"{GOAL_TITLE}\n\n{GOAL_BODY}",
-                             "--model", "scripted:demo", "--redis", redis_url, "--workers", "3", "--json",
-                             # A bound, not a wait: the run ends when the goal closes (about a minute
-                             # alone); a machine shared with other runs may take several times that.
-                             "--timeout", "420")
+    code, summary = run_json(
+        capsys,
+        "run",
+        "--repo",
+        str(repo),
+        "--goal",
+        f"{GOAL_TITLE}\n\n{GOAL_BODY}",
+        "--model",
+        "scripted:demo",
+        "--redis",
+        redis_url,
+        "--workers",
+        "3",
+        "--json",
+        # A bound, not a wait: the run ends when the goal closes (about a minute
+        # alone); a machine shared with other runs may take several times that.
+        "--timeout",
+        "420",
+    )
 
     assert code == 0, json.dumps(summary)
     assert summary["prs_merged"] == summary["tasks"] >= 5
@@ -101,11 +132,15 @@ def test_review_policy_waits_for_the_person_to_merge(tmp_path: Path, scripted_mo
     repo = make_repo(tmp_path / "textstats", PROJECT)  # its config says `merge.policy: review`
     display, outcome = Recorder(), []
     options = LocalOptions(repo=repo, workers=2, model="scripted:textstats", merge=None)
-    runner = threading.Thread(target=lambda: outcome.append(
-        run_local(options, Settings(), Goal("Count lines", "Add line_count."), display, timeout_s=100)))
+    runner = threading.Thread(
+        target=lambda: outcome.append(
+            run_local(options, Settings(), Goal("Count lines", "Add line_count."), display, timeout_s=100)
+        )
+    )
     runner.start()
-    hint = wait_for(lambda: next((m for m in display.messages if "curl -X PUT" in m), None), timeout=30,
-                    what="the merge hint")
+    hint = wait_for(
+        lambda: next((m for m in display.messages if "curl -X PUT" in m), None), timeout=30, what="the merge hint"
+    )
     token_file = Path(hint.split("$(cat ", 1)[1].split(")", 1)[0])
     api = hint.rsplit(" ", 1)[1].split("/pulls/", 1)[0]
     headers = {"Authorization": f"token {token_file.read_text().strip()}"}
@@ -114,8 +149,9 @@ def test_review_policy_waits_for_the_person_to_merge(tmp_path: Path, scripted_mo
     def merge_green_prs() -> bool:
         try:
             for pull in requests.get(f"{api}/pulls", headers=headers, timeout=10).json():
-                runs = requests.get(f"{api}/commits/{pull['head']['sha']}/check-runs", headers=headers,
-                                    timeout=10).json()["check_runs"]
+                runs = requests.get(
+                    f"{api}/commits/{pull['head']['sha']}/check-runs", headers=headers, timeout=10
+                ).json()["check_runs"]
                 if runs and all(run["conclusion"] == "success" for run in runs):
                     requests.put(f"{api}/pulls/{pull['number']}/merge", headers=headers, timeout=10)
         except requests.ConnectionError:  # the run ended (and localhub with it) while we looked

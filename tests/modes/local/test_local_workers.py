@@ -24,15 +24,28 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.timeout(120)
 def test_a_killed_local_workers_job_runs_again_on_another_within_seconds(
-        tmp_path: Path, redis_conn: redis.Redis, redis_url: str) -> None:
-    env = {**os.environ, "ORCHESTRA_TOKEN": "lh_test_token", "ORCHESTRA_REDIS_URL": redis_url,
-           "ORCHESTRA_API_URL": "http://127.0.0.1:9/api/v3", "ORCHESTRA_STATE_DIR": str(tmp_path / "state")}
-    workers = {name: subprocess.Popen([sys.executable, "-m", "bot.modes.local.rqworker", name], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for name in (f"lw-{os.getpid()}-1", f"lw-{os.getpid()}-2")}
+    tmp_path: Path, redis_conn: redis.Redis, redis_url: str
+) -> None:
+    env = {
+        **os.environ,
+        "ORCHESTRA_TOKEN": "lh_test_token",
+        "ORCHESTRA_REDIS_URL": redis_url,
+        "ORCHESTRA_API_URL": "http://127.0.0.1:9/api/v3",
+        "ORCHESTRA_STATE_DIR": str(tmp_path / "state"),
+    }
+    workers = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "bot.modes.local.rqworker", name],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in (f"lw-{os.getpid()}-1", f"lw-{os.getpid()}-2")
+    }
     try:
-        Queue("implement", connection=redis_conn).enqueue("time.sleep", 300, job_id="sleepy", job_timeout=600,
-                                                          retry=Retry(max=1))
+        Queue("implement", connection=redis_conn).enqueue(
+            "time.sleep", 300, job_id="sleepy", job_timeout=600, retry=Retry(max=1)
+        )
 
         def runner() -> str | None:
             job = Job.fetch("sleepy", connection=redis_conn)
@@ -44,8 +57,12 @@ def test_a_killed_local_workers_job_runs_again_on_another_within_seconds(
             os.kill(pid, signal.SIGKILL)
         victim.wait(timeout=10)
 
-        again = wait_for(lambda: (name := runner()) is not None and name != first and name, timeout=DEAD_JOB_DETECTED_S + 15,
-                         interval=0.2, what="the dead worker's job started again on the other worker")
+        again = wait_for(
+            lambda: (name := runner()) is not None and name != first and name,
+            timeout=DEAD_JOB_DETECTED_S + 15,
+            interval=0.2,
+            what="the dead worker's job started again on the other worker",
+        )
         assert again in workers
     finally:
         for proc in workers.values():

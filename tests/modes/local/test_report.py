@@ -27,8 +27,11 @@ SVG_NS = "http://www.w3.org/2000/svg"
 def assert_self_contained(html: str) -> None:
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     # No element that runs or fetches, no attribute that fetches; `url(#id)` (an SVG marker) is in the page.
-    assert not re.search(r"<(script|link|iframe|object|embed|img|image|use)\b|<[^<>]*\s(src|href)\s*=|@import|url\((?!#)",
-                         html, re.IGNORECASE)
+    assert not re.search(
+        r"<(script|link|iframe|object|embed|img|image|use)\b|<[^<>]*\s(src|href)\s*=|@import|url\((?!#)",
+        html,
+        re.IGNORECASE,
+    )
     assert set(re.findall(r"\w+://[^\s\"'<>)]+", html)) <= {SVG_NS}
 
 
@@ -98,27 +101,55 @@ def hostile_history() -> RunHistory:
 
     evil = '<img src=x onerror="document.title=1">"]</svg><script>alert(1)</script>'
     states = ["done", "review", "working", "ready", "waiting", "needs-human", "paused", "not planned"]
-    tasks = [TaskHistory(2 + i, f"Task {state} {evil if i == 0 else ''}", f"k{i}", 1, state, at(1),
-                         depends_on=(2,) if i in (1, 2) else ()) for i, state in enumerate(states)]
+    tasks = [
+        TaskHistory(
+            2 + i,
+            f"Task {state} {evil if i == 0 else ''}",
+            f"k{i}",
+            1,
+            state,
+            at(1),
+            depends_on=(2,) if i in (1, 2) else (),
+        )
+        for i, state in enumerate(states)
+    ]
     tasks[0].worker, tasks[0].pr, tasks[0].pr_state = "host:1/<b>job</b>", 20, "merged"
     tasks[0].usage = {"worker": RoleUsage(input_tokens=900, output_tokens=100, cost_usd=0.25)}
-    tasks[0].events += [Event(at(2), "claimed", 2, "by host:1/<b>job</b>"), Event(at(30), "pr_opened", 2, "PR #20", 20),
-                        Event(at(40), "ci_failed", 2, "check ci failure", 20),
-                        Event(at(50), "ci_fixed", 2, evil, 20), Event(at(60), "merged", 2, "PR #20", 20)]
+    tasks[0].events += [
+        Event(at(2), "claimed", 2, "by host:1/<b>job</b>"),
+        Event(at(30), "pr_opened", 2, "PR #20", 20),
+        Event(at(40), "ci_failed", 2, "check ci failure", 20),
+        Event(at(50), "ci_fixed", 2, evil, 20),
+        Event(at(60), "merged", 2, "PR #20", 20),
+    ]
     tasks[5].worker = "host:1/job_2"
     tasks[5].events += [Event(at(5), "claimed", 7, "by host:1/job_2"), Event(at(20), "failure", 7, evil)]
     tasks.append(TaskHistory(12, "Sub-goal: export", "export", 1, "working", at(1), subgoal=True))
     tasks.append(TaskHistory(13, "Export as CSV", "csv", 12, "ready", at(70)))
-    goals = [GoalHistory(1, f"Goal {evil}", "open", t0, None, None, Usage(input_tokens=500, output_tokens=50)),
-             GoalHistory(12, "Sub-goal: export", "open", at(1), None, 1)]
+    goals = [
+        GoalHistory(1, f"Goal {evil}", "open", t0, None, None, Usage(input_tokens=500, output_tokens=50)),
+        GoalHistory(12, "Sub-goal: export", "open", at(1), None, 1),
+    ]
     pulls = [PullHistory(20, 2, f"PR {evil}", "merged", at(30), at(60))]
     return RunHistory("acme/app", goals, tasks, pulls, requests=3)
 
 
 def test_a_report_shows_hostile_text_as_text_every_state_and_a_subgoal(tmp_path: Path, browser: Browser) -> None:
-    summary = {"ok": False, "goal": 1, "tasks": 10, "tasks_done": 1, "prs_merged": 1, "conflicts_resolved": 0,
-               "ci_fixes": 1, "duration_s": 75.0, "tokens": 1650, "cost_usd": 0.25, "branch": None, "commit": None,
-               "problem": '#7 needs a person <script>alert("p")</script>'}
+    summary = {
+        "ok": False,
+        "goal": 1,
+        "tasks": 10,
+        "tasks_done": 1,
+        "prs_merged": 1,
+        "conflicts_resolved": 0,
+        "ci_fixes": 1,
+        "duration_s": 75.0,
+        "tokens": 1650,
+        "cost_usd": 0.25,
+        "branch": None,
+        "commit": None,
+        "problem": '#7 needs a person <script>alert("p")</script>',
+    }
     html = render_report(hostile_history(), summary, datetime(2025, 6, 2, 10, 0, tzinfo=UTC))
     assert_self_contained(html)
     path = tmp_path / "report.html"

@@ -54,14 +54,24 @@ def waiting_for_the_person(display: Watching) -> bool:
 
 @pytest.mark.timeout(180)
 def test_an_hour_waiting_for_a_review_costs_fewer_than_600_requests(
-        tmp_path: Path, textstats: None, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, textstats: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path / "textstats", PROJECT)  # merge policy review: the PR waits for the person
     display, outcome, clock = Watching(), [], RunClock()
     options = LocalOptions(repo=repo, workers=2, model="scripted:textstats-budget", merge=None)
     timeout_s = 60 + HOUR  # the run gives up an hour (simulated) after it starts waiting, give or take
-    runner = threading.Thread(target=lambda: outcome.append(run_local(
-        options, Settings(), Goal("Count lines", "Add line_count."), display, timeout_s=timeout_s,
-        pacing=Pacing(clock=clock))))
+    runner = threading.Thread(
+        target=lambda: outcome.append(
+            run_local(
+                options,
+                Settings(),
+                Goal("Count lines", "Add line_count."),
+                display,
+                timeout_s=timeout_s,
+                pacing=Pacing(clock=clock),
+            )
+        )
+    )
     runner.start()
     wait_for(lambda: waiting_for_the_person(display), timeout=90, what="the run to wait for the person")
     person = "pat:" + token_hash(display.api()[1]["Authorization"].split()[1])[:10]
@@ -79,12 +89,16 @@ def test_an_hour_waiting_for_a_review_costs_fewer_than_600_requests(
     summary = outcome[0]
 
     simulated = ended - started
-    spent = {label: after["rest"]["by_token"].get(label, 0) - count for label, count in before["rest"]["by_token"].items()}
+    spent = {
+        label: after["rest"]["by_token"].get(label, 0) - count for label, count in before["rest"]["by_token"].items()
+    }
     per_hour = spent[person] * HOUR / simulated
     bot = sum(n for label, n in spent.items() if label != person) * HOUR / simulated
     with capsys.disabled():
-        print(f"\nwaiting {simulated:.0f} simulated s: the person's token {per_hour:.0f} requests/hour, "
-              f"the bot's (sweeps) {bot:.0f} requests/hour")
+        print(
+            f"\nwaiting {simulated:.0f} simulated s: the person's token {per_hour:.0f} requests/hour, "
+            f"the bot's (sweeps) {bot:.0f} requests/hour"
+        )
     assert "the deadline passed" in summary.problem  # it waited the whole hour without dying
     assert simulated > 0.8 * HOUR
     assert per_hour < 600
@@ -96,10 +110,20 @@ def test_an_hour_waiting_for_a_review_costs_fewer_than_600_requests(
 def test_a_run_survives_ten_percent_forge_faults(tmp_path: Path, textstats: None, seed: int) -> None:
     repo = make_repo(tmp_path / "textstats", PROJECT)
     display, seen = Watching(), []
-    options = LocalOptions(repo=repo, workers=3, model="scripted:textstats-budget", merge="auto",
-                           fault_rate=0.1, fault_seed=seed, fault_after_share=0.3)
-    runner = threading.Thread(target=lambda: seen.append(run_local(
-        options, Settings(), Goal("Count lines", "Add line_count."), display, timeout_s=240)))
+    options = LocalOptions(
+        repo=repo,
+        workers=3,
+        model="scripted:textstats-budget",
+        merge="auto",
+        fault_rate=0.1,
+        fault_seed=seed,
+        fault_after_share=0.3,
+    )
+    runner = threading.Thread(
+        target=lambda: seen.append(
+            run_local(options, Settings(), Goal("Count lines", "Add line_count."), display, timeout_s=240)
+        )
+    )
     runner.start()
     faults: dict[str, int] = {}
     while runner.is_alive():

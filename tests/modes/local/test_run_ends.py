@@ -40,20 +40,44 @@ from tests.support.local_bed import (
     textstats_policy,
 )
 
-STARVE_PROJECT = {**PROJECT, ".github/orchestra.yml": (
-    "test_command: python3 -m unittest discover -s tests -t .\nmax_parallel_tasks: 2\nmerge:\n  policy: auto\n")}
-TOP_PLAN = {"tasks": [
-    {"key": "a1", "title": "Try a1", "objective": "Try a1.", "owned_paths": ["a1.py"]},
-    {"key": "a2", "title": "Try a2", "objective": "Try a2.", "owned_paths": ["a2.py"]},
-    {"key": "area", "title": "The area", "objective": "Everything under area/.", "owned_paths": ["area/"],
-     "kind": "subgoal"},
-]}
-SUB_PLAN = {"tasks": [
-    {"key": "s1", "title": "Add area/s1.txt", "objective": "Add area/s1.txt.", "owned_paths": ["area/s1.txt"],
-     "acceptance_commands": ["test -f area/s1.txt"]},
-    {"key": "s2", "title": "Add area/s2.txt", "objective": "Add area/s2.txt.", "owned_paths": ["area/s2.txt"],
-     "acceptance_commands": ["test -f area/s2.txt"], "depends_on": ["s1"]},
-]}
+STARVE_PROJECT = {
+    **PROJECT,
+    ".github/orchestra.yml": (
+        "test_command: python3 -m unittest discover -s tests -t .\nmax_parallel_tasks: 2\nmerge:\n  policy: auto\n"
+    ),
+}
+TOP_PLAN = {
+    "tasks": [
+        {"key": "a1", "title": "Try a1", "objective": "Try a1.", "owned_paths": ["a1.py"]},
+        {"key": "a2", "title": "Try a2", "objective": "Try a2.", "owned_paths": ["a2.py"]},
+        {
+            "key": "area",
+            "title": "The area",
+            "objective": "Everything under area/.",
+            "owned_paths": ["area/"],
+            "kind": "subgoal",
+        },
+    ]
+}
+SUB_PLAN = {
+    "tasks": [
+        {
+            "key": "s1",
+            "title": "Add area/s1.txt",
+            "objective": "Add area/s1.txt.",
+            "owned_paths": ["area/s1.txt"],
+            "acceptance_commands": ["test -f area/s1.txt"],
+        },
+        {
+            "key": "s2",
+            "title": "Add area/s2.txt",
+            "objective": "Add area/s2.txt.",
+            "owned_paths": ["area/s2.txt"],
+            "acceptance_commands": ["test -f area/s2.txt"],
+            "depends_on": ["s1"],
+        },
+    ]
+}
 
 
 def subgoal_dispatched(display: Watching) -> bool:
@@ -61,13 +85,16 @@ def subgoal_dispatched(display: Watching) -> bool:
     if not display.url or not any("state in " in m for m in display.messages):
         return False
     api, headers = display.api()
-    issues = requests.get(f"{api}/repos/you/textstats/issues?state=all&per_page=100", headers=headers, timeout=10).json()
+    issues = requests.get(
+        f"{api}/repos/you/textstats/issues?state=all&per_page=100", headers=headers, timeout=10
+    ).json()
     area = next((i for i in issues if i["title"] == "The area"), None)
     s1 = next((i for i in issues if i["title"] == "Add area/s1.txt"), None)
     if area is None or s1 is None or "orchestra:ready" not in {label["name"] for label in s1["labels"]}:
         return False
-    notes = requests.get(f"{api}/repos/you/textstats/issues/{area['number']}/comments", headers=headers,
-                         timeout=10).json()
+    notes = requests.get(
+        f"{api}/repos/you/textstats/issues/{area['number']}/comments", headers=headers, timeout=10
+    ).json()
     return any("orchestra:status" in c["body"] and "plan (version 1)" in c["body"] for c in notes)
 
 
@@ -95,13 +122,24 @@ def starving_policy(display: Watching) -> Any:
     return policy
 
 
-QUEUED_PLAN = {"tasks": [
-    PLAN["tasks"][0],
-    {"key": "decide", "title": "Decide the counting rules", "objective": "Needs a decision.",
-     "owned_paths": ["RULES.md"]},
-    {"key": "apply", "title": "Apply the counting rules", "objective": "After the decision.",
-     "owned_paths": ["textstats/rules.py"], "depends_on": ["decide"]},
-]}
+QUEUED_PLAN = {
+    "tasks": [
+        PLAN["tasks"][0],
+        {
+            "key": "decide",
+            "title": "Decide the counting rules",
+            "objective": "Needs a decision.",
+            "owned_paths": ["RULES.md"],
+        },
+        {
+            "key": "apply",
+            "title": "Apply the counting rules",
+            "objective": "After the decision.",
+            "owned_paths": ["textstats/rules.py"],
+            "depends_on": ["decide"],
+        },
+    ]
+}
 
 
 def queued_blocked_policy(messages: list[Message], tools: list[ToolSpec]) -> Reply:
@@ -137,7 +175,8 @@ def models() -> Iterator[Watching]:
 
 @pytest.mark.timeout(240)
 def test_a_task_that_became_ready_while_every_slot_was_taken_runs_when_slots_free(
-        tmp_path: Path, models: Watching) -> None:
+    tmp_path: Path, models: Watching
+) -> None:
     repo = make_repo(tmp_path / "textstats", STARVE_PROJECT)
     options = LocalOptions(repo=repo, workers=4, model="scripted:starving", merge=None)
 
@@ -160,8 +199,9 @@ def test_a_task_that_became_ready_while_every_slot_was_taken_runs_when_slots_fre
 def numbers_by_title(state_dir: str) -> dict[str, int]:
     store = Store(Path(state_dir) / "localhub")
     try:
-        rows = store.all("SELECT i.number, i.title FROM issues i WHERE NOT EXISTS "
-                         "(SELECT 1 FROM pulls p WHERE p.issue_id = i.id)")  # not the PRs, which share titles
+        rows = store.all(
+            "SELECT i.number, i.title FROM issues i WHERE NOT EXISTS (SELECT 1 FROM pulls p WHERE p.issue_id = i.id)"
+        )  # not the PRs, which share titles
         return {row["title"]: int(row["number"]) for row in rows}
     finally:
         store.close()
@@ -169,7 +209,8 @@ def numbers_by_title(state_dir: str) -> dict[str, int]:
 
 @pytest.mark.timeout(120)
 def test_a_run_that_needs_a_person_exits_1_within_30_s_of_the_last_movement_naming_each_issue(
-        tmp_path: Path, models: Watching) -> None:
+    tmp_path: Path, models: Watching
+) -> None:
     repo = make_repo(tmp_path / "textstats", PROJECT)
     options = LocalOptions(repo=repo, workers=2, model="scripted:chain-blocked", merge=None)
     done: list[float] = []
@@ -178,8 +219,9 @@ def test_a_run_that_needs_a_person_exits_1_within_30_s_of_the_last_movement_nami
     done.append(time.monotonic())
 
     assert not summary.ok and summary.needs_human == [2]
-    assert "#2 needs-human: The agent could not complete this task — the agent did not finish task #2" \
-        in summary.problem
+    assert (
+        "#2 needs-human: The agent could not complete this task — the agent did not finish task #2" in summary.problem
+    )
     assert "#3 waiting on #2 (needs-human)" in summary.problem
     last_move = models.moves[-1][0]
     assert done[0] - last_move < 30, f"exited {done[0] - last_move:.1f}s after the last movement"
@@ -188,12 +230,14 @@ def test_a_run_that_needs_a_person_exits_1_within_30_s_of_the_last_movement_nami
 
 @pytest.mark.timeout(150)
 def test_with_the_merge_queue_on_a_run_that_needs_a_person_exits_1_within_30_s_naming_each_issue(
-        tmp_path: Path, models: Watching) -> None:
+    tmp_path: Path, models: Watching
+) -> None:
     repo = make_repo(tmp_path / "textstats", PROJECT)
     options = LocalOptions(repo=repo, workers=2, model="scripted:queued-blocked", merge="auto")  # queue: batch
 
-    summary = run_local(options, Settings(), Goal("Count lines", "Add line_count and the rules."), models,
-                        timeout_s=130)
+    summary = run_local(
+        options, Settings(), Goal("Count lines", "Add line_count and the rules."), models, timeout_s=130
+    )
     done = time.monotonic()
 
     assert not summary.ok and summary.tasks_done == 1 and summary.prs_merged == 1

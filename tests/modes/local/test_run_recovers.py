@@ -42,8 +42,12 @@ def hold_workers(conn: redis.Redis) -> None:
     for _ in range(WORKERS):
         Queue("urgent", connection=conn).enqueue("os.getpid")  # wakes a worker blocked on the queues
     keys = [f"rq:worker:local-{os.getpid()}-{n}" for n in range(1, WORKERS + 1)]
-    wait_for(lambda: all(conn.hget(key, "state") == b"suspended" for key in keys),
-             timeout=90, interval=0.1, what="the workers to be suspended")
+    wait_for(
+        lambda: all(conn.hget(key, "state") == b"suspended" for key in keys),
+        timeout=90,
+        interval=0.1,
+        what="the workers to be suspended",
+    )
 
 
 def merge_green_prs(display: Watching, runner: threading.Thread, merged: list[int], at_first: Any = None) -> bool:
@@ -52,8 +56,9 @@ def merge_green_prs(display: Watching, runner: threading.Thread, merged: list[in
         api, headers = display.api()
         for pull in requests.get(f"{api}/repos/{REPO}/pulls", headers=headers, timeout=10).json():
             full = requests.get(f"{api}/repos/{REPO}/pulls/{pull['number']}", headers=headers, timeout=10).json()
-            runs = requests.get(f"{api}/repos/{REPO}/commits/{full['head']['sha']}/check-runs", headers=headers,
-                                timeout=10).json()["check_runs"]
+            runs = requests.get(
+                f"{api}/repos/{REPO}/commits/{full['head']['sha']}/check-runs", headers=headers, timeout=10
+            ).json()["check_runs"]
             if not runs or any(run["conclusion"] != "success" for run in runs) or full["mergeable"] is not True:
                 continue
             if not merged and at_first is not None:
@@ -71,27 +76,43 @@ def merge_green_prs(display: Watching, runner: threading.Thread, merged: list[in
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # the bounds below; each wait ends as soon as its condition holds
 def test_the_sweep_recovers_a_queued_plan_and_a_close_lost_with_redis(
-        tmp_path: Path, redis_conn: redis.Redis, redis_url: str) -> None:
+    tmp_path: Path, redis_conn: redis.Redis, redis_url: str
+) -> None:
     repo = make_demo_repo(tmp_path)
     display, outcome = Watching(), []
-    options = LocalOptions(repo=repo, workers=WORKERS, model="scripted:demo", merge="review", redis_url=redis_url,
-                           repo_name="unitconv")
+    options = LocalOptions(
+        repo=repo, workers=WORKERS, model="scripted:demo", merge="review", redis_url=redis_url, repo_name="unitconv"
+    )
     suspend(redis_conn)  # the workers start held: the goal's plan job waits in the queue
-    runner = threading.Thread(target=lambda: outcome.append(
-        run_local(options, Settings(), Goal(GOAL_TITLE, GOAL_BODY), display, timeout_s=600)))
+    runner = threading.Thread(
+        target=lambda: outcome.append(
+            run_local(options, Settings(), Goal(GOAL_TITLE, GOAL_BODY), display, timeout_s=600)
+        )
+    )
     runner.start()
     plan = f"plan-{REPO.replace('/', '_s')}-1"
     wait_for(lambda: plan in Queue("default", connection=redis_conn).job_ids, timeout=60, what="the plan job queued")
     redis_conn.flushdb()  # lost while queued (the suspension with it: the workers go on)
 
     merged: list[int] = []
-    wait_for(lambda: merge_green_prs(display, runner, merged, at_first=lambda: hold_workers(redis_conn)) or merged,
-             timeout=400, interval=0.3, what="the first PR green and merged")
-    first_task = int(requests.get(f"{display.api()[0]}/repos/{REPO}/pulls/{merged[0]}", headers=display.api()[1],
-                                  timeout=10).json()["head"]["ref"].split("/")[1].split("-")[0])
+    wait_for(
+        lambda: merge_green_prs(display, runner, merged, at_first=lambda: hold_workers(redis_conn)) or merged,
+        timeout=400,
+        interval=0.3,
+        what="the first PR green and merged",
+    )
+    first_task = int(
+        requests.get(f"{display.api()[0]}/repos/{REPO}/pulls/{merged[0]}", headers=display.api()[1], timeout=10)
+        .json()["head"]["ref"]
+        .split("/")[1]
+        .split("-")[0]
+    )
     closed = f"on_task_closed-{REPO.replace('/', '_s')}-{first_task}"
-    wait_for(lambda: closed in Queue("default", connection=redis_conn).job_ids, timeout=30,
-             what="the close of the first task accepted")
+    wait_for(
+        lambda: closed in Queue("default", connection=redis_conn).job_ids,
+        timeout=30,
+        what="the close of the first task accepted",
+    )
     redis_conn.flushdb()  # lost after it was accepted
 
     wait_for(lambda: merge_green_prs(display, runner, merged), timeout=500, interval=0.3, what="the run to end")
@@ -101,7 +122,9 @@ def test_the_sweep_recovers_a_queued_plan_and_a_close_lost_with_redis(
     assert summary.branch == "orchestra/goal-1"
     labels = labels_of_closed(summary.state_dir)
     assert labels[first_task] == {"orchestra:task"}  # its on_task_closed was lost; the sweep removed the label
-    sweeps = re.findall(r"sweep of you/unitconv: (\d+) submitted, \d+ live, (\d+) repaired",
-                        (Path(summary.state_dir) / "orchestra.log").read_text())
+    sweeps = re.findall(
+        r"sweep of you/unitconv: (\d+) submitted, \d+ live, (\d+) repaired",
+        (Path(summary.state_dir) / "orchestra.log").read_text(),
+    )
     assert any(int(submitted) for submitted, _ in sweeps)  # the plan job, submitted again
     assert any(int(repaired) for _, repaired in sweeps)  # the closed task's label

@@ -99,16 +99,24 @@ def _node(task: TaskHistory, x: float, y: float) -> str:
     look = LOOKS[shown_state(task.state)]
     dash = ' stroke-dasharray="5 3"' if look.dashed else ""
     kind = "sub-goal " if task.subgoal else ""
-    inner = (f'<rect x="{x + 4}" y="{y + 4}" width="{NODE_W - 8}" height="{NODE_H - 8}" rx="4" fill="none" '
-             f'stroke="{look.stroke}"/>') if task.subgoal else ""
+    inner = (
+        (
+            f'<rect x="{x + 4}" y="{y + 4}" width="{NODE_W - 8}" height="{NODE_H - 8}" rx="4" fill="none" '
+            f'stroke="{look.stroke}"/>'
+        )
+        if task.subgoal
+        else ""
+    )
     tip = f"#{task.number} {kind}{task.title} — {task.state}"
-    return (f'<g class="node state-{look.name}" data-task="{task.number}"><title>{esc(tip)}</title>'
-            f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6" fill="{look.fill}" '
-            f'stroke="{look.stroke}" stroke-width="1.5"{dash}/>{inner}'
-            f'<text x="{x + 10}" y="{y + 19}" class="n">#{task.number} <tspan class="t">'
-            f'{esc(cut(kind + task.title, NODE_TITLE))}</tspan></text>'
-            f'<text x="{x + 10}" y="{y + 36}" class="s">{esc(task.state)}'
-            f'{esc(" · PR #" + str(task.pr)) if task.pr else ""}</text></g>')
+    return (
+        f'<g class="node state-{look.name}" data-task="{task.number}"><title>{esc(tip)}</title>'
+        f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6" fill="{look.fill}" '
+        f'stroke="{look.stroke}" stroke-width="1.5"{dash}/>{inner}'
+        f'<text x="{x + 10}" y="{y + 19}" class="n">#{task.number} <tspan class="t">'
+        f"{esc(cut(kind + task.title, NODE_TITLE))}</tspan></text>"
+        f'<text x="{x + 10}" y="{y + 36}" class="s">{esc(task.state)}'
+        f"{esc(' · PR #' + str(task.pr)) if task.pr else ''}</text></g>"
+    )
 
 
 def graph_svg(history: RunHistory) -> str:
@@ -117,21 +125,27 @@ def graph_svg(history: RunHistory) -> str:
     if not places:
         return '<p class="empty">No tasks were planned.</p>'
     width = max(x for x, _y in places.values()) + NODE_W + 12
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="graph-svg" width="{width:.0f}" height="{height:.0f}" '
-             f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="The goal\'s tasks and dependencies">',
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#868e96"/></marker></defs>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="graph-svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="The goal\'s tasks and dependencies">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#868e96"/></marker></defs>',
+    ]
     for text, y, band_height in bands:
-        parts.append(f'<rect x="2" y="{y}" width="{width - 4:.0f}" height="{band_height:.0f}" rx="8" class="band"/>'
-                     f'<text x="12" y="{y + 20}" class="band-title">{esc(cut(text, int((width - 24) / 7)))}</text>')
+        parts.append(
+            f'<rect x="2" y="{y}" width="{width - 4:.0f}" height="{band_height:.0f}" rx="8" class="band"/>'
+            f'<text x="12" y="{y + 20}" class="band-title">{esc(cut(text, int((width - 24) / 7)))}</text>'
+        )
     for task in history.tasks:
         for dep in task.depends_on:
             if dep in places and task.number in places:
                 (x1, y1), (x2, y2) = places[dep], places[task.number]
                 x1, y1, y2 = x1 + NODE_W, y1 + NODE_H / 2, y2 + NODE_H / 2
                 bend = max(GAP_X / 2, (x2 - x1) / 2)
-                parts.append(f'<path class="edge" d="M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} '
-                             f'{x2 - bend:.0f},{y2:.0f} {x2 - 2:.0f},{y2:.0f}" marker-end="url(#arrow)"/>')
+                parts.append(
+                    f'<path class="edge" d="M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} '
+                    f'{x2 - bend:.0f},{y2:.0f} {x2 - 2:.0f},{y2:.0f}" marker-end="url(#arrow)"/>'
+                )
     parts += [_node(task, *places[task.number]) for task in history.tasks if task.number in places]
     parts.append("</svg>")
     return "".join(parts)
@@ -152,7 +166,7 @@ def _mark(kind: str, x: float, y: float, tip: str, role: str = "mark") -> str:
     shape, colour, _legend = MARKS[kind]
     body = {
         "cross": f'<path d="M{x - 5},{y - 5} L{x + 5},{y + 5} M{x - 5},{y + 5} L{x + 5},{y - 5}" stroke="{colour}" '
-                 'stroke-width="2.5"/>',
+        'stroke-width="2.5"/>',
         "triangle": f'<path d="M{x},{y - 6} L{x + 6},{y + 5} L{x - 6},{y + 5} z" fill="{colour}"/>',
         "diamond": f'<path d="M{x},{y - 6} L{x + 6},{y} L{x},{y + 6} L{x - 6},{y} z" fill="{colour}"/>',
         "square": f'<rect x="{x - 5}" y="{y - 5}" width="10" height="10" fill="{colour}"/>',
@@ -167,21 +181,27 @@ def _task_row(task: TaskHistory, axis: _Axis, y: float) -> list[str]:
     claimed = task.last("claimed")
     opened = task.first("pr_opened")
     ended = task.first("merged") or task.first("closed")
-    parts = [f'<g class="task-row" data-task="{task.number}"><title>{esc(f"#{task.number} {task.title}")}</title>'
-             f'<text x="{LABEL_W - 8}" y="{mid + 4}" class="row-label">#{task.number} '
-             f'{esc(cut(task.title, 34))}</text>',
-             f'<line x1="{axis.x(task.created):.1f}" y1="{mid}" x2="{axis.x(claimed or ended):.1f}" y2="{mid}" '
-             'class="waiting-line"/>']
+    parts = [
+        f'<g class="task-row" data-task="{task.number}"><title>{esc(f"#{task.number} {task.title}")}</title>'
+        f'<text x="{LABEL_W - 8}" y="{mid + 4}" class="row-label">#{task.number} '
+        f"{esc(cut(task.title, 34))}</text>",
+        f'<line x1="{axis.x(task.created):.1f}" y1="{mid}" x2="{axis.x(claimed or ended):.1f}" y2="{mid}" '
+        'class="waiting-line"/>',
+    ]
     if claimed is not None:
         working, review = LOOKS["working"], LOOKS["review"]
         until = opened or ended
-        parts.append(f'<rect x="{axis.x(claimed):.1f}" y="{mid - 6}" width="{max(2.0, axis.x(until) - axis.x(claimed)):.1f}" '
-                     f'height="12" rx="2" fill="{working.fill}" stroke="{working.stroke}" class="bar implementing">'
-                     f'<title>{esc(f"#{task.number} implemented by {task.worker}")}</title></rect>')
+        parts.append(
+            f'<rect x="{axis.x(claimed):.1f}" y="{mid - 6}" width="{max(2.0, axis.x(until) - axis.x(claimed)):.1f}" '
+            f'height="12" rx="2" fill="{working.fill}" stroke="{working.stroke}" class="bar implementing">'
+            f"<title>{esc(f'#{task.number} implemented by {task.worker}')}</title></rect>"
+        )
         if opened is not None:
-            parts.append(f'<rect x="{axis.x(opened):.1f}" y="{mid - 6}" width="{max(2.0, axis.x(ended) - axis.x(opened)):.1f}" '
-                         f'height="12" rx="2" fill="{review.fill}" stroke="{review.stroke}" class="bar in-review">'
-                         f'<title>{esc(f"PR #{task.pr} open")}</title></rect>')
+            parts.append(
+                f'<rect x="{axis.x(opened):.1f}" y="{mid - 6}" width="{max(2.0, axis.x(ended) - axis.x(opened)):.1f}" '
+                f'height="12" rx="2" fill="{review.fill}" stroke="{review.stroke}" class="bar in-review">'
+                f"<title>{esc(f'PR #{task.pr} open')}</title></rect>"
+            )
     for event in task.events:
         if event.kind in MARKS:
             tip = f"{clock((event.at - axis.start).total_seconds())} {MARKS[event.kind][2]}: {event.detail}"
@@ -195,8 +215,10 @@ def _ticks(axis: _Axis, height: float) -> list[str]:
     parts, t = [], 0
     while t <= axis.seconds + 1e-9:
         x = LABEL_W + t / axis.seconds * PLOT_W
-        parts.append(f'<line x1="{x:.1f}" y1="{AXIS_H - 6}" x2="{x:.1f}" y2="{height}" class="tick"/>'
-                     f'<text x="{x:.1f}" y="{AXIS_H - 10}" class="tick-label">{clock(t)}</text>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{AXIS_H - 6}" x2="{x:.1f}" y2="{height}" class="tick"/>'
+            f'<text x="{x:.1f}" y="{AXIS_H - 10}" class="tick-label">{clock(t)}</text>'
+        )
         t += step
     return parts
 
@@ -205,11 +227,15 @@ def _legend() -> str:
     items = [("bar", LOOKS["working"], "implementing (claimed → PR)"), ("bar", LOOKS["review"], "PR open")]
     parts, x = [], 8
     for _kind, look, text in items:
-        parts.append(f'<rect x="{x}" y="8" width="18" height="10" fill="{look.fill}" stroke="{look.stroke}"/>'
-                     f'<text x="{x + 24}" y="17" class="legend">{esc(text)}</text>')
+        parts.append(
+            f'<rect x="{x}" y="8" width="18" height="10" fill="{look.fill}" stroke="{look.stroke}"/>'
+            f'<text x="{x + 24}" y="17" class="legend">{esc(text)}</text>'
+        )
         x += 40 + 6 * len(text)
     for kind, (_shape, _colour, text) in MARKS.items():
-        parts.append(_mark(kind, x + 6, 13, text, role="key") + f'<text x="{x + 16}" y="17" class="legend">{esc(text)}</text>')
+        parts.append(
+            _mark(kind, x + 6, 13, text, role="key") + f'<text x="{x + 16}" y="17" class="legend">{esc(text)}</text>'
+        )
         x += 34 + 6 * len(text)
     return "".join(parts)
 
@@ -225,23 +251,33 @@ def timeline_svg(history: RunHistory) -> str:
     planned = min((t.created for t in history.tasks), default=None)
     rows.append(f'<text x="{LABEL_W - 8}" y="{y + ROW_H / 2 + 4}" class="row-label">planner</text>')
     if planned is not None:
-        rows.append(f'<rect x="{axis.x(history.start):.1f}" y="{y + 6}" width="{max(2.0, axis.x(planned) - axis.x(history.start)):.1f}" '
-                    f'height="12" rx="2" class="bar planning"><title>planning until the first task was filed '
-                    f'({clock((planned - history.start).total_seconds())})</title></rect>')
+        rows.append(
+            f'<rect x="{axis.x(history.start):.1f}" y="{y + 6}" '
+            f'width="{max(2.0, axis.x(planned) - axis.x(history.start)):.1f}" '
+            f'height="12" rx="2" class="bar planning"><title>planning until the first task was filed '
+            f"({clock((planned - history.start).total_seconds())})</title></rect>"
+        )
     y += ROW_H
     for worker, tasks in groups.items():
-        rows.append(f'<g class="worker" data-worker="{esc(worker)}"><text x="8" y="{y + ROW_H / 2 + 8}" '
-                    f'class="worker-label">{esc(cut(worker, 40))}</text></g>')
+        rows.append(
+            f'<g class="worker" data-worker="{esc(worker)}"><text x="8" y="{y + ROW_H / 2 + 8}" '
+            f'class="worker-label">{esc(cut(worker, 40))}</text></g>'
+        )
         y += ROW_H
         for task in tasks:
             rows += _task_row(task, axis, y)
             y += ROW_H
     height = y + 8
     closed = history.goal.closed
-    end_line = (f'<line x1="{axis.x(closed):.1f}" y1="{AXIS_H - 6}" x2="{axis.x(closed):.1f}" y2="{height}" '
-                f'class="goal-closed"><title>goal closed {clock((closed - axis.start).total_seconds())}</title></line>'
-                if closed is not None else "")
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" id="timeline-svg" width="{LABEL_W + PLOT_W + 30}" '
-            f'height="{height:.0f}" viewBox="0 0 {LABEL_W + PLOT_W + 30} {height:.0f}" role="img" '
-            f'aria-label="Every task over time, per worker">{_legend()}{"".join(_ticks(axis, height))}{end_line}'
-            f'{"".join(rows)}</svg>')
+    end_line = (
+        f'<line x1="{axis.x(closed):.1f}" y1="{AXIS_H - 6}" x2="{axis.x(closed):.1f}" y2="{height}" '
+        f'class="goal-closed"><title>goal closed {clock((closed - axis.start).total_seconds())}</title></line>'
+        if closed is not None
+        else ""
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="timeline-svg" width="{LABEL_W + PLOT_W + 30}" '
+        f'height="{height:.0f}" viewBox="0 0 {LABEL_W + PLOT_W + 30} {height:.0f}" role="img" '
+        f'aria-label="Every task over time, per worker">{_legend()}{"".join(_ticks(axis, height))}{end_line}'
+        f"{''.join(rows)}</svg>"
+    )

@@ -25,8 +25,17 @@ from bot.ledger.taskbody import TaskSpec, parse_task_body, task_number_from_bran
 from bot.llm.types import Usage
 
 #: What can happen to a task, in the order a legend lists them.
-EVENT_KINDS = ("claimed", "pr_opened", "ci_failed", "ci_fixed", "conflict_resolved", "review_addressed",
-               "failure", "merged", "closed")
+EVENT_KINDS = (
+    "claimed",
+    "pr_opened",
+    "ci_failed",
+    "ci_fixed",
+    "conflict_resolved",
+    "review_addressed",
+    "failure",
+    "merged",
+    "closed",
+)
 _TAG = re.compile(r"^<!-- orchestra:([A-Za-z0-9][A-Za-z0-9._-]*)(?: |-->)")
 _CLAIM = re.compile(r"Claimed by worker `([^`]+)` \(attempt (\d+)\)")
 #: Marks in a comment's first line that are not its words.
@@ -113,7 +122,9 @@ class RunHistory:
 
     @property
     def events(self) -> list[Event]:
-        return sorted((e for t in self.tasks for e in t.events), key=lambda e: (e.at, e.task, EVENT_KINDS.index(e.kind)))
+        return sorted(
+            (e for t in self.tasks for e in t.events), key=lambda e: (e.at, e.task, EVENT_KINDS.index(e.kind))
+        )
 
     @property
     def start(self) -> datetime:
@@ -168,8 +179,11 @@ def read_history(forge: Forge, prefix: str, goal: int, bot_login: str) -> RunHis
     repo = forge.repo
     issues = [row for row in reader.all(repo.get_issues(state="all")) if not row.get("pull_request")]
     pulls = reader.all(repo.get_pulls(state="all"))
-    comments = [c for c in reader.all(repo.get_issues_comments())
-                if str((c.get("user") or {}).get("login", "")).lower() == bot_login.lower()]
+    comments = [
+        c
+        for c in reader.all(repo.get_issues_comments())
+        if str((c.get("user") or {}).get("login", "")).lower() == bot_login.lower()
+    ]
     goals, tasks = _goals_and_tasks(issues, goal, prefix)
     by_number = {task.number: task for task in tasks}
     prs = _pulls(pulls, by_number)
@@ -180,16 +194,24 @@ def read_history(forge: Forge, prefix: str, goal: int, bot_login: str) -> RunHis
             for run in reader.failed_runs(sha):
                 at = when(run.get("completed_at")) or when(run.get("started_at"))
                 if at is not None:
-                    task.events.append(Event(at, "ci_failed", task.number, f"check {run.get('name', '')} "
-                                             f"{run.get('conclusion', '')} on {sha[:8]}", task.pr))
+                    task.events.append(
+                        Event(
+                            at,
+                            "ci_failed",
+                            task.number,
+                            f"check {run.get('name', '')} {run.get('conclusion', '')} on {sha[:8]}",
+                            task.pr,
+                        )
+                    )
     for task in tasks:
         task.events.sort(key=lambda e: (e.at, EVENT_KINDS.index(e.kind)))
     goals = [g if g.number not in records else _with_planner(g, records[g.number]) for g in goals]
     return RunHistory(forge.repo_full_name, goals, tasks, prs, reader.requests)
 
 
-def _goals_and_tasks(issues: list[dict[str, Any]], goal: int, prefix: str
-                     ) -> tuple[list[GoalHistory], list[TaskHistory]]:
+def _goals_and_tasks(
+    issues: list[dict[str, Any]], goal: int, prefix: str
+) -> tuple[list[GoalHistory], list[TaskHistory]]:
     """The goal, its sub-goals at any depth, and their tasks (oldest first)."""
     specs = {row["number"]: parse_task_body(row.get("body")) for row in issues}
     numbers, changed = [goal], True
@@ -201,8 +223,9 @@ def _goals_and_tasks(issues: list[dict[str, Any]], goal: int, prefix: str
                 changed = True
     rows = {row["number"]: row for row in issues}
     goals = [_goal(rows[n], _parent(specs.get(n))) for n in numbers if n in rows]
-    tasks = [_task(rows[n], spec, prefix) for n, spec in sorted(specs.items())
-             if spec is not None and spec.goal in numbers]
+    tasks = [
+        _task(rows[n], spec, prefix) for n, spec in sorted(specs.items()) if spec is not None and spec.goal in numbers
+    ]
     return goals, tasks
 
 
@@ -211,8 +234,14 @@ def _parent(spec: TaskSpec | None) -> int | None:
 
 
 def _goal(row: dict[str, Any], parent: int | None) -> GoalHistory:
-    return GoalHistory(row["number"], row.get("title") or "", row.get("state") or "open",
-                       when(row["created_at"]) or datetime.min, when(row.get("closed_at")), parent)
+    return GoalHistory(
+        row["number"],
+        row.get("title") or "",
+        row.get("state") or "open",
+        when(row["created_at"]) or datetime.min,
+        when(row.get("closed_at")),
+        parent,
+    )
 
 
 def _task(row: dict[str, Any], spec: TaskSpec, prefix: str) -> TaskHistory:
@@ -222,8 +251,16 @@ def _task(row: dict[str, Any], spec: TaskSpec, prefix: str) -> TaskHistory:
     else:
         found = state_from_labels(prefix, labels)
         state = found.value if found else "waiting"
-    task = TaskHistory(row["number"], row.get("title") or "", spec.key, spec.goal, state,
-                       when(row["created_at"]) or datetime.min, spec.kind == "subgoal", tuple(spec.depends_on))
+    task = TaskHistory(
+        row["number"],
+        row.get("title") or "",
+        spec.key,
+        spec.goal,
+        state,
+        when(row["created_at"]) or datetime.min,
+        spec.kind == "subgoal",
+        tuple(spec.depends_on),
+    )
     closed = when(row.get("closed_at"))
     if closed is not None:
         task.events.append(Event(closed, "closed", task.number, state))
@@ -239,8 +276,9 @@ def _pulls(pulls: list[dict[str, Any]], tasks: dict[int, TaskHistory]) -> list[P
             continue
         merged = when(row.get("merged_at"))
         state = "merged" if merged else str(row.get("state") or "open")
-        pr = PullHistory(row["number"], task.number, row.get("title") or "", state, when(row["created_at"])
-                         or task.created, merged)
+        pr = PullHistory(
+            row["number"], task.number, row.get("title") or "", state, when(row["created_at"]) or task.created, merged
+        )
         found.append(pr)
         counters = attempts.read(row.get("body"))
         task.pr, task.pr_state = pr.number, state
@@ -256,8 +294,9 @@ def _ci_fix_shas(pulls: list[dict[str, Any]], task: TaskHistory) -> list[str]:
     return attempts.read(row.get("body")).ci_fix_shas if row is not None else []
 
 
-def _comment_events(comments: list[dict[str, Any]], tasks: dict[int, TaskHistory],
-                    pr_task: dict[int, int]) -> dict[int, PlannerRecord]:
+def _comment_events(
+    comments: list[dict[str, Any]], tasks: dict[int, TaskHistory], pr_task: dict[int, int]
+) -> dict[int, PlannerRecord]:
     """Each bot comment's event on its task; the planner records found on goals (goal → record)."""
     records: dict[int, PlannerRecord] = {}
     for comment in comments:
@@ -281,16 +320,16 @@ def _comment_events(comments: list[dict[str, Any]], tasks: dict[int, TaskHistory
     return records
 
 
-def _event(task: TaskHistory, tag: str, body: str, created: datetime, updated: datetime,
-           pr: int | None) -> Event | None:
+def _event(
+    task: TaskHistory, tag: str, body: str, created: datetime, updated: datetime, pr: int | None
+) -> Event | None:
     if tag == "claim":
         claim = _CLAIM.search(body)
         task.worker, task.attempt = (claim.group(1), int(claim.group(2))) if claim else ("unknown worker", 1)
         # An edited claim is a later attempt's: it started when the comment was last written.
         detail = f"by {task.worker}" + (f" (attempt {task.attempt})" if task.attempt > 1 else "")
         return Event(updated if task.attempt > 1 else created, "claimed", task.number, detail, pr)
-    kinds = {"ci-fix": "ci_fixed", "conflict": "conflict_resolved", "review": "review_addressed",
-             "failure": "failure"}
+    kinds = {"ci-fix": "ci_fixed", "conflict": "conflict_resolved", "review": "review_addressed", "failure": "failure"}
     kind = next((k for prefix, k in kinds.items() if tag.startswith(prefix + "-")), None)
     if kind is None:
         return None

@@ -24,9 +24,17 @@ from bot.modes.local.report.history import RunHistory
 #: The order roles are shown in.
 ROLES = ("planner", "worker", "ci_fix", "conflict", "review")
 #: How an event is said in the table of what happened.
-SAID = {"claimed": "claimed", "pr_opened": "PR opened", "ci_failed": "CI failed", "ci_fixed": "CI fixed",
-        "conflict_resolved": "conflict resolved", "review_addressed": "review addressed",
-        "failure": "failure reported", "merged": "merged", "closed": "closed"}
+SAID = {
+    "claimed": "claimed",
+    "pr_opened": "PR opened",
+    "ci_failed": "CI failed",
+    "ci_fixed": "CI fixed",
+    "conflict_resolved": "conflict resolved",
+    "review_addressed": "review addressed",
+    "failure": "failure reported",
+    "merged": "merged",
+    "closed": "closed",
+}
 
 
 @dataclass
@@ -47,11 +55,16 @@ class UsageRow:
 
 def usage_rows(history: RunHistory) -> list[UsageRow]:
     """The planner of each goal, then each task with a PR; a last row with the totals."""
-    rows = [UsageRow(f"planner of #{g.number}", {"planner": (g.planner.total_tokens, g.planner.cost_usd)})
-            for g in history.goals if g.planner.total_tokens or g.parent is None]
+    rows = [
+        UsageRow(f"planner of #{g.number}", {"planner": (g.planner.total_tokens, g.planner.cost_usd)})
+        for g in history.goals
+        if g.planner.total_tokens or g.parent is None
+    ]
     for task in history.tasks:
         if task.usage:
-            rows.append(UsageRow(f"#{task.number} {task.title}", {role: _tokens_cost(u) for role, u in task.usage.items()}))
+            rows.append(
+                UsageRow(f"#{task.number} {task.title}", {role: _tokens_cost(u) for role, u in task.usage.items()})
+            )
     total = UsageRow("all")
     for row in rows:
         for role, (tokens, cost) in row.roles.items():
@@ -79,11 +92,25 @@ def render_report(history: RunHistory, summary: dict[str, Any], generated: datet
     largest = max((row.tokens for row in rows[:-1]), default=0) or 1
     start = history.start
     by_task = {task.number: task for task in history.tasks}
-    return _environment().from_string(template).render(
-        history=history, summary=summary, generated=generated.replace(microsecond=0).isoformat(),
-        # The pictures are escaped as drawn (drawing.py).
-        graph=Markup(graph_svg(history)), timeline=Markup(timeline_svg(history)),
-        usage=rows, roles=roles, largest=largest, looks=LOOKS, shown_state=shown_state, marks=MARKS, said=SAID,
-        offset=lambda at: (at - start).total_seconds() if at is not None else None, tasks=by_task,
-        workers=sorted({t.worker for t in history.tasks if t.worker}),
+    return (
+        _environment()
+        .from_string(template)
+        .render(
+            history=history,
+            summary=summary,
+            generated=generated.replace(microsecond=0).isoformat(),
+            # The pictures are escaped as drawn (drawing.py).
+            graph=Markup(graph_svg(history)),
+            timeline=Markup(timeline_svg(history)),
+            usage=rows,
+            roles=roles,
+            largest=largest,
+            looks=LOOKS,
+            shown_state=shown_state,
+            marks=MARKS,
+            said=SAID,
+            offset=lambda at: (at - start).total_seconds() if at is not None else None,
+            tasks=by_task,
+            workers=sorted({t.worker for t in history.tasks if t.worker}),
+        )
     )
