@@ -131,7 +131,7 @@ def test_doc_examples_name_current_priced_models() -> None:
     """Every `anthropic:`/`openai:` spec the README and docs show is in the table and not announced to retire."""
     import re
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     texts = [root / "README.md", *sorted((root / "docs").glob("*.*")), root / "action.yml", root / ".env.example"]
     table = load_prices()
     retiring = {

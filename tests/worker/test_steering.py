@@ -151,7 +151,7 @@ def test_an_approval_counts_for_merge_required_approvals_only_from_someone_who_m
     from bot import reconcile
     from bot.repoconfig import MergePolicy, RepoConfig
     from bot.worker import merge
-    from tests.worker.bed import wait_checks
+    from tests.support.worker_bed import wait_checks
 
     grant_to(bed, reader="read", triager="triage", writer="write")
     _task, pr_number = _pr(bed)
