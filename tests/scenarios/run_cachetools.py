@@ -13,8 +13,8 @@ and prints one `main:` line of figures. Its exit code is the command's (0 when t
 when a first-parent commit fails the suite.
 
 When this interpreter cannot be reached by other users (a pyenv under /root) and ORCHESTRA_SANDBOX is
-not set (or is `best-effort`), the agent's commands run unconfined (`ORCHESTRA_SANDBOX=none`): a confined command runs as
-an unprivileged uid that would find no `python3` with pytest. The scripted model runs only the
+not set (or is `best-effort`), the agent's commands run unconfined (`ORCHESTRA_SANDBOX=none`): a
+confined command runs as an unprivileged uid that would find no `python3` with pytest. The scripted model runs only the
 scenario's own commands.
 """
 
@@ -56,11 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     register()
     os.environ["PATH"] = python_path()
-    if blocked_ancestor(Path(os.path.realpath(sys.executable))) is not None:
-        # Unset, or the test suite's `best-effort` (which a root worker still honours with a uid):
-        # a confined command would find no python3 with pytest.
-        if os.environ.get("ORCHESTRA_SANDBOX", "best-effort") == "best-effort":
-            os.environ["ORCHESTRA_SANDBOX"] = "none"
+    # Unset, or the test suite's `best-effort` (which a root worker still honours with a uid): a
+    # confined command would find no python3 with pytest.
+    unreachable = blocked_ancestor(Path(os.path.realpath(sys.executable))) is not None
+    if unreachable and os.environ.get("ORCHESTRA_SANDBOX", "best-effort") == "best-effort":
+        os.environ["ORCHESTRA_SANDBOX"] = "none"
     repo = make_repo(args.dir / "cachetools")
     start = git(repo, "rev-parse", "HEAD").strip()
     if args.conflict_attempts is not None:
