@@ -7,9 +7,9 @@ state dir (`mirrors/<owner>__<repo>.git`) with one lock file; every branch is fe
 `refs/remotes/origin/*` and nothing is ever pruned from under another job.
 
 Mechanical merges: the paths of `union_paths` (changelog-like files) are merged keeping both sides
-with a merge driver of ours, `git merge-file --union --diff3`: unlike git's built-in `union`, it does
-not trim lines both sides share off the ends of a conflict, so the blank line between two changelog
-entries stays. The attribute lives in a file under the state dir given to each merge as
+with a merge driver of ours (`bot/unionmerge.py`): unlike git's built-in `union`, it keeps the blank
+line between two changelog entries, and unlike `merge-file --union --diff3` it writes a heading both
+sides added only once. The attribute lives in a file under the state dir given to each merge as
 `core.attributesFile`, the driver in `-c` options of that one command; nothing is written into the
 repository or its configuration.
 
@@ -31,14 +31,17 @@ import hashlib
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot import unionmerge
 from bot.errors import GitFailed, GitMissing, PushDeclined
 
 if TYPE_CHECKING:
@@ -231,7 +234,7 @@ UNION_DRIVER_OPTIONS = (
     "-c",
     f"merge.{UNION_DRIVER}.name=keep both sides",
     "-c",
-    f"merge.{UNION_DRIVER}.driver=git merge-file --union --diff3 %A %O %B",
+    f"merge.{UNION_DRIVER}.driver={shlex.quote(sys.executable)} {shlex.quote(unionmerge.__file__)} %A %O %B",
 )
 
 

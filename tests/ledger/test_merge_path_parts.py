@@ -148,3 +148,23 @@ def test_a_union_merge_keeps_the_blank_lines_between_changelog_entries(tmp_path:
         merged = (worktree.path / "CHANGES.rst").read_text()
     # git's own `union` driver trims the common blank line off both sides: "- one\n  continued\n- two\n\n"
     assert merged == "Changes\n=======\n\n- one\n  continued\n\n- two\n\nv1\n- old\n"
+
+
+def test_a_union_merge_writes_a_heading_both_sides_added_once(tmp_path: Path) -> None:
+    """Two tasks that each open the same "Unreleased" section: one heading, both entries, apart."""
+    old = "v8.0.2 (2025-01-01)\n===================\n\n- old\n"
+    source = make_repo(tmp_path / "src", {"CHANGELOG.rst": old})
+    for branch, entry in (("one", "- Add ``evict()``."), ("two", "- Add ``peek()``.")):
+        git(source, "checkout", "-q", "-b", branch, "main")
+        (source / "CHANGELOG.rst").write_text(f"v8.1.0 (UNRELEASED)\n===================\n\n{entry}\n\n\n{old}")
+        git(source, "commit", "-qam", branch)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(remote)], check=True, env=base_env())
+    mirror = Mirror(
+        tmp_path / "state", "o/r", str(remote), dict, Identity("Bot", "bot@example.com"), union_paths=["CHANGELOG*"]
+    )
+    mirror.fetch()
+    with mirror.worktree("refs/remotes/origin/one") as worktree:
+        assert worktree.merge("refs/remotes/origin/two", "two") == []
+        merged = (worktree.path / "CHANGELOG.rst").read_text()
+    assert merged == ("v8.1.0 (UNRELEASED)\n===================\n\n- Add ``evict()``.\n\n- Add ``peek()``.\n\n\n" + old)
