@@ -12,6 +12,7 @@ Usage: `.venv/bin/python benchmarks/webhook_ack.py [--slow-clients 50]`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.modes.bench.scale import private_redis  # noqa: E402
 from webhooks.signature import sign  # noqa: E402
 
 SECRET = "benchmark-secret-not-real"
@@ -109,26 +111,12 @@ def main() -> int:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="orchestra-bench-"))
-    redis_port, http_port = free_port(), free_port()
-    redis_bin = shutil.which("redis-server") or sys.exit("redis-server is not installed")
-    redis_proc = subprocess.Popen(
-        [
-            redis_bin,
-            "--port",
-            str(redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    http_port = free_port()
+    redis_server = contextlib.ExitStack()
+    try:
+        redis_url = redis_server.enter_context(private_redis(workdir))  # the bench's own throwaway server
+    except RuntimeError as exc:
+        sys.exit(str(exc))
     env = {
         **os.environ,
         "ORCHESTRA_WEBHOOK_SECRET": SECRET,
@@ -200,8 +188,7 @@ def main() -> int:
             sock.close()
         server.terminate()
         server.wait(timeout=15)
-        redis_proc.terminate()
-        redis_proc.wait(timeout=15)
+        redis_server.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
     latencies = sorted(seconds * 1000 for seconds, _status in results)
