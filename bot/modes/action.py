@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from github import Auth
 from pydantic import ValidationError
 
 from bot import jobs as job_functions
@@ -26,6 +25,7 @@ from bot.errors import ConfigError
 from bot.forge.client import Forge
 from bot.forge.retry import RetryPolicy
 from bot.modes import demo
+from bot.modes.tokenforge import token_forges
 from bot.queue.executors import InlineExecutor
 from bot.queue.fanout import DispatchExecutor
 from bot.queue.kinds import JobRequest, SubmitResult
@@ -195,17 +195,7 @@ def run_action(
     requests = jobs_for(event, settings)
     if not requests:
         return report
-    token = settings.token.get_secret_value() if settings.token else ""
-
-    def forge(repo: str, installation_id: int | None = None) -> Forge:
-        return Forge(
-            repo,
-            Auth.Token(token),
-            api_url=settings.api_url,
-            server_url=settings.server_url,
-            bot_login=settings.bot_login,
-            policy=forge_policy,
-        )
+    forge = token_forges(settings, forge_policy)
 
     inline = InlineExecutor()
     local = [(str(job.args["repo"]), int(job.args["number"])) for job in requests if job.kind == "implement"]

@@ -18,13 +18,12 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from github import Auth
-
 from bot.errors import OrchestraError
 from bot.forge.client import Forge
 from bot.ledger.goalview import read_goal
 from bot.ledger.taskbody import parse_task_body, task_number_from_branch
 from bot.modes.action import ActionInputs, ActionReport, action_settings, jobs_for, read_event
+from bot.modes.tokenforge import token_forges
 from bot.planner import status
 from bot.queue.kinds import JobRequest
 from bot.repoconfig import RepoConfig
@@ -171,16 +170,7 @@ def outputs_for(env: Mapping[str, str], report: ActionReport, summary: str) -> d
     """The step outputs of the run `report` tells of, in the runner's environment `env`."""
     settings = action_settings(env)
     overlay = ActionInputs.from_env(env).overlay
-    token = settings.token.get_secret_value() if settings.token else ""
-
-    def forge(repo: str) -> Forge:
-        return Forge(
-            repo,
-            Auth.Token(token),
-            api_url=settings.api_url,
-            server_url=settings.server_url,
-            bot_login=settings.bot_login,
-        )
+    forge = token_forges(settings)
 
     jobs = jobs_for(read_event(env), settings) if report.jobs else []
     return step_outputs(report.as_dict(), goal_state(forge, overlay, jobs), summary.rstrip("\n"))

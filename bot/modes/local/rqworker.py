@@ -16,12 +16,10 @@ from __future__ import annotations
 import os
 import sys
 
-from github import Auth
-
 from bot import jobs, runtime
-from bot.forge.client import Forge
 from bot.modes import bench, demo
 from bot.modes.local.session import LOCAL_POLICY, merge_overlay
+from bot.modes.tokenforge import token_forges
 from bot.queue.executors import RQExecutor
 from bot.queue.kinds import QUEUES
 from bot.queue.rqworker import MIN_GRACE_S, OrchestraWorker
@@ -50,18 +48,8 @@ def main(argv: list[str]) -> int:
     if settings.token is None:
         print("bot.modes.local.rqworker: ORCHESTRA_TOKEN is not set", file=sys.stderr)
         return 2
-    token = settings.token.get_secret_value()
     merge = os.environ.get("ORCHESTRA_LOCAL_MERGE_POLICY") or None
-
-    def forge_factory(repo: str, installation_id: int | None = None) -> Forge:
-        return Forge(
-            repo,
-            Auth.Token(token),
-            api_url=settings.api_url,
-            server_url=settings.server_url,
-            bot_login=settings.bot_login,
-            policy=LOCAL_POLICY,
-        )
+    forge_factory = token_forges(settings, LOCAL_POLICY)
 
     executor = RQExecutor.from_url(settings.redis_url)
     runtime.install(
