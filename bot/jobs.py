@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from rq import get_current_job
@@ -397,13 +397,20 @@ def perform(rt: Runtime, job: JobRequest) -> Any:
     return FUNCTIONS[job.kind](rt, **job.args)
 
 
+#: The modules that bring in each model SDK (seconds of CPU to import; bot/llm/factory.py imports them
+#: when a model of theirs is built).
+PROVIDER_MODULES: dict[str, tuple[str, ...]] = {
+    "anthropic": ("bot.llm.anthropic_provider",),
+    "openai": ("bot.llm.openai_provider", "bot.llm.openai_responses"),
+}
+
+
 #: What a job imports lazily (the runtime's collaborators, the model SDKs through the model factory,
 #: git and the HTTP stack): a forking RQ worker imports them before its first fork (bot/queue/rqworker.py).
 PRELOAD = (
     "bot.llm.factory",
-    "bot.llm.anthropic_provider",
-    "bot.llm.openai_provider",
-    "bot.llm.openai_responses",
+    *PROVIDER_MODULES["anthropic"],
+    *PROVIDER_MODULES["openai"],
     "bot.metrics.jobs",
     "bot.forge.auth",
     "bot.forge.client",
@@ -418,3 +425,16 @@ PRELOAD = (
     "requests",
     "httpx",
 )
+
+
+def preload_for(specs: Iterable[str]) -> tuple[str, ...]:
+    """`PRELOAD` without the SDKs no spec in `specs` uses (a local run of scripted models imports neither;
+    a repository file naming another provider has its work horses import that SDK after the fork)."""
+    providers = {spec.split(":", 1)[0] for spec in specs}
+    unused = {
+        module
+        for provider, modules in PROVIDER_MODULES.items()
+        if not any(p == provider or p.startswith(provider + "-") for p in providers)
+        for module in modules
+    }
+    return tuple(module for module in PRELOAD if module not in unused)

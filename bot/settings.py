@@ -102,6 +102,10 @@ class RoleModels(BaseModel):
     def for_role(self, role: Role | str) -> str:
         return str(getattr(self, Role(role).value))
 
+    def specs(self) -> list[str]:
+        """Every role's spec."""
+        return [self.for_role(role) for role in Role]
+
     def is_given(self, role: Role | str) -> bool:
         """True when this role's spec was given by a flag or the environment (it beats the repo's file)."""
         return Role(role).value in self.given
@@ -160,6 +164,9 @@ class Settings(BaseModel):
     #: Seconds between two sweeps (bot/reconcile.py): a lost or never-delivered webhook is
     #: recovered within about this long (the server's scheduled `sweep_all`; local mode's timer).
     sweep_interval_s: float = Field(default=300.0, ge=5)
+    #: Seconds between two writes of one forge client (GitHub asks for at least 1 s between
+    #: POST/PATCH/PUT/DELETE requests, against its secondary rate limits); 0 against localhub.
+    write_spacing_s: float = Field(default=1.0, ge=0, le=60)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -189,6 +196,7 @@ class Settings(BaseModel):
         if "log_level" in values:
             values["log_level"] = parse_log_level(str(values["log_level"]))
         take("sweep_interval_s", "ORCHESTRA_SWEEP_INTERVAL_S")
+        take("write_spacing_s", "ORCHESTRA_WRITE_SPACING_S")
 
         key = env.get("ORCHESTRA_PRIVATE_KEY")
         key_path = env.get("ORCHESTRA_PRIVATE_KEY_PATH")

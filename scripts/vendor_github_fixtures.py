@@ -150,12 +150,24 @@ REST_ALIASES = {
 # event -> actions whose body schemas are vendored ([] = the event has no action). Besides
 # what the bot handles, the inverse actions localhub emits (unassigned, unlabeled) are here.
 WEBHOOK_EVENTS: dict[str, list[str]] = {
-    "issues": ["opened", "edited", "closed", "reopened", "labeled", "unlabeled", "assigned",
-               "unassigned", "deleted"],
+    "issues": ["opened", "edited", "closed", "reopened", "labeled", "unlabeled", "assigned", "unassigned", "deleted"],
     "issue_comment": ["created", "edited", "deleted"],
-    "pull_request": ["opened", "synchronize", "closed", "reopened", "edited", "labeled",
-                     "unlabeled", "assigned", "unassigned", "ready_for_review", "enqueued",
-                     "dequeued", "auto_merge_enabled", "auto_merge_disabled"],
+    "pull_request": [
+        "opened",
+        "synchronize",
+        "closed",
+        "reopened",
+        "edited",
+        "labeled",
+        "unlabeled",
+        "assigned",
+        "unassigned",
+        "ready_for_review",
+        "enqueued",
+        "dequeued",
+        "auto_merge_enabled",
+        "auto_merge_disabled",
+    ],
     "pull_request_review": ["submitted", "edited", "dismissed"],
     "pull_request_review_comment": ["created", "edited", "deleted"],
     "push": [],
@@ -175,31 +187,85 @@ WEBHOOK_EVENTS: dict[str, list[str]] = {
 # GraphQL schema localhub serves (merge queue and auto-merge); tests check localhub's own
 # schema against these definitions.
 GRAPHQL_TYPES = [
-    "Query", "Mutation", "Node", "Actor", "User", "Bot", "Repository", "PullRequest",
-    "PullRequestState", "PullRequestMergeMethod", "MergeStateStatus", "MergeableState",
-    "AutoMergeRequest", "MergeQueue", "MergeQueueConfiguration", "MergeQueueMergingStrategy",
-    "MergeQueueEntry", "MergeQueueEntryState", "MergeQueueEntryConnection", "MergeQueueEntryEdge",
-    "PageInfo", "Commit", "EnqueuePullRequestInput", "EnqueuePullRequestPayload",
-    "DequeuePullRequestInput", "DequeuePullRequestPayload", "EnablePullRequestAutoMergeInput",
-    "EnablePullRequestAutoMergePayload", "DisablePullRequestAutoMergeInput",
-    "DisablePullRequestAutoMergePayload", "DateTime", "URI", "GitObjectID", "HTML",
+    "Query",
+    "Mutation",
+    "Node",
+    "Actor",
+    "User",
+    "Bot",
+    "Repository",
+    "PullRequest",
+    "PullRequestState",
+    "PullRequestMergeMethod",
+    "MergeStateStatus",
+    "MergeableState",
+    "AutoMergeRequest",
+    "MergeQueue",
+    "MergeQueueConfiguration",
+    "MergeQueueMergingStrategy",
+    "MergeQueueEntry",
+    "MergeQueueEntryState",
+    "MergeQueueEntryConnection",
+    "MergeQueueEntryEdge",
+    "PageInfo",
+    "Commit",
+    "EnqueuePullRequestInput",
+    "EnqueuePullRequestPayload",
+    "DequeuePullRequestInput",
+    "DequeuePullRequestPayload",
+    "EnablePullRequestAutoMergeInput",
+    "EnablePullRequestAutoMergePayload",
+    "DisablePullRequestAutoMergeInput",
+    "DisablePullRequestAutoMergePayload",
+    "DateTime",
+    "URI",
+    "GitObjectID",
+    "HTML",
 ]
 
 # Annotations and OpenAPI-only keywords dropped from schemas (they do not constrain values).
-DROPPED = {"description", "title", "example", "examples", "externalDocs", "discriminator",
-           "xml", "deprecated", "default", "readOnly", "writeOnly", "$comment", "nullable"}
+DROPPED = {
+    "description",
+    "title",
+    "example",
+    "examples",
+    "externalDocs",
+    "discriminator",
+    "xml",
+    "deprecated",
+    "default",
+    "readOnly",
+    "writeOnly",
+    "$comment",
+    "nullable",
+}
 SCHEMA_MAPS = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
 SCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
-SCHEMA_ONE = {"additionalProperties", "items", "not", "if", "then", "else", "contains",
-              "propertyNames", "unevaluatedProperties", "unevaluatedItems"}
+SCHEMA_ONE = {
+    "additionalProperties",
+    "items",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+}
 REF_PREFIX = "#/components/schemas/"
 
 
 def npm_pack(package: str, version: str, dest: Path) -> tuple[Path, str]:
     """Fetch one package tarball with npm; return its path and exact version."""
     spec = f"{package}@{version}"
-    out = subprocess.run(["npm", "pack", spec, "--json", "--pack-destination", str(dest)],
-                         check=True, capture_output=True, text=True, cwd=dest).stdout
+    out = subprocess.run(
+        ["npm", "pack", spec, "--json", "--pack-destination", str(dest)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=dest,
+    ).stdout
     info = json.loads(out)[0]
     return dest / info["filename"], info["version"]
 
@@ -241,7 +307,7 @@ def to_json_schema(node: Any, openapi30: bool) -> Any:
         elif key == "$ref":
             if not value.startswith(REF_PREFIX):
                 raise SystemExit(f"unexpected $ref {value}")
-            out[key] = "#/$defs/" + value[len(REF_PREFIX):]
+            out[key] = "#/$defs/" + value[len(REF_PREFIX) :]
         else:
             out[key] = value
     if openapi30 and node.get("nullable") is True:
@@ -266,7 +332,7 @@ def collect_refs(node: Any, found: set[str]) -> None:
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            found.add(ref[len("#/$defs/"):])
+            found.add(ref[len("#/$defs/") :])
         for value in node.values():
             collect_refs(value, found)
     elif isinstance(node, list):
@@ -370,26 +436,25 @@ def extract_rest(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], 
         responses: dict[str, Any] = {}
         for status, response in sorted(operation["responses"].items()):
             media = json_content(deref(spec, response))
-            responses[status] = (to_json_schema(media["schema"], True)
-                                 if media and "schema" in media else None)
+            responses[status] = to_json_schema(media["schema"], True) if media and "schema" in media else None
             for name, example in sorted((media or {}).get("examples", {}).items()):
                 value = example_value(spec, example)
                 if value is not None:
                     examples.setdefault(key, {}).setdefault(status, {})[name] = value
-        entry: dict[str, Any] = {"operationId": operation["operationId"],
-                                 "responses": responses}
+        entry: dict[str, Any] = {"operationId": operation["operationId"], "responses": responses}
         if key != source_key:
             entry["aliasOf"] = source_key
         operations[key] = entry
-    paths = {template: sorted(m.upper() for m in ops if m != "parameters")
-             for template, ops in spec["paths"].items()}
+    paths = {template: sorted(m.upper() for m in ops if m != "parameters") for template, ops in spec["paths"].items()}
     document = {
         "paths": dict(sorted(paths.items())),
         "operations": operations,
         # The error bodies GitHub answers on any endpoint are kept even if no operation cites them.
-        "$defs": bundle_defs([operations, {"$ref": "#/$defs/basic-error"},
-                              {"$ref": "#/$defs/validation-error"}],
-                             spec["components"]["schemas"], True),
+        "$defs": bundle_defs(
+            [operations, {"$ref": "#/$defs/basic-error"}, {"$ref": "#/$defs/validation-error"}],
+            spec["components"]["schemas"],
+            True,
+        ),
     }
     return document, examples, missing
 
@@ -419,9 +484,11 @@ def extract_webhooks(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                         "schema": param.get("schema", {}),
                         "example": param.get("example"),
                     }
-    defs = bundle_defs([{"$ref": f"#/$defs/{s['$ref'].split('/')[-1]}"}
-                        for s in schemas.values()],
-                       spec["components"]["schemas"], False)
+    defs = bundle_defs(
+        [{"$ref": f"#/$defs/{s['$ref'].split('/')[-1]}"} for s in schemas.values()],
+        spec["components"]["schemas"],
+        False,
+    )
     return {"headers": headers, "schemas": schemas, "$defs": share_repeated(defs)}, missing
 
 
@@ -433,7 +500,8 @@ def extract_examples(index: list[dict[str, Any]]) -> dict[str, list[Any]]:
 
 _SDL_DESCRIPTION = re.compile(r'^\s*"""(?:.|\n)*?"""\n|^\s*"[^"\n]*"\n', re.MULTILINE)
 _SDL_DEFINITION = re.compile(
-    r"^(?:type|input|enum|interface|union|scalar) (\w+)[^{\n]*(?:\{\n(?:.*\n)*?^\}|$)", re.MULTILINE)
+    r"^(?:type|input|enum|interface|union|scalar) (\w+)[^{\n]*(?:\{\n(?:.*\n)*?^\}|$)", re.MULTILINE
+)
 
 
 def extract_graphql(sdl: str) -> tuple[dict[str, str], list[str]]:
@@ -453,29 +521,35 @@ def write_json(path: Path, data: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latest", action="store_true",
-                        help="use the newest published versions instead of the pinned ones")
+    parser.add_argument(
+        "--latest", action="store_true", help="use the newest published versions instead of the pinned ones"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="gh-fixtures-") as tmp:
         tarballs: dict[str, Path] = {}
         versions: dict[str, str] = {}
         for package, pinned in PACKAGES.items():
-            tarballs[package], versions[package] = npm_pack(
-                package, "latest" if args.latest else pinned, Path(tmp))
+            tarballs[package], versions[package] = npm_pack(package, "latest" if args.latest else pinned, Path(tmp))
         rest_spec = read_member(tarballs["@octokit/openapi"], REST_FILE)
         hooks_spec = read_member(tarballs["@octokit/openapi-webhooks"], WEBHOOKS_FILE)
         index = read_member(tarballs["@octokit/webhooks-examples"], EXAMPLES_FILE)
         sdl = read_text(tarballs["@octokit/graphql-schema"], GRAPHQL_FILE)
-        licences = {p: read_text(t, LICENCE_FILES.get(p, "package/LICENSE"))
-                    for p, t in tarballs.items() if p != "@octokit/webhooks-examples"}
+        licences = {
+            p: read_text(t, LICENCE_FILES.get(p, "package/LICENSE"))
+            for p, t in tarballs.items()
+            if p != "@octokit/webhooks-examples"
+        }
     rest, rest_examples, rest_missing = extract_rest(rest_spec)
     hooks, hooks_missing = extract_webhooks(hooks_spec)
     graphql, graphql_missing = extract_graphql(sdl)
     source = {
         "packages": versions,
-        "files": {"@octokit/openapi": REST_FILE, "@octokit/openapi-webhooks": WEBHOOKS_FILE,
-                  "@octokit/webhooks-examples": EXAMPLES_FILE,
-                  "@octokit/graphql-schema": GRAPHQL_FILE},
+        "files": {
+            "@octokit/openapi": REST_FILE,
+            "@octokit/openapi-webhooks": WEBHOOKS_FILE,
+            "@octokit/webhooks-examples": EXAMPLES_FILE,
+            "@octokit/graphql-schema": GRAPHQL_FILE,
+        },
         "openapi": {"rest": rest_spec["openapi"], "webhooks": hooks_spec["openapi"]},
         "missing": {"rest": rest_missing, "webhooks": hooks_missing, "graphql": graphql_missing},
         "aliases": REST_ALIASES,

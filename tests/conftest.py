@@ -20,13 +20,18 @@ os.environ.setdefault("ORCHESTRA_SANDBOX", "best-effort")
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `slow` start several processes each (RQ workers, `orchestra run`, localhub's CI):
-    they form one xdist group, so they run one after another on one worker while the other workers
-    take the light tests; two of them at once on a small machine starve each other's deadlines."""
+    """Tests marked `heavy` (whole runs of many tasks with their own deadlines: the cachetools
+    acceptance, the chaos runs) form one xdist group, so they run one after another on one worker
+    while the other workers take the rest; two of them at once on a small machine starve each other's
+    deadlines. `slow` tests (a few processes each, mostly waiting) spread over the workers.
+
+    The heavy ones go first (the rest keeps collection order), so no long run starts last and holds the
+    whole suite up while the other workers are idle."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("heavy") else 1)
     if not config.pluginmanager.hasplugin("xdist"):
         return  # `-p no:xdist`: no groups to form (and no xdist_group marker to use)
     for item in items:
-        if item.get_closest_marker("slow") is not None:
+        if item.get_closest_marker("heavy") is not None:
             item.add_marker(pytest.mark.xdist_group("heavy"))
 
 

@@ -60,7 +60,7 @@ def test_unknown_top_level_key() -> None:
 def test_unknown_nested_key() -> None:
     assert message("merge: {polcy: auto}\n") == (
         f"{P}:merge.polcy: unknown key; allowed keys here: policy, method, required_approvals, delete_branch, "
-        "queue, max_batch, batch_timeout_minutes, union_paths"
+        "queue, max_batch, batch_wait_seconds, batch_timeout_minutes, union_paths"
     )
 
 

@@ -160,7 +160,7 @@ def forge_for(
         api_url=settings.api_url,
         server_url=settings.server_url,
         bot_login=settings.bot_login,
-        policy=policy,
+        policy=policy or RetryPolicy(write_spacing_s=settings.write_spacing_s or None),
     )
 
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import anthropic
-import openai
+from typing import TYPE_CHECKING
 
 from bot.errors import ConfigError, Source
-from bot.llm.anthropic_provider import AnthropicModel
-from bot.llm.openai_provider import OpenAIChatModel
-from bot.llm.openai_responses import OpenAIResponsesModel
 from bot.llm.pricing import COMPATIBLE_CONTEXT_WINDOW, PRICES_ENV, PriceTable, load_prices
 from bot.llm.retry import RetryPolicy
 from bot.llm.scripted import PolicyFactory, scripted_model
@@ -20,6 +15,14 @@ from bot.llm.spec import ModelSpec, parse_spec
 from bot.llm.types import ChatModel
 from bot.repoconfig import RepoConfig
 from bot.settings import Role, Settings
+
+if TYPE_CHECKING:  # the SDKs and their providers load when a provider model is built (seconds of imports)
+    import anthropic
+    import openai
+
+    from bot.llm.anthropic_provider import AnthropicModel
+    from bot.llm.openai_provider import OpenAIChatModel
+    from bot.llm.openai_responses import OpenAIResponsesModel
 
 #: Sent to OpenAI-compatible servers that need no key (the SDK refuses to run without one).
 PLACEHOLDER_KEY = "not-needed"
@@ -89,6 +92,8 @@ def openai_client(spec: ModelSpec, environ: Mapping[str, str], timeout_s: float)
         key = _compatible_key(spec, environ)
     else:
         key = _require(environ, "OPENAI_API_KEY", spec)
+    import openai
+
     return openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout_s, max_retries=0), key
 
 
@@ -96,6 +101,8 @@ def anthropic_client(spec: ModelSpec, environ: Mapping[str, str], timeout_s: flo
     """The Anthropic SDK client for an `anthropic` spec, and its key."""
     key = _require(environ, "ANTHROPIC_API_KEY", spec)
     base_url = spec.base_url or environ.get("ANTHROPIC_BASE_URL") or None
+    import anthropic
+
     return anthropic.Anthropic(api_key=key, base_url=base_url, timeout=timeout_s, max_retries=0), key
 
 
@@ -107,6 +114,9 @@ def _openai(
     timeout_s: float,
     stream: bool,
 ) -> OpenAIChatModel | OpenAIResponsesModel:
+    from bot.llm.openai_provider import OpenAIChatModel
+    from bot.llm.openai_responses import OpenAIResponsesModel
+
     compatible = spec.provider == "openai-compatible"
     client, key = openai_client(spec, environ, timeout_s)
     if spec.provider == "openai-responses":
@@ -142,6 +152,8 @@ def _anthropic(
     timeout_s: float,
     stream: bool,
 ) -> AnthropicModel:
+    from bot.llm.anthropic_provider import AnthropicModel
+
     client, key = anthropic_client(spec, environ, timeout_s)
     return AnthropicModel(
         str(spec),

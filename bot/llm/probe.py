@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import anthropic
-import openai
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.errors import ConfigError, ModelError, Source
 from bot.llm.factory import COMPATIBLE_KEY_ENV, anthropic_client, openai_client
 from bot.llm.retry import scrub
 from bot.llm.scripted import PolicyFactory, scripted_model
 from bot.llm.spec import ModelSpec, parse_spec
+
+if TYPE_CHECKING:
+    import anthropic
+    import openai
 
 #: Seconds one list call may take.
 PROBE_TIMEOUT_S = 5.0
@@ -60,6 +62,24 @@ def _offers(ids: list[str], model: str) -> bool:
     return any(found == model or found.startswith(model + "-") for found in ids)
 
 
+def _sdk(spec: ModelSpec) -> Any:
+    """The SDK module that talks to `spec`'s endpoint, imported now (each takes seconds to import)."""
+    if spec.provider == "anthropic":
+        import anthropic
+
+        return anthropic
+    import openai
+
+    return openai
+
+
+def _listed(client: openai.OpenAI | anthropic.Anthropic, spec: ModelSpec) -> list[str]:
+    """The model ids the endpoint lists (Anthropic's list pages by 20 unless asked for more)."""
+    if spec.provider == "anthropic":
+        return [str(model.id) for model in cast("anthropic.Anthropic", client).models.list(limit=1000).data]
+    return [str(model.id) for model in cast("openai.OpenAI", client).models.list().data]
+
+
 def probe_model(
     spec: str,
     env: Mapping[str, str],
@@ -74,25 +94,25 @@ def probe_model(
         scripted_model(str(parsed), scripts)  # an unknown script is a ConfigError naming the known ones
         return Probed(str(parsed), "", 0, "scripted: no call")
     key_name = key_variable(parsed, env)
-    if parsed.provider == "anthropic":
-        client: openai.OpenAI | anthropic.Anthropic
+    client: openai.OpenAI | anthropic.Anthropic
+    if parsed.provider == "anthropic":  # a missing key is refused here, before any SDK is imported
         client, key = anthropic_client(parsed, env, timeout_s)
     else:
         client, key = openai_client(parsed, env, timeout_s)
+    sdk = _sdk(parsed)
     endpoint = str(client.base_url).rstrip("/")
     try:
-        page = client.models.list(limit=1000) if isinstance(client, anthropic.Anthropic) else client.models.list()
-        ids = [str(model.id) for model in page.data]
-    except (openai.APITimeoutError, anthropic.APITimeoutError):
+        ids = _listed(client, parsed)
+    except sdk.APITimeoutError:
         raise ModelError(
             f"model {parsed}: {endpoint} did not answer within {timeout_s:g}s", source=Source("endpoint", endpoint)
         ) from None
-    except (openai.APIConnectionError, anthropic.APIConnectionError) as exc:
+    except sdk.APIConnectionError as exc:
         cause = scrub(str(exc.__cause__ or exc), [key])
         raise ModelError(
             f"model {parsed}: cannot reach {endpoint}: {cause}", source=Source("endpoint", endpoint)
         ) from None
-    except (openai.APIStatusError, anthropic.APIStatusError) as exc:
+    except sdk.APIStatusError as exc:
         status = exc.status_code
         if status in (401, 403):
             raise ModelError(

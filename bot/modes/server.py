@@ -44,8 +44,10 @@ class ServerWorker(OrchestraWorker):
     preload_modules = jobs.PRELOAD
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         settings = Settings.from_env()
+        # the SDKs of the providers the settings name are imported before the first fork
+        self.preload_modules = jobs.preload_for(settings.models.specs())
+        super().__init__(*args, **kwargs)
         self.orchestra = runtime.install(worker_runtime(settings))
         self.maintenance_interval = min(int(self.maintenance_interval), max(5, int(settings.sweep_interval_s)))
 

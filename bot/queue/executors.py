@@ -194,6 +194,7 @@ class InlineExecutor:
         self._lock = threading.Lock()
         self._live: dict[str, Future[Any]] = {}
         self._state: dict[str, str] = {}  # id -> "waiting" | "running" | "again"
+        self._queue_of: dict[str, str] = {}  # id -> its kind's queue, while it is live
         self.failures: dict[str, BaseException] = {}
         self.results: dict[str, Any] = {}
         self._waiting: list[tuple[int, int, str, JobRequest, float]] = []  # heap: (rank, seq, id, job, submitted)
@@ -215,6 +216,7 @@ class InlineExecutor:
                     self._state[jid] = "again"
                 return SubmitResult(jid, job.kind, new=False)
             self._state[jid] = "waiting"
+            self._queue_of[jid] = job.spec.queue
             heapq.heappush(
                 self._waiting,
                 (QUEUE_RANK.get(job.spec.queue, len(QUEUE_RANK)), next(self._seq), jid, job, time.monotonic()),
@@ -251,6 +253,11 @@ class InlineExecutor:
     def live(self, job_id: str) -> bool:
         with self._lock:
             return job_id in self._state
+
+    def in_flight(self, queue: str) -> int:
+        """Jobs of `queue` waiting or running now (the landing job asks how many implementations are)."""
+        with self._lock:
+            return sum(1 for jid in self._state if self._queue_of.get(jid) == queue)
 
     def failed(self, job_id: str) -> bool:
         with self._lock:

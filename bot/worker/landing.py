@@ -10,7 +10,9 @@ runs and statuses on that commit. Each run of the job looks at the forge and adv
   heads), oldest first, at most `merge.max_batch` (`serial`: one), merged on the current tip
   (`union_paths` keep both sides); a PR that conflicts with the tip goes to its conflict job, one
   that conflicts only with another PR of the batch waits for the next batch; force-push it to the
-  queue branch, where CI runs as on any push;
+  queue branch, where CI runs as on any push. Fewer ready than a batch may hold while implementations
+  still run (where the executor can tell): wait for more to join, up to `merge.batch_wait_seconds`
+  from the oldest ready head, on a timer — one CI run and one landing for several PRs;
 - a batch built on an older tip (someone else moved the default branch): rebuild it;
 - a batch still being tested: nothing (its checks' completion runs this job again); one whose CI
   has not concluded `merge.batch_timeout_minutes` after it was built is rebuilt (a new commit, so CI
@@ -46,7 +48,7 @@ from bot.ledger.batches import Batch, Member
 from bot.ledger.failures import report_failure
 from bot.ledger.markers import read_section
 from bot.ledger.taskbody import task_number_from_branch
-from bot.queue.kinds import JobRequest
+from bot.queue.kinds import IMPLEMENT, JobRequest
 from bot.worker.bounds import queued_label, unqueue
 from bot.worker.merge import after_merge
 from bot.worker.publish import SUMMARY_SECTION
@@ -274,6 +276,8 @@ def _build(queue: Queue, only: list[int] | None = None, rest: list[int] | None =
             _clear(queue)
             queue.said.append("nothing queued is ready")
         return False
+    if only is None and _gathering(queue, ready):
+        return True
     tip = queue.tip()
     members: list[Member] = []
     seen: set[str] = set()
@@ -299,6 +303,34 @@ def _build(queue: Queue, only: list[int] | None = None, rest: list[int] | None =
     ctx.mirror.push_commit(sha, queue.branch, force=True)
     ctx.mirror.fetch()
     queue.said.append(f"testing {', '.join(f'#{m.number}' for m in members)} on {queue.branch} ({sha[:8]})")
+    return True
+
+
+def _gathering(queue: Queue, ready: list[tuple[PullSummary, CheckState]]) -> bool:
+    """True when this batch waits for more PRs to join (`merge.batch_wait_seconds`): it is smaller
+    than a batch may be, implementations of this repository are still running, and its oldest PR's
+    head is younger than the wait. The job looks again from a timer when the wait is over (every
+    PR that becomes ready meanwhile wakes it too). Only where the executor can tell what is running
+    and wake a job later (in-process); elsewhere what is ready lands now."""
+    ctx = queue.ctx
+    merge = ctx.config.merge
+    in_flight = getattr(ctx.executor, "in_flight", None)
+    later = getattr(ctx.executor, "submit_later", None)
+    if not merge.batch_wait_seconds or len(ready) >= merge.batch_size or in_flight is None or later is None:
+        return False
+    running = in_flight(IMPLEMENT)
+    heads = [pr.head_sha for pr, _ in ready if ctx.mirror.has(pr.head_sha)]
+    if not running or not heads:
+        return False
+    waited = clock() - min(ctx.mirror.committed_at(sha) for sha in heads)
+    if waited >= merge.batch_wait_seconds:
+        return False
+    left = merge.batch_wait_seconds - waited
+    later(JobRequest.make("land", repo=ctx.repo, installation_id=ctx.installation_id), left + 0.5)
+    queue.said.append(
+        f"gathering a batch: {len(ready)} ready, {running} implementation(s) running; "
+        f"building in {left:.0f} s at the latest"
+    )
     return True
 
 

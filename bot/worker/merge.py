@@ -86,8 +86,12 @@ def maybe_merge(ctx: WorkerContext, pr_number: int | None, branch: str | None, h
 
 
 def _attempt(ctx: WorkerContext, number: int, head_sha: str, rules: BranchRules, act: Act) -> str | None:
-    """One look: the outcome, or None when it is worth looking again shortly."""
-    pr = settled(ctx.forge, number)
+    """One look: the outcome, or None when it is worth looking again shortly.
+
+    The orchestra's queue merges in its own worktree and sends a PR that conflicts with the tip to its
+    conflict job, so joining it needs no mergeability from the forge: no polling while it computes."""
+    queued = act is join_queue
+    pr = ctx.forge.get_pr(number) if queued else settled(ctx.forge, number)
     if pr.merged:
         after_merge(ctx, pr)  # a merge whose answer was lost, or a concurrent job's
         return "merged already"
@@ -109,7 +113,7 @@ def _attempt(ctx: WorkerContext, number: int, head_sha: str, rules: BranchRules,
             )
         )
         return "conflicts: resolve_conflict enqueued"
-    if pr.mergeable is not True:
+    if pr.mergeable is not True and not queued:
         return None
     required = ctx.config.merge.required_approvals
     if required and steering.approvals(ctx.forge, ctx.config, pr.number) < required:

@@ -17,7 +17,7 @@ import pytest
 from tests.chaos.harness import ChaosRun
 from tests.support.model_server import ModelServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 #: Played in every test run (together about two minutes on two busy cores).
 DEFAULT = ("webhooks", "restart-web")

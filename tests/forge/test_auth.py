@@ -97,3 +97,12 @@ def test_forge_for_picks_credentials(key_pair: tuple[str, str]) -> None:
     assert forge_for(plain, "octo/cat", None).git_auth_header().startswith("Basic ")
     with pytest.raises(ConfigError):
         forge_for(Settings(api_url=API), "octo/cat", None)
+
+
+def test_forge_for_spaces_writes_as_the_settings_say() -> None:
+    """GitHub asks for a second between writes; ORCHESTRA_WRITE_SPACING_S=0 (localhub) makes none."""
+    github = Settings.from_env({"ORCHESTRA_TOKEN": "t0k", "ORCHESTRA_API_URL": API})
+    assert forge_for(github, "octo/cat", None).policy.write_spacing_s == 1.0
+    local = Settings.from_env({"ORCHESTRA_TOKEN": "t0k", "ORCHESTRA_API_URL": API, "ORCHESTRA_WRITE_SPACING_S": "0"})
+    assert local.origins["write_spacing_s"] == "ORCHESTRA_WRITE_SPACING_S"
+    assert forge_for(local, "octo/cat", None).policy.write_spacing_s is None

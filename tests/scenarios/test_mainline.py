@@ -37,6 +37,7 @@ def test_the_checker_runs_the_suite_on_each_first_parent_commit_only(tmp_path: P
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.timeout(1500)
 def test_acceptance_1_every_task_merges_and_every_first_parent_commit_passes_the_suite(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

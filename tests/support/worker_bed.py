@@ -259,6 +259,7 @@ class Bed:
             "OPENAI_BASE_URL": self.model.openai_base_url,
             "OPENAI_API_KEY": "sk-test-stand-in",
             "ORCHESTRA_LOG_LEVEL": "INFO",
+            "ORCHESTRA_WRITE_SPACING_S": "0",  # localhub has no secondary rate limits to respect
             "PYTHONUNBUFFERED": "1",
             "ORCHESTRA_SANDBOX": os.environ.get("ORCHESTRA_SANDBOX", "best-effort"),  # as tests/conftest.py
         }

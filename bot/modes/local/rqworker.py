@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
         )
     )
     name = argv[0] if argv else None
-    OrchestraWorker.preload_modules = (*jobs.PRELOAD, "bot.modes.bench")
+    OrchestraWorker.preload_modules = (*jobs.preload_for(settings.models.specs()), "bot.modes.bench")
     local_worker(executor, name).work(with_scheduler=True)
     return 0
 
