@@ -12,6 +12,16 @@ AgentStatus = Literal["finished", "blocked", "budget_exhausted", "model_error", 
 BudgetName = Literal["steps", "tokens", "usd", "wall_time"]
 
 
+#: The sections of a handoff that can change the plan; a report with none of them (a summary, notes)
+#: says the task was done as asked, and is recorded without a planning pass (bot/planner/goal_jobs.py).
+PLANNING_SECTIONS = ("Concerns", "Deviations", "Findings", "Feedback")
+
+
+def asks_planner(markdown: str) -> bool:
+    """True when a handoff's Markdown (`Handoff.markdown`) carries a section that can change the plan."""
+    return any(f"**{title}**\n" in markdown for title in PLANNING_SECTIONS)
+
+
 class Handoff(BaseModel):
     """The one report a run ends with: what was done and what the next reader must know."""
 

@@ -15,6 +15,7 @@ by a further round of the same job.
 
 from __future__ import annotations
 
+from bot.agent.result import asks_planner
 from bot.forge.types import Issue
 from bot.ledger import comments, labels, markers
 from bot.ledger.goaltree import goal_position
@@ -136,12 +137,25 @@ def _revise_and_conclude(planner: Planner, view: GoalView, changes: Changes | No
     note = ""
     for _ in range(MAX_ROUNDS):
         requests, handoffs = pending_work(planner.forge, planner.config, view)
+        view, handoffs = _record_plain(view, handoffs)
         if not requests and not handoffs:
             break
         view, changes, note = _revise(planner, view, requests, handoffs)
     _mark_subgoal_working(planner, view.goal)
     conclude(planner, view, note)
     return changes
+
+
+def _record_plain(view: GoalView, handoffs: list[tuple[int, int, str]]) -> tuple[GoalView, list[tuple[int, int, str]]]:
+    """Handoffs that only say the task was done as asked (no concerns, deviations, findings or feedback)
+    are recorded as folded in without a planning pass; the others are returned for one. A goal of many
+    tasks then costs a planner call per report that can change its plan, not per finished task."""
+    plain = {cid for _task, cid, text in handoffs if not asks_planner(text)}
+    if not plain:
+        return view, handoffs
+    done = sorted(set(view.record.handoffs_done) | plain)
+    view = view.with_record(view.record.model_copy(update={"handoffs_done": done}))
+    return view, [h for h in handoffs if h[1] not in plain]
 
 
 def _revise(

@@ -55,10 +55,14 @@ def test_tiny_point_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFi
         assert 50 < point["peak_memory_mb"] < 20_000
         assert 0 <= point["queue_wait_p50_s"] <= point["queue_wait_p99_s"] and point["jobs"] > 0
         assert len(point["load_before"]) == 1 and len(point["load_before"][0]) == 3
+        kinds = point["job_seconds_by_kind"]
+        assert kinds["implement"]["runs"] == 2 and kinds["plan"]["runs"] >= 1
+        assert sum(row["runs"] for row in kinds.values()) >= point["jobs"]  # every run (a job may run again)
     assert result["points"][0]["efficiency"] == 1.0
     assert result["machine"]["cpus"] >= 1 and result["goals"]["rest_per_task"] == 12
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "REST calls per merged task by route" in printed and "load average" in printed
+    assert "job time by kind" in printed
 
 
 def test_plan_shares_one_spot() -> None:

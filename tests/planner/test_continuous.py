@@ -115,9 +115,33 @@ def test_several_handoffs_fold_into_one_planning_run(bed: Bed, model_server: Mod
     model_server.policy(fold)
     for title in ("Task A", "Task B"):
         repo.get_issue(numbers[title]).set_labels("orchestra:task", "orchestra:review")
-        bed.forge().comment(numbers[title], handoff_comment(numbers[title], f"Finished {title}; found nothing odd."))
+        report = f"Finished {title}.\n\n**Concerns**\n- {title} has no error handling yet"
+        bed.forge().comment(numbers[title], handoff_comment(numbers[title], report))
         bed.submit("handoff", goal)  # the second submission finds the first still queued
     bed.work()
     assert len(seen) == 1
     assert "Finished Task A" in seen[0] and "Finished Task B" in seen[0]
     assert repo.get_issues(state="all").totalCount == 3
+
+
+def test_a_handoff_that_only_says_it_is_done_costs_no_planning_run(bed: Bed, model_server: ModelServer) -> None:
+    """A summary and notes say the task was done as asked: recorded as folded in, no planner call; the
+    goal still completes when its last task closes."""
+    goal, numbers = planned(bed, model_server)
+    repo = bed.person()
+    calls = len(model_server.requests)
+    for title in ("Task A", "Task B"):
+        repo.get_issue(numbers[title]).set_labels("orchestra:task", "orchestra:review")
+        report = f"Finished {title}.\n\n**Notes**\n- {title} reuses the helper in util.py"
+        bed.forge().comment(numbers[title], handoff_comment(numbers[title], report))
+        bed.submit("handoff", goal)
+        bed.work()
+    assert len(model_server.requests) == calls  # no planning pass
+    status = next(c.body for c in repo.get_issue(goal).get_comments() if "orchestra:status" in c.body)
+    assert "plan (version 1)" in status
+    for title in ("Task A", "Task B"):
+        repo.get_issue(numbers[title]).edit(state="closed")
+        bed.submit("on_task_closed", numbers[title])
+        bed.work()
+    assert repo.get_issue(goal).state == "closed"  # every handoff counted as folded in
+    assert len(model_server.requests) == calls

@@ -82,7 +82,7 @@ def test_a_close_accepted_then_lost_a_handoff_and_a_command_are_recovered_once(
     a, b = numbers["Task A"], numbers["Task B"]
     # Task A was worked on: in review with its handoff; then its PR merged and the task closed...
     repo.get_issue(a).set_labels("orchestra:task", "orchestra:review")
-    bed.forge().comment(a, handoff_comment(a, "Finished A."))
+    bed.forge().comment(a, handoff_comment(a, "Finished A.\n\n**Findings**\n- B can reuse A's parser"))
     repo.get_issue(a).edit(state="closed")
     # ...and a person asked for the status; every job these caused was accepted, then Redis was lost.
     command = repo.get_issue(goal).create_comment("/orchestra status")

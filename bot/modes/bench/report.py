@@ -60,6 +60,12 @@ def print_table(result: dict[str, Any], console: Console | None = None, routes: 
             f"W={point['workers']} REST calls per merged task by route (bot token, charged): "
             + ", ".join(f"{route} {count:g}" for route, count in top)
         )
+        kinds = point.get("job_seconds_by_kind") or {}
+        if kinds:
+            console.print(
+                f"W={point['workers']} job time by kind (runs, seconds on the job threads): "
+                + ", ".join(f"{kind} {row['runs']}× {row['seconds']:.1f}s" for kind, row in list(kinds.items())[:8])
+            )
     goals = result["goals"]
     by_w = {p["workers"]: p for p in result["points"]}
     lines = []

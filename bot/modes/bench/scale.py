@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.metrics import jobs as jobs_metrics
 from bot.modes.bench import BENCH_MODEL
 from bot.modes.bench.policy import LATENCY_ENV, SHARED_ENV, TASKS_ENV
 from bot.modes.bench.project import make_bench_repo
@@ -204,6 +205,24 @@ class Watch:
         return issues, pulls, merged, closed
 
 
+@dataclass
+class JobTally:
+    """Runs and seconds of the jobs that ran in this process, by kind: what the workers spent their time on."""
+
+    runs: dict[str, list[float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, measure: jobs_metrics.JobMeasure) -> None:
+        with self._lock:
+            self.runs.setdefault(measure.kind, []).append(measure.seconds)
+
+    def by_kind(self) -> dict[str, dict[str, float]]:
+        """Kind → {"runs", "seconds"}, the most time first."""
+        with self._lock:
+            rows = {kind: {"runs": len(s), "seconds": round(sum(s), 2)} for kind, s in self.runs.items()}
+        return dict(sorted(rows.items(), key=lambda kv: -kv[1]["seconds"]))
+
+
 def run_point(options: BenchOptions, workers: int, root: Path, redis_url: str | None) -> dict[str, Any]:
     """Run the synthetic goal once with `workers`; the point's figures."""
     os.environ[LATENCY_ENV] = str(options.latency_s)
@@ -226,6 +245,8 @@ def run_point(options: BenchOptions, workers: int, root: Path, redis_url: str | 
         repo_name="bench",
     )
     load = os.getloadavg()
+    tally = JobTally()
+    jobs_metrics.deliver_to(tally.add)  # in-process jobs (threads mode) report here; RQ work horses do not
     session = LocalSession(local, Settings())
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     self_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -246,6 +267,7 @@ def run_point(options: BenchOptions, workers: int, root: Path, redis_url: str | 
     finally:
         session.stop(abandon=bool(problem))
         sampler.stop()
+        jobs_metrics.deliver_to(None)
     self_after = resource.getrusage(resource.RUSAGE_SELF)
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     process_cpu = (self_after.ru_utime + self_after.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
@@ -268,6 +290,7 @@ def run_point(options: BenchOptions, workers: int, root: Path, redis_url: str | 
         sub_cpu,
         sampler.peak_mb,
         waits,
+        tally,
     )
 
 
@@ -333,6 +356,7 @@ def _figures(
     sub_cpu: float,
     peak_mb: float,
     waits: list[float],
+    tally: JobTally,
 ) -> dict[str, Any]:
     tasks = options.tasks
     per = max(1, merged)
@@ -374,6 +398,7 @@ def _figures(
         "queue_wait_p50_s": round(percentile(waits, 0.5), 3),
         "queue_wait_p99_s": round(percentile(waits, 0.99), 3),
         "jobs": len(waits),
+        "job_seconds_by_kind": tally.by_kind(),
     }
 
 
