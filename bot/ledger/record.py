@@ -84,6 +84,15 @@ class GoalSpend(BaseModel):
         return self.days.get(day, DaySpend())
 
 
+class DoneTask(BaseModel):
+    """What the status shows of a task closed as done; it no longer changes, so it is read from its PR once."""
+
+    pr: int | None = None
+    merged: bool = False
+    attempts: int | None = None
+    usage: Usage | None = None
+
+
 class PlannerRecord(BaseModel):
     """What the planner remembers about a goal between jobs."""
 
@@ -98,6 +107,8 @@ class PlannerRecord(BaseModel):
     goal_edit: GoalEdit | None = None
     plan_approval: PlanApproval | None = None
     spend: GoalSpend = Field(default_factory=GoalSpend)
+    #: Task number → its facts once it closed as done (bot/planner/status.py reads no PR for these).
+    done: dict[int, DoneTask] = Field(default_factory=dict)
 
     def merged_with(self, newer: PlannerRecord) -> PlannerRecord:
         """`newer` with the processed handoffs of both and the newest approval and edit of either (two
@@ -111,6 +122,7 @@ class PlannerRecord(BaseModel):
                 "goal_edit": _newest(self.goal_edit, newer.goal_edit),
                 "plan_approval": _newest(self.plan_approval, newer.plan_approval),
                 "spend": newer.spend if newer.spend.tokens >= self.spend.tokens else self.spend,
+                "done": {**self.done, **newer.done},
             }
         )
 

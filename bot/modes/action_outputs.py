@@ -67,7 +67,7 @@ class GoalState:
 def read_goal_state(forge: Forge, config: RepoConfig, number: int) -> GoalState:
     """Goal `number` as its status comment counts it."""
     view = read_goal(forge, config, number)
-    facts = status.gather(forge, config, view.tasks)
+    facts = status.gather(forge, config, view.tasks, view.record.done)
     total = status.totals(view.record, facts)
     return GoalState(
         number,

@@ -15,7 +15,7 @@ from bot.ledger.goalview import GoalView, pending_work, read_goal
 from bot.ledger.record import STATUS_MARKER, load_record, now_iso, utc_day
 from bot.planner.context import Planner
 from bot.planner.dispatch import DispatchResult, promote_goal
-from bot.planner.status import gather, render_status, render_summary, totals
+from bot.planner.status import gather, render_status, render_summary, settled, totals
 
 
 def conclude(planner: Planner, view: GoalView, note: str = "") -> DispatchResult:
@@ -37,8 +37,10 @@ def conclude(planner: Planner, view: GoalView, note: str = "") -> DispatchResult
 def save_status(planner: Planner, view: GoalView, note: str = "") -> None:
     """Rewrite the status comment; the record is merged with what another job may have written meanwhile."""
     merged = load_record(planner.forge, view.number).merged_with(view.record)
-    facts = gather(planner.forge, planner.config, view.tasks)
-    merged = merged.model_copy(update={"spend": merged.spend.counted(totals(merged, facts), utc_day())})
+    facts = gather(planner.forge, planner.config, view.tasks, merged.done)
+    merged = merged.model_copy(
+        update={"spend": merged.spend.counted(totals(merged, facts), utc_day()), "done": settled(facts)}
+    )
     paused = is_paused(planner.forge, planner.config, view.goal) and view.goal.state == "open"
     comments.upsert(planner.forge, view.number, STATUS_MARKER, render_status(merged, facts, paused=paused, note=note))
 
@@ -46,7 +48,8 @@ def save_status(planner: Planner, view: GoalView, note: str = "") -> None:
 def complete(planner: Planner, view: GoalView) -> None:
     """Post the summary, close the goal, and wake the parent goal of a sub-goal."""
     record = view.record.model_copy(update={"closed_at": view.record.closed_at or now_iso()})
-    facts = gather(planner.forge, planner.config, view.tasks)
+    facts = gather(planner.forge, planner.config, view.tasks, record.done)
+    record = record.model_copy(update={"done": settled(facts)})
     comments.upsert(planner.forge, view.number, "summary", render_summary(record, facts))
     comments.upsert(planner.forge, view.number, STATUS_MARKER, render_status(record, facts, paused=False))
     planner.forge.update_issue(view.number, state="closed", state_reason="completed")

@@ -19,11 +19,11 @@ from typing import Any
 
 from bot.forge.client import Forge
 from bot.forge.limits import MAX_BODY_CHARS
-from bot.forge.types import PullRequest
+from bot.forge.types import PullRequest, PullSummary
 from bot.ledger import markers
 from bot.ledger.goaltree import GoalTask
 from bot.ledger.labels import State
-from bot.ledger.record import RECORD_MARKER, STATUS_MARKER, PlannerRecord
+from bot.ledger.record import RECORD_MARKER, STATUS_MARKER, DoneTask, PlannerRecord
 from bot.ledger.taskbody import branch_name
 from bot.llm.types import Usage
 from bot.planner import mermaid
@@ -39,7 +39,7 @@ class TaskFacts:
 
     task: GoalTask
     state: str
-    pr: PullRequest | None = None
+    pr: PullRequest | PullSummary | None = None
     attempts: int | None = None
     usage: Usage | None = None
 
@@ -61,18 +61,31 @@ def _attempts(data: Any) -> int | None:
     return data if isinstance(data, int) and not isinstance(data, bool) else None
 
 
-def gather(forge: Forge, config: RepoConfig, tasks: list[GoalTask]) -> list[TaskFacts]:
-    """Facts for every task; PRs are read only where one is expected."""
+def gather(
+    forge: Forge, config: RepoConfig, tasks: list[GoalTask], done: dict[int, DoneTask] | None = None
+) -> list[TaskFacts]:
+    """Facts for every task. PRs are read only where one is expected: tasks in review from one list of
+    the open PRs, tasks done from `done` (the record's) or else their PR, once (`settled` keeps them)."""
+    known = done or {}
     facts = []
+    open_prs: dict[str, PullSummary] | None = None
     for task in tasks:
         state = task.state(config)
         if not task.open:
             label = "done" if task.issue.state_reason in (None, "completed") else "not planned"
         else:
             label = state.value if state else "open"
-        pr = None
-        if not task.subgoal and (state == State.REVIEW or label == "done"):
-            pr = forge.find_pr(branch_name(task.number, task.issue.title), state="all")
+        if label == "done" and task.number in known:
+            facts.append(_from_record(task, known[task.number]))
+            continue
+        pr: PullRequest | PullSummary | None = None
+        branch = branch_name(task.number, task.issue.title)
+        if not task.subgoal and state == State.REVIEW and task.open:
+            if open_prs is None:
+                open_prs = {p.head_ref: p for p in forge.list_prs("open")}
+            pr = open_prs.get(branch)
+        if not task.subgoal and pr is None and (state == State.REVIEW or label == "done"):
+            pr = forge.find_pr(branch, state="all")
         body = pr.body if pr else ""
         facts.append(
             TaskFacts(
@@ -84,6 +97,22 @@ def gather(forge: Forge, config: RepoConfig, tasks: list[GoalTask]) -> list[Task
             )
         )
     return facts
+
+
+def settled(facts: list[TaskFacts]) -> dict[int, DoneTask]:
+    """The facts of tasks done, as the record keeps them (they no longer change)."""
+    return {
+        f.task.number: DoneTask(
+            pr=f.pr.number if f.pr else None, merged=bool(f.pr and f.pr.merged), attempts=f.attempts, usage=f.usage
+        )
+        for f in facts
+        if f.state == "done" and not f.task.subgoal
+    }
+
+
+def _from_record(task: GoalTask, known: DoneTask) -> TaskFacts:
+    pr = PullSummary(number=known.pr, merged=known.merged, head_ref="", base_ref="") if known.pr else None
+    return TaskFacts(task, "done", pr, known.attempts, known.usage)
 
 
 def _row(fact: TaskFacts) -> str:
