@@ -21,7 +21,7 @@ runs and statuses on that commit. Each run of the job looks at the forge and adv
   reports is looked at again without any event;
 - a green batch: push its commit to the default branch, never forcing (a fast-forward: the forge
   marks each PR merged, as its head is now on the base); rejected because the tip moved: rebuild;
-  then delete the landed branches, close the tasks, and build the next batch;
+  then build the next batch, and delete the landed branches and close their tasks while its CI runs;
 - a red batch of several PRs: bisect — test its first half alone (`Orchestra-Queue-Split`); when that
   lands, the rest is tested on the new tip with whatever joined the queue;
 - a red batch of one PR: that PR breaks the combination. Unless the default branch itself is red
@@ -74,6 +74,8 @@ class Queue:
     rules: BranchRules
     _open: list[PullSummary] | None = None
     said: list[str] = field(default_factory=list)
+    #: PRs landed in this run, tidied (branch deleted, task closed) once the next batch is on its way.
+    landed: list[PullSummary] = field(default_factory=list)
 
     @property
     def branch(self) -> str:
@@ -128,13 +130,17 @@ def land(ctx: WorkerContext) -> str:
         return "the forge's merge queue lands PRs on this branch"
     ctx.mirror.fetch()
     batch = queue.current()
-    for _ in range(MAX_STEPS):
-        if batch is None:
-            _build(queue)
-            break
-        batch, done = _advance(queue, batch)
-        if done:
-            break
+    try:
+        for _ in range(MAX_STEPS):
+            if batch is None:
+                _build(queue)
+                break
+            batch, done = _advance(queue, batch)
+            if done:
+                break
+    finally:
+        for pr in queue.landed:  # after the next batch was pushed (its CI runs meanwhile), however the run ends
+            _landed(ctx, pr)
     return "; ".join(queue.said) or "nothing to do"
 
 
@@ -210,8 +216,7 @@ def _land(queue: Queue, batch: Batch) -> None:
     queue.said.append(f"landed {_names(batch)} ({batch.sha[:8]})")
     ctx.mirror.fetch()
     queue.forget(batch.numbers)
-    for member in batch.members:
-        _landed(ctx, by_number[member.number])
+    queue.landed += [by_number[member.number] for member in batch.members]
 
 
 def _refused(queue: Queue, batch: Batch, prs: list[PullSummary], exc: PushDeclined) -> None:
