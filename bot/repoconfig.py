@@ -69,7 +69,7 @@ class MergePolicy(_Strict):
     queue: Literal["batch", "serial", "off"] = "batch"
     #: At most this many PRs in one batch.
     max_batch: int = Field(default=8, ge=1, le=50)
-    #: While implementations of this repository are still running (where the executor can tell), a
+    #: While implementations of this repository wait for a free worker (where the executor can tell), a
     #: batch smaller than `max_batch` waits for more PRs to join until its oldest PR's head is this
     #: old: one CI run and one landing for several PRs instead of one each. 0: land what is ready now.
     batch_wait_seconds: int = Field(default=30, ge=0, le=3600)

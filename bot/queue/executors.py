@@ -254,10 +254,12 @@ class InlineExecutor:
         with self._lock:
             return job_id in self._state
 
-    def in_flight(self, queue: str) -> int:
-        """Jobs of `queue` waiting or running now (the landing job asks how many implementations are)."""
+    def queued(self, queue: str) -> int:
+        """Jobs of `queue` waiting for a free worker now (the landing job asks how many implementations are)."""
         with self._lock:
-            return sum(1 for jid in self._state if self._queue_of.get(jid) == queue)
+            return sum(
+                1 for jid, state in self._state.items() if state == "waiting" and self._queue_of.get(jid) == queue
+            )
 
     def failed(self, job_id: str) -> bool:
         with self._lock:

@@ -11,8 +11,9 @@ runs and statuses on that commit. Each run of the job looks at the forge and adv
   (`union_paths` keep both sides); a PR that conflicts with the tip goes to its conflict job, one
   that conflicts only with another PR of the batch waits for the next batch; force-push it to the
   queue branch, where CI runs as on any push. Fewer ready than a batch may hold while implementations
-  still run (where the executor can tell): wait for more to join, up to `merge.batch_wait_seconds`
-  from the oldest ready head, on a timer — one CI run and one landing for several PRs;
+  wait for a free worker (where the executor can tell): wait for more to join, up to
+  `merge.batch_wait_seconds` from the oldest ready head, on a timer — one CI run and one landing for
+  several PRs instead of a worker taken from the implementations for each;
 - a batch built on an older tip (someone else moved the default branch): rebuild it;
 - a batch still being tested: nothing (its checks' completion runs this job again); one whose CI
   has not concluded `merge.batch_timeout_minutes` after it was built is rebuilt (a new commit, so CI
@@ -313,19 +314,20 @@ def _build(queue: Queue, only: list[int] | None = None, rest: list[int] | None =
 
 def _gathering(queue: Queue, ready: list[tuple[PullSummary, CheckState]]) -> bool:
     """True when this batch waits for more PRs to join (`merge.batch_wait_seconds`): it is smaller
-    than a batch may be, implementations of this repository are still running, and its oldest PR's
-    head is younger than the wait. The job looks again from a timer when the wait is over (every
-    PR that becomes ready meanwhile wakes it too). Only where the executor can tell what is running
-    and wake a job later (in-process); elsewhere what is ready lands now."""
+    than a batch may be, implementations wait for a free worker (the workers are saturated, so a
+    landing per PR would take a worker from them each time), and its oldest PR's head is younger
+    than the wait. The job looks again from a timer when the wait is over (every PR that becomes
+    ready meanwhile wakes it too). With workers to spare it lands what is ready at once. Only where
+    the executor can tell what waits and wake a job later (in-process); elsewhere what is ready lands now."""
     ctx = queue.ctx
     merge = ctx.config.merge
-    in_flight = getattr(ctx.executor, "in_flight", None)
+    queued = getattr(ctx.executor, "queued", None)
     later = getattr(ctx.executor, "submit_later", None)
-    if not merge.batch_wait_seconds or len(ready) >= merge.batch_size or in_flight is None or later is None:
+    if not merge.batch_wait_seconds or len(ready) >= merge.batch_size or queued is None or later is None:
         return False
-    running = in_flight(IMPLEMENT)
+    waiting = queued(IMPLEMENT)
     heads = [pr.head_sha for pr, _ in ready if ctx.mirror.has(pr.head_sha)]
-    if not running or not heads:
+    if not waiting or not heads:
         return False
     waited = clock() - min(ctx.mirror.committed_at(sha) for sha in heads)
     if waited >= merge.batch_wait_seconds:
@@ -333,7 +335,7 @@ def _gathering(queue: Queue, ready: list[tuple[PullSummary, CheckState]]) -> boo
     left = merge.batch_wait_seconds - waited
     later(JobRequest.make("land", repo=ctx.repo, installation_id=ctx.installation_id), left + 0.5)
     queue.said.append(
-        f"gathering a batch: {len(ready)} ready, {running} implementation(s) running; "
+        f"gathering a batch: {len(ready)} ready, {waiting} implementation(s) waiting for a worker; "
         f"building in {left:.0f} s at the latest"
     )
     return True

@@ -331,36 +331,37 @@ def test_a_default_branch_that_refuses_the_bots_push_says_what_to_configure(bed:
 
 
 class _Busy(Recorder):
-    """An executor with `running` implementations in flight that wakes jobs later (as the in-process one)."""
+    """An executor with `running` implementations waiting for a worker that wakes jobs later (as the in-process one)."""
 
     def __init__(self, running: int) -> None:
         super().__init__()
         self.running = running
         self.later: list[tuple[str, float]] = []
 
-    def in_flight(self, queue: str) -> int:
+    def queued(self, queue: str) -> int:
         return self.running if queue == "implement" else 0
 
     def submit_later(self, job, delay_s: float) -> None:  # type: ignore[no-untyped-def]
         self.later.append((job.kind, delay_s))
 
 
-def test_a_small_batch_waits_for_running_implementations_then_lands_together(bed: Bed) -> None:
-    """One CI run and one landing for PRs that finish close together: while implementations run, the queue
-    gathers up to `merge.batch_wait_seconds` from its oldest head; once none runs, what is ready is built."""
+def test_a_small_batch_waits_while_implementations_wait_for_a_worker_then_lands_together(bed: Bed) -> None:
+    """One CI run and one landing for PRs that finish close together: while implementations wait for a
+    worker, the queue gathers up to `merge.batch_wait_seconds` from its oldest head; once none waits, what
+    is ready is built."""
     _task, first = _implement(bed, "Add item g", {"items/g.txt": "item g\n"})
     busy = _Busy(running=1)
     assert merge.maybe_merge(bed.context(busy), first, None, _green(bed, first)).startswith("queued")
 
     said = landing.land(bed.context(busy))
 
-    assert said.startswith("gathering a batch: 1 ready, 1 implementation(s) running")
+    assert said.startswith("gathering a batch: 1 ready, 1 implementation(s) waiting for a worker")
     assert QUEUE not in _branches(bed)  # nothing built, no CI spent
     ((kind, delay),) = busy.later
     assert kind == "land" and 0 < delay <= 30.5
     _task, second = _implement(bed, "Add item h", {"items/h.txt": "item h\n"})
     assert merge.maybe_merge(bed.context(busy), second, None, _green(bed, second)).startswith("queued")
-    busy.running = 0  # the last implementation has opened its PR
+    busy.running = 0  # a worker is free for every implementation
 
     said = _drive(bed, busy)
 
