@@ -194,7 +194,7 @@ class InlineExecutor:
         self._lock = threading.Lock()
         self._live: dict[str, Future[Any]] = {}
         self._state: dict[str, str] = {}  # id -> "waiting" | "running" | "again"
-        self._queue_of: dict[str, str] = {}  # id -> its kind's queue, while it is live
+        self._queue_of: dict[str, str] = {}  # id -> its kind's queue (kept after it ends; read only while in _state)
         self.failures: dict[str, BaseException] = {}
         self.results: dict[str, Any] = {}
         self._waiting: list[tuple[int, int, str, JobRequest, float]] = []  # heap: (rank, seq, id, job, submitted)
