@@ -15,7 +15,7 @@ from bot.ledger.goalview import GoalView, pending_work, read_goal
 from bot.ledger.record import STATUS_MARKER, load_record, now_iso, utc_day
 from bot.planner.context import Planner
 from bot.planner.dispatch import DispatchResult, promote_goal
-from bot.planner.status import gather, render_status, render_summary, settled, totals
+from bot.planner.status import done_facts, gather, render_status, render_summary, totals
 
 
 def conclude(planner: Planner, view: GoalView, note: str = "") -> DispatchResult:
@@ -39,7 +39,7 @@ def save_status(planner: Planner, view: GoalView, note: str = "") -> None:
     merged = load_record(planner.forge, view.number).merged_with(view.record)
     facts = gather(planner.forge, planner.config, view.tasks, merged.done)
     merged = merged.model_copy(
-        update={"spend": merged.spend.counted(totals(merged, facts), utc_day()), "done": settled(facts)}
+        update={"spend": merged.spend.counted(totals(merged, facts), utc_day()), "done": done_facts(facts)}
     )
     paused = is_paused(planner.forge, planner.config, view.goal) and view.goal.state == "open"
     comments.upsert(planner.forge, view.number, STATUS_MARKER, render_status(merged, facts, paused=paused, note=note))
@@ -49,7 +49,7 @@ def complete(planner: Planner, view: GoalView) -> None:
     """Post the summary, close the goal, and wake the parent goal of a sub-goal."""
     record = view.record.model_copy(update={"closed_at": view.record.closed_at or now_iso()})
     facts = gather(planner.forge, planner.config, view.tasks, record.done)
-    record = record.model_copy(update={"done": settled(facts)})
+    record = record.model_copy(update={"done": done_facts(facts)})
     comments.upsert(planner.forge, view.number, "summary", render_summary(record, facts))
     comments.upsert(planner.forge, view.number, STATUS_MARKER, render_status(record, facts, paused=False))
     planner.forge.update_issue(view.number, state="closed", state_reason="completed")

@@ -65,7 +65,7 @@ def gather(
     forge: Forge, config: RepoConfig, tasks: list[GoalTask], done: dict[int, DoneTask] | None = None
 ) -> list[TaskFacts]:
     """Facts for every task. PRs are read only where one is expected: tasks in review from one list of
-    the open PRs, tasks done from `done` (the record's) or else their PR, once (`settled` keeps them)."""
+    the open PRs, tasks done from `done` (the record's) or else their PR, once (`done_facts` keeps them)."""
     known = done or {}
     facts = []
     open_prs: dict[str, PullSummary] | None = None
@@ -99,7 +99,7 @@ def gather(
     return facts
 
 
-def settled(facts: list[TaskFacts]) -> dict[int, DoneTask]:
+def done_facts(facts: list[TaskFacts]) -> dict[int, DoneTask]:
     """The facts of tasks done, as the record keeps them (they no longer change)."""
     return {
         f.task.number: DoneTask(

@@ -11,7 +11,7 @@ from bot.ledger.goaltree import GoalTask
 from bot.ledger.record import RECORD_MARKER, PlannerRecord
 from bot.ledger.taskbody import TaskSpec
 from bot.llm.types import Usage
-from bot.planner.status import TaskFacts, _attempts, _usage, gather, render_status, render_summary, settled
+from bot.planner.status import TaskFacts, _attempts, _usage, done_facts, gather, render_status, render_summary
 
 
 def fact(number: int, state: str, open_: bool = True, **extra: object) -> TaskFacts:
@@ -112,7 +112,7 @@ def test_a_done_tasks_pr_is_read_once_then_its_facts_come_from_the_record() -> N
     forge = _Forge(prs)
 
     first = gather(forge, config, [done, review])  # type: ignore[arg-type]
-    record = PlannerRecord(done=settled(first))
+    record = PlannerRecord(done=done_facts(first))
     assert forge.finds == ["orchestra/2-task-2"] and forge.lists == 1
     assert record.done[2].pr == 9 and record.done[2].merged and record.done[2].usage is not None
     kept = PlannerRecord.model_validate(markers.read_data(render_status(record, first, paused=False), RECORD_MARKER))
