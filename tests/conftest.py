@@ -37,9 +37,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _fresh_runtime():
-    """Each test starts and ends without an installed process runtime (bot/runtime.py)."""
+    """Each test starts and ends without an installed process runtime (bot/runtime.py), and without a
+    shared level under the forge memos (an RQ worker built in a test gives it its Redis)."""
     from bot import runtime
+    from bot.forge import memo
 
     runtime.reset()
+    memo.share(None)
     yield
     runtime.reset()
+    memo.share(None)

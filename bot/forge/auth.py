@@ -21,6 +21,7 @@ from github.GithubException import GithubException
 
 from bot.errors import ConfigError, ForgeError, PermissionDenied
 from bot.forge.client import Forge
+from bot.forge.memo import Memo
 from bot.forge.retry import RetryPolicy
 from bot.settings import Settings
 
@@ -42,6 +43,19 @@ def app_jwt(app_id: str, private_key: str, now: float | None = None) -> str:
 class _Token:
     value: str
     expires_at: float
+
+
+#: Installation tokens by (API URL, app id, installation id). In RQ workers the memo's shared level is the
+#: workers' Redis (bot/queue/forgecache.py), so the work horse of each job does not mint a token of its
+#: own: one token an installation serves the deployment until it is near expiry. Whoever can read that
+#: Redis could already enqueue jobs the workers run, so the tokens add nothing to what it must guard.
+INSTALLATION_TOKENS: Memo[_Token] = Memo(
+    "installation-token",
+    encode=lambda t: [t.value, t.expires_at],
+    decode=lambda d: _Token(value=str(d[0]), expires_at=float(d[1])),
+    ttl_s=3600 - REFRESH_MARGIN_S,  # GitHub's tokens live an hour
+    size=0,  # the shared level only: a TokenCache keeps this process's tokens
+)
 
 
 class TokenCache:
@@ -67,15 +81,26 @@ class TokenCache:
         self.fetches = 0
 
     def token(self, installation_id: int) -> str:
-        """A token valid for at least REFRESH_MARGIN_S more seconds."""
+        """A token valid for at least REFRESH_MARGIN_S more seconds: this process's, else one another
+        process of the deployment minted (`INSTALLATION_TOKENS`, shared in RQ workers), else a new one."""
         with self._lock:
             cached = self._tokens.get(installation_id)
-            if cached is None or cached.expires_at - self._clock() <= REFRESH_MARGIN_S:
-                cached = self._policy.call(
-                    f"installation token {installation_id}", lambda: self._fetch(installation_id)
-                )
+            if cached is None or not self._fresh(cached):
+                cached = self._shared_or_new(installation_id)
                 self._tokens[installation_id] = cached
             return cached.value
+
+    def _shared_or_new(self, installation_id: int) -> _Token:
+        key = (self.api_url, str(self.app_id), str(installation_id))
+        _found, shared = INSTALLATION_TOKENS.get(key)
+        if shared is not None and self._fresh(shared):
+            return shared
+        token: _Token = self._policy.call(f"installation token {installation_id}", lambda: self._fetch(installation_id))
+        INSTALLATION_TOKENS.put(key, token)
+        return token
+
+    def _fresh(self, token: _Token) -> bool:
+        return token.expires_at - self._clock() > REFRESH_MARGIN_S
 
     def _fetch(self, installation_id: int) -> _Token:
         url = f"{self.api_url}/app/installations/{installation_id}/access_tokens"

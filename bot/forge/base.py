@@ -1,5 +1,5 @@
 """What every group of Forge verbs shares: the PyGithub handle, the call counter, retries, pacing,
-conditional reads (one ETag cache per process) and snapshots."""
+conditional reads (one ETag memo per process) and snapshots."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import functools
 import hashlib
 import logging
 import re
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
@@ -19,6 +18,7 @@ from github.IssueComment import IssueComment as GhComment
 from github.PullRequest import PullRequest as GhPull
 
 from bot.forge import limits
+from bot.forge.memo import Memo
 from bot.forge.retry import RetryPolicy
 from bot.forge.types import Comment, Issue, PullRequest
 
@@ -40,36 +40,15 @@ class Cached(NamedTuple):
     data: Any
 
 
-class ConditionalCache:
-    """The answers of this process's GETs by (API, credentials, URL), for `If-None-Match`.
-
-    Every read still asks the forge (so nothing read from here is stale): a 304 answer costs no
-    rate-limit budget and means the kept answer is current. Shared by every Forge of the process,
-    so a job, the next job and a polling loop pay once for what did not change. Bounded (LRU).
-    """
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, str, str], Cached] = OrderedDict()
-
-    def get(self, key: tuple[str, str, str]) -> Cached | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, str, str], value: Cached) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+def _cached_from(data: Any) -> Cached:
+    return Cached(str(data["etag"]), dict(data["headers"]), data["data"])
 
 
-#: The process's conditional-read cache.
-ETAGS = ConditionalCache()
+#: The answers of this process's GETs by (API, credentials, URL), for `If-None-Match`. Every read still
+#: asks the forge (so nothing read from here is stale): a 304 costs no rate-limit budget and means the
+#: kept answer is current. Shared by every Forge of the process (and, in RQ workers, their work horses:
+#: bot/forge/memo.py), so a job, the next job and a polling loop pay once for what did not change.
+ETAGS: Memo[Cached] = Memo("etag", encode=lambda c: c._asdict(), decode=_cached_from)
 
 
 def verb(fn: Callable[Concatenate[F, P], R]) -> Callable[Concatenate[F, P], R]:
@@ -124,8 +103,9 @@ class ForgeBase:
         """GET with `If-None-Match`: a 304, which costs no rate-limit budget, answers from the cache
         (`ETAGS`, shared by the process's Forges), so repeated reads of what did not change are free."""
         query = "&".join(f"{k}={v}" for k, v in sorted((params or {}).items()))
-        key = (self.api_url, self._credential(), f"{url}?{query}")
-        cached = ETAGS.get(key)
+        # one key whether PyGithub gave the URL whole (a completed object) or from the API root (a lazy one)
+        key = (self.api_url, self._credential(), f"{url.removeprefix(self.api_url)}?{query}")
+        _found, cached = ETAGS.get(key)
         headers = {"If-None-Match": cached.etag} if cached else None
         answer_headers, data = self.repo._requester.requestJsonAndCheck("GET", url, parameters=params, headers=headers)
         if data is None and cached is not None:  # 304 Not Modified

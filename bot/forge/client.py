@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from github.GithubException import GithubException, UnknownObjectException
@@ -22,6 +20,7 @@ from bot.forge.base import verb
 from bot.forge.checks import CheckVerbs
 from bot.forge.issues import IssueVerbs
 from bot.forge.limits import MAX_INLINE_FILE_BYTES, FileTooLarge
+from bot.forge.memo import Memo
 from bot.forge.paths import check_repo_path
 from bot.forge.pulls import PullVerbs
 from bot.forge.types import Permission
@@ -31,36 +30,29 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 DEFAULT_BRANCH_TTL_S = 300.0
 
 
-class CommitFiles:
-    """What was read at a commit, by (API, credentials, repository, commit sha, what): a commit never
-    changes, so a file (or its absence, or a directory listing) read there once is known for good.
-    Shared by the process's Forges, so every job after the first reads config, prompts and notes of an
-    unchanged default branch for the price of one conditional look at the branch (a 304 when it did
-    not move). Bounded (LRU)."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, ...], Any] = OrderedDict()
-
-    def get(self, key: tuple[str, ...]) -> tuple[bool, Any]:
-        with self._lock:
-            if key not in self._items:
-                return False, None
-            self._items.move_to_end(key)
-            return True, self._items[key]
-
-    def put(self, key: tuple[str, ...], value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+def _encode_read(value: Any) -> Any:
+    if isinstance(value, FileTooLarge):
+        return {"too_large": [value.path, value.size, value.limit]}
+    return {"value": value}
 
 
-#: The process's files-at-a-commit cache, and its default branches (name, read at).
-COMMIT_FILES = CommitFiles()
-_DEFAULT_BRANCHES: dict[tuple[str, str], tuple[str, float]] = {}
+def _decode_read(data: Any) -> Any:
+    if "too_large" in data:
+        path, size, limit = data["too_large"]
+        return FileTooLarge(str(path), int(size), int(limit))
+    return data["value"]
+
+
+#: What was read at a commit (a file's text, its absence, a directory listing, or that it is too large),
+#: by (API, credentials, repository, commit sha, what, path): a commit never changes, so what was read
+#: there once is known for good. Shared by the process's Forges (and, in RQ workers, their work horses:
+#: bot/forge/memo.py), so every job after the first reads config, prompts and notes of an unchanged
+#: default branch for the price of one conditional look at the branch (a 304 when it did not move).
+COMMIT_FILES: Memo[Any] = Memo("commit-files", encode=_encode_read, decode=_decode_read)
+#: Repositories' default branches (name, read at: wall-clock seconds, comparable across processes).
+DEFAULT_BRANCHES: Memo[tuple[str, float]] = Memo(
+    "default-branch", encode=list, decode=lambda d: (str(d[0]), float(d[1])), ttl_s=int(DEFAULT_BRANCH_TTL_S)
+)
 
 
 class Forge(IssueVerbs, PullVerbs, CheckVerbs):
@@ -76,12 +68,12 @@ class Forge(IssueVerbs, PullVerbs, CheckVerbs):
         `DEFAULT_BRANCH_TTL_S` per process: a webhook payload or an earlier job already said it)."""
         if self._default_branch is None:
             key = (self.api_url, self.repo_full_name)
-            known = _DEFAULT_BRANCHES.get(key)
-            if known is not None and time.monotonic() - known[1] < DEFAULT_BRANCH_TTL_S:
+            _found, known = DEFAULT_BRANCHES.get(key)
+            if known is not None and 0 <= time.time() - known[1] < DEFAULT_BRANCH_TTL_S:
                 self._default_branch = known[0]
             else:
                 self._default_branch = self._call("default branch", lambda: str(self.repo.default_branch))
-                _DEFAULT_BRANCHES[key] = (self._default_branch, time.monotonic())
+                DEFAULT_BRANCHES.put(key, (self._default_branch, time.time()))
         return self._default_branch
 
     def _head_of(self, branch: str) -> str | None:

@@ -7,7 +7,8 @@ Here the grace is `2 × interval` (at least 5 s) — the same 60 s at RQ's defau
 so a deployment (or a test) that beats faster also detects a dead worker faster; and an idle
 worker wakes for maintenance at least every `maintenance_interval`, not only every `worker_ttl`.
 With metrics on (`orchestra worker --metrics-port`), the worker counts each job run its work horse
-measured (`bot/metrics/worker.py`).
+measured (`bot/metrics/worker.py`). What its work horses read from the forge is kept in the workers'
+Redis for the next one (`bot/queue/forgecache.py`).
 
 A process running orchestra jobs also needs its runtime composed and installed: the App server's
 `ServerWorker` (bot/modes/server.py, used by `orchestra worker`) and local mode's worker
@@ -28,7 +29,9 @@ from rq.queue import Queue
 from rq.worker import Worker
 
 from bot import logs
+from bot.forge import memo
 from bot.metrics.worker import job_outbox
+from bot.queue.forgecache import RedisStore
 from bot.queue.runs import KIND_META
 from bot.settings import parse_log_level
 
@@ -61,6 +64,8 @@ class OrchestraWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         preload(self.preload_modules)
+        # what a work horse reads from the forge outlives it (bot/queue/forgecache.py)
+        memo.share(RedisStore(self.connection))
         if not logging.getLogger().handlers:  # job outcomes (bot.*) in the worker's log, as RQ's own lines
             kind = logs.parse_format(os.environ.get(logs.FORMAT_ENV), self.log_format)
             logs.configure(kind, parse_log_level(os.environ.get("ORCHESTRA_LOG_LEVEL") or "INFO"))

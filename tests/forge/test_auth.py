@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.errors import ConfigError, PermissionDenied
-from bot.forge import Forge, RetryPolicy, forge_for
+from bot.forge import Forge, RetryPolicy, forge_for, memo
 from bot.forge.auth import InstallationTokenAuth, TokenCache, app_jwt
 from bot.settings import Settings
 
@@ -106,3 +106,37 @@ def test_forge_for_spaces_writes_as_the_settings_say() -> None:
     local = Settings.from_env({"ORCHESTRA_TOKEN": "t0k", "ORCHESTRA_API_URL": API, "ORCHESTRA_WRITE_SPACING_S": "0"})
     assert local.origins["write_spacing_s"] == "ORCHESTRA_WRITE_SPACING_S"
     assert forge_for(local, "octo/cat", None).policy.write_spacing_s is None
+
+
+class _Store:
+    """The shared level of the forge memos as a dict (Redis in RQ workers: tests/queue/test_forge_memo_shared.py)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, bytes] = {}
+
+    def get(self, key: str) -> bytes | None:
+        return self.items.get(key)
+
+    def set(self, key: str, value: bytes, ttl_s: int) -> None:
+        self.items[key] = value
+
+
+@responses.activate
+def test_work_horses_share_an_installation_token_until_it_is_near_expiry(key_pair: tuple[str, str]) -> None:
+    now = [1_700_000_000.0]
+    url = f"{API}/app/installations/9/access_tokens"
+    responses.post(url, status=201, json={"token": "shared", "expires_at": _iso(now[0] + 3600)})
+    responses.post(url, status=201, json={"token": "next", "expires_at": _iso(now[0] + 7200)})
+    memo.share(_Store())
+    try:
+        horses = [TokenCache(API, "42", key_pair[0], clock=lambda: now[0]) for _ in range(3)]  # three jobs' processes
+        assert [horse.token(9) for horse in horses] == ["shared"] * 3
+        assert [horse.fetches for horse in horses] == [1, 0, 0]
+        now[0] += 3600 - 299  # near expiry: the next job mints the next token, and the others take it
+        assert [TokenCache(API, "42", key_pair[0], clock=lambda: now[0]).token(9) for _ in range(2)] == ["next"] * 2
+    finally:
+        memo.share(None)
+    assert len(responses.calls) == 2
+    # without a shared level (threads mode, one process), each TokenCache mints its own, as before
+    responses.post(url, status=201, json={"token": "own", "expires_at": _iso(now[0] + 3600)})
+    assert TokenCache(API, "42", key_pair[0], clock=lambda: now[0]).token(9) == "own"

@@ -12,6 +12,9 @@ the goal closes. What it reads:
   webhook app, this loop), and the subprocesses (git, CI, RQ workers and their children);
 - memory: the peak of this process's resident set plus every descendant's, sampled;
 - queue wait: submission → start of each job (in-process), or RQ's enqueued_at → started_at.
+
+With `--mode rq` the goal is filed once the W worker processes have registered, as a server's
+workers are up before a goal arrives; their start-up is reported apart (`workers_ready_s`).
 """
 
 from __future__ import annotations
@@ -255,11 +258,13 @@ def run_point(options: BenchOptions, workers: int, root: Path, redis_url: str | 
     jobs_cpu_before = thread_cpu_s("orchestra-job")
     problem = ""
     try:
+        workers_ready_s = _wait_for_rq_workers(redis_url, workers, options.timeout_s) if redis_url else 0.0
         filed = time.monotonic()
         goal = session.file_goal("Bench: independent modules", f"{options.tasks} independent modules and tests.")
         watch = Watch(session, goal, options.tasks)
         marks = _follow(session, watch, filed, options)
         problem = marks.pop("problem", "")
+        marks["workers_ready_s"] = workers_ready_s
         jobs_cpu = thread_cpu_s("orchestra-job") - jobs_cpu_before
         metrics = session.hub.metrics.snapshot()
         waits = _queue_waits(session)
@@ -292,6 +297,22 @@ def run_point(options: BenchOptions, workers: int, root: Path, redis_url: str | 
         waits,
         tally,
     )
+
+
+def _wait_for_rq_workers(redis_url: str, workers: int, timeout_s: float) -> float:
+    """Wait until `workers` RQ workers have registered (each imports the house and its models' SDKs
+    first): as a server's workers are up before any goal arrives, the goal is filed once they are. The
+    seconds it took (reported apart from the makespan)."""
+    import redis
+    from rq import Worker
+
+    connection = redis.Redis.from_url(redis_url)
+    started = time.monotonic()
+    while Worker.count(connection=connection) < workers:
+        if time.monotonic() - started > timeout_s:
+            raise RuntimeError(f"only {Worker.count(connection=connection)} of {workers} RQ workers started")
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def _follow(session: LocalSession, watch: Watch, filed: float, options: BenchOptions) -> dict[str, Any]:
@@ -379,6 +400,7 @@ def _figures(
         "plan_s": round(marks["plan_s"], 2),
         "implement_s": round(marks["implement_s"] - marks["plan_s"], 2),
         "merge_s": round(makespan - marks["implement_s"], 2),
+        "workers_ready_s": round(marks.get("workers_ready_s", 0.0), 2),
         "merged": merged,
         "merges_per_s": round(merged / makespan, 3) if makespan else 0.0,
         "rest_per_task": round(rest_per_task, 2),
