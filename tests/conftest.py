@@ -1,5 +1,13 @@
 """Fixtures shared by every test live in tests/support/; each area adds its plugin here."""
 
+import sys
+
+# pytest keeps its assertion-rewritten test modules in __pycache__ only where bytecode may be written.
+# Under PYTHONDONTWRITEBYTECODE (set on some machines, this one included) every xdist worker rewrote all
+# ~170 test modules on every run: about 4 CPU-seconds each before its first test. This process may
+# write them; the next run's workers read them (pytest checks each against its source).
+sys.dont_write_bytecode = False
+
 pytest_plugins = [
     "tests.support.redis_server",
     "tests.support.git_repos",
