@@ -64,7 +64,7 @@ def merged(gh_repo: Repository, number: int) -> bool:
 
 
 def test_two_prs_land_fast_forward_after_ci_on_their_group_heads(
-    setup: tuple[Repository, Path], localhub: LocalhubHandle, webhook_receiver: WebhookReceiver
+    setup: tuple[Repository, Path], localhub: LocalhubHandle, webhook_receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     gh_repo, clone = setup
     gh = localhub.github("alice")
@@ -72,9 +72,11 @@ def test_two_prs_land_fast_forward_after_ci_on_their_group_heads(
     first, second = open_pr(gh_repo, clone, "a"), open_pr(gh_repo, clone, "c")
     assert localhub.hub.ci.drain(60)  # the PRs' own required checks pass first
 
+    (tmp_path / "gate").unlink()  # the first group's CI waits until both PRs are queued
     entry = enqueue(gh, first)["mergeQueueEntry"]
     assert entry["position"] == 1 and entry["state"] in ("AWAITING_CHECKS", "MERGEABLE")
     assert enqueue(gh, second)["mergeQueueEntry"]["position"] == 2
+    (tmp_path / "gate").touch()
     wait_for(
         lambda: merged(gh_repo, first.number) and merged(gh_repo, second.number),
         timeout=60,
