@@ -110,7 +110,3 @@ def share(store: SharedStore | None) -> None:
     """Give every memo of this process (and of the work horses it forks) `store` as its second level;
     None takes it away."""
     _shared.store = store
-
-
-def shared_store() -> SharedStore | None:
-    return _shared.store
